@@ -1,0 +1,37 @@
+//! Switchboard's domain rules as plain Rust.
+//!
+//! This crate knows teams, stages, tickets, priorities, SLA policies,
+//! contacts, messages and users. It does no I/O: it never reads the clock,
+//! never allocates ids and never touches a disk or a socket. Callers pass
+//! the current time and fresh ids in, which keeps every rule deterministic
+//! and testable on its own.
+
+mod contact;
+mod error;
+mod message;
+mod priority;
+mod sla;
+mod slug;
+mod stage;
+mod team;
+mod ticket;
+mod user;
+
+pub use contact::{
+    Company, Contact, ContactDraft, Email, Phone, PointKind, normalize_email, normalize_phone,
+};
+pub use error::CoreError;
+pub use message::{Author, Message, MessageDraft, MessageKind};
+pub use priority::Priority;
+pub use sla::{Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};
+pub use slug::{MAX_SLUG_LEN, slugify, validate_local_part, validate_slug};
+pub use stage::{Stage, StageId};
+pub use team::{Team, TeamDraft};
+pub use ticket::{Ticket, TicketChange, TicketDraft, TicketId, TicketSortKey};
+pub use user::{Role, User, UserId};
+
+/// A point in time, always passed in by the caller.
+pub use jiff::Timestamp;
+
+/// Where a ticket or message came from, such as `api`, `email` or a plugin id.
+pub type Origin = String;

@@ -1,0 +1,112 @@
+//! Messages: the ticket's thread ("chatter").
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CoreError, TicketId, Timestamp};
+
+/// The longest message body accepted, in characters.
+const MAX_BODY_LEN: usize = 100_000;
+
+/// What kind of entry a message is in the thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Written by the customer.
+    Customer,
+    /// An agent's answer, which channels send to the customer.
+    Reply,
+    /// An internal note that only agents see.
+    Note,
+    /// Something the system did, such as a stage change or a robot run.
+    Event,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Author {
+    /// An admin or agent.
+    User {
+        /// The user's id.
+        id: u64,
+        /// The user's name when the message was written.
+        name: String,
+    },
+    /// A customer.
+    Contact {
+        /// The contact's id.
+        id: u64,
+        /// The contact's name when the message was written.
+        name: String,
+    },
+    /// Switchboard itself.
+    System,
+}
+
+/// What a caller gives to add a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageDraft {
+    /// The kind of entry.
+    pub kind: MessageKind,
+    /// Who wrote it.
+    pub author: Author,
+    /// The text.
+    pub body: String,
+}
+
+/// One entry in a ticket's thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// The message's id, increasing along the thread.
+    pub id: u64,
+    /// The ticket it belongs to.
+    pub ticket: TicketId,
+    /// The kind of entry.
+    pub kind: MessageKind,
+    /// Who wrote it.
+    pub author: Author,
+    /// The text.
+    pub body: String,
+    /// When it was written.
+    pub created_at: Timestamp,
+}
+
+impl Message {
+    /// Checks a draft and stamps it with its id, ticket and time.
+    pub fn new(
+        id: u64,
+        ticket: TicketId,
+        draft: MessageDraft,
+        now: Timestamp,
+    ) -> Result<Message, CoreError> {
+        if draft.body.trim().is_empty() {
+            return Err(CoreError::invalid("body", "must not be empty"));
+        }
+        if draft.body.chars().count() > MAX_BODY_LEN {
+            return Err(CoreError::invalid(
+                "body",
+                format!("is longer than {MAX_BODY_LEN} characters"),
+            ));
+        }
+        Ok(Message {
+            id,
+            ticket,
+            kind: draft.kind,
+            author: draft.author,
+            body: draft.body,
+            created_at: now,
+        })
+    }
+
+    /// A system event, as written for a [`crate::TicketChange`].
+    pub fn event(id: u64, ticket: TicketId, body: String, now: Timestamp) -> Message {
+        Message {
+            id,
+            ticket,
+            kind: MessageKind::Event,
+            author: Author::System,
+            body,
+            created_at: now,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Group commit: many writers, one flush.
+//!
+//! A write is durable only after sled has flushed and fsynced its log. An
+//! fsync costs about the same for one record as for a hundred, so writers
+//! do not flush for themselves. Each one, after its transaction, queues a
+//! waiter here; a single flusher thread takes every queued waiter, flushes
+//! once, and answers them all. Writers that arrive during a flush are served
+//! by the next one. Under load the flush rate stays near the disk's fsync
+//! rate while the write rate grows with the number of writers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+/// What a flush reports to each waiter: `Err` carries sled's message.
+pub(crate) type FlushResult = Result<(), String>;
+
+#[derive(Default)]
+struct Queue {
+    waiters: Vec<oneshot::Sender<FlushResult>>,
+    closing: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    flushes: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// The flusher thread and its queue.
+pub(crate) struct GroupCommit {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl GroupCommit {
+    /// Starts the flusher thread for `db`.
+    pub(crate) fn start(db: sled::Db) -> std::io::Result<GroupCommit> {
+        let shared = Arc::new(Shared::default());
+        let worker = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("sled-group-commit".into())
+            .spawn(move || flush_loop(&worker, &db))?;
+        Ok(GroupCommit {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a waiter for the next flush. Call it after the write's
+    /// transaction has committed, so that the flush covers the write.
+    pub(crate) fn wait(&self) -> oneshot::Receiver<FlushResult> {
+        let (tx, rx) = oneshot::channel();
+        let mut queue = self
+            .shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        queue.waiters.push(tx);
+        drop(queue);
+        self.shared.writes.fetch_add(1, Ordering::Relaxed);
+        self.shared.wake.notify_one();
+        rx
+    }
+
+    /// How many flushes have run, and how many writes they made durable.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.shared.flushes.load(Ordering::Relaxed),
+            self.shared.writes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+fn flush_loop(shared: &Shared, db: &sled::Db) {
+    loop {
+        let batch = {
+            let mut queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            while queue.waiters.is_empty() && !queue.closing {
+                queue = shared
+                    .wake
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            if queue.waiters.is_empty() {
+                // Closing with nobody waiting: one last flush for writes
+                // that did not ask for durability, then stop.
+                if let Err(e) = db.flush() {
+                    tracing::error!(error = %e, "final flush failed");
+                }
+                return;
+            }
+            std::mem::take(&mut queue.waiters)
+        };
+        let result = db.flush().map(drop).map_err(|e| e.to_string());
+        if let Err(e) = &result {
+            tracing::error!(error = %e, waiters = batch.len(), "group commit flush failed");
+        }
+        shared.flushes.fetch_add(1, Ordering::Relaxed);
+        for waiter in batch {
+            // A waiter whose request was dropped no longer cares.
+            let _ = waiter.send(result.clone());
+        }
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closing = true;
+        self.shared.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Key layouts. Every key is built here so that the orderings that scans
+//! rely on are written down once.
+
+use switchboard_core::{Priority, StageId, TicketId, Timestamp};
+
+/// A big-endian id, so that keys sort by id.
+pub(crate) fn id(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+/// Reads a big-endian id back.
+pub(crate) fn read_id(bytes: &[u8]) -> Option<u64> {
+    bytes.try_into().ok().map(u64::from_be_bytes)
+}
+
+/// A timestamp as milliseconds with the sign bit flipped, so that
+/// big-endian bytes sort in time order, also before 1970.
+fn time(t: Timestamp) -> [u8; 8] {
+    ((t.as_millisecond() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The prefix of a team's entries in per-team indexes. Slugs never
+/// contain a zero byte, so the prefix of one team never covers another's.
+pub(crate) fn team_prefix(slug: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(slug.len() + 1);
+    k.extend_from_slice(slug.as_bytes());
+    k.push(0);
+    k
+}
+
+/// A ticket's place in its team's list: highest priority first, then
+/// oldest, then lowest id.
+pub(crate) fn ticket_order(
+    slug: &str,
+    priority: Priority,
+    created: Timestamp,
+    ticket: TicketId,
+) -> Vec<u8> {
+    let mut k = team_prefix(slug);
+    k.push(3 - priority.stars());
+    k.extend_from_slice(&time(created));
+    k.extend_from_slice(&id(ticket));
+    k
+}
+
+/// The counter of tickets in a stage.
+pub(crate) fn stage_count(slug: &str, stage: StageId) -> Vec<u8> {
+    let mut k = team_prefix(slug);
+    k.extend_from_slice(&stage.to_be_bytes());
+    k
+}
+
+/// A running SLA deadline, ordered by due time.
+pub(crate) fn sla_due(deadline: Timestamp, ticket: TicketId) -> Vec<u8> {
+    let mut k = time(deadline).to_vec();
+    k.extend_from_slice(&id(ticket));
+    k
+}
+
+/// The upper bound of deadlines due by `now`.
+pub(crate) fn sla_due_until(now: Timestamp) -> Vec<u8> {
+    let mut k = time(now).to_vec();
+    k.extend_from_slice(&[0xff; 8]);
+    k
+}
+
+/// The ticket id at the end of an `sla_due` key.
+pub(crate) fn sla_due_ticket(key: &[u8]) -> Option<TicketId> {
+    key.get(8..16).and_then(read_id)
+}
+
+/// A message in its ticket's thread.
+pub(crate) fn message(ticket: TicketId, message: u64) -> [u8; 16] {
+    let mut k = [0; 16];
+    k[..8].copy_from_slice(&id(ticket));
+    k[8..].copy_from_slice(&id(message));
+    k
+}
+
+/// The index entry of a contact's e-mail address.
+pub(crate) fn contact_email(address: &str) -> Vec<u8> {
+    [b"e:", address.as_bytes()].concat()
+}
+
+/// The index entry of a contact's phone number.
+pub(crate) fn contact_phone(number: &str) -> Vec<u8> {
+    [b"p:", number.as_bytes()].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::SignedDuration;
+
+    #[test]
+    fn ticket_order_sorts_like_the_domain_rule() {
+        let t0 = Timestamp::UNIX_EPOCH - SignedDuration::from_hours(1);
+        let t1 = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1);
+        let mut keys = vec![
+            (ticket_order("a", Priority::Low, t0, 1), "low old"),
+            (ticket_order("a", Priority::Urgent, t1, 2), "urgent new"),
+            (ticket_order("a", Priority::Urgent, t0, 3), "urgent old"),
+            (ticket_order("a", Priority::Medium, t1, 4), "medium new"),
+        ];
+        keys.sort();
+        let order: Vec<_> = keys.iter().map(|(_, n)| *n).collect();
+        assert_eq!(order, ["urgent old", "urgent new", "medium new", "low old"]);
+    }
+
+    #[test]
+    fn team_prefixes_do_not_overlap() {
+        assert!(
+            !ticket_order("ab", Priority::Low, Timestamp::UNIX_EPOCH, 1)
+                .starts_with(&team_prefix("a"))
+        );
+    }
+}

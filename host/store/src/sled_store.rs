@@ -1,0 +1,667 @@
+//! [`Store`] on sled 0.34.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sled::Tree;
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, Transactional, TransactionalTree,
+};
+use switchboard_core::{
+    Author, Contact, ContactDraft, CoreError, Message, MessageDraft, Role, StageId, Team, Ticket,
+    TicketDraft, TicketId, Timestamp, User, UserId,
+};
+
+use crate::codec::{decode, encode};
+use crate::group_commit::GroupCommit;
+use crate::keys;
+use crate::{Committed, Store, StoreError, StoreStats, TicketEdit, TicketFilter};
+
+/// The layout version this build reads and writes. Opening a data
+/// directory with another version fails instead of misreading it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// The trees, in the order transactions see them.
+const TREES: [&str; 12] = [
+    "meta",
+    "teams",
+    "aliases",
+    "tickets",
+    "ticket_order",
+    "stage_counts",
+    "sla_due",
+    "messages",
+    "contacts",
+    "contact_keys",
+    "users",
+    "tokens",
+];
+const META: usize = 0;
+const TEAMS: usize = 1;
+const ALIASES: usize = 2;
+const TICKETS: usize = 3;
+const TICKET_ORDER: usize = 4;
+const STAGE_COUNTS: usize = 5;
+const SLA_DUE: usize = 6;
+const MESSAGES: usize = 7;
+const CONTACTS: usize = 8;
+const CONTACT_KEYS: usize = 9;
+const USERS: usize = 10;
+const TOKENS: usize = 11;
+
+type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
+
+fn abort<T>(e: impl Into<StoreError>) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e.into()))
+}
+
+/// Lets `?` abort a transaction with a store or domain error.
+trait OrAbort<T> {
+    fn or_abort(self) -> TxResult<T>;
+}
+
+impl<T, E: Into<StoreError>> OrAbort<T> for Result<T, E> {
+    fn or_abort(self) -> TxResult<T> {
+        self.or_else(abort)
+    }
+}
+
+/// The sled store. Opening it checks the schema version and starts the
+/// group-commit flusher; dropping it flushes and stops the flusher.
+pub struct SledStore {
+    db: sled::Db,
+    trees: Vec<Tree>,
+    next_ticket: AtomicU64,
+    next_contact: AtomicU64,
+    next_user: AtomicU64,
+    // Declared last so that it is dropped after the trees it flushes.
+    commit: GroupCommit,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").finish_non_exhaustive()
+    }
+}
+
+/// One past the highest id stored in `tree`, whose keys are big-endian ids.
+fn next_id(tree: &Tree) -> Result<u64, StoreError> {
+    Ok(match tree.last()? {
+        Some((key, _)) => keys::read_id(&key).unwrap_or(0) + 1,
+        None => 1,
+    })
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in directory `path`.
+    pub fn open(path: &Path) -> Result<SledStore, StoreError> {
+        let db = sled::Config::new().path(path).open()?;
+        let trees = TREES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let meta = &trees[META];
+        match meta.get(SCHEMA_KEY)? {
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        what: "schema version".into(),
+                        reason: format!("{} bytes instead of 4", v.len()),
+                    })?;
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::SchemaMismatch {
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+            }
+            None => {
+                if trees[TEAMS].first()?.is_some() || trees[USERS].first()?.is_some() {
+                    return Err(StoreError::Corrupt {
+                        what: "data directory".into(),
+                        reason: "it holds records but no schema version".into(),
+                    });
+                }
+                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                db.flush()?;
+            }
+        }
+        let store = SledStore {
+            next_ticket: AtomicU64::new(next_id(&trees[TICKETS])?),
+            next_contact: AtomicU64::new(next_id(&trees[CONTACTS])?),
+            next_user: AtomicU64::new(next_id(&trees[USERS])?),
+            commit: GroupCommit::start(db.clone()).map_err(|e| StoreError::Flush(e.to_string()))?,
+            trees,
+            db,
+        };
+        Ok(store)
+    }
+
+    /// Runs `f` in one transaction over every tree and queues the result
+    /// for the next group flush.
+    fn write<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<Committed<T>, StoreError> {
+        let refs: Vec<&Tree> = self.trees.iter().collect();
+        let value = refs
+            .as_slice()
+            .transaction(|trees: &Vec<TransactionalTree>| f(&Tx { trees, store: self }))?;
+        Ok(Committed::pending(value, self.commit.wait()))
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.trees[tree]
+            .get(key)?
+            .map(|v| decode(what, &v))
+            .transpose()
+    }
+}
+
+/// A transaction's view of every tree, with typed helpers.
+struct Tx<'a> {
+    trees: &'a [TransactionalTree],
+    store: &'a SledStore,
+}
+
+impl Tx<'_> {
+    fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+        what: &str,
+    ) -> TxResult<Option<T>> {
+        match self.trees[tree].get(key)? {
+            Some(v) => decode(what, &v).map(Some).or_abort(),
+            None => Ok(None),
+        }
+    }
+
+    fn put<T: serde::Serialize>(&self, tree: usize, key: &[u8], value: &T) -> TxResult<()> {
+        self.trees[tree].insert(key, encode(value))?;
+        Ok(())
+    }
+
+    fn id_at(&self, tree: usize, key: &[u8]) -> TxResult<Option<u64>> {
+        Ok(self.trees[tree].get(key)?.and_then(|v| keys::read_id(&v)))
+    }
+
+    fn team(&self, slug: &str) -> TxResult<Team> {
+        match self.get(TEAMS, slug.as_bytes(), "team")? {
+            Some(team) => Ok(team),
+            None => abort(StoreError::UnknownTeam(slug.to_owned())),
+        }
+    }
+
+    fn ticket(&self, id: TicketId) -> TxResult<Ticket> {
+        match self.get(TICKETS, &keys::id(id), "ticket")? {
+            Some(ticket) => Ok(ticket),
+            None => abort(StoreError::UnknownTicket(id)),
+        }
+    }
+
+    fn add_to_stage_count(&self, slug: &str, stage: StageId, delta: i64) -> TxResult<()> {
+        let key = keys::stage_count(slug, stage);
+        let count = self.id_at(STAGE_COUNTS, &key)?.unwrap_or(0);
+        let count = count.saturating_add_signed(delta);
+        self.trees[STAGE_COUNTS].insert(key, &keys::id(count))?;
+        Ok(())
+    }
+
+    /// Writes a ticket and moves its index entries from where `old` had
+    /// them to where the ticket now needs them.
+    fn put_ticket(&self, old: Option<&Ticket>, new: &Ticket) -> TxResult<()> {
+        let order = |t: &Ticket| keys::ticket_order(&t.team, t.priority, t.created_at, t.id);
+        let due = |t: &Ticket| t.running_deadline().map(|d| keys::sla_due(d, t.id));
+        if let Some(old) = old {
+            if old.priority != new.priority {
+                self.trees[TICKET_ORDER].remove(order(old))?;
+            }
+            if old.stage != new.stage {
+                self.add_to_stage_count(&old.team, old.stage, -1)?;
+                self.add_to_stage_count(&new.team, new.stage, 1)?;
+            }
+            if let Some(key) = due(old).filter(|k| Some(k) != due(new).as_ref()) {
+                self.trees[SLA_DUE].remove(key)?;
+            }
+        } else {
+            self.add_to_stage_count(&new.team, new.stage, 1)?;
+        }
+        self.trees[TICKET_ORDER].insert(order(new), &[])?;
+        if let Some(key) = due(new) {
+            self.trees[SLA_DUE].insert(key, &[])?;
+        }
+        self.put(TICKETS, &keys::id(new.id), new)
+    }
+
+    fn add_message(
+        &self,
+        ticket: TicketId,
+        draft: MessageDraft,
+        now: Timestamp,
+    ) -> TxResult<Message> {
+        let id = self.trees[MESSAGES].generate_id()?;
+        let message = Message::new(id, ticket, draft, now).or_abort()?;
+        self.put(MESSAGES, &keys::message(ticket, id), &message)?;
+        Ok(message)
+    }
+
+    fn add_event(
+        &self,
+        ticket: TicketId,
+        author: &Author,
+        body: String,
+        now: Timestamp,
+    ) -> TxResult<()> {
+        let draft = MessageDraft {
+            kind: switchboard_core::MessageKind::Event,
+            author: author.clone(),
+            body,
+        };
+        self.add_message(ticket, draft, now).map(drop)
+    }
+
+    /// Finds the contact owning one of the draft's addresses or numbers and
+    /// adds what it lacks, or creates a contact. The draft is normalized.
+    fn upsert_contact(&self, draft: &ContactDraft, now: Timestamp) -> TxResult<Contact> {
+        let email_keys = draft
+            .emails
+            .iter()
+            .map(|e| (keys::contact_email(&e.address), e.address.as_str()));
+        let phone_keys = draft
+            .phones
+            .iter()
+            .map(|p| (keys::contact_phone(&p.number), p.number.as_str()));
+        let all: Vec<(Vec<u8>, &str)> = email_keys.chain(phone_keys).collect();
+        let mut owner = None;
+        let mut free = HashSet::new();
+        for (key, value) in &all {
+            match self.id_at(CONTACT_KEYS, key)? {
+                Some(id) if owner.is_none() => owner = Some(id),
+                Some(_) => {}
+                None => {
+                    free.insert(*value);
+                }
+            }
+        }
+        let (contact, claim) = match owner {
+            Some(id) => {
+                let mut contact: Contact = match self.get(CONTACTS, &keys::id(id), "contact")? {
+                    Some(c) => c,
+                    None => return abort(StoreError::UnknownContact(id)),
+                };
+                if !contact.absorb(draft, now, |k| free.contains(k)) {
+                    return Ok(contact);
+                }
+                let claim: Vec<_> = all
+                    .iter()
+                    .filter(|(_, v)| free.contains(v))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                (contact, claim)
+            }
+            None => {
+                let id = self.store.next_contact.fetch_add(1, Ordering::Relaxed);
+                let contact = Contact::new(id, draft.clone(), now);
+                (contact, all.into_iter().map(|(k, _)| k).collect())
+            }
+        };
+        for key in claim {
+            self.trees[CONTACT_KEYS].insert(key, &keys::id(contact.id))?;
+        }
+        self.put(CONTACTS, &keys::id(contact.id), &contact)?;
+        Ok(contact)
+    }
+}
+
+impl Store for SledStore {
+    fn create_team(&self, team: Team) -> Result<Committed<Team>, StoreError> {
+        self.write(|tx| {
+            if tx.trees[TEAMS].get(team.slug.as_bytes())?.is_some() {
+                return abort(StoreError::SlugTaken(team.slug.clone()));
+            }
+            if let Some(owner) = tx.trees[ALIASES].get(team.alias.as_bytes())? {
+                return abort(StoreError::AliasTaken {
+                    alias: team.alias.clone(),
+                    team: String::from_utf8_lossy(&owner).into_owned(),
+                });
+            }
+            tx.trees[ALIASES].insert(team.alias.as_bytes(), team.slug.as_bytes())?;
+            tx.put(TEAMS, team.slug.as_bytes(), &team)?;
+            Ok(team.clone())
+        })
+    }
+
+    fn team(&self, slug: &str) -> Result<Team, StoreError> {
+        self.get(TEAMS, slug.as_bytes(), "team")?
+            .ok_or_else(|| StoreError::UnknownTeam(slug.to_owned()))
+    }
+
+    fn teams(&self) -> Result<Vec<Team>, StoreError> {
+        self.trees[TEAMS]
+            .iter()
+            .values()
+            .map(|v| decode("team", &v?))
+            .collect()
+    }
+
+    fn team_by_alias(&self, alias: &str) -> Result<Option<Team>, StoreError> {
+        match self.trees[ALIASES].get(alias.to_ascii_lowercase().as_bytes())? {
+            Some(slug) => self.get(TEAMS, &slug, "team"),
+            None => Ok(None),
+        }
+    }
+
+    fn update_team(
+        &self,
+        slug: &str,
+        edit: &mut dyn FnMut(&mut Team) -> Result<(), CoreError>,
+    ) -> Result<Committed<Team>, StoreError> {
+        // sled may run a transaction more than once, and wants `Fn`.
+        let edit = RefCell::new(edit);
+        self.write(|tx| {
+            let old = tx.team(slug)?;
+            let mut team = old.clone();
+            (edit.borrow_mut())(&mut team).or_abort()?;
+            team.slug = old.slug.clone();
+            if team.alias != old.alias {
+                if let Some(owner) = tx.trees[ALIASES].get(team.alias.as_bytes())? {
+                    return abort(StoreError::AliasTaken {
+                        alias: team.alias.clone(),
+                        team: String::from_utf8_lossy(&owner).into_owned(),
+                    });
+                }
+                tx.trees[ALIASES].remove(old.alias.as_bytes())?;
+                tx.trees[ALIASES].insert(team.alias.as_bytes(), team.slug.as_bytes())?;
+            }
+            tx.put(TEAMS, slug.as_bytes(), &team)?;
+            Ok(team)
+        })
+    }
+
+    fn remove_stage(&self, slug: &str, stage: StageId) -> Result<Committed<Team>, StoreError> {
+        self.write(|tx| {
+            let mut team = tx.team(slug)?;
+            let key = keys::stage_count(slug, stage);
+            let count = tx.id_at(STAGE_COUNTS, &key)?.unwrap_or(0);
+            if count > 0 {
+                return abort(StoreError::StageInUse {
+                    team: slug.to_owned(),
+                    stage,
+                    count,
+                });
+            }
+            team.remove_stage(stage).or_abort()?;
+            tx.trees[STAGE_COUNTS].remove(key)?;
+            tx.put(TEAMS, slug.as_bytes(), &team)?;
+            Ok(team)
+        })
+    }
+
+    fn stage_counts(&self, slug: &str) -> Result<Vec<(StageId, u64)>, StoreError> {
+        let team = self.team(slug)?;
+        team.stages
+            .iter()
+            .map(|s| {
+                let count = self.trees[STAGE_COUNTS].get(keys::stage_count(slug, s.id))?;
+                Ok((s.id, count.and_then(|v| keys::read_id(&v)).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    fn create_ticket(
+        &self,
+        slug: &str,
+        draft: TicketDraft,
+        contact: Option<ContactDraft>,
+        author: Author,
+        now: Timestamp,
+    ) -> Result<Committed<Ticket>, StoreError> {
+        let contact = contact.map(|c| c.normalized()).transpose()?;
+        self.write(|tx| {
+            let team = tx.team(slug)?;
+            let contact = contact
+                .as_ref()
+                .map(|c| tx.upsert_contact(c, now))
+                .transpose()?;
+            let id = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+            let ticket =
+                Ticket::open(id, &team, draft.clone(), contact.map(|c| c.id), now).or_abort()?;
+            tx.put_ticket(None, &ticket)?;
+            let stage = team
+                .stage(ticket.stage)
+                .map(|s| s.name.as_str())
+                .unwrap_or("?");
+            let created = format!("Ticket created via {} in stage {stage}", ticket.origin);
+            tx.add_event(id, &author, created, now)?;
+            Ok(ticket)
+        })
+    }
+
+    fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError> {
+        self.get(TICKETS, &keys::id(id), "ticket")?
+            .ok_or(StoreError::UnknownTicket(id))
+    }
+
+    fn tickets(&self, slug: &str, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
+        self.team(slug)?;
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        for entry in self.trees[TICKET_ORDER]
+            .scan_prefix(keys::team_prefix(slug))
+            .keys()
+        {
+            let key = entry?;
+            let Some(id) = key
+                .len()
+                .checked_sub(8)
+                .and_then(|at| keys::read_id(&key[at..]))
+            else {
+                continue;
+            };
+            let ticket = self.ticket(id)?;
+            let matches = filter.stage.is_none_or(|s| s == ticket.stage)
+                && filter.priority.is_none_or(|p| p == ticket.priority)
+                && filter.breached.is_none_or(|b| b == ticket.is_breached());
+            if !matches {
+                continue;
+            }
+            if skipped < filter.offset {
+                skipped += 1;
+                continue;
+            }
+            out.push(ticket);
+            if out.len() >= filter.limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn update_ticket(
+        &self,
+        id: TicketId,
+        edit: &TicketEdit,
+        author: Author,
+        now: Timestamp,
+    ) -> Result<Committed<Ticket>, StoreError> {
+        self.write(|tx| {
+            let old = tx.ticket(id)?;
+            let team = tx.team(&old.team)?;
+            let mut ticket = old.clone();
+            let mut changes = Vec::new();
+            if let Some(title) = &edit.title {
+                changes.extend(ticket.set_title(title, now).or_abort()?);
+            }
+            if let Some(priority) = edit.priority {
+                changes.extend(ticket.set_priority(priority, &team, now));
+            }
+            if let Some(stage) = edit.stage {
+                changes.extend(ticket.move_to_stage(stage, &team, now).or_abort()?);
+            }
+            if changes.is_empty() {
+                return Ok(ticket);
+            }
+            tx.put_ticket(Some(&old), &ticket)?;
+            for change in &changes {
+                tx.add_event(id, &author, change.describe(), now)?;
+            }
+            Ok(ticket)
+        })
+    }
+
+    fn append_message(
+        &self,
+        id: TicketId,
+        draft: MessageDraft,
+        now: Timestamp,
+    ) -> Result<Committed<Message>, StoreError> {
+        self.write(|tx| {
+            let mut ticket = tx.ticket(id)?;
+            let message = tx.add_message(id, draft.clone(), now)?;
+            ticket.updated_at = now;
+            tx.put(TICKETS, &keys::id(id), &ticket)?;
+            Ok(message)
+        })
+    }
+
+    fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError> {
+        self.ticket(id)?;
+        self.trees[MESSAGES]
+            .scan_prefix(keys::id(id))
+            .values()
+            .map(|v| decode("message", &v?))
+            .collect()
+    }
+
+    fn breach_overdue(&self, now: Timestamp) -> Result<Committed<Vec<TicketId>>, StoreError> {
+        let due: Vec<TicketId> = self.trees[SLA_DUE]
+            .range(..=keys::sla_due_until(now))
+            .keys()
+            .filter_map(|k| k.map(|k| keys::sla_due_ticket(&k)).transpose())
+            .collect::<Result<_, _>>()?;
+        if due.is_empty() {
+            return Ok(Committed::unchanged(due));
+        }
+        self.write(|tx| {
+            let mut breached = Vec::new();
+            for &id in &due {
+                let old = tx.ticket(id)?;
+                let mut ticket = old.clone();
+                let changes = ticket.check_deadline(now);
+                tx.put_ticket(Some(&old), &ticket)?;
+                for change in &changes {
+                    tx.add_event(id, &Author::System, change.describe(), now)?;
+                }
+                if !changes.is_empty() {
+                    breached.push(id);
+                }
+            }
+            Ok(breached)
+        })
+    }
+
+    fn upsert_contact(
+        &self,
+        draft: ContactDraft,
+        now: Timestamp,
+    ) -> Result<Committed<Contact>, StoreError> {
+        let draft = draft.normalized()?;
+        self.write(|tx| tx.upsert_contact(&draft, now))
+    }
+
+    fn contact(&self, id: u64) -> Result<Contact, StoreError> {
+        self.get(CONTACTS, &keys::id(id), "contact")?
+            .ok_or(StoreError::UnknownContact(id))
+    }
+
+    fn find_contact(
+        &self,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<Option<Contact>, StoreError> {
+        let mut candidates = Vec::new();
+        if let Some(email) = email {
+            candidates.push(keys::contact_email(&switchboard_core::normalize_email(
+                email,
+            )?));
+        }
+        if let Some(phone) = phone {
+            candidates.push(keys::contact_phone(&switchboard_core::normalize_phone(
+                phone,
+            )?));
+        }
+        for key in candidates {
+            if let Some(id) = self.trees[CONTACT_KEYS]
+                .get(key)?
+                .and_then(|v| keys::read_id(&v))
+            {
+                return self.contact(id).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        token_hash: String,
+        now: Timestamp,
+    ) -> Result<Committed<User>, StoreError> {
+        self.write(|tx| {
+            let id = self.next_user.fetch_add(1, Ordering::Relaxed);
+            let user = User::new(id, name, role, token_hash.clone(), now).or_abort()?;
+            tx.put(USERS, &keys::id(id), &user)?;
+            tx.trees[TOKENS].insert(user.token_hash.as_bytes(), &keys::id(id))?;
+            Ok(user)
+        })
+    }
+
+    fn user_by_token(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        match self.trees[TOKENS]
+            .get(token_hash.as_bytes())?
+            .and_then(|v| keys::read_id(&v))
+        {
+            Some(id) => self.user(id),
+            None => Ok(None),
+        }
+    }
+
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.get(USERS, &keys::id(id), "user")
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.trees[USERS]
+            .iter()
+            .values()
+            .map(|v| decode("user", &v?))
+            .collect()
+    }
+
+    fn stats(&self) -> StoreStats {
+        let (flushes, durable_writes) = self.commit.counts();
+        StoreStats {
+            flushes,
+            durable_writes,
+        }
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        // The group-commit thread flushes on its way out; this covers the
+        // case where it could not start its final flush.
+        if let Err(e) = self.db.flush() {
+            tracing::error!(error = %e, "flush on close failed");
+        }
+    }
+}
