@@ -1,0 +1,124 @@
+//! `/api/tickets/{id}/messages`: a ticket's thread.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use switchboard_core::{Author, Message, MessageDraft, MessageKind};
+use utoipa::ToSchema;
+
+use super::tickets::parse_id;
+use super::wire::AuthorOut;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::Json;
+use crate::state::AppState;
+
+/// The kinds of entry a client may add.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NewMessageKind {
+    /// An answer to the customer.
+    Reply,
+    /// An internal note only agents see.
+    Note,
+    /// A message from the customer, recorded by an agent or an import; it
+    /// is attributed to the ticket's contact.
+    Customer,
+}
+
+/// A new thread entry.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    /// `reply`, `note` or `customer`. System events are written by the
+    /// server only.
+    pub kind: NewMessageKind,
+    /// The text.
+    pub body: String,
+}
+
+/// A thread entry as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageOut {
+    /// The message's id.
+    pub id: u64,
+    /// The ticket it belongs to.
+    pub ticket: u64,
+    /// `customer`, `reply`, `note` or `event`.
+    pub kind: &'static str,
+    /// Who wrote it.
+    pub author: AuthorOut,
+    /// The text.
+    pub body: String,
+    /// When it was written (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<&Message> for MessageOut {
+    fn from(m: &Message) -> Self {
+        MessageOut {
+            id: m.id,
+            ticket: m.ticket,
+            kind: match m.kind {
+                MessageKind::Customer => "customer",
+                MessageKind::Reply => "reply",
+                MessageKind::Note => "note",
+                MessageKind::Event => "event",
+            },
+            author: (&m.author).into(),
+            body: m.body.clone(),
+            created_at: m.created_at.to_string(),
+        }
+    }
+}
+
+/// Adds a reply, a note or a customer message to a ticket's thread.
+#[utoipa::path(post, path = "/tickets/{id}/messages", tag = "tickets", params(("id" = u64, Path, description = "ticket number")),
+    request_body = NewMessage,
+    responses((status = 201, body = MessageOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<NewMessage>,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    let id = parse_id(&id)?;
+    let (kind, author) = match body.kind {
+        NewMessageKind::Reply => (MessageKind::Reply, caller.author()),
+        NewMessageKind::Note => (MessageKind::Note, caller.author()),
+        NewMessageKind::Customer => {
+            let ticket = state.store.ticket(id)?;
+            let contact = ticket.contact.ok_or_else(|| {
+                ApiError::invalid(
+                    "kind",
+                    format!("ticket {id} has no contact to attribute a customer message to"),
+                )
+            })?;
+            let name = state.store.contact(contact)?.name;
+            (MessageKind::Customer, Author::Contact { id: contact, name })
+        }
+    };
+    let draft = MessageDraft {
+        kind,
+        author,
+        body: body.body,
+    };
+    let message = state
+        .store
+        .append_message(id, draft, state.clock.now())?
+        .durable()
+        .await?;
+    Ok((StatusCode::CREATED, Json((&message).into())))
+}
+
+/// A ticket's thread, oldest first: customer messages, replies, notes and
+/// system events.
+#[utoipa::path(get, path = "/tickets/{id}/messages", tag = "tickets", params(("id" = u64, Path, description = "ticket number")),
+    responses((status = 200, body = Vec<MessageOut>), (status = 404, body = ErrorBody)))]
+pub async fn list_messages(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MessageOut>>> {
+    let messages = state.store.messages(parse_id(&id)?)?;
+    Ok(Json(messages.iter().map(MessageOut::from).collect()))
+}

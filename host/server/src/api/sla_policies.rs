@@ -1,0 +1,147 @@
+//! `/api/teams/{slug}/sla-policies`: a team's SLA promises.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use switchboard_core::{SlaPolicy, SlaPolicyDraft, Team};
+use utoipa::ToSchema;
+
+use super::wire::{PriorityIn, StageRef};
+use crate::auth::Caller;
+use crate::error::{ApiResult, ErrorBody};
+use crate::json::Json;
+use crate::state::AppState;
+
+/// An SLA policy as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyOut {
+    /// The policy's id within its team.
+    pub id: u32,
+    /// Its name.
+    pub name: String,
+    /// The lowest priority it applies to, 0-3.
+    pub min_priority: u8,
+    /// The stage tickets must reach.
+    pub target_stage: u32,
+    /// Hours from creation to the deadline.
+    pub hours: f64,
+}
+
+impl From<&SlaPolicy> for PolicyOut {
+    fn from(p: &SlaPolicy) -> Self {
+        PolicyOut {
+            id: p.id,
+            name: p.name.clone(),
+            min_priority: p.min_priority.stars(),
+            target_stage: p.target_stage,
+            hours: p.hours,
+        }
+    }
+}
+
+/// An SLA policy to create or replace.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyIn {
+    /// Its name.
+    pub name: String,
+    /// The lowest priority it applies to; low when absent.
+    pub min_priority: Option<PriorityIn>,
+    /// The stage tickets must reach, by id or name.
+    pub target_stage: StageRef,
+    /// Hours from creation to the deadline; fractions are allowed.
+    pub hours: f64,
+}
+
+impl PolicyIn {
+    fn draft(&self, team: &Team) -> ApiResult<SlaPolicyDraft> {
+        Ok(SlaPolicyDraft {
+            name: self.name.clone(),
+            min_priority: self
+                .min_priority
+                .as_ref()
+                .map(|p| p.resolve("min_priority"))
+                .transpose()?
+                .unwrap_or_default(),
+            target_stage: self.target_stage.resolve(team, "target_stage")?,
+            hours: self.hours,
+        })
+    }
+}
+
+/// Lists a team's SLA policies.
+#[utoipa::path(get, path = "/teams/{slug}/sla-policies", tag = "sla", params(("slug" = String, Path, description = "team slug")),
+    responses((status = 200, body = Vec<PolicyOut>), (status = 404, body = ErrorBody)))]
+pub async fn list_policies(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<PolicyOut>>> {
+    let team = state.store.team(&slug)?;
+    Ok(Json(
+        team.sla_policies.iter().map(PolicyOut::from).collect(),
+    ))
+}
+
+/// Adds an SLA policy. It applies to tickets created or re-prioritized
+/// from now on.
+#[utoipa::path(post, path = "/teams/{slug}/sla-policies", tag = "sla", params(("slug" = String, Path, description = "team slug")),
+    request_body = PolicyIn,
+    responses((status = 201, body = PolicyOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    Json(body): Json<PolicyIn>,
+) -> ApiResult<(StatusCode, Json<PolicyOut>)> {
+    caller.require_admin()?;
+    let draft = body.draft(&state.store.team(&slug)?)?;
+    let mut id = 0;
+    let team = state
+        .store
+        .update_team(&slug, &mut |team| {
+            id = team.add_policy(draft.clone())?;
+            Ok(())
+        })?
+        .durable()
+        .await?;
+    Ok((StatusCode::CREATED, Json(team.policy(id)?.into())))
+}
+
+/// Replaces an SLA policy's settings.
+#[utoipa::path(put, path = "/teams/{slug}/sla-policies/{id}", tag = "sla",
+    params(("slug" = String, Path, description = "team slug"), ("id" = u32, Path, description = "policy id")),
+    request_body = PolicyIn,
+    responses((status = 200, body = PolicyOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, u32)>,
+    Json(body): Json<PolicyIn>,
+) -> ApiResult<Json<PolicyOut>> {
+    caller.require_admin()?;
+    let draft = body.draft(&state.store.team(&slug)?)?;
+    let team = state
+        .store
+        .update_team(&slug, &mut |team| team.edit_policy(id, draft.clone()))?
+        .durable()
+        .await?;
+    Ok(Json(team.policy(id)?.into()))
+}
+
+/// Removes an SLA policy.
+#[utoipa::path(delete, path = "/teams/{slug}/sla-policies/{id}", tag = "sla",
+    params(("slug" = String, Path, description = "team slug"), ("id" = u32, Path, description = "policy id")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, u32)>,
+) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
+    state
+        .store
+        .update_team(&slug, &mut |team| team.remove_policy(id).map(drop))?
+        .durable()
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,159 @@
+//! `/api/teams/{slug}/stages`: a team's pipeline.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use switchboard_core::StageId;
+use utoipa::ToSchema;
+
+use super::wire::StageOut;
+use crate::auth::Caller;
+use crate::error::{ApiResult, ErrorBody};
+use crate::json::Json;
+use crate::state::AppState;
+
+/// A stage with the number of tickets in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageWithCount {
+    /// The stage.
+    #[serde(flatten)]
+    pub stage: StageOut,
+    /// Tickets currently in it.
+    pub tickets: u64,
+}
+
+/// A new stage.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStage {
+    /// Its name, unique within the team.
+    pub name: String,
+    /// Whether tickets in it count as finished.
+    #[serde(default)]
+    pub closing: bool,
+    /// Where to insert it, counted from 0; last when absent.
+    pub position: Option<usize>,
+}
+
+/// Changes to a stage.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StagePatch {
+    /// A new name.
+    pub name: Option<String>,
+    /// Whether tickets in it count as finished.
+    pub closing: Option<bool>,
+}
+
+/// A new board order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageOrder {
+    /// Every stage id of the team, once each, in the new order.
+    pub order: Vec<StageId>,
+}
+
+async fn stages_with_counts(state: &AppState, slug: &str) -> ApiResult<Json<Vec<StageWithCount>>> {
+    let team = state.store.team(slug)?;
+    let counts = state.store.stage_counts(slug)?;
+    Ok(Json(
+        team.stages
+            .iter()
+            .map(|s| StageWithCount {
+                stage: s.into(),
+                tickets: counts
+                    .iter()
+                    .find(|(id, _)| *id == s.id)
+                    .map_or(0, |(_, n)| *n),
+            })
+            .collect(),
+    ))
+}
+
+/// Lists a team's stages in board order, with ticket counts.
+#[utoipa::path(get, path = "/teams/{slug}/stages", tag = "stages", params(("slug" = String, Path, description = "team slug")),
+    responses((status = 200, body = Vec<StageWithCount>), (status = 404, body = ErrorBody)))]
+pub async fn list_stages(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<StageWithCount>>> {
+    stages_with_counts(&state, &slug).await
+}
+
+/// Adds a stage.
+#[utoipa::path(post, path = "/teams/{slug}/stages", tag = "stages", params(("slug" = String, Path, description = "team slug")),
+    request_body = NewStage,
+    responses((status = 201, body = StageOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_stage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    Json(body): Json<NewStage>,
+) -> ApiResult<(StatusCode, Json<StageOut>)> {
+    caller.require_admin()?;
+    let mut id = 0;
+    let team = state
+        .store
+        .update_team(&slug, &mut |team| {
+            id = team.add_stage(&body.name, body.closing, body.position)?;
+            Ok(())
+        })?
+        .durable()
+        .await?;
+    Ok((StatusCode::CREATED, Json(team.stage(id)?.into())))
+}
+
+/// Renames a stage or changes whether it closes tickets.
+#[utoipa::path(patch, path = "/teams/{slug}/stages/{id}", tag = "stages",
+    params(("slug" = String, Path, description = "team slug"), ("id" = u32, Path, description = "stage id")),
+    request_body = StagePatch,
+    responses((status = 200, body = StageOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn patch_stage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, StageId)>,
+    Json(body): Json<StagePatch>,
+) -> ApiResult<Json<StageOut>> {
+    caller.require_admin()?;
+    let team = state
+        .store
+        .update_team(&slug, &mut |team| {
+            team.edit_stage(id, body.name.as_deref(), body.closing)
+        })?
+        .durable()
+        .await?;
+    Ok(Json(team.stage(id)?.into()))
+}
+
+/// Removes a stage that holds no tickets and no SLA policy targets.
+#[utoipa::path(delete, path = "/teams/{slug}/stages/{id}", tag = "stages",
+    params(("slug" = String, Path, description = "team slug"), ("id" = u32, Path, description = "stage id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_stage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, StageId)>,
+) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
+    state.store.remove_stage(&slug, id)?.durable().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Puts the stages in a new board order.
+#[utoipa::path(put, path = "/teams/{slug}/stages/order", tag = "stages", params(("slug" = String, Path, description = "team slug")),
+    request_body = StageOrder,
+    responses((status = 200, body = Vec<StageWithCount>), (status = 422, body = ErrorBody)))]
+pub async fn reorder_stages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    Json(body): Json<StageOrder>,
+) -> ApiResult<Json<Vec<StageWithCount>>> {
+    caller.require_admin()?;
+    state
+        .store
+        .update_team(&slug, &mut |team| team.reorder_stages(&body.order))?
+        .durable()
+        .await?;
+    stages_with_counts(&state, &slug).await
+}

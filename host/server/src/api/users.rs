@@ -1,0 +1,126 @@
+//! `/api/users`: admins and agents, and their tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use switchboard_core::{Role, User};
+use utoipa::ToSchema;
+
+use crate::auth::{Caller, generate_token, hash_token};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::Json;
+use crate::state::AppState;
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleWire {
+    /// Manages teams, users, stages, SLA policies and plugins.
+    Admin,
+    /// Works tickets.
+    Agent,
+}
+
+impl From<RoleWire> for Role {
+    fn from(r: RoleWire) -> Self {
+        match r {
+            RoleWire::Admin => Role::Admin,
+            RoleWire::Agent => Role::Agent,
+        }
+    }
+}
+
+impl From<Role> for RoleWire {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Admin => RoleWire::Admin,
+            Role::Agent => RoleWire::Agent,
+        }
+    }
+}
+
+/// A new user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// The user's name.
+    pub name: String,
+    /// `admin` or `agent`.
+    pub role: RoleWire,
+}
+
+/// A user as the API lists it. Tokens are never shown again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    /// The user's id.
+    pub id: u64,
+    /// The user's name.
+    pub name: String,
+    /// `admin` or `agent`.
+    pub role: RoleWire,
+    /// When the user was created (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<&User> for UserOut {
+    fn from(u: &User) -> Self {
+        UserOut {
+            id: u.id,
+            name: u.name.clone(),
+            role: u.role.into(),
+            created_at: u.created_at.to_string(),
+        }
+    }
+}
+
+/// A newly created user with the token, shown only this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserCreated {
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserOut,
+    /// The bearer token. Store it now: only its hash is kept.
+    pub token: String,
+}
+
+/// Creates an admin or agent and returns their token once.
+#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
+    responses((status = 201, body = UserCreated), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewUser>,
+) -> ApiResult<(StatusCode, Json<UserCreated>)> {
+    caller.require_admin()?;
+    let token = generate_token().map_err(|e| ApiError::internal(&e))?;
+    let user = state
+        .store
+        .create_user(
+            &body.name,
+            body.role.into(),
+            hash_token(&token),
+            state.clock.now(),
+        )?
+        .durable()
+        .await?;
+    tracing::info!(user = user.id, by = caller.0.id, "user created");
+    Ok((
+        StatusCode::CREATED,
+        Json(UserCreated {
+            user: (&user).into(),
+            token,
+        }),
+    ))
+}
+
+/// Lists every user.
+#[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, body = Vec<UserOut>), (status = 403, body = ErrorBody)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<UserOut>>> {
+    caller.require_admin()?;
+    Ok(Json(
+        state.store.users()?.iter().map(UserOut::from).collect(),
+    ))
+}

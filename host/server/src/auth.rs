@@ -1,0 +1,165 @@
+//! Bearer tokens: generation, hashing, the first admin, and the check on
+//! every API request.
+
+use std::io::Write;
+use std::path::Path;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use switchboard_core::{Author, Role, Timestamp, User};
+use switchboard_store::{Store, StoreError};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The name of the file the generated admin token is written to.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// A new random token: 32 bytes from the OS, hex-encoded, with a prefix
+/// that makes leaked tokens easy to spot.
+pub fn generate_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(format!("sb_{}", hex::encode(bytes)))
+}
+
+/// The hash a token is stored and looked up by. Tokens are long and random,
+/// so a plain SHA-256 is enough; a slow password hash would only slow
+/// every request.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Makes sure an admin can log in. With `configured` set, a user holding
+/// that token is created if none exists. Otherwise, on a server with no
+/// admin, a token is generated, written to `<data>/admin-token` with mode
+/// 0600, and given to a new admin. Returns the path when a token file was
+/// written.
+pub async fn bootstrap_admin(
+    store: &dyn Store,
+    data_dir: &Path,
+    configured: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<std::path::PathBuf>, BootstrapError> {
+    if let Some(token) = configured {
+        let hash = hash_token(token);
+        if store.user_by_token(&hash)?.is_none() {
+            store
+                .create_user("admin", Role::Admin, hash, now)?
+                .durable()
+                .await?;
+        }
+        return Ok(None);
+    }
+    if store.users()?.iter().any(User::is_admin) {
+        return Ok(None);
+    }
+    let token = generate_token().map_err(|e| BootstrapError::Random(e.to_string()))?;
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    write_secret(&path, &token)
+        .map_err(|e| BootstrapError::TokenFile(path.display().to_string(), e))?;
+    store
+        .create_user("admin", Role::Admin, hash_token(&token), now)?
+        .durable()
+        .await?;
+    Ok(Some(path))
+}
+
+/// Writes a file only its owner can read.
+fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // The mode above applies only to a new file; an old one is tightened.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    writeln!(file, "{secret}")?;
+    file.sync_all()
+}
+
+/// Why the first admin could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The OS gave no random bytes.
+    #[error("no randomness for a token: {0}")]
+    Random(String),
+    /// The token file could not be written.
+    #[error("cannot write admin token file \"{0}\": {1}")]
+    TokenFile(String, std::io::Error),
+}
+
+/// The user a request is made by, put in place by [`require_token`].
+#[derive(Debug, Clone)]
+pub struct Caller(pub User);
+
+impl Caller {
+    /// Refuses the request unless the caller is an admin.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.0.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this route needs an admin token; user \"{}\" is an agent",
+                self.0.name
+            )))
+        }
+    }
+
+    /// The caller as the author of thread entries.
+    pub fn author(&self) -> Author {
+        Author::User {
+            id: self.0.id,
+            name: self.0.name.clone(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))
+    }
+}
+
+/// Middleware for `/api`: every request needs `Authorization: Bearer
+/// <token>` naming a known user.
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized("missing bearer token; send Authorization: Bearer <token>")
+    })?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("authorization header is not \"Bearer <token>\""))?;
+    let user = state
+        .store
+        .user_by_token(&hash_token(token))?
+        .ok_or_else(|| ApiError::unauthorized("invalid token"))?;
+    req.extensions_mut().insert(Caller(user));
+    Ok(next.run(req).await)
+}

@@ -1,0 +1,98 @@
+//! Server settings: defaults, then a TOML file, then environment variables,
+//! then command-line flags, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::clock::{Clock, SystemClock};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    #[default]
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Everything [`crate::serve`] needs to run.
+#[derive(Clone)]
+pub struct Config {
+    /// The data directory: the database and the generated admin token.
+    pub data_dir: PathBuf,
+    /// The domain of team e-mail aliases, such as `support.example.com`.
+    pub mail_domain: String,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// The first admin's token, from `SWITCHBOARD_ADMIN_TOKEN`; generated
+    /// and written to `<data>/admin-token` when absent.
+    pub admin_token: Option<String>,
+    /// How often running SLA deadlines are checked for breaches.
+    pub sla_sweep_interval: Duration,
+    /// Create a "Demo" team at start if there is none.
+    pub demo: bool,
+    /// Where the time comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("mail_domain", &self.mail_domain)
+            .field("body_limit", &self.body_limit)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .field("sla_sweep_interval", &self.sla_sweep_interval)
+            .field("demo", &self.demo)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Defaults for a data directory: mail domain `localhost`, a 1 MiB body
+    /// limit, a 30 s SLA sweep, the system clock.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            mail_domain: "localhost".into(),
+            body_limit: 1024 * 1024,
+            admin_token: None,
+            sla_sweep_interval: Duration::from_secs(30),
+            demo: false,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// The settings a TOML config file may hold. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// The data directory.
+    pub data: Option<PathBuf>,
+    /// The address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// The e-mail alias domain.
+    pub mail_domain: Option<String>,
+    /// The request body limit in bytes.
+    pub body_limit: Option<usize>,
+    /// The log format.
+    pub log_format: Option<LogFormat>,
+    /// Seconds between SLA breach sweeps.
+    pub sla_sweep_seconds: Option<u64>,
+}
+
+impl FileConfig {
+    /// Reads and parses a config file, naming the file in any error.
+    pub fn load(path: &Path) -> Result<FileConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file \"{}\": {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("config file \"{}\": {e}", path.display()))
+    }
+}

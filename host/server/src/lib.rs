@@ -1,0 +1,23 @@
+//! The Switchboard server: the HTTP API over the store, its auth, and the
+//! background SLA sweeper.
+//!
+//! [`serve`] takes a bound listener, a [`Config`] and a shutdown future, so
+//! tests start the real server on port 0 with a temporary data directory.
+//! The `switchboard` binary wraps it in a command line.
+
+mod api;
+mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+mod demo;
+mod error;
+mod json;
+mod serve;
+mod sla_sweeper;
+mod state;
+
+pub use config::{Config, FileConfig, LogFormat};
+pub use serve::{ServeError, serve};
+
+pub use api::openapi;

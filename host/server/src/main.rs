@@ -1,0 +1,154 @@
+//! The `switchboard` command: `serve` runs the helpdesk server, `openapi`
+//! prints the API description.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use switchboard_server::{Config, FileConfig, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "A self-hosted helpdesk whose channels and robots are sandboxed WebAssembly components"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Print the OpenAPI document of the HTTP API.
+    Openapi,
+}
+
+/// Flags override environment variables, which override the config file,
+/// which overrides the defaults.
+#[derive(Parser)]
+struct ServeArgs {
+    /// A TOML config file.
+    #[arg(long, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// The data directory [default: ./data].
+    #[arg(long, env = "SWITCHBOARD_DATA")]
+    data: Option<PathBuf>,
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SWITCHBOARD_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The domain of team e-mail aliases [default: localhost].
+    #[arg(long, env = "SWITCHBOARD_MAIL_DOMAIN")]
+    mail_domain: Option<String>,
+    /// The largest request body in bytes [default: 1048576].
+    #[arg(long, env = "SWITCHBOARD_BODY_LIMIT")]
+    body_limit: Option<usize>,
+    /// Log lines as human text or JSON [default: human].
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+    /// Seconds between SLA breach checks [default: 30].
+    #[arg(long, env = "SWITCHBOARD_SLA_SWEEP_SECONDS")]
+    sla_sweep_seconds: Option<u64>,
+    /// Create a "Demo" team with SLA policies and a first ticket.
+    #[arg(long)]
+    demo: bool,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path).map_err(anyhow::Error::msg)?,
+        None => FileConfig::default(),
+    };
+    init_logging(args.log_format.or(file.log_format).unwrap_or_default());
+    let data = args
+        .data
+        .or(file.data)
+        .unwrap_or_else(|| PathBuf::from("data"));
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let mut config = Config::new(data);
+    if let Some(domain) = args.mail_domain.or(file.mail_domain) {
+        config.mail_domain = domain;
+    }
+    if let Some(limit) = args.body_limit.or(file.body_limit) {
+        config.body_limit = limit;
+    }
+    if let Some(secs) = args.sla_sweep_seconds.or(file.sla_sweep_seconds) {
+        config.sla_sweep_interval = Duration::from_secs(secs.max(1));
+    }
+    config.admin_token = std::env::var("SWITCHBOARD_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    config.demo = args.demo;
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr().context("listener has no address")?;
+    // Scripts and tests read this line to find the port when listening on
+    // port 0; logs go to stderr so that stdout stays this one line.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "switchboard listening on http://{addr}")?;
+    out.flush()?;
+    drop(out);
+    switchboard_server::serve(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Openapi => {
+            println!("{}", switchboard_server::openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(run_serve(args)),
+    }
+}

@@ -1,0 +1,77 @@
+//! Running the server on a listener until told to stop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use switchboard_store::{SledStore, Store, StoreError};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::{BootstrapError, bootstrap_admin};
+use crate::config::Config;
+use crate::state::AppState;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory \"{0}\": {1}")]
+    DataDir(String, std::io::Error),
+    /// The store could not be opened.
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    /// The first admin could not be set up.
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+    /// Serving failed.
+    #[error("serving failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the store in `config.data_dir`, makes sure an admin exists, and
+/// serves HTTP on `listener` until `shutdown` resolves. In-flight requests
+/// finish, and the store is flushed, before this returns.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| ServeError::DataDir(config.data_dir.display().to_string(), e))?;
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir.join("db"))?);
+    let now = config.clock.now();
+    if let Some(path) = bootstrap_admin(
+        &*store,
+        &config.data_dir,
+        config.admin_token.as_deref(),
+        now,
+    )
+    .await?
+    {
+        tracing::info!(path = %path.display(), "generated the first admin token");
+    }
+    if config.demo {
+        crate::demo::ensure_demo_team(&*store, now).await?;
+    }
+    let state = AppState {
+        store: Arc::clone(&store),
+        clock: Arc::clone(&config.clock),
+        mail_domain: config.mail_domain.as_str().into(),
+    };
+    let (stop, stopped) = watch::channel(false);
+    let sweeper = tokio::spawn(crate::sla_sweeper::run(
+        Arc::clone(&store),
+        Arc::clone(&config.clock),
+        config.sla_sweep_interval,
+        stopped,
+    ));
+    tracing::info!(addr = ?listener.local_addr().ok(), "serving");
+    let app = crate::app::app(state, config.body_limit);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop.send(true);
+    let _ = sweeper.await;
+    served?;
+    Ok(())
+}
