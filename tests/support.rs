@@ -1,0 +1,197 @@
+//! Shared by the end-to-end tests: the real server on port 0 with a
+//! temporary data directory, and a small JSON client for it.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::Value;
+use switchboard_server::clock::ManualClock;
+use switchboard_server::{Config, serve};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The admin token the test servers are started with.
+pub const ADMIN: &str = "test-admin-token";
+
+/// A running server.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The clock the server reads; tests move it to pass deadlines.
+    pub clock: Arc<ManualClock>,
+    /// The data directory, removed when the server is dropped.
+    pub dir: tempfile::TempDir,
+    client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// A response: status and JSON body (`Value::Null` when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body as JSON.
+    pub body: Value,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Server {
+    /// Starts a server with the default test settings.
+    pub async fn start() -> Server {
+        Server::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `tweak` has changed its config.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Server::start_in(dir, tweak).await
+    }
+
+    /// Starts a server on an existing data directory.
+    pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> Server {
+        let clock = Arc::new(ManualClock::new());
+        let mut config = Config::new(dir.path());
+        config.admin_token = Some(ADMIN.into());
+        config.mail_domain = "help.example.com".into();
+        config.sla_sweep_interval = std::time::Duration::from_millis(50);
+        config.clock = clock.clone();
+        tweak(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            serve(listener, config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server failed");
+        });
+        let server = Server {
+            base,
+            clock,
+            dir,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        };
+        // serve() opens the store and sets up the admin before it accepts,
+        // so poll until it answers.
+        for _ in 0..200 {
+            if let Ok(r) = server
+                .client
+                .get(format!("{}/health", server.base))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    return server;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("server did not come up");
+    }
+
+    /// Stops the server gracefully and returns its data directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        let dir = tempfile::tempdir().expect("placeholder");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    /// Sends a request with an optional token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, body, text }
+    }
+
+    /// GET as the admin.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(ADMIN), None).await
+    }
+
+    /// POST JSON as the admin.
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(ADMIN), Some(body)).await
+    }
+
+    /// PATCH JSON as the admin.
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(ADMIN), Some(body))
+            .await
+    }
+
+    /// PUT JSON as the admin.
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(ADMIN), Some(body)).await
+    }
+
+    /// DELETE as the admin.
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(ADMIN), None).await
+    }
+
+    /// A raw request builder, for bodies and headers the helpers do not make.
+    pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+}
+
+impl Reply {
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self.body
+    }
+
+    /// Asserts an error reply: its status, its code, and that its detail
+    /// contains `needle`.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str, needle: &str) -> Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(self.body["error"], code, "error code; body: {}", self.text);
+        let detail = self.body["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(needle),
+            "detail {detail:?} does not mention {needle:?}"
+        );
+        self.body
+    }
+}
