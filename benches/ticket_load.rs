@@ -1,1 +1,219 @@
-fn main() {}
+//! Load benchmark for `POST /api/teams/{slug}/tickets`.
+//!
+//! Starts the real `switchboard` binary (release, as `cargo bench` builds
+//! it) on a temporary data directory, then drives it over loopback with 1
+//! and with 64 concurrent clients, alternating rounds so that both see the
+//! same machine noise. Every request is durable: the server answers 201
+//! only after the group-commit flush. Reports per round and the medians:
+//! tickets/s, p50 and p99 latency, and writes per flush from `/metrics`.
+//!
+//! Run: `cargo bench -p switchboard --bench ticket_load`
+//! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
+//! `LOAD_CLIENTS` (default "1,64").
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const TOKEN: &str = "bench-admin-token";
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One round's figures.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    per_sec: f64,
+    p50_us: f64,
+    p99_us: f64,
+    writes_per_flush: f64,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank] as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+async fn store_counters(client: &reqwest::Client, base: &str) -> (f64, f64) {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let read = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(f64::NAN)
+    };
+    (
+        read("switchboard_store_flushes_total "),
+        read("switchboard_store_durable_writes_total "),
+    )
+}
+
+async fn round(client: &reqwest::Client, base: &str, clients: usize, seconds: f64) -> Round {
+    let (flushes0, writes0) = store_counters(client, base).await;
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (client, url) = (client.clone(), format!("{base}/api/teams/load/tickets"));
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let body = json!({"title": format!("load c{c} #{i}"), "priority": i % 4,
+                    "description": "A customer cannot log in after the password reset."});
+                let sent = Instant::now();
+                let resp = client
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(resp.status(), 201, "ticket not created");
+                resp.bytes().await.expect("body");
+                latencies.push(sent.elapsed().as_micros() as u64);
+                i += 1;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("client"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let (flushes1, writes1) = store_counters(client, base).await;
+    all.sort_unstable();
+    Round {
+        per_sec: all.len() as f64 / elapsed,
+        p50_us: percentile(&all, 0.50),
+        p99_us: percentile(&all, 0.99),
+        writes_per_flush: (writes1 - writes0) / (flushes1 - flushes0).max(1.0),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // `cargo bench` passes `--bench`; any other run (such as `cargo test
+    // --benches`) only checks that this starts.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("ticket_load: run with `cargo bench -p switchboard --bench ticket_load`");
+        return;
+    }
+    let seconds: f64 = env_or("LOAD_SECONDS", 5.0);
+    let rounds: usize = env_or("LOAD_ROUNDS", 3);
+    let levels: Vec<usize> = std::env::var("LOAD_CLIENTS")
+        .unwrap_or_else(|_| "1,64".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn switchboard");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = lines
+        .next_line()
+        .await
+        .expect("stdout")
+        .expect("address line");
+    let base = line
+        .strip_prefix("switchboard listening on ")
+        .expect("address line")
+        .to_owned();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("client");
+    for _ in 0..500 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let created = client
+        .post(format!("{base}/api/teams"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "Load"}))
+        .send()
+        .await
+        .expect("team");
+    assert_eq!(created.status(), 201);
+    // Warm up connections and caches.
+    round(&client, &base, 8, 1.0).await;
+
+    println!("POST /api/teams/{{slug}}/tickets, durable, {seconds}s per round, {rounds} rounds");
+    println!(
+        "{:>8} {:>6} {:>12} {:>10} {:>10} {:>14}",
+        "clients", "round", "tickets/s", "p50 µs", "p99 µs", "writes/flush"
+    );
+    let mut results: Vec<(usize, Vec<Round>)> = levels.iter().map(|&c| (c, Vec::new())).collect();
+    for r in 0..rounds {
+        for (clients, rounds) in &mut results {
+            let got = round(&client, &base, *clients, seconds).await;
+            println!(
+                "{:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1}",
+                clients,
+                r + 1,
+                got.per_sec,
+                got.p50_us,
+                got.p99_us,
+                got.writes_per_flush
+            );
+            rounds.push(got);
+        }
+    }
+    println!("\nmedians over {rounds} rounds:");
+    let base_rate = results
+        .first()
+        .map(|(_, r)| median(r.iter().map(|x| x.per_sec).collect()));
+    for (clients, rounds) in &results {
+        let rate = median(rounds.iter().map(|x| x.per_sec).collect());
+        println!(
+            "{:>8} clients: {:>8.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>5.2}x the {}-client rate",
+            clients,
+            rate,
+            median(rounds.iter().map(|x| x.p50_us).collect()),
+            median(rounds.iter().map(|x| x.p99_us).collect()),
+            median(rounds.iter().map(|x| x.writes_per_flush).collect()),
+            rate / base_rate.unwrap_or(rate),
+            results[0].0,
+        );
+    }
+    child.start_kill().expect("stop server");
+    let _ = child.wait().await;
+}

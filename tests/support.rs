@@ -84,15 +84,13 @@ impl Server {
         // serve() opens the store and sets up the admin before it accepts,
         // so poll until it answers.
         for _ in 0..200 {
-            if let Ok(r) = server
+            let health = server
                 .client
                 .get(format!("{}/health", server.base))
                 .send()
-                .await
-            {
-                if r.status().is_success() {
-                    return server;
-                }
+                .await;
+            if health.is_ok_and(|r| r.status().is_success()) {
+                return server;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }

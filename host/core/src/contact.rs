@@ -230,11 +230,9 @@ impl Contact {
         mut is_free: impl FnMut(&str) -> bool,
     ) -> bool {
         let mut changed = false;
-        if self.name.is_empty() {
-            if let Some(name) = &draft.name {
-                self.name = name.clone();
-                changed = true;
-            }
+        if let Some(name) = draft.name.as_ref().filter(|_| self.name.is_empty()) {
+            self.name = name.clone();
+            changed = true;
         }
         for e in &draft.emails {
             if !self.emails.iter().any(|o| o.address == e.address) && is_free(&e.address) {

@@ -105,7 +105,9 @@ mod tests {
         assert!(validate_local_part("a@b").is_err());
         assert!(validate_local_part(&"a".repeat(65)).is_err());
         assert!(validate_local_part("").is_err());
-        let err = validate_local_part("sales team").unwrap_err().to_string();
+        let err = validate_local_part("sales team")
+            .expect_err("space")
+            .to_string();
         assert!(err.contains("\"sales team\""), "{err}");
     }
 

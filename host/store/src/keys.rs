@@ -96,7 +96,7 @@ mod tests {
     fn ticket_order_sorts_like_the_domain_rule() {
         let t0 = Timestamp::UNIX_EPOCH - SignedDuration::from_hours(1);
         let t1 = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1);
-        let mut keys = vec![
+        let mut keys = [
             (ticket_order("a", Priority::Low, t0, 1), "low old"),
             (ticket_order("a", Priority::Urgent, t1, 2), "urgent new"),
             (ticket_order("a", Priority::Urgent, t0, 3), "urgent old"),

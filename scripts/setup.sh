@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what building and testing Switchboard needs on a fresh machine:
+# the pinned toolchain with the wasm32-wasip2 target (plugins are built for
+# it). Safe to run again; it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+if ! rustup toolchain list | grep -q "^$toolchain"; then
+    rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clippy
+fi
+if ! rustup target list --installed --toolchain "$toolchain" | grep -qx wasm32-wasip2; then
+    rustup target add wasm32-wasip2 --toolchain "$toolchain"
+fi
+for component in rustfmt clippy; do
+    if ! rustup component list --installed --toolchain "$toolchain" | grep -q "^$component"; then
+        rustup component add "$component" --toolchain "$toolchain"
+    fi
+done
