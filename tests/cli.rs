@@ -1,0 +1,154 @@
+//! The `switchboard` command line: settings from a TOML file, overridden by
+//! environment variables and flags; JSON logs on request; clear errors for
+//! a bad config file.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const TOKEN: &str = "cli-admin-token";
+
+fn switchboard() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.env_remove("SWITCHBOARD_MAIL_DOMAIN")
+        .env_remove("SWITCHBOARD_LISTEN")
+        .env_remove("SWITCHBOARD_DATA")
+        .env_remove("SWITCHBOARD_LOG_FORMAT")
+        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
+        .kill_on_drop(true);
+    cmd
+}
+
+#[tokio::test]
+async fn file_env_and_flags_layer_in_that_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("switchboard.toml");
+    let data = dir.path().join("data-from-file");
+    std::fs::write(
+        &config,
+        format!(
+            "data = \"{}\"\nlisten = \"127.0.0.1:0\"\nmail_domain = \"file.example\"\nlog_format = \"json\"\n",
+            data.display()
+        ),
+    )
+    .expect("write config");
+    let mut child = switchboard()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("SWITCHBOARD_MAIL_DOMAIN", "env.example")
+        .env("SWITCHBOARD_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("line");
+    let base = line
+        .strip_prefix("switchboard listening on ")
+        .expect("address line")
+        .to_owned();
+    let client = reqwest::Client::new();
+    let mut created = None;
+    for _ in 0..500 {
+        if let Ok(r) = client
+            .post(format!("{base}/api/teams"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"name": "Ops"}))
+            .send()
+            .await
+        {
+            created = Some(r.json::<Value>().await.expect("json"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let team = created.expect("server answered");
+    // The environment beats the file; the file's data directory is used.
+    assert_eq!(team["alias_address"], "ops@env.example");
+    assert!(
+        data.join("db").is_dir(),
+        "data directory from the config file"
+    );
+    child.start_kill().expect("kill");
+    // Logs went to stderr as JSON lines.
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let first = stderr.next_line().await.expect("read").expect("a log line");
+    let parsed: Value = serde_json::from_str(&first).expect("log line is JSON");
+    assert!(
+        parsed["level"].is_string() && parsed["fields"].is_object(),
+        "{first}"
+    );
+
+    // A flag beats the environment.
+    let mut child = switchboard()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--mail-domain",
+            "flag.example",
+            "--data",
+        ])
+        .arg(dir.path().join("other"))
+        .env("SWITCHBOARD_MAIL_DOMAIN", "env.example")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = stdout.next_line().await.expect("read").expect("line");
+    let base = line
+        .strip_prefix("switchboard listening on ")
+        .expect("address line")
+        .to_owned();
+    let mut team = Value::Null;
+    for _ in 0..500 {
+        if let Ok(r) = client
+            .post(format!("{base}/api/teams"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"name": "Ops"}))
+            .send()
+            .await
+        {
+            team = r.json().await.expect("json");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(team["alias_address"], "ops@flag.example");
+    child.start_kill().expect("kill");
+}
+
+#[tokio::test]
+async fn bad_config_file_is_named_in_the_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\ncolour = \"red\"\n").expect("write");
+    let out = switchboard()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .await
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("colour"), "{err}");
+
+    let missing = switchboard()
+        .args(["serve", "--config", "/nonexistent/x.toml"])
+        .output()
+        .await
+        .expect("run");
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        !missing.status.success() && err.contains("/nonexistent/x.toml"),
+        "{err}"
+    );
+}
