@@ -9,6 +9,7 @@
 mod contact;
 mod error;
 mod message;
+mod plugin;
 mod priority;
 mod sla;
 mod slug;
@@ -22,6 +23,10 @@ pub use contact::{
 };
 pub use error::CoreError;
 pub use message::{Author, Message, MessageDraft, MessageKind};
+pub use plugin::{
+    Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, parse_version,
+    validate_plugin_id,
+};
 pub use priority::Priority;
 pub use sla::{Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};
 pub use slug::{MAX_SLUG_LEN, slugify, validate_local_part, validate_slug};

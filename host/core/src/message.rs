@@ -39,6 +39,11 @@ pub enum Author {
         /// The contact's name when the message was written.
         name: String,
     },
+    /// A plugin, such as a channel or a robot.
+    Plugin {
+        /// The plugin's id.
+        id: String,
+    },
     /// Switchboard itself.
     System,
 }

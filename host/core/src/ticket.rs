@@ -1,6 +1,7 @@
 //! Tickets, their ordering, and the rules for changing them.
 
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,12 @@ pub type TicketId = u64;
 const MAX_TITLE_LEN: usize = 300;
 /// The longest description accepted, in characters.
 const MAX_DESCRIPTION_LEN: usize = 100_000;
+/// The most custom fields a ticket may have.
+const MAX_FIELDS: usize = 64;
+/// The longest custom field value, in characters.
+const MAX_FIELD_LEN: usize = 10_000;
+/// The longest external key, in bytes.
+const MAX_EXTERNAL_KEY_LEN: usize = 512;
 
 /// What a caller gives to open a ticket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +34,8 @@ pub struct TicketDraft {
     pub stage: Option<StageId>,
     /// Where the ticket came from, such as `api` or a plugin id.
     pub origin: String,
+    /// A key the origin can find the ticket by, such as a thread id.
+    pub external_key: Option<String>,
 }
 
 /// A customer request that a team works until it reaches a closing stage.
@@ -54,6 +63,12 @@ pub struct Ticket {
     pub updated_at: Timestamp,
     /// Its SLA deadline, if a policy applies.
     pub sla: Option<Sla>,
+    /// A key its origin can find it by, unique per team and origin.
+    #[serde(default)]
+    pub external_key: Option<String>,
+    /// Custom fields, such as those a web form collects.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 /// Something that happened to a ticket and belongs in its thread as a
@@ -100,6 +115,11 @@ pub enum TicketChange {
         /// The deadline that passed.
         deadline: Timestamp,
     },
+    /// Custom fields were set or removed.
+    Fields {
+        /// The keys that changed.
+        keys: Vec<String>,
+    },
 }
 
 impl TicketChange {
@@ -119,6 +139,7 @@ impl TicketChange {
             TicketChange::SlaBreached { policy, deadline } => {
                 format!("SLA \"{policy}\" breached: the deadline was {deadline}")
             }
+            TicketChange::Fields { keys } => format!("Fields changed: {}", keys.join(", ")),
         }
     }
 }
@@ -178,6 +199,16 @@ impl Ticket {
             }
             None => team.first_stage().id,
         };
+        if draft
+            .external_key
+            .as_ref()
+            .is_some_and(|k| k.is_empty() || k.len() > MAX_EXTERNAL_KEY_LEN)
+        {
+            return Err(CoreError::invalid(
+                "external_key",
+                format!("must be 1 to {MAX_EXTERNAL_KEY_LEN} bytes"),
+            ));
+        }
         let priority = draft.priority.unwrap_or_default();
         let mut ticket = Ticket {
             id,
@@ -191,6 +222,8 @@ impl Ticket {
             created_at: now,
             updated_at: now,
             sla: Sla::for_ticket(team, priority, now),
+            external_key: draft.external_key,
+            fields: BTreeMap::new(),
         };
         ticket.evaluate_sla(team, now);
         Ok(ticket)
@@ -287,6 +320,56 @@ impl Ticket {
         self.updated_at = now;
         changes.extend(self.evaluate_sla(team, now));
         Ok(changes)
+    }
+
+    /// Sets custom fields; an empty value removes the field. Keys are 1 to
+    /// 64 letters, digits, `-` and `_`.
+    pub fn set_fields(
+        &mut self,
+        fields: &[(String, String)],
+        now: Timestamp,
+    ) -> Result<Vec<TicketChange>, CoreError> {
+        let mut next = self.fields.clone();
+        let mut keys = Vec::new();
+        for (key, value) in fields {
+            let key_ok = !key.is_empty()
+                && key.len() <= 64
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !key_ok {
+                return Err(CoreError::invalid(
+                    "fields",
+                    format!("\"{key}\" is not a field key; use 1 to 64 letters, digits, - and _"),
+                ));
+            }
+            if value.chars().count() > MAX_FIELD_LEN {
+                return Err(CoreError::invalid(
+                    "fields",
+                    format!("\"{key}\" is longer than {MAX_FIELD_LEN} characters"),
+                ));
+            }
+            let changed = if value.is_empty() {
+                next.remove(key).is_some()
+            } else {
+                next.insert(key.clone(), value.clone()).as_ref() != Some(value)
+            };
+            if changed && !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+        if next.len() > MAX_FIELDS {
+            return Err(CoreError::invalid(
+                "fields",
+                format!("a ticket has at most {MAX_FIELDS} fields"),
+            ));
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.fields = next;
+        self.updated_at = now;
+        Ok(vec![TicketChange::Fields { keys }])
     }
 
     /// Records a breach if the deadline has passed. The store calls this
@@ -477,6 +560,27 @@ mod tests {
         let mut t = open(&team, Priority::High);
         t.move_to_stage(4, &team, at(1)).expect("moved");
         assert_eq!(t.sla.as_ref().map(|s| s.status), Some(SlaStatus::Met));
+    }
+
+    #[test]
+    fn fields_are_set_removed_and_checked() {
+        let team = team();
+        let mut t = open(&team, Priority::Low);
+        let set = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        assert_eq!(
+            t.set_fields(&set("order_id", "A-1"), at(1)).expect("set"),
+            vec![TicketChange::Fields {
+                keys: vec!["order_id".into()]
+            }]
+        );
+        assert!(
+            t.set_fields(&set("order_id", "A-1"), at(2))
+                .expect("same")
+                .is_empty()
+        );
+        t.set_fields(&set("order_id", ""), at(3)).expect("removed");
+        assert!(t.fields.is_empty());
+        assert!(t.set_fields(&set("bad key", "x"), at(4)).is_err());
     }
 
     #[test]

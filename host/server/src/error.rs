@@ -140,10 +140,14 @@ impl From<StoreError> for ApiError {
             StoreError::Rule(e) => e.into(),
             StoreError::UnknownTeam(_)
             | StoreError::UnknownTicket(_)
-            | StoreError::UnknownContact(_) => ApiError::not_found(e.to_string()),
+            | StoreError::UnknownContact(_)
+            | StoreError::UnknownPlugin(_)
+            | StoreError::NotEnabled { .. } => ApiError::not_found(e.to_string()),
             StoreError::SlugTaken(_)
             | StoreError::AliasTaken { .. }
-            | StoreError::StageInUse { .. } => ApiError::conflict(e.to_string()),
+            | StoreError::StageInUse { .. }
+            | StoreError::PluginInUse { .. }
+            | StoreError::ExternalKeyTaken { .. } => ApiError::conflict(e.to_string()),
             StoreError::SchemaMismatch { .. }
             | StoreError::Corrupt { .. }
             | StoreError::Sled(_)

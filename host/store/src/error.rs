@@ -18,6 +18,33 @@ pub enum StoreError {
     /// No contact has this id.
     #[error("unknown contact {0}")]
     UnknownContact(u64),
+    /// No plugin has this id.
+    #[error("unknown plugin \"{0}\"")]
+    UnknownPlugin(String),
+    /// The plugin is not enabled for the team.
+    #[error("plugin \"{plugin}\" is not enabled for team \"{team}\"")]
+    NotEnabled {
+        /// The team's slug.
+        team: String,
+        /// The plugin's id.
+        plugin: String,
+    },
+    /// A plugin cannot be uninstalled while teams use it.
+    #[error("plugin \"{plugin}\" is enabled for {teams} teams; disable it first")]
+    PluginInUse {
+        /// The plugin's id.
+        plugin: String,
+        /// How many teams have it enabled.
+        teams: u32,
+    },
+    /// Another ticket of the team has this origin and external key.
+    #[error("a ticket from \"{origin}\" with external key \"{key}\" exists")]
+    ExternalKeyTaken {
+        /// The ticket's origin.
+        origin: String,
+        /// The external key.
+        key: String,
+    },
     /// Another team already has this slug.
     #[error("team slug \"{0}\" is taken")]
     SlugTaken(String),

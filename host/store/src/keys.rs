@@ -87,6 +87,31 @@ pub(crate) fn contact_phone(number: &str) -> Vec<u8> {
     [b"p:", number.as_bytes()].concat()
 }
 
+/// A plugin's installation in a team.
+pub(crate) fn installation(slug: &str, plugin: &str) -> Vec<u8> {
+    let mut k = team_prefix(slug);
+    k.extend_from_slice(plugin.as_bytes());
+    k
+}
+
+/// A key in an installation's storage. Plugin ids never contain a zero
+/// byte, so one installation's keys never cover another's.
+pub(crate) fn plugin_kv(slug: &str, plugin: &str, key: &str) -> Vec<u8> {
+    let mut k = installation(slug, plugin);
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+/// A ticket's external key, unique per team and origin.
+pub(crate) fn external_key(slug: &str, origin: &str, key: &str) -> Vec<u8> {
+    let mut k = team_prefix(slug);
+    k.extend_from_slice(origin.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,8 @@ use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, Transactional, TransactionalTree,
 };
 use switchboard_core::{
-    Author, Contact, ContactDraft, CoreError, Message, MessageDraft, Role, StageId, Team, Ticket,
-    TicketDraft, TicketId, Timestamp, User, UserId,
+    Author, Contact, ContactDraft, CoreError, Installation, Message, MessageDraft, PluginRecord,
+    Role, StageId, Team, Ticket, TicketDraft, TicketId, Timestamp, User, UserId,
 };
 
 use crate::codec::{decode, encode};
@@ -26,7 +26,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 /// The trees, in the order transactions see them.
-const TREES: [&str; 12] = [
+const TREES: [&str; 17] = [
     "meta",
     "teams",
     "aliases",
@@ -39,6 +39,11 @@ const TREES: [&str; 12] = [
     "contact_keys",
     "users",
     "tokens",
+    "plugins",
+    "plugin_code",
+    "installations",
+    "plugin_kv",
+    "external_keys",
 ];
 const META: usize = 0;
 const TEAMS: usize = 1;
@@ -52,6 +57,11 @@ const CONTACTS: usize = 8;
 const CONTACT_KEYS: usize = 9;
 const USERS: usize = 10;
 const TOKENS: usize = 11;
+const PLUGINS: usize = 12;
+const PLUGIN_CODE: usize = 13;
+const INSTALLATIONS: usize = 14;
+const PLUGIN_KV: usize = 15;
+const EXTERNAL_KEYS: usize = 16;
 
 type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
 
@@ -644,6 +654,203 @@ impl Store for SledStore {
             .iter()
             .values()
             .map(|v| decode("user", &v?))
+            .collect()
+    }
+
+    fn ticket_by_external_key(
+        &self,
+        slug: &str,
+        origin: &str,
+        key: &str,
+    ) -> Result<Option<Ticket>, StoreError> {
+        match self.trees[EXTERNAL_KEYS]
+            .get(keys::external_key(slug, origin, key))?
+            .and_then(|v| keys::read_id(&v))
+        {
+            Some(id) => self.ticket(id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn set_ticket_fields(
+        &self,
+        id: TicketId,
+        fields: &[(String, String)],
+        author: Author,
+        now: Timestamp,
+    ) -> Result<Committed<Ticket>, StoreError> {
+        self.write(|tx| {
+            let old = tx.ticket(id)?;
+            let mut ticket = old.clone();
+            let changes = ticket.set_fields(fields, now).or_abort()?;
+            if changes.is_empty() {
+                return Ok(ticket);
+            }
+            tx.put_ticket(Some(&old), &ticket)?;
+            for change in &changes {
+                tx.add_event(id, &author, change.describe(), now)?;
+            }
+            Ok(ticket)
+        })
+    }
+
+    fn put_plugin(
+        &self,
+        record: PluginRecord,
+        code: Vec<u8>,
+    ) -> Result<Committed<PluginRecord>, StoreError> {
+        self.write(|tx| {
+            let id = record.manifest.id.as_bytes();
+            let mut record = record.clone();
+            if let Some(old) = tx.get::<PluginRecord>(PLUGINS, id, "plugin")? {
+                record.installed_at = old.installed_at;
+                record.enabled_in = old.enabled_in;
+            }
+            tx.put(PLUGINS, id, &record)?;
+            tx.trees[PLUGIN_CODE].insert(id, code.as_slice())?;
+            Ok(record)
+        })
+    }
+
+    fn plugin(&self, id: &str) -> Result<PluginRecord, StoreError> {
+        self.get(PLUGINS, id.as_bytes(), "plugin")?
+            .ok_or_else(|| StoreError::UnknownPlugin(id.to_owned()))
+    }
+
+    fn plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
+        self.trees[PLUGINS]
+            .iter()
+            .values()
+            .map(|v| decode("plugin", &v?))
+            .collect()
+    }
+
+    fn plugin_code(&self, id: &str) -> Result<Vec<u8>, StoreError> {
+        self.trees[PLUGIN_CODE]
+            .get(id.as_bytes())?
+            .map(|v| v.to_vec())
+            .ok_or_else(|| StoreError::UnknownPlugin(id.to_owned()))
+    }
+
+    fn remove_plugin(&self, id: &str) -> Result<Committed<()>, StoreError> {
+        self.write(|tx| {
+            let Some(record) = tx.get::<PluginRecord>(PLUGINS, id.as_bytes(), "plugin")? else {
+                return abort(StoreError::UnknownPlugin(id.to_owned()));
+            };
+            if record.enabled_in > 0 {
+                return abort(StoreError::PluginInUse {
+                    plugin: id.to_owned(),
+                    teams: record.enabled_in,
+                });
+            }
+            tx.trees[PLUGINS].remove(id.as_bytes())?;
+            tx.trees[PLUGIN_CODE].remove(id.as_bytes())?;
+            Ok(())
+        })
+    }
+
+    fn put_installation(
+        &self,
+        installation: Installation,
+    ) -> Result<Committed<Installation>, StoreError> {
+        self.write(|tx| {
+            tx.team(&installation.team)?;
+            let Some(mut plugin) =
+                tx.get::<PluginRecord>(PLUGINS, installation.plugin.as_bytes(), "plugin")?
+            else {
+                return abort(StoreError::UnknownPlugin(installation.plugin.clone()));
+            };
+            installation.check(&plugin.manifest).or_abort()?;
+            let key = keys::installation(&installation.team, &installation.plugin);
+            let mut installation = installation.clone();
+            match tx.get::<Installation>(INSTALLATIONS, &key, "installation")? {
+                Some(old) => installation.enabled_at = old.enabled_at,
+                None => {
+                    plugin.enabled_in += 1;
+                    tx.put(PLUGINS, installation.plugin.as_bytes(), &plugin)?;
+                }
+            }
+            tx.put(INSTALLATIONS, &key, &installation)?;
+            Ok(installation)
+        })
+    }
+
+    fn installation(&self, slug: &str, plugin: &str) -> Result<Installation, StoreError> {
+        self.get(
+            INSTALLATIONS,
+            &keys::installation(slug, plugin),
+            "installation",
+        )?
+        .ok_or_else(|| StoreError::NotEnabled {
+            team: slug.to_owned(),
+            plugin: plugin.to_owned(),
+        })
+    }
+
+    fn installations(&self, slug: &str) -> Result<Vec<Installation>, StoreError> {
+        self.trees[INSTALLATIONS]
+            .scan_prefix(keys::team_prefix(slug))
+            .values()
+            .map(|v| decode("installation", &v?))
+            .collect()
+    }
+
+    fn remove_installation(&self, slug: &str, plugin: &str) -> Result<Committed<()>, StoreError> {
+        self.write(|tx| {
+            let key = keys::installation(slug, plugin);
+            if tx.trees[INSTALLATIONS].remove(key)?.is_none() {
+                return abort(StoreError::NotEnabled {
+                    team: slug.to_owned(),
+                    plugin: plugin.to_owned(),
+                });
+            }
+            if let Some(mut record) =
+                tx.get::<PluginRecord>(PLUGINS, plugin.as_bytes(), "plugin")?
+            {
+                record.enabled_in = record.enabled_in.saturating_sub(1);
+                tx.put(PLUGINS, plugin.as_bytes(), &record)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn kv_get(&self, slug: &str, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.trees[PLUGIN_KV]
+            .get(keys::plugin_kv(slug, plugin, key))?
+            .map(|v| v.to_vec()))
+    }
+
+    fn kv_set(
+        &self,
+        slug: &str,
+        plugin: &str,
+        key: &str,
+        value: Vec<u8>,
+    ) -> Result<Committed<()>, StoreError> {
+        let k = keys::plugin_kv(slug, plugin, key);
+        self.write(|tx| {
+            tx.trees[PLUGIN_KV].insert(k.as_slice(), value.as_slice())?;
+            Ok(())
+        })
+    }
+
+    fn kv_delete(&self, slug: &str, plugin: &str, key: &str) -> Result<Committed<()>, StoreError> {
+        let k = keys::plugin_kv(slug, plugin, key);
+        self.write(|tx| {
+            tx.trees[PLUGIN_KV].remove(k.as_slice())?;
+            Ok(())
+        })
+    }
+
+    fn kv_keys(&self, slug: &str, plugin: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let scope = keys::plugin_kv(slug, plugin, "");
+        self.trees[PLUGIN_KV]
+            .scan_prefix(keys::plugin_kv(slug, plugin, prefix))
+            .keys()
+            .map(|k| {
+                let k = k?;
+                Ok(String::from_utf8_lossy(&k[scope.len()..]).into_owned())
+            })
             .collect()
     }
 

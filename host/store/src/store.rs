@@ -1,8 +1,8 @@
 //! The storage trait the server calls.
 
 use switchboard_core::{
-    Author, Contact, ContactDraft, Message, MessageDraft, Priority, Role, StageId, Team, Ticket,
-    TicketDraft, TicketId, Timestamp, User, UserId,
+    Author, Contact, ContactDraft, Installation, Message, MessageDraft, PluginRecord, Priority,
+    Role, StageId, Team, Ticket, TicketDraft, TicketId, Timestamp, User, UserId,
 };
 
 use crate::{Committed, StoreError};
@@ -133,6 +133,67 @@ pub trait Store: Send + Sync + 'static {
     fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// Every user, by id.
     fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// The ticket that `origin` opened in a team with this external key.
+    fn ticket_by_external_key(
+        &self,
+        slug: &str,
+        origin: &str,
+        key: &str,
+    ) -> Result<Option<Ticket>, StoreError>;
+    /// Sets or removes custom fields of a ticket, writing the change into
+    /// its thread by `author`.
+    fn set_ticket_fields(
+        &self,
+        id: TicketId,
+        fields: &[(String, String)],
+        author: Author,
+        now: Timestamp,
+    ) -> Result<Committed<Ticket>, StoreError>;
+
+    /// Installs a plugin or replaces its manifest and component, keeping
+    /// when it was first installed and where it is enabled.
+    fn put_plugin(
+        &self,
+        record: PluginRecord,
+        code: Vec<u8>,
+    ) -> Result<Committed<PluginRecord>, StoreError>;
+    /// The installed plugin with this id.
+    fn plugin(&self, id: &str) -> Result<PluginRecord, StoreError>;
+    /// Every installed plugin, by id.
+    fn plugins(&self) -> Result<Vec<PluginRecord>, StoreError>;
+    /// A plugin's component.
+    fn plugin_code(&self, id: &str) -> Result<Vec<u8>, StoreError>;
+    /// Uninstalls a plugin that no team has enabled.
+    fn remove_plugin(&self, id: &str) -> Result<Committed<()>, StoreError>;
+
+    /// Enables a plugin for a team, or replaces its settings and grants.
+    /// Grants must have been requested by the plugin's manifest.
+    fn put_installation(
+        &self,
+        installation: Installation,
+    ) -> Result<Committed<Installation>, StoreError>;
+    /// A team's installation of a plugin.
+    fn installation(&self, slug: &str, plugin: &str) -> Result<Installation, StoreError>;
+    /// Every plugin enabled for a team.
+    fn installations(&self, slug: &str) -> Result<Vec<Installation>, StoreError>;
+    /// Disables a plugin for a team. Its storage is kept for a re-enable.
+    fn remove_installation(&self, slug: &str, plugin: &str) -> Result<Committed<()>, StoreError>;
+
+    /// A value in an installation's storage.
+    fn kv_get(&self, slug: &str, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores a value in an installation's storage.
+    fn kv_set(
+        &self,
+        slug: &str,
+        plugin: &str,
+        key: &str,
+        value: Vec<u8>,
+    ) -> Result<Committed<()>, StoreError>;
+    /// Removes a value from an installation's storage.
+    fn kv_delete(&self, slug: &str, plugin: &str, key: &str) -> Result<Committed<()>, StoreError>;
+    /// The keys of an installation's storage that start with `prefix`.
+    fn kv_keys(&self, slug: &str, plugin: &str, prefix: &str) -> Result<Vec<String>, StoreError>;
 
     /// Group-commit counters.
     fn stats(&self) -> StoreStats;

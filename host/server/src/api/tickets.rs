@@ -1,6 +1,6 @@
 //! `/api/teams/{slug}/tickets` and `/api/tickets/{id}`: working tickets.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -84,6 +84,10 @@ pub struct TicketOut {
     pub updated_at: String,
     /// Its SLA deadline, if a policy applies.
     pub sla: Option<SlaOut>,
+    /// The key its origin finds it by, if any.
+    pub external_key: Option<String>,
+    /// Custom fields.
+    pub fields: BTreeMap<String, String>,
 }
 
 impl TicketOut {
@@ -107,6 +111,8 @@ impl TicketOut {
             created_at: t.created_at.to_string(),
             updated_at: t.updated_at.to_string(),
             sla: t.sla.as_ref().map(SlaOut::from),
+            external_key: t.external_key.clone(),
+            fields: t.fields.clone(),
         }
     }
 }
@@ -126,6 +132,9 @@ pub struct NewTicket {
     pub stage: Option<StageRef>,
     /// Who it is from.
     pub contact: Option<ContactIn>,
+    /// A key to find the ticket by later, unique per team for API tickets,
+    /// such as the id in the system it was imported from.
+    pub external_key: Option<String>,
 }
 
 /// Changes to a ticket; absent fields stay as they are.
@@ -138,6 +147,8 @@ pub struct TicketPatch {
     pub priority: Option<PriorityIn>,
     /// A new stage, by id or name.
     pub stage: Option<StageRef>,
+    /// Custom fields to set; an empty value removes a field.
+    pub fields: Option<BTreeMap<String, String>>,
 }
 
 /// Filters for a ticket list. Lists are sorted by priority, highest first,
@@ -243,6 +254,7 @@ pub async fn create_ticket(
             .map(|s| s.resolve(&team, "stage"))
             .transpose()?,
         origin: "api".into(),
+        external_key: body.external_key,
     };
     let contact = body.contact.map(Into::into);
     let ticket = state
@@ -331,10 +343,19 @@ pub async fn patch_ticket(
             .map(|s| s.resolve(&team, "stage"))
             .transpose()?,
     };
-    let ticket = state
+    let now = state.clock.now();
+    let mut ticket = state
         .store
-        .update_ticket(id, &edit, caller.author(), state.clock.now())?
+        .update_ticket(id, &edit, caller.author(), now)?
         .durable()
         .await?;
+    if let Some(fields) = body.fields {
+        let fields: Vec<(String, String)> = fields.into_iter().collect();
+        ticket = state
+            .store
+            .set_ticket_fields(id, &fields, caller.author(), now)?
+            .durable()
+            .await?;
+    }
     Ok(Json(TicketOut::new(&ticket, &team)))
 }

@@ -234,13 +234,13 @@ impl From<ContactIn> for ContactDraft {
 /// Who wrote a thread entry.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuthorOut {
-    /// `user`, `contact` or `system`.
+    /// `user`, `contact`, `plugin` or `system`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// The user's or contact's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
-    /// Their name.
+    /// Their name, or the plugin's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
@@ -257,6 +257,11 @@ impl From<&Author> for AuthorOut {
                 kind: "contact",
                 id: Some(*id),
                 name: Some(name.clone()),
+            },
+            Author::Plugin { id } => AuthorOut {
+                kind: "plugin",
+                id: None,
+                name: Some(id.clone()),
             },
             Author::System => AuthorOut {
                 kind: "system",

@@ -1,0 +1,164 @@
+//! The smallest Switchboard channel.
+//!
+//! `POST /c/<team>/hello-channel/` with a JSON body such as
+//! `{"title": "…", "description": "…", "name": "…", "email": "…"}`, or the
+//! same fields as an HTML form, opens a ticket in the team and answers with
+//! its number and how many submissions this installation has seen. `GET`
+//! answers with a short usage text.
+
+use serde::Deserialize;
+use switchboard_sdk::host::{storage, tickets};
+use switchboard_sdk::http::{Request, Response};
+use switchboard_sdk::types::{ContactInfo, Email, NewTicket, PointKind, Priority};
+use switchboard_sdk::{Channel, Info, PluginError};
+
+/// The installation's settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Put in front of every title.
+    #[serde(default)]
+    pub title_prefix: String,
+    /// The priority of new tickets: low, medium, high or urgent.
+    #[serde(default)]
+    pub priority: Option<String>,
+}
+
+/// What a submission carries.
+#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct Submission {
+    /// The ticket's title.
+    #[serde(default)]
+    pub title: String,
+    /// The request.
+    #[serde(default)]
+    pub description: String,
+    /// The customer's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The customer's e-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// Parses a priority name.
+pub fn parse_priority(name: &str) -> Option<Priority> {
+    match name {
+        "low" => Some(Priority::Low),
+        "medium" => Some(Priority::Medium),
+        "high" => Some(Priority::High),
+        "urgent" => Some(Priority::Urgent),
+        _ => None,
+    }
+}
+
+/// Reads a submission from a JSON or form body.
+pub fn read_submission(request: &Request) -> Result<Submission, String> {
+    let submission = match request.content_type().as_deref() {
+        Some("application/json") => request.json::<Submission>()?,
+        Some("application/x-www-form-urlencoded") => {
+            let mut s = Submission::default();
+            for (name, value) in request.form_pairs() {
+                match name.as_str() {
+                    "title" => s.title = value,
+                    "description" => s.description = value,
+                    "name" => s.name = Some(value),
+                    "email" => s.email = Some(value),
+                    _ => {}
+                }
+            }
+            s
+        }
+        other => return Err(format!("send JSON or a form, not {}", other.unwrap_or("an untyped body"))),
+    };
+    if submission.title.trim().is_empty() {
+        return Err("title: must not be empty".into());
+    }
+    Ok(submission)
+}
+
+/// Builds the ticket a submission opens.
+pub fn new_ticket(settings: &Settings, submission: Submission) -> NewTicket {
+    let contact = (submission.name.is_some() || submission.email.is_some()).then(|| ContactInfo {
+        name: submission.name,
+        emails: submission.email.into_iter().map(|address| Email { address, kind: PointKind::Other }).collect(),
+        phones: Vec::new(),
+    });
+    NewTicket {
+        title: format!("{}{}", settings.title_prefix, submission.title.trim()),
+        description: submission.description,
+        priority: settings.priority.as_deref().and_then(parse_priority),
+        contact,
+        external_key: None,
+    }
+}
+
+struct HelloChannel;
+
+impl Channel for HelloChannel {
+    type Settings = Settings;
+
+    fn describe() -> Info {
+        Info::new("Hello channel", "Turns a POSTed JSON or form body into a ticket")
+    }
+
+    fn validate(settings: &Settings) -> Result<(), PluginError> {
+        match settings.priority.as_deref() {
+            Some(p) if parse_priority(p).is_none() => Err(PluginError::invalid_settings(format!(
+                "priority: \"{p}\" is not low, medium, high or urgent"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn handle_http(settings: Settings, request: Request) -> Result<Response, PluginError> {
+        match request.method.as_str() {
+            "GET" => Ok(Response::text(200, "POST a JSON or form body with title, description, name and email to open a ticket.\n")),
+            "POST" => {
+                let submission = match read_submission(&request) {
+                    Ok(s) => s,
+                    Err(why) => return Ok(Response::json(422, &serde_json::json!({"error": why}))),
+                };
+                let ticket = tickets::create(&new_ticket(&settings, submission))?;
+                let count = storage::get_json::<u64>("submissions")?.unwrap_or(0) + 1;
+                storage::set_json("submissions", &count)?;
+                Ok(Response::json(201, &serde_json::json!({"ticket": ticket.id, "title": ticket.title, "submissions": count})))
+            }
+            _ => Ok(Response::text(405, "use GET or POST\n").with_header("allow", "GET, POST")),
+        }
+    }
+}
+
+switchboard_sdk::export_channel!(HelloChannel);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(content_type: &str, body: &str) -> Request {
+        Request {
+            method: "POST".into(),
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.as_bytes().to_vec(),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn reads_json_and_forms() {
+        let json = read_submission(&post("application/json", r#"{"title": "Hi", "email": "a@b.co"}"#)).expect("json");
+        assert_eq!((json.title.as_str(), json.email.as_deref()), ("Hi", Some("a@b.co")));
+        let form = read_submission(&post("application/x-www-form-urlencoded", "title=Hi+there&name=Ann")).expect("form");
+        assert_eq!((form.title.as_str(), form.name.as_deref()), ("Hi there", Some("Ann")));
+        assert!(read_submission(&post("text/plain", "hi")).is_err());
+        assert!(read_submission(&post("application/json", r#"{"title": " "}"#)).is_err());
+    }
+
+    #[test]
+    fn settings_shape_the_ticket() {
+        let settings = Settings { title_prefix: "[web] ".into(), priority: Some("high".into()) };
+        let t = new_ticket(&settings, Submission { title: "Hi".into(), ..Submission::default() });
+        assert_eq!((t.title.as_str(), t.priority), ("[web] Hi", Some(Priority::High)));
+        assert!(t.contact.is_none());
+    }
+}

@@ -1,0 +1,431 @@
+//! Plugins: manifests, capabilities, and their installation in a team.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::team::clean_name;
+use crate::{CoreError, Timestamp};
+
+/// Which world a plugin's component implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginKind {
+    /// Brings customers in: exports `channel-handler`.
+    Channel,
+    /// Acts on tickets: exports `robot-handler`.
+    Robot,
+}
+
+impl PluginKind {
+    /// `channel` or `robot`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PluginKind::Channel => "channel",
+            PluginKind::Robot => "robot",
+        }
+    }
+}
+
+/// Something a plugin may do beyond computing, granted per installation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Capability {
+    /// Read and change the team's tickets (`tickets`).
+    Tickets,
+    /// Use the installation's key-value storage (`storage`).
+    Storage,
+    /// Send HTTP requests to one host, on one port or any (`http:<host>`,
+    /// `http:<host>:<port>`).
+    Http {
+        /// The host name, lowercase.
+        host: String,
+        /// The port, or any when absent.
+        port: Option<u16>,
+    },
+}
+
+impl Capability {
+    /// Parses `tickets`, `storage`, `http:<host>` or `http:<host>:<port>`.
+    pub fn parse(text: &str) -> Result<Capability, CoreError> {
+        let bad = |why: &str| CoreError::invalid("capabilities", format!("\"{text}\" {why}"));
+        match text {
+            "tickets" => Ok(Capability::Tickets),
+            "storage" => Ok(Capability::Storage),
+            _ => {
+                let Some(target) = text.strip_prefix("http:") else {
+                    return Err(bad(
+                        "is not a capability; use tickets, storage or http:<host>[:<port>]",
+                    ));
+                };
+                let (host, port) = match target.rsplit_once(':') {
+                    Some((host, port)) => (
+                        host,
+                        Some(
+                            port.parse::<u16>()
+                                .map_err(|_| bad("has a port that is not a number up to 65535"))?,
+                        ),
+                    ),
+                    None => (target, None),
+                };
+                let host = host.to_ascii_lowercase();
+                let valid_label = |l: &str| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                };
+                if host.is_empty() || host.len() > 253 || !host.split('.').all(valid_label) {
+                    return Err(bad("does not name a valid host"));
+                }
+                Ok(Capability::Http { host, port })
+            }
+        }
+    }
+
+    /// Whether this capability allows an HTTP request to `host:port`.
+    pub fn allows_http(&self, host: &str, port: u16) -> bool {
+        match self {
+            Capability::Http { host: h, port: p } => {
+                h.eq_ignore_ascii_case(host) && p.is_none_or(|p| p == port)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Capability::Tickets => f.write_str("tickets"),
+            Capability::Storage => f.write_str("storage"),
+            Capability::Http { host, port: None } => write!(f, "http:{host}"),
+            Capability::Http {
+                host,
+                port: Some(p),
+            } => write!(f, "http:{host}:{p}"),
+        }
+    }
+}
+
+impl From<Capability> for String {
+    fn from(c: Capability) -> String {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for Capability {
+    type Error = CoreError;
+
+    fn try_from(s: String) -> Result<Capability, CoreError> {
+        Capability::parse(&s)
+    }
+}
+
+/// Checks a plugin id: 1 to 64 lowercase letters, digits and hyphens,
+/// starting with a letter. Ids appear in URLs and storage keys.
+pub fn validate_plugin_id(id: &str) -> Result<(), CoreError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            "id",
+            format!(
+                "\"{id}\" is not a plugin id; use 1 to 64 lowercase letters, digits and hyphens, starting with a letter"
+            ),
+        ))
+    }
+}
+
+/// Parses `MAJOR.MINOR.PATCH` with an optional `-pre` suffix, as semver
+/// does, and returns the three numbers.
+pub fn parse_version(field: &'static str, text: &str) -> Result<(u64, u64, u64), CoreError> {
+    let core = text.split_once(['-', '+']).map_or(text, |(core, _)| core);
+    let parts: Vec<_> = core.split('.').map(str::parse::<u64>).collect();
+    match parts.as_slice() {
+        [Ok(a), Ok(b), Ok(c)] => Ok((*a, *b, *c)),
+        _ => Err(CoreError::invalid(
+            field,
+            format!("\"{text}\" is not a version like 1.2.3"),
+        )),
+    }
+}
+
+/// What a plugin declares about itself in its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Unique id, used in URLs: `/c/<team>/<id>/`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The plugin's own version, `MAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// Channel or robot.
+    pub kind: PluginKind,
+    /// Who made it.
+    pub vendor: String,
+    /// The version of the `switchboard:plugin` WIT package it was built
+    /// against.
+    pub wit: String,
+    /// What it asks to be allowed to do.
+    pub capabilities: Vec<Capability>,
+    /// A JSON Schema of its settings, as JSON text (empty for none).
+    pub settings_schema: String,
+}
+
+impl Manifest {
+    /// Checks the manifest's fields.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        validate_plugin_id(&self.id)?;
+        clean_name("name", &self.name)?;
+        clean_name("vendor", &self.vendor)?;
+        parse_version("version", &self.version)?;
+        parse_version("wit", &self.wit)?;
+        Ok(())
+    }
+
+    /// Whether `version` is newer than this manifest's version.
+    pub fn is_older_than(&self, version: &str) -> bool {
+        match (
+            parse_version("version", &self.version),
+            parse_version("version", version),
+        ) {
+            (Ok(mine), Ok(theirs)) => theirs > mine,
+            _ => self.version != version,
+        }
+    }
+}
+
+/// An installed plugin: its manifest and what is known of its component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginRecord {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// SHA-256 of the component, hex.
+    pub sha256: String,
+    /// The component's size in bytes.
+    pub size: u64,
+    /// Whether it ships with the server.
+    pub bundled: bool,
+    /// How many teams have it enabled.
+    pub enabled_in: u32,
+    /// When it was first installed.
+    pub installed_at: Timestamp,
+    /// When its component last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Per-call limits of an installation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// CPU time per call, in milliseconds.
+    pub cpu_ms: u32,
+    /// Linear memory, in MiB.
+    pub memory_mib: u32,
+}
+
+impl Limits {
+    /// The most CPU time a call may be given.
+    pub const MAX_CPU_MS: u32 = 10_000;
+    /// The most memory a call may be given.
+    pub const MAX_MEMORY_MIB: u32 = 256;
+
+    /// Checks the limits against the server's maximums.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if !(1..=Self::MAX_CPU_MS).contains(&self.cpu_ms) {
+            return Err(CoreError::invalid(
+                "limits.cpu_ms",
+                format!("{} is not between 1 and {}", self.cpu_ms, Self::MAX_CPU_MS),
+            ));
+        }
+        if !(1..=Self::MAX_MEMORY_MIB).contains(&self.memory_mib) {
+            return Err(CoreError::invalid(
+                "limits.memory_mib",
+                format!(
+                    "{} is not between 1 and {}",
+                    self.memory_mib,
+                    Self::MAX_MEMORY_MIB
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Limits {
+    /// 100 ms of CPU and 64 MiB of memory per call.
+    fn default() -> Self {
+        Limits {
+            cpu_ms: 100,
+            memory_mib: 64,
+        }
+    }
+}
+
+/// A plugin enabled for a team, with its settings and grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Installation {
+    /// The team's slug.
+    pub team: String,
+    /// The plugin's id.
+    pub plugin: String,
+    /// The settings, as JSON text the plugin validated.
+    pub settings: String,
+    /// The capabilities the admin granted.
+    pub grants: Vec<Capability>,
+    /// Per-call limits.
+    pub limits: Limits,
+    /// When it was first enabled.
+    pub enabled_at: Timestamp,
+    /// When its settings or grants last changed.
+    pub updated_at: Timestamp,
+}
+
+impl Installation {
+    /// Checks that every grant was requested by the plugin's manifest and
+    /// that the limits are within bounds.
+    pub fn check(&self, manifest: &Manifest) -> Result<(), CoreError> {
+        if let Some(extra) = self
+            .grants
+            .iter()
+            .find(|g| !manifest.capabilities.contains(g))
+        {
+            return Err(CoreError::invalid(
+                "grants",
+                format!(
+                    "\"{extra}\" was not requested by plugin \"{}\"",
+                    manifest.id
+                ),
+            ));
+        }
+        self.limits.validate()
+    }
+
+    /// Whether the installation holds `capability`.
+    pub fn holds(&self, capability: &Capability) -> bool {
+        self.grants.contains(capability)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "sms".into(),
+            name: "SMS".into(),
+            version: "1.2.3".into(),
+            kind: PluginKind::Robot,
+            vendor: "Acme".into(),
+            wit: "0.1.0".into(),
+            capabilities: vec![
+                Capability::Tickets,
+                Capability::parse("http:api.twilio.com:443").expect("cap"),
+            ],
+            settings_schema: String::new(),
+        }
+    }
+
+    #[test]
+    fn capabilities_parse_and_print() {
+        for text in [
+            "tickets",
+            "storage",
+            "http:example.com",
+            "http:api.example.com:8443",
+        ] {
+            assert_eq!(Capability::parse(text).expect(text).to_string(), text);
+        }
+        for bad in [
+            "mail",
+            "http:",
+            "http:exa mple.com",
+            "http:example.com:99999",
+            "http:-x.com",
+        ] {
+            assert!(Capability::parse(bad).is_err(), "{bad}");
+        }
+        let any_port = Capability::parse("http:Example.com").expect("cap");
+        assert!(any_port.allows_http("example.com", 8080));
+        let one_port = Capability::parse("http:example.com:443").expect("cap");
+        assert!(one_port.allows_http("EXAMPLE.com", 443));
+        assert!(!one_port.allows_http("example.com", 80));
+        assert!(!one_port.allows_http("evil.com", 443));
+    }
+
+    #[test]
+    fn manifest_fields_are_checked() {
+        assert!(manifest().validate().is_ok());
+        for (field, m) in [
+            (
+                "id",
+                Manifest {
+                    id: "Bad Id".into(),
+                    ..manifest()
+                },
+            ),
+            (
+                "version",
+                Manifest {
+                    version: "1.2".into(),
+                    ..manifest()
+                },
+            ),
+            (
+                "wit",
+                Manifest {
+                    wit: "x".into(),
+                    ..manifest()
+                },
+            ),
+            (
+                "vendor",
+                Manifest {
+                    vendor: " ".into(),
+                    ..manifest()
+                },
+            ),
+        ] {
+            assert!(
+                matches!(m.validate(), Err(CoreError::Invalid { field: f, .. }) if f == field),
+                "{field}"
+            );
+        }
+        assert!(manifest().is_older_than("1.10.0"));
+        assert!(!manifest().is_older_than("1.2.3"));
+        assert!(!manifest().is_older_than("0.9.9"));
+    }
+
+    #[test]
+    fn grants_must_be_requested() {
+        let now = Timestamp::UNIX_EPOCH;
+        let inst = |grants: Vec<Capability>| Installation {
+            team: "ops".into(),
+            plugin: "sms".into(),
+            settings: "{}".into(),
+            grants,
+            limits: Limits::default(),
+            enabled_at: now,
+            updated_at: now,
+        };
+        assert!(inst(vec![Capability::Tickets]).check(&manifest()).is_ok());
+        let err = inst(vec![Capability::Storage])
+            .check(&manifest())
+            .expect_err("not requested");
+        assert!(
+            err.to_string().contains("\"storage\" was not requested"),
+            "{err}"
+        );
+        let mut big = inst(vec![]);
+        big.limits.memory_mib = 4096;
+        assert!(big.check(&manifest()).is_err());
+    }
+}

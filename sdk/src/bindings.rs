@@ -1,0 +1,24 @@
+//! The bindings `wit-bindgen` generates from `wit/` for the plugin's world.
+//! Most plugins use the wrappers in [`crate::host`] and the traits instead.
+
+#![allow(missing_docs)]
+
+#[cfg(feature = "channel")]
+wit_bindgen::generate!({
+    world: "channel",
+    path: "../wit",
+    pub_export_macro: true,
+    default_bindings_module: "switchboard_sdk::bindings",
+    export_macro_name: "export",
+    additional_derives: [PartialEq, Eq],
+});
+
+#[cfg(feature = "robot")]
+wit_bindgen::generate!({
+    world: "robot",
+    path: "../wit",
+    pub_export_macro: true,
+    default_bindings_module: "switchboard_sdk::bindings",
+    export_macro_name: "export",
+    additional_derives: [PartialEq, Eq],
+});

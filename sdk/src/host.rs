@@ -1,0 +1,73 @@
+//! Calls into Switchboard. Each needs a capability the admin granted to
+//! the installation; without it the call returns `PluginError::Denied`
+//! naming the capability. They only work inside Switchboard: natively they
+//! panic, so keep plugin logic in plain functions that tests can call.
+
+/// Tickets of the team the plugin is enabled for (capability `tickets`).
+pub mod tickets {
+    pub use crate::bindings::switchboard::plugin::tickets::{
+        append_message, create, find_by_external_key, get, get_fields, move_to_stage, set_fields,
+        set_priority,
+    };
+}
+
+/// A key-value space private to this installation (capability `storage`).
+pub mod storage {
+    pub use crate::bindings::switchboard::plugin::storage::{delete, get, keys, set};
+
+    use crate::PluginError;
+
+    /// Reads a JSON value stored with [`set_json`].
+    pub fn get_json<T: serde::de::DeserializeOwned>(key: &str) -> Result<Option<T>, PluginError> {
+        match get(key)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| PluginError::Permanent(format!("stored value \"{key}\" is not the JSON expected: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a value as JSON.
+    pub fn set_json<T: serde::Serialize>(key: &str, value: &T) -> Result<(), PluginError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| PluginError::Permanent(e.to_string()))?;
+        set(key, &bytes)
+    }
+}
+
+/// Log lines, tagged by the host with the plugin and team.
+pub mod log {
+    use crate::bindings::switchboard::plugin::log::{Level, log};
+
+    /// Logs at debug level.
+    pub fn debug(message: &str) {
+        log(Level::Debug, message);
+    }
+
+    /// Logs at info level.
+    pub fn info(message: &str) {
+        log(Level::Info, message);
+    }
+
+    /// Logs at warn level.
+    pub fn warn(message: &str) {
+        log(Level::Warn, message);
+    }
+
+    /// Logs at error level.
+    pub fn error(message: &str) {
+        log(Level::Error, message);
+    }
+}
+
+/// Outbound HTTP to granted hosts (capability `http:<host>[:<port>]`).
+pub mod http {
+    pub use crate::bindings::switchboard::plugin::http::{Request, Response, send};
+
+    use crate::PluginError;
+
+    /// Sends a request with a body of the given content type.
+    pub fn fetch(method: &str, url: &str, content_type: Option<&str>, body: Vec<u8>) -> Result<Response, PluginError> {
+        let headers = content_type.map(|ct| vec![("content-type".to_owned(), ct.to_owned())]).unwrap_or_default();
+        send(&Request { method: method.into(), url: url.into(), headers, body })
+    }
+}

@@ -1,0 +1,67 @@
+//! Write Switchboard plugins in Rust.
+//!
+//! A plugin is a WebAssembly component that Switchboard runs in a sandbox.
+//! A **channel** brings customers in: it answers HTTP requests on its public
+//! route and opens tickets. A **robot** acts on a ticket. Pick the kind with
+//! a cargo feature (`channel` or `robot`), implement [`Channel`] or
+//! [`Robot`], and export it with [`export_channel!`] or [`export_robot!`]:
+//!
+//! ```ignore
+//! use switchboard_sdk::{Channel, Info, PluginError, http::{Request, Response}};
+//!
+//! struct Hello;
+//!
+//! impl Channel for Hello {
+//!     type Settings = serde_json::Value;
+//!     fn describe() -> Info { Info::new("Hello", "Says hello") }
+//!     fn handle_http(_: Self::Settings, _: Request) -> Result<Response, PluginError> {
+//!         Ok(Response::text(200, "hello"))
+//!     }
+//! }
+//!
+//! switchboard_sdk::export_channel!(Hello);
+//! ```
+//!
+//! Build with `cargo build --target wasm32-wasip2 --release`. Host calls
+//! ([`host`]) only work inside Switchboard; everything else is plain Rust
+//! that tests natively.
+
+#[cfg(all(feature = "channel", feature = "robot"))]
+compile_error!("enable one of the features `channel` and `robot`, not both: a component is one kind of plugin");
+#[cfg(not(any(feature = "channel", feature = "robot")))]
+compile_error!("enable the feature `channel` or `robot` to say which kind of plugin this is");
+
+pub mod bindings;
+#[cfg(feature = "channel")]
+mod channel;
+mod error;
+pub mod host;
+pub mod http;
+mod info;
+#[cfg(feature = "robot")]
+mod robot;
+pub mod settings;
+
+#[cfg(feature = "channel")]
+pub use channel::Channel;
+pub use error::PluginError;
+pub use info::Info;
+#[cfg(feature = "robot")]
+pub use robot::{Outcome, Robot, RunContext, TeamRef};
+
+/// The WIT types plugins see: tickets, contacts, messages, priorities.
+pub mod types {
+    pub use crate::bindings::switchboard::plugin::types::{
+        Company, Contact, ContactInfo, Email, Message, MessageKind, NewTicket, Phone, PointKind,
+        Priority, Ticket,
+    };
+}
+
+/// Glue used by the export macros; not part of the API.
+#[doc(hidden)]
+pub mod __glue {
+    #[cfg(feature = "channel")]
+    pub use crate::channel::glue as channel;
+    #[cfg(feature = "robot")]
+    pub use crate::robot::glue as robot;
+}
