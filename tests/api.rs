@@ -872,6 +872,15 @@ async fn openapi_documents_every_route() {
         "POST /api/tickets/{id}/messages",
         "GET /api/users",
         "POST /api/users",
+        "GET /api/plugins",
+        "POST /api/plugins",
+        "GET /api/plugins/{id}",
+        "DELETE /api/plugins/{id}",
+        "GET /api/teams/{slug}/plugins",
+        "PUT /api/teams/{slug}/plugins/{id}",
+        "GET /api/teams/{slug}/plugins/{id}",
+        "DELETE /api/teams/{slug}/plugins/{id}",
+        "POST /api/tickets/{id}/robots/{plugin}",
     ];
     expected.sort();
     assert_eq!(documented, expected);
@@ -881,7 +890,10 @@ async fn openapi_documents_every_route() {
     // 401, never a 404 or 405.
     for entry in &expected {
         let (method, path) = entry.split_once(' ').expect("entry");
-        let path = path.replace("{slug}", "ops").replace("{id}", "1");
+        let path = path
+            .replace("{slug}", "ops")
+            .replace("{id}", "1")
+            .replace("{plugin}", "p");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         assert_eq!(
             s.call(method, &path, None, None).await.status,

@@ -1,1 +1,39 @@
-//! x
+//! Switchboard's plugin runtime: the only crate that touches wasmtime.
+//!
+//! Channels and robots are WebAssembly components built against the
+//! `switchboard:plugin` WIT package. [`Runtime`] compiles each component
+//! once (keeping the precompiled form on disk, keyed by the engine's
+//! compatibility hash), checks that it implements the world its manifest
+//! declares, and runs every event in a fresh store from a cached `*Pre`:
+//!
+//! - an epoch-based CPU budget per call (time spent in host calls does not
+//!   count), a memory cap, a resource-table cap and a wall-clock timeout;
+//! - WASI with nothing preopened, no environment and no sockets; guest
+//!   stdout and stderr go to `tracing`, tagged with the plugin and team;
+//! - host imports (tickets, storage, log, http) scoped to the installation's
+//!   team, each checking the installation's grants.
+
+mod bindings;
+mod cache;
+mod call;
+mod convert;
+mod engine;
+mod error;
+mod host;
+mod metrics;
+mod plugin;
+mod stdio;
+
+pub use call::{HttpRequest, HttpResponse, Outcome, PluginFailure, RunInput};
+pub use engine::{Runtime, RuntimeConfig, sha256_hex};
+pub use error::RuntimeError;
+pub use metrics::{PluginStats, RuntimeStats};
+pub use plugin::PluginInfo;
+
+/// The WIT package versions this host links. A component built against
+/// any of them loads: the host provides the newest, and wasmtime matches
+/// semver-compatible names, so older components find what they import.
+pub const SUPPORTED_WIT: &[&str] = &["0.1.0", "0.1.1"];
+
+/// Returns the current time; passed in so that tests can move it.
+pub type NowFn = std::sync::Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;

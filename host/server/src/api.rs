@@ -1,7 +1,10 @@
 //! The `/api` router and its OpenAPI document.
 
 mod contacts;
+mod installations;
 mod messages;
+mod plugins;
+mod robots;
 mod sla_policies;
 mod stages;
 mod teams;
@@ -37,6 +40,7 @@ use crate::state::AppState;
         (name = "tickets", description = "Tickets and their threads"),
         (name = "contacts", description = "Customers"),
         (name = "users", description = "Admins and agents"),
+        (name = "plugins", description = "Channel and robot plugins, and their installation per team"),
         (name = "meta", description = "This document")
     )
 )]
@@ -76,7 +80,11 @@ async fn wrong_method(method: Method, OriginalUri(uri): OriginalUri) -> ApiError
 }
 
 /// The `/api` routes with the OpenAPI document they make up.
-fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    // Plugin uploads are large; every other route keeps the default limit.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(plugins::install_plugin, plugins::list_plugins))
+        .layer(axum::extract::DefaultBodyLimit::max(upload_limit));
     let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(teams::create_team, teams::list_teams))
         .routes(routes!(teams::get_team, teams::patch_team))
@@ -97,6 +105,15 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(contacts::find_contact))
         .routes(routes!(contacts::get_contact))
+        .merge(uploads)
+        .routes(routes!(plugins::get_plugin, plugins::delete_plugin))
+        .routes(routes!(installations::list_installations))
+        .routes(routes!(
+            installations::enable_plugin,
+            installations::get_installation,
+            installations::disable_plugin
+        ))
+        .routes(routes!(robots::run_robot))
         .routes(routes!(openapi_json));
     let (router, mut openapi) = routes.split_for_parts();
     // The router is nested under /api by the caller; the document shows
@@ -110,12 +127,12 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The OpenAPI document of the `/api` routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented().1
+    documented(0).1
 }
 
 /// Builds the routes under `/api`, every one behind the token check.
 pub fn router(state: AppState) -> Router<AppState> {
-    let (api, openapi) = documented();
+    let (api, openapi) = documented(state.plugin_upload_limit);
     // Serializing a document built from our own annotations cannot fail.
     let doc: Arc<str> = openapi.to_pretty_json().unwrap_or_default().into();
     api.fallback(no_route)

@@ -4,7 +4,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{Method, Uri};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Router, middleware};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
@@ -24,7 +24,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 /// Prometheus text format. It needs a token like the API.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let stats = state.store.stats();
-    let body = format!(
+    let mut body = format!(
         "# HELP switchboard_store_flushes_total Group-commit flushes (fsyncs) of the store.\n\
          # TYPE switchboard_store_flushes_total counter\n\
          switchboard_store_flushes_total {}\n\
@@ -33,6 +33,40 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          switchboard_store_durable_writes_total {}\n",
         stats.flushes, stats.durable_writes
     );
+    let runtime = state.runtime.stats();
+    body.push_str(&format!(
+        "# HELP switchboard_plugin_compilations_total Plugin components compiled by this process.\n\
+         # TYPE switchboard_plugin_compilations_total counter\n\
+         switchboard_plugin_compilations_total {}\n\
+         # HELP switchboard_plugin_cache_loads_total Plugin components loaded precompiled from disk.\n\
+         # TYPE switchboard_plugin_cache_loads_total counter\n\
+         switchboard_plugin_cache_loads_total {}\n\
+         # HELP switchboard_plugin_pooling Whether the pooling instance allocator is in use.\n\
+         # TYPE switchboard_plugin_pooling gauge\n\
+         switchboard_plugin_pooling {}\n",
+        runtime.compiled,
+        runtime.cache_hits,
+        u8::from(runtime.pooling)
+    ));
+    for (name, help, pick) in [
+        ("switchboard_plugin_calls_total", "Plugin calls.", 0),
+        (
+            "switchboard_plugin_errors_total",
+            "Plugin calls that failed.",
+            1,
+        ),
+        (
+            "switchboard_plugin_busy_microseconds_total",
+            "Wall-clock time spent in plugin calls.",
+            2,
+        ),
+    ] {
+        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+        for (plugin, s) in &runtime.plugins {
+            let value = [s.calls, s.errors, s.busy_us][pick];
+            body.push_str(&format!("{name}{{plugin=\"{plugin}\"}} {value}\n"));
+        }
+    }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
@@ -43,12 +77,17 @@ async fn no_route(method: Method, uri: Uri) -> ApiError {
 /// Builds the application for `state`, refusing bodies over `body_limit`.
 pub fn app(state: AppState, body_limit: usize) -> Router {
     let api = crate::api::router(state.clone());
+    let public = Router::new()
+        .route("/c/{team}/{plugin}", any(crate::public::root))
+        .route("/c/{team}/{plugin}/", any(crate::public::root))
+        .route("/c/{team}/{plugin}/{*path}", any(crate::public::nested));
     let metrics = Router::new()
         .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .nest("/api", api)
         .merge(metrics)
+        .merge(public)
         .route("/health", get(health))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(body_limit))

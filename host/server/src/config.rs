@@ -1,7 +1,7 @@
 //! Server settings: defaults, then a TOML file, then environment variables,
 //! then command-line flags, each overriding the one before.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,44 @@ pub struct Config {
     pub demo: bool,
     /// Where the time comes from.
     pub clock: Arc<dyn Clock>,
+    /// Plugins installed (or upgraded) at start; by default the ones under
+    /// `plugins/`, built into the binary.
+    pub bundled: Vec<BundledPlugin>,
+    /// The largest request body on public plugin routes, in bytes.
+    pub public_body_limit: usize,
+    /// The largest plugin component accepted on upload, in bytes.
+    pub plugin_upload_limit: usize,
+    /// Requests per second per client on public plugin routes; 0 means no
+    /// limit.
+    pub public_rate: u32,
+    /// Requests a client may burst above the rate.
+    pub public_burst: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Try wasmtime's pooling allocator.
+    pub pooling: bool,
+}
+
+/// A plugin that ships with the server.
+#[derive(Debug, Clone)]
+pub struct BundledPlugin {
+    /// Its manifest (TOML).
+    pub manifest: String,
+    /// Its component.
+    pub wasm: Vec<u8>,
+}
+
+impl BundledPlugin {
+    /// The plugins under `plugins/`, built into this binary.
+    pub fn shipped() -> Vec<BundledPlugin> {
+        switchboard_artifacts::BUNDLED
+            .iter()
+            .map(|b| BundledPlugin {
+                manifest: b.manifest.to_owned(),
+                wasm: b.wasm.to_vec(),
+            })
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -50,13 +88,19 @@ impl std::fmt::Debug for Config {
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .field("sla_sweep_interval", &self.sla_sweep_interval)
             .field("demo", &self.demo)
+            .field("bundled", &self.bundled.len())
+            .field("public_body_limit", &self.public_body_limit)
+            .field("public_rate", &self.public_rate)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
 
 impl Config {
     /// Defaults for a data directory: mail domain `localhost`, a 1 MiB body
-    /// limit, a 30 s SLA sweep, the system clock.
+    /// limit (256 KiB on public routes, 32 MiB for plugin uploads), a 30 s
+    /// SLA sweep, 20 public requests per second per client with bursts of
+    /// 40, the shipped plugins, and the system clock.
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
         Config {
             data_dir: data_dir.into(),
@@ -66,6 +110,13 @@ impl Config {
             sla_sweep_interval: Duration::from_secs(30),
             demo: false,
             clock: Arc::new(SystemClock),
+            bundled: BundledPlugin::shipped(),
+            public_body_limit: 256 * 1024,
+            plugin_upload_limit: 32 * 1024 * 1024,
+            public_rate: 20,
+            public_burst: 40,
+            trusted_proxies: Vec::new(),
+            pooling: true,
         }
     }
 }
@@ -86,6 +137,10 @@ pub struct FileConfig {
     pub log_format: Option<LogFormat>,
     /// Seconds between SLA breach sweeps.
     pub sla_sweep_seconds: Option<u64>,
+    /// Public requests per second per client (0: no limit).
+    pub public_rate: Option<u32>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<Vec<IpAddr>>,
 }
 
 impl FileConfig {

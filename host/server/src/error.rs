@@ -4,6 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use switchboard_core::CoreError;
+use switchboard_runtime::RuntimeError;
 use switchboard_store::StoreError;
 use utoipa::ToSchema;
 
@@ -24,6 +25,7 @@ pub struct ErrorBody {
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -35,6 +37,7 @@ impl ApiError {
                 detail: detail.into(),
                 field: None,
             },
+            retry_after: None,
         }
     }
 
@@ -93,6 +96,33 @@ impl ApiError {
         )
     }
 
+    /// 429: too many requests; `retry_after` is sent as `Retry-After`.
+    pub fn too_many_requests(retry_after: std::time::Duration) -> Self {
+        let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests from this address; retry in {secs} s"),
+        );
+        e.retry_after = Some(secs);
+        e
+    }
+
+    /// 502: a plugin failed; the detail names the plugin and the cause.
+    pub fn plugin_failed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "plugin_failed", detail)
+    }
+
+    /// 504: a plugin ran out of time.
+    pub fn plugin_timeout(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT, "plugin_timeout", detail)
+    }
+
+    /// 503: a plugin is installed but could not be loaded.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+    }
+
     /// 500: something broke inside. The cause is logged here and never
     /// sent to the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
@@ -113,6 +143,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -152,6 +187,27 @@ impl From<StoreError> for ApiError {
             | StoreError::Corrupt { .. }
             | StoreError::Sled(_)
             | StoreError::Flush(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<RuntimeError> for ApiError {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::CpuBudget { .. } | RuntimeError::Timeout { .. } => {
+                ApiError::plugin_timeout(e.to_string())
+            }
+            RuntimeError::Memory { .. }
+            | RuntimeError::Trap { .. }
+            | RuntimeError::ResponseTooLarge { .. }
+            | RuntimeError::Plugin { .. }
+            | RuntimeError::WrongKind { .. } => ApiError::plugin_failed(e.to_string()),
+            RuntimeError::NotLoaded(_) => ApiError::unavailable(e.to_string()),
+            RuntimeError::InvalidComponent { .. } | RuntimeError::WorldMismatch { .. } => {
+                ApiError::invalid("component", e)
+            }
+            RuntimeError::UnsupportedWit { .. } => ApiError::invalid("manifest.wit", e),
+            RuntimeError::Engine(_) | RuntimeError::Cache { .. } => ApiError::internal(&e),
         }
     }
 }

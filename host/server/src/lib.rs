@@ -8,16 +8,22 @@
 mod api;
 mod app;
 pub mod auth;
+mod client_addr;
 pub mod clock;
 pub mod config;
 mod demo;
 mod error;
 mod json;
+mod manifest;
+mod plugins;
+mod public;
+mod rate_limit;
 mod serve;
 mod sla_sweeper;
 mod state;
 
-pub use config::{Config, FileConfig, LogFormat};
+pub use config::{BundledPlugin, Config, FileConfig, LogFormat};
+pub use manifest::parse_manifest;
 pub use serve::{ServeError, serve};
 
 pub use api::openapi;

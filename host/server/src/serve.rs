@@ -1,14 +1,17 @@
 //! Running the server on a listener until told to stop.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use switchboard_runtime::{Runtime, RuntimeConfig, RuntimeError};
 use switchboard_store::{SledStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::{BootstrapError, bootstrap_admin};
 use crate::config::Config;
+use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 
 /// Why the server could not start or stopped with an error.
@@ -23,6 +26,9 @@ pub enum ServeError {
     /// The first admin could not be set up.
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
+    /// The plugin runtime could not start.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
     /// Serving failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
@@ -53,10 +59,25 @@ pub async fn serve(
     if config.demo {
         crate::demo::ensure_demo_team(&*store, now).await?;
     }
+    let clock = Arc::clone(&config.clock);
+    let mut runtime_config = RuntimeConfig::new(config.data_dir.join("plugin-cache"));
+    runtime_config.pooling = config.pooling;
+    let runtime = Runtime::new(
+        runtime_config,
+        Arc::clone(&store),
+        Arc::new(move || clock.now()),
+    )?;
+    crate::plugins::load_installed(&store, &runtime).await?;
+    crate::plugins::install_bundled(&store, &runtime, &config.bundled, now).await;
     let state = AppState {
         store: Arc::clone(&store),
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),
+        runtime,
+        public_limiter: Arc::new(RateLimiter::new(config.public_rate, config.public_burst)),
+        trusted_proxies: config.trusted_proxies.clone().into(),
+        plugin_upload_limit: config.plugin_upload_limit,
+        public_body_limit: config.public_body_limit,
     };
     let (stop, stopped) = watch::channel(false);
     let sweeper = tokio::spawn(crate::sla_sweeper::run(
@@ -67,9 +88,12 @@ pub async fn serve(
     ));
     tracing::info!(addr = ?listener.local_addr().ok(), "serving");
     let app = crate::app::app(state, config.body_limit);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     let _ = stop.send(true);
     let _ = sweeper.await;
     served?;

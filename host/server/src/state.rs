@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use switchboard_runtime::Runtime;
 use switchboard_store::Store;
 
 use crate::clock::Clock;
+use crate::rate_limit::RateLimiter;
 
 /// Shared, cheaply cloned server state.
 #[derive(Clone)]
@@ -15,4 +17,14 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The e-mail alias domain.
     pub mail_domain: Arc<str>,
+    /// Runs plugins.
+    pub runtime: Runtime,
+    /// Limits public plugin routes per client.
+    pub public_limiter: Arc<RateLimiter>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
+    /// The largest plugin component accepted on upload.
+    pub plugin_upload_limit: usize,
+    /// The largest request body on public plugin routes.
+    pub public_body_limit: usize,
 }

@@ -1,0 +1,32 @@
+//! Host bindings generated from `wit/` for the two worlds. The robot world
+//! reuses the channel world's generated imports, so each host import is
+//! implemented once.
+
+/// The `channel` world.
+pub(crate) mod channel {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "channel",
+        imports: { default: async },
+        exports: { default: async },
+    });
+}
+
+/// The `robot` world.
+pub(crate) mod robot {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "robot",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "switchboard:plugin/types": super::channel::switchboard::plugin::types,
+            "switchboard:plugin/tickets": super::channel::switchboard::plugin::tickets,
+            "switchboard:plugin/storage": super::channel::switchboard::plugin::storage,
+            "switchboard:plugin/log": super::channel::switchboard::plugin::log,
+            "switchboard:plugin/http": super::channel::switchboard::plugin::http,
+        },
+    });
+}
+
+pub(crate) use channel::switchboard::plugin::types as wit;

@@ -1,0 +1,148 @@
+//! Conversions between the domain types and their WIT shapes.
+
+use switchboard_core as core;
+
+use crate::bindings::wit;
+
+pub(crate) fn priority_to_wit(p: core::Priority) -> wit::Priority {
+    match p {
+        core::Priority::Low => wit::Priority::Low,
+        core::Priority::Medium => wit::Priority::Medium,
+        core::Priority::High => wit::Priority::High,
+        core::Priority::Urgent => wit::Priority::Urgent,
+    }
+}
+
+pub(crate) fn priority_from_wit(p: wit::Priority) -> core::Priority {
+    match p {
+        wit::Priority::Low => core::Priority::Low,
+        wit::Priority::Medium => core::Priority::Medium,
+        wit::Priority::High => core::Priority::High,
+        wit::Priority::Urgent => core::Priority::Urgent,
+    }
+}
+
+fn kind_to_wit(k: core::PointKind) -> wit::PointKind {
+    match k {
+        core::PointKind::Mobile => wit::PointKind::Mobile,
+        core::PointKind::Work => wit::PointKind::Work,
+        core::PointKind::Home => wit::PointKind::Home,
+        core::PointKind::Other => wit::PointKind::Other,
+    }
+}
+
+fn kind_from_wit(k: wit::PointKind) -> core::PointKind {
+    match k {
+        wit::PointKind::Mobile => core::PointKind::Mobile,
+        wit::PointKind::Work => core::PointKind::Work,
+        wit::PointKind::Home => core::PointKind::Home,
+        wit::PointKind::Other => core::PointKind::Other,
+    }
+}
+
+fn emails_to_wit(list: &[core::Email]) -> Vec<wit::Email> {
+    list.iter()
+        .map(|e| wit::Email {
+            address: e.address.clone(),
+            kind: kind_to_wit(e.kind),
+        })
+        .collect()
+}
+
+fn phones_to_wit(list: &[core::Phone]) -> Vec<wit::Phone> {
+    list.iter()
+        .map(|p| wit::Phone {
+            number: p.number.clone(),
+            kind: kind_to_wit(p.kind),
+        })
+        .collect()
+}
+
+/// A ticket as plugins see it; the stage is shown by name.
+pub(crate) fn ticket_to_wit(t: &core::Ticket, team: &core::Team) -> wit::Ticket {
+    wit::Ticket {
+        id: t.id,
+        team: t.team.clone(),
+        title: t.title.clone(),
+        description: t.description.clone(),
+        priority: priority_to_wit(t.priority),
+        stage: team
+            .stage(t.stage)
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+        contact: t.contact,
+        origin: t.origin.clone(),
+        external_key: t.external_key.clone(),
+        created_at: t.created_at.to_string(),
+        updated_at: t.updated_at.to_string(),
+    }
+}
+
+/// A contact as plugins see it.
+pub(crate) fn contact_to_wit(c: &core::Contact) -> wit::Contact {
+    wit::Contact {
+        id: c.id,
+        name: c.name.clone(),
+        emails: emails_to_wit(&c.emails),
+        phones: phones_to_wit(&c.phones),
+        company: c.company.as_ref().map(|co| wit::Company {
+            name: co.name.clone(),
+            emails: emails_to_wit(&co.emails),
+            phones: phones_to_wit(&co.phones),
+        }),
+    }
+}
+
+/// What a plugin knows about a contact, as a draft for the store.
+pub(crate) fn contact_from_wit(c: wit::ContactInfo) -> core::ContactDraft {
+    core::ContactDraft {
+        name: c.name,
+        emails: c
+            .emails
+            .into_iter()
+            .map(|e| core::Email {
+                address: e.address,
+                kind: kind_from_wit(e.kind),
+            })
+            .collect(),
+        phones: c
+            .phones
+            .into_iter()
+            .map(|p| core::Phone {
+                number: p.number,
+                kind: kind_from_wit(p.kind),
+            })
+            .collect(),
+        company: None,
+    }
+}
+
+pub(crate) fn message_kind_from_wit(k: wit::MessageKind) -> core::MessageKind {
+    match k {
+        wit::MessageKind::Customer => core::MessageKind::Customer,
+        wit::MessageKind::Reply => core::MessageKind::Reply,
+        wit::MessageKind::Note => core::MessageKind::Note,
+        wit::MessageKind::Event => core::MessageKind::Event,
+    }
+}
+
+/// A thread entry as plugins see it.
+pub(crate) fn message_to_wit(m: &core::Message) -> wit::Message {
+    let author = match &m.author {
+        core::Author::User { name, .. } | core::Author::Contact { name, .. } => name.clone(),
+        core::Author::Plugin { id } => id.clone(),
+        core::Author::System => "system".into(),
+    };
+    wit::Message {
+        id: m.id,
+        kind: match m.kind {
+            core::MessageKind::Customer => wit::MessageKind::Customer,
+            core::MessageKind::Reply => wit::MessageKind::Reply,
+            core::MessageKind::Note => wit::MessageKind::Note,
+            core::MessageKind::Event => wit::MessageKind::Event,
+        },
+        author,
+        body: m.body.clone(),
+        created_at: m.created_at.to_string(),
+    }
+}

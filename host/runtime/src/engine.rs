@@ -1,0 +1,263 @@
+//! The engine, its linkers, the epoch ticker, and the table of loaded
+//! plugins.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use switchboard_core::Manifest;
+use switchboard_store::Store;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings::{channel, robot};
+use crate::cache::Cache;
+use crate::host::{HostState, Services};
+use crate::metrics::{Metrics, RuntimeStats};
+use crate::plugin::Loaded;
+use crate::{NowFn, RuntimeError, SUPPORTED_WIT};
+
+/// How many instances may be live at once with the pooling allocator.
+const POOL_INSTANCES: u32 = 256;
+
+/// Settings of the runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where precompiled components are kept.
+    pub cache_dir: PathBuf,
+    /// Try the pooling allocator (with a fallback when it cannot reserve
+    /// its memory).
+    pub pooling: bool,
+    /// How often the epoch advances; the CPU budget is checked this often.
+    pub epoch_tick: Duration,
+    /// The wall-clock limit of one call, host calls included.
+    pub call_timeout: Duration,
+    /// The largest HTTP response a channel may give.
+    pub max_response_bytes: usize,
+    /// The largest body an outbound HTTP request may bring back.
+    pub max_http_body: usize,
+    /// The timeout of one outbound HTTP request.
+    pub http_timeout: Duration,
+}
+
+impl RuntimeConfig {
+    /// Defaults: pooling, a 2 ms epoch tick, 30 s per call, 8 MiB
+    /// responses, 10 s outbound requests.
+    pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
+        RuntimeConfig {
+            cache_dir: cache_dir.into(),
+            pooling: true,
+            epoch_tick: Duration::from_millis(2),
+            call_timeout: Duration::from_secs(30),
+            max_response_bytes: 8 * 1024 * 1024,
+            max_http_body: 8 * 1024 * 1024,
+            http_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Runs plugins. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
+    pub(crate) pooling: bool,
+    channel_linker: Linker<HostState>,
+    robot_linker: Linker<HostState>,
+    cache: Cache,
+    plugins: RwLock<HashMap<String, Arc<Loaded>>>,
+    pub(crate) services: Arc<Services>,
+    pub(crate) config: RuntimeConfig,
+    pub(crate) metrics: Metrics,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+fn engine_config(pooling: bool) -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.memory_init_cow(true);
+    if pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES * 8)
+            .total_memories(POOL_INSTANCES * 2)
+            .total_tables(POOL_INSTANCES * 8)
+            .total_stacks(POOL_INSTANCES)
+            .max_memory_size(switchboard_core::Limits::MAX_MEMORY_MIB as usize * 1024 * 1024);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// Builds the engine, preferring the pooling allocator. The pool reserves
+/// a large range of virtual memory up front; where that is refused (a
+/// `ulimit -v`, a small address space), fall back to allocating on demand.
+fn build_engine(try_pooling: bool) -> Result<(Engine, bool), RuntimeError> {
+    if try_pooling {
+        match Engine::new(&engine_config(true)) {
+            Ok(engine) => return Ok((engine, true)),
+            Err(e) => {
+                tracing::warn!(error = %e, "pooling allocator unavailable; allocating instances on demand")
+            }
+        }
+    }
+    Engine::new(&engine_config(false))
+        .map(|e| (e, false))
+        .map_err(|e| RuntimeError::Engine(format!("{e:#}")))
+}
+
+fn build_linkers(engine: &Engine) -> wasmtime::Result<(Linker<HostState>, Linker<HostState>)> {
+    let mut channel_linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut channel_linker)?;
+    channel::Channel::add_to_linker::<_, HasSelf<_>>(&mut channel_linker, |s| s)?;
+    let mut robot_linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut robot_linker)?;
+    robot::Robot::add_to_linker::<_, HasSelf<_>>(&mut robot_linker, |s| s)?;
+    Ok((channel_linker, robot_linker))
+}
+
+/// The SHA-256 of a component, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Runtime {
+    /// Sets up the engine, the linkers and the epoch ticker.
+    pub fn new(
+        config: RuntimeConfig,
+        store: Arc<dyn Store>,
+        now: NowFn,
+    ) -> Result<Runtime, RuntimeError> {
+        let (engine, pooling) = build_engine(config.pooling)?;
+        let (channel_linker, robot_linker) =
+            build_linkers(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let cache = Cache::open(&config.cache_dir, &engine)?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.http_timeout)
+            .build()
+            .map_err(|e| RuntimeError::Engine(format!("cannot build the HTTP client: {e}")))?;
+        let services = Arc::new(Services {
+            store,
+            http,
+            now,
+            max_http_body: config.max_http_body,
+        });
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        spawn_ticker(engine.clone(), config.epoch_tick, Arc::clone(&stop_ticker))
+            .map_err(|e| RuntimeError::Engine(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Runtime {
+            inner: Arc::new(Inner {
+                engine,
+                pooling,
+                channel_linker,
+                robot_linker,
+                cache,
+                plugins: RwLock::default(),
+                services,
+                config,
+                metrics: Metrics::default(),
+                stop_ticker,
+            }),
+        })
+    }
+
+    /// Compiles (or loads from the cache) a plugin's component, checks it
+    /// against the world of its kind, and makes it callable, replacing an
+    /// older version. Calls already running finish on the old code. This
+    /// compiles on the calling thread; call it from a blocking context.
+    pub fn load(&self, manifest: &Manifest, wasm: &[u8]) -> Result<(), RuntimeError> {
+        if !SUPPORTED_WIT.contains(&manifest.wit.as_str()) {
+            return Err(RuntimeError::UnsupportedWit {
+                plugin: manifest.id.clone(),
+                wit: manifest.wit.clone(),
+                supported: SUPPORTED_WIT.join(", "),
+            });
+        }
+        let sha256 = sha256_hex(wasm);
+        let inner = &self.inner;
+        let component = match inner.cache.load(&inner.engine, &sha256) {
+            Some(component) => {
+                inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+                component
+            }
+            None => {
+                let component = inner
+                    .cache
+                    .compile(&inner.engine, &manifest.id, &sha256, wasm)?;
+                inner.metrics.compiled.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(plugin = %manifest.id, version = %manifest.version, "compiled plugin");
+                component
+            }
+        };
+        let loaded = Loaded::link(
+            manifest.clone(),
+            sha256,
+            &component,
+            &inner.channel_linker,
+            &inner.robot_linker,
+        )?;
+        inner
+            .plugins
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(manifest.id.clone(), Arc::new(loaded));
+        Ok(())
+    }
+
+    /// Forgets a plugin.
+    pub fn unload(&self, plugin: &str) {
+        self.inner
+            .plugins
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(plugin);
+    }
+
+    /// The version and component hash of a loaded plugin.
+    pub fn loaded_version(&self, plugin: &str) -> Option<(String, String)> {
+        self.loaded(plugin)
+            .ok()
+            .map(|l| (l.manifest.version.clone(), l.sha256.clone()))
+    }
+
+    pub(crate) fn loaded(&self, plugin: &str) -> Result<Arc<Loaded>, RuntimeError> {
+        self.inner
+            .plugins
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(plugin)
+            .cloned()
+            .ok_or_else(|| RuntimeError::NotLoaded(plugin.to_owned()))
+    }
+
+    /// Counters for `/metrics`.
+    pub fn stats(&self) -> RuntimeStats {
+        self.inner.metrics.snapshot(self.inner.pooling)
+    }
+}
+
+/// Advances the engine's epoch every `tick` until `stop` is set.
+fn spawn_ticker(engine: Engine, tick: Duration, stop: Arc<AtomicBool>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                engine.increment_epoch();
+            }
+        })?;
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! The one error type of the runtime.
+
+/// Why loading a component or running a call failed. The messages name the
+/// plugin and the cause, so that they can be shown to admins as they are.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The engine could not be set up.
+    #[error("cannot set up the wasm engine: {0}")]
+    Engine(String),
+    /// The bytes are not a valid component.
+    #[error("plugin \"{plugin}\" is not a valid component: {reason}")]
+    InvalidComponent {
+        /// The plugin's id.
+        plugin: String,
+        /// What the compiler said.
+        reason: String,
+    },
+    /// The component does not implement the world its manifest declares.
+    #[error("plugin \"{plugin}\" does not implement the {world} world: {missing}")]
+    WorldMismatch {
+        /// The plugin's id.
+        plugin: String,
+        /// `channel` or `robot`.
+        world: &'static str,
+        /// What is missing, from the linker.
+        missing: String,
+    },
+    /// The manifest names a WIT version this host does not link.
+    #[error("plugin \"{plugin}\" was built against WIT {wit}; this host links {supported}")]
+    UnsupportedWit {
+        /// The plugin's id.
+        plugin: String,
+        /// The version it names.
+        wit: String,
+        /// The versions this host links.
+        supported: String,
+    },
+    /// No component is loaded under this id.
+    #[error("plugin \"{0}\" is not loaded")]
+    NotLoaded(String),
+    /// The plugin is of the other kind.
+    #[error("plugin \"{plugin}\" is a {kind}, not a {wanted}")]
+    WrongKind {
+        /// The plugin's id.
+        plugin: String,
+        /// What it is.
+        kind: &'static str,
+        /// What the call needs.
+        wanted: &'static str,
+    },
+    /// The call used up its CPU budget.
+    #[error("plugin \"{plugin}\" exceeded its CPU budget of {budget_ms} ms")]
+    CpuBudget {
+        /// The plugin's id.
+        plugin: String,
+        /// The budget.
+        budget_ms: u32,
+    },
+    /// The call tried to grow memory past its cap.
+    #[error("plugin \"{plugin}\" exceeded its memory limit of {limit_mib} MiB")]
+    Memory {
+        /// The plugin's id.
+        plugin: String,
+        /// The cap.
+        limit_mib: u32,
+    },
+    /// The call did not finish in time (it waited too long on host calls).
+    #[error("plugin \"{plugin}\" did not answer within {seconds} s")]
+    Timeout {
+        /// The plugin's id.
+        plugin: String,
+        /// The wall-clock limit.
+        seconds: u64,
+    },
+    /// The guest trapped.
+    #[error("plugin \"{plugin}\" crashed: {reason}")]
+    Trap {
+        /// The plugin's id.
+        plugin: String,
+        /// The trap, as wasmtime describes it.
+        reason: String,
+    },
+    /// The plugin's answer was too large.
+    #[error("plugin \"{plugin}\" answered with {size} bytes; the limit is {limit}")]
+    ResponseTooLarge {
+        /// The plugin's id.
+        plugin: String,
+        /// The size of the answer.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The plugin answered with its own typed error.
+    #[error("plugin \"{plugin}\" returned an error: {failure}")]
+    Plugin {
+        /// The plugin's id.
+        plugin: String,
+        /// The error it returned.
+        failure: crate::PluginFailure,
+    },
+    /// The precompiled-component cache could not be used.
+    #[error("plugin cache \"{path}\": {reason}")]
+    Cache {
+        /// The file or directory.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+}

@@ -1,0 +1,206 @@
+//! The state each call's store holds, and the grant checks every host
+//! import goes through.
+
+mod http;
+mod log;
+mod storage;
+mod tickets;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchboard_core::{Capability, Limits};
+use switchboard_store::{Store, StoreError};
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
+
+use crate::NowFn;
+use crate::bindings::wit::PluginError;
+use crate::stdio::{GuestOutput, Which};
+
+/// The most entries a call's resource table may hold.
+const MAX_RESOURCES: usize = 1024;
+
+/// What the host offers every call: the store, an HTTP client and the time.
+pub(crate) struct Services {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) now: NowFn,
+    pub(crate) max_http_body: usize,
+}
+
+/// Who is calling: the plugin, the team it is enabled for, and what it was
+/// granted. `describe` and `validate-settings` run with no team and no
+/// grants.
+#[derive(Debug, Clone)]
+pub(crate) struct Scope {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) team: Arc<str>,
+    pub(crate) grants: Vec<Capability>,
+    pub(crate) limits: Limits,
+}
+
+impl Scope {
+    /// Refuses unless `capability` was granted; the error names it.
+    pub(crate) fn require(&self, capability: &Capability) -> Result<(), PluginError> {
+        if self.grants.contains(capability) {
+            return Ok(());
+        }
+        Err(self.denied(capability))
+    }
+
+    /// The error for a missing capability.
+    pub(crate) fn denied(&self, capability: &Capability) -> PluginError {
+        if self.team.is_empty() {
+            PluginError::Denied(format!(
+                "capability \"{capability}\" is not available outside an installation (in describe or validate-settings)"
+            ))
+        } else {
+            PluginError::Denied(format!(
+                "capability \"{capability}\" was not granted to plugin \"{}\" in team \"{}\"",
+                self.plugin, self.team
+            ))
+        }
+    }
+}
+
+/// Caps linear memory and tables, and remembers when a guest hit the cap so
+/// that the failure can be named.
+pub(crate) struct Limiter {
+    max_memory: usize,
+    pub(crate) memory_exceeded: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            self.memory_exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        16
+    }
+}
+
+/// The data of one call's store.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) scope: Arc<Scope>,
+    pub(crate) services: Arc<Services>,
+    pub(crate) limiter: Limiter,
+    /// When the call started.
+    pub(crate) started: Instant,
+    /// Time spent inside host imports, which does not count against the
+    /// CPU budget.
+    pub(crate) host_time: Duration,
+    /// Set by the epoch callback when the budget ran out.
+    pub(crate) cpu_exceeded: bool,
+    /// Outbound HTTP requests made in this call.
+    pub(crate) http_calls: u32,
+}
+
+impl HostState {
+    /// A fresh state for one call: WASI with nothing preopened, no
+    /// environment, no arguments, no sockets, and output logged.
+    pub(crate) fn new(scope: Arc<Scope>, services: Arc<Services>) -> Self {
+        let wasi = WasiCtx::builder()
+            .stdout(GuestOutput::new(
+                Which::Stdout,
+                scope.plugin.clone(),
+                scope.team.clone(),
+            ))
+            .stderr(GuestOutput::new(
+                Which::Stderr,
+                scope.plugin.clone(),
+                scope.team.clone(),
+            ))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
+        let max_memory = usize::try_from(scope.limits.memory_mib)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(1024 * 1024);
+        HostState {
+            wasi,
+            table,
+            scope,
+            services,
+            limiter: Limiter {
+                max_memory,
+                memory_exceeded: false,
+            },
+            started: Instant::now(),
+            host_time: Duration::ZERO,
+            cpu_exceeded: false,
+            http_calls: 0,
+        }
+    }
+
+    /// The guest's own running time so far: wall time minus host calls.
+    pub(crate) fn guest_time(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.host_time)
+    }
+
+    /// The CPU budget of this call.
+    pub(crate) fn budget(&self) -> Duration {
+        Duration::from_millis(u64::from(self.scope.limits.cpu_ms))
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Turns a store error into the typed error a plugin sees. Client-side
+/// mistakes keep their message; internal failures are logged and reported
+/// as transient without detail.
+pub(crate) fn plugin_error(e: StoreError) -> PluginError {
+    match e {
+        StoreError::UnknownTicket(_)
+        | StoreError::UnknownTeam(_)
+        | StoreError::UnknownContact(_) => PluginError::NotFound(e.to_string()),
+        StoreError::Rule(_) | StoreError::ExternalKeyTaken { .. } => {
+            PluginError::Permanent(e.to_string())
+        }
+        other => {
+            tracing::error!(error = %other, "store failure in a host call");
+            PluginError::Transient("the host could not complete the call; try again".into())
+        }
+    }
+}
+
+impl crate::bindings::channel::switchboard::plugin::types::Host for HostState {}

@@ -1,0 +1,208 @@
+//! `/api/teams/{slug}/plugins`: enabling plugins per team.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use switchboard_core::{Capability, Installation, Limits, PluginKind};
+use switchboard_runtime::RuntimeError;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::Json;
+use crate::state::AppState;
+
+/// Per-call limits.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsWire {
+    /// CPU time per call in milliseconds (1 to 10000; default 100).
+    pub cpu_ms: u32,
+    /// Memory per call in MiB (1 to 256; default 64).
+    pub memory_mib: u32,
+}
+
+/// Settings and grants to enable a plugin with.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnableBody {
+    /// The plugin's settings; the plugin validates them.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub settings: Option<serde_json::Value>,
+    /// Capabilities to grant, from those the plugin requested.
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Per-call limits; the defaults when absent.
+    pub limits: Option<LimitsWire>,
+}
+
+/// A plugin's state in a team.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstallationOut {
+    /// The team's slug.
+    pub team: String,
+    /// The plugin's id.
+    pub plugin: String,
+    /// `channel` or `robot`.
+    pub kind: &'static str,
+    /// Always true: disabled plugins have no installation.
+    pub enabled: bool,
+    /// The settings.
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    /// The granted capabilities.
+    pub grants: Vec<String>,
+    /// Per-call limits.
+    pub limits: LimitsWire,
+    /// Where a channel answers the public, such as `/c/ops/web-form/`.
+    pub public_path: Option<String>,
+    /// When it was enabled (RFC 3339).
+    pub enabled_at: String,
+    /// When its settings last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+fn out(installation: &Installation, kind: PluginKind) -> InstallationOut {
+    InstallationOut {
+        team: installation.team.clone(),
+        plugin: installation.plugin.clone(),
+        kind: kind.name(),
+        enabled: true,
+        settings: serde_json::from_str(&installation.settings).unwrap_or(serde_json::Value::Null),
+        grants: installation
+            .grants
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        limits: LimitsWire {
+            cpu_ms: installation.limits.cpu_ms,
+            memory_mib: installation.limits.memory_mib,
+        },
+        public_path: (kind == PluginKind::Channel)
+            .then(|| format!("/c/{}/{}/", installation.team, installation.plugin)),
+        enabled_at: installation.enabled_at.to_string(),
+        updated_at: installation.updated_at.to_string(),
+    }
+}
+
+/// Enables a plugin for a team, or changes its settings, grants or limits.
+/// The plugin's `validate-settings` runs first; its refusal comes back as
+/// 422 with the plugin's own message.
+#[utoipa::path(put, path = "/teams/{slug}/plugins/{id}", tag = "plugins",
+    params(("slug" = String, Path, description = "team slug"), ("id" = String, Path, description = "plugin id")),
+    request_body = EnableBody,
+    responses((status = 201, description = "enabled", body = InstallationOut), (status = 200, description = "updated", body = InstallationOut),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn enable_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, String)>,
+    Json(body): Json<EnableBody>,
+) -> ApiResult<(StatusCode, Json<InstallationOut>)> {
+    caller.require_admin()?;
+    state.store.team(&slug)?;
+    let plugin = state.store.plugin(&id)?;
+    let grants = body
+        .grants
+        .iter()
+        .map(|g| Capability::parse(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| match e {
+            switchboard_core::CoreError::Invalid { reason, .. } => {
+                ApiError::invalid("grants", reason)
+            }
+            other => other.into(),
+        })?;
+    let settings = body
+        .settings
+        .unwrap_or_else(|| serde_json::json!({}))
+        .to_string();
+    match state.runtime.validate_settings(&id, &settings).await {
+        Ok(()) => {}
+        Err(RuntimeError::Plugin { failure, .. }) if failure.kind == "invalid-settings" => {
+            return Err(ApiError::invalid("settings", failure.message));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let existing = state.store.installation(&slug, &id).ok();
+    let now = state.clock.now();
+    let installation = Installation {
+        team: slug.clone(),
+        plugin: id.clone(),
+        settings,
+        grants,
+        limits: body.limits.map_or_else(Limits::default, |l| Limits {
+            cpu_ms: l.cpu_ms,
+            memory_mib: l.memory_mib,
+        }),
+        enabled_at: now,
+        updated_at: now,
+    };
+    let installation = state
+        .store
+        .put_installation(installation)?
+        .durable()
+        .await?;
+    tracing::info!(team = %slug, plugin = %id, "plugin enabled");
+    let status = if existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(out(&installation, plugin.manifest.kind))))
+}
+
+/// A plugin's state in a team; 404 when it is not enabled there.
+#[utoipa::path(get, path = "/teams/{slug}/plugins/{id}", tag = "plugins",
+    params(("slug" = String, Path, description = "team slug"), ("id" = String, Path, description = "plugin id")),
+    responses((status = 200, body = InstallationOut), (status = 404, body = ErrorBody)))]
+pub async fn get_installation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, String)>,
+) -> ApiResult<Json<InstallationOut>> {
+    caller.require_admin()?;
+    state.store.team(&slug)?;
+    let installation = state.store.installation(&slug, &id)?;
+    let kind = state.store.plugin(&id)?.manifest.kind;
+    Ok(Json(out(&installation, kind)))
+}
+
+/// The plugins enabled for a team.
+#[utoipa::path(get, path = "/teams/{slug}/plugins", tag = "plugins", params(("slug" = String, Path, description = "team slug")),
+    responses((status = 200, body = Vec<InstallationOut>), (status = 404, body = ErrorBody)))]
+pub async fn list_installations(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<InstallationOut>>> {
+    caller.require_admin()?;
+    state.store.team(&slug)?;
+    let mut list = Vec::new();
+    for installation in state.store.installations(&slug)? {
+        let kind = state.store.plugin(&installation.plugin)?.manifest.kind;
+        list.push(out(&installation, kind));
+    }
+    Ok(Json(list))
+}
+
+/// Disables a plugin for a team. Its storage is kept for a later enable.
+#[utoipa::path(delete, path = "/teams/{slug}/plugins/{id}", tag = "plugins",
+    params(("slug" = String, Path, description = "team slug"), ("id" = String, Path, description = "plugin id")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn disable_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
+    state.store.team(&slug)?;
+    state
+        .store
+        .remove_installation(&slug, &id)?
+        .durable()
+        .await?;
+    tracing::info!(team = %slug, plugin = %id, "plugin disabled");
+    Ok(StatusCode::NO_CONTENT)
+}

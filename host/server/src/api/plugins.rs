@@ -1,0 +1,183 @@
+//! `/api/plugins`: installing, listing and removing plugins.
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+use switchboard_core::PluginRecord;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::Json;
+use crate::manifest::parse_manifest;
+use crate::state::AppState;
+
+/// An installed plugin.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginOut {
+    /// Unique id; channels answer on `/c/<team>/<id>/`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// `channel` or `robot`.
+    pub kind: &'static str,
+    /// Who made it.
+    pub vendor: String,
+    /// The WIT version it was built against.
+    pub wit: String,
+    /// What it asks to be allowed to do.
+    pub capabilities: Vec<String>,
+    /// A JSON Schema of its settings, if it has one.
+    #[schema(value_type = Object)]
+    pub settings_schema: Option<serde_json::Value>,
+    /// SHA-256 of the component.
+    pub sha256: String,
+    /// The component's size in bytes.
+    pub size: u64,
+    /// Whether it ships with the server.
+    pub bundled: bool,
+    /// How many teams have it enabled.
+    pub enabled_in: u32,
+    /// Whether the runtime has it loaded and callable.
+    pub loaded: bool,
+    /// When it was installed (RFC 3339).
+    pub installed_at: String,
+    /// When its component last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+impl PluginOut {
+    /// The wire form of a plugin.
+    pub fn new(record: &PluginRecord, state: &AppState) -> Self {
+        let m = &record.manifest;
+        PluginOut {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            version: m.version.clone(),
+            kind: m.kind.name(),
+            vendor: m.vendor.clone(),
+            wit: m.wit.clone(),
+            capabilities: m.capabilities.iter().map(ToString::to_string).collect(),
+            settings_schema: serde_json::from_str(&m.settings_schema).ok(),
+            sha256: record.sha256.clone(),
+            size: record.size,
+            bundled: record.bundled,
+            enabled_in: record.enabled_in,
+            loaded: state
+                .runtime
+                .loaded_version(&m.id)
+                .is_some_and(|(_, sha)| sha == record.sha256),
+            installed_at: record.installed_at.to_string(),
+            updated_at: record.updated_at.to_string(),
+        }
+    }
+}
+
+/// The multipart body of an upload, for the OpenAPI document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PluginUpload {
+    /// The manifest, as TOML (`plugin.toml`) or JSON.
+    manifest: String,
+    /// The WebAssembly component.
+    #[schema(format = Binary)]
+    component: Vec<u8>,
+}
+
+/// Installs a plugin from its manifest and component, or upgrades it when
+/// the id is installed: the new code serves the next call, and every team
+/// keeps its settings and grants. The component must implement the world of
+/// the manifest's kind.
+#[utoipa::path(post, path = "/plugins", tag = "plugins",
+    request_body(content = PluginUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "installed", body = PluginOut), (status = 200, description = "upgraded", body = PluginOut),
+        (status = 422, description = "bad manifest or component", body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn install_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut multipart: Multipart,
+) -> ApiResult<(StatusCode, Json<PluginOut>)> {
+    caller.require_admin()?;
+    let (mut manifest, mut component) = (None, None);
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("manifest") => {
+                manifest = Some(field.text().await.map_err(multipart_error)?);
+            }
+            Some("component") => {
+                component = Some(field.bytes().await.map_err(multipart_error)?);
+            }
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    other,
+                    "unknown part; send manifest and component",
+                ));
+            }
+            None => return Err(ApiError::bad_request("a multipart part has no name")),
+        }
+    }
+    let manifest = manifest.ok_or_else(|| ApiError::invalid("manifest", "missing part"))?;
+    let component = component.ok_or_else(|| ApiError::invalid("component", "missing part"))?;
+    let manifest =
+        parse_manifest(&manifest).map_err(|(field, reason)| ApiError::invalid(&field, reason))?;
+    let upgrade = state.store.plugin(&manifest.id).is_ok();
+    let record = crate::plugins::install(
+        &state.store,
+        &state.runtime,
+        manifest,
+        component.to_vec(),
+        false,
+        state.clock.now(),
+    )
+    .await?;
+    tracing::info!(plugin = %record.manifest.id, version = %record.manifest.version, upgrade, "plugin installed");
+    let status = if upgrade {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(PluginOut::new(&record, &state))))
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::too_large("the upload is over the plugin size limit")
+    } else {
+        ApiError::bad_request(format!("cannot read the multipart body: {}", e.body_text()))
+    }
+}
+
+/// Lists installed plugins.
+#[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Vec<PluginOut>)))]
+pub async fn list_plugins(State(state): State<AppState>) -> ApiResult<Json<Vec<PluginOut>>> {
+    let records = state.store.plugins()?;
+    Ok(Json(
+        records.iter().map(|r| PluginOut::new(r, &state)).collect(),
+    ))
+}
+
+/// Shows one plugin.
+#[utoipa::path(get, path = "/plugins/{id}", tag = "plugins", params(("id" = String, Path, description = "plugin id")),
+    responses((status = 200, body = PluginOut), (status = 404, body = ErrorBody)))]
+pub async fn get_plugin(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PluginOut>> {
+    Ok(Json(PluginOut::new(&state.store.plugin(&id)?, &state)))
+}
+
+/// Uninstalls a plugin. Refused while a team has it enabled.
+#[utoipa::path(delete, path = "/plugins/{id}", tag = "plugins", params(("id" = String, Path, description = "plugin id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
+    state.store.remove_plugin(&id)?.durable().await?;
+    state.runtime.unload(&id);
+    Ok(StatusCode::NO_CONTENT)
+}

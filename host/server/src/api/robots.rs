@@ -1,0 +1,96 @@
+//! `/api/tickets/{id}/robots/{plugin}`: running a robot on a ticket now.
+
+use axum::extract::{Path, State};
+use serde::Serialize;
+use switchboard_core::{Author, MessageDraft, MessageKind, PluginKind};
+use switchboard_runtime::{Outcome, RunInput};
+use utoipa::ToSchema;
+
+use super::tickets::parse_id;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::Json;
+use crate::state::AppState;
+
+/// How a robot run ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunOut {
+    /// The robot's id.
+    pub robot: String,
+    /// `done`, `skipped` or `failed`.
+    pub outcome: &'static str,
+    /// The reason for a skip or the error of a failure.
+    pub detail: Option<String>,
+}
+
+/// Runs a robot enabled for the ticket's team on the ticket, now. The run
+/// is written to the ticket's thread: started, then done, skipped (with the
+/// reason) or failed (with the error, including a crash or a spent budget).
+#[utoipa::path(post, path = "/tickets/{id}/robots/{plugin}", tag = "plugins",
+    params(("id" = u64, Path, description = "ticket number"), ("plugin" = String, Path, description = "robot id")),
+    responses((status = 200, body = RunOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn run_robot(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, plugin)): Path<(String, String)>,
+) -> ApiResult<Json<RunOut>> {
+    let id = parse_id(&id)?;
+    let ticket = state.store.ticket(id)?;
+    let team = state.store.team(&ticket.team)?;
+    let installation = state.store.installation(&team.slug, &plugin)?;
+    if state.store.plugin(&plugin)?.manifest.kind != PluginKind::Robot {
+        return Err(ApiError::conflict(format!(
+            "plugin \"{plugin}\" is a channel, not a robot"
+        )));
+    }
+    let contact = ticket.contact.map(|c| state.store.contact(c)).transpose()?;
+    let event = |body: String| MessageDraft {
+        kind: MessageKind::Event,
+        author: Author::Plugin { id: plugin.clone() },
+        body,
+    };
+    let by = match caller.author() {
+        Author::User { name, .. } => name,
+        _ => "someone".into(),
+    };
+    state
+        .store
+        .append_message(
+            id,
+            event(format!("Robot {plugin} started by {by}")),
+            state.clock.now(),
+        )?
+        .durable()
+        .await?;
+    let result = state
+        .runtime
+        .run_robot(
+            &installation,
+            RunInput {
+                ticket,
+                team,
+                contact,
+            },
+        )
+        .await;
+    let (outcome, detail) = match result {
+        Ok(Outcome::Done) => ("done", None),
+        Ok(Outcome::Skipped(why)) => ("skipped", Some(why)),
+        Ok(Outcome::Failed(failure)) => ("failed", Some(failure.to_string())),
+        Err(e) => ("failed", Some(e.to_string())),
+    };
+    let line = match &detail {
+        Some(d) => format!("Robot {plugin} {outcome}: {d}"),
+        None => format!("Robot {plugin} {outcome}"),
+    };
+    state
+        .store
+        .append_message(id, event(line), state.clock.now())?
+        .durable()
+        .await?;
+    Ok(Json(RunOut {
+        robot: plugin,
+        outcome,
+        detail,
+    }))
+}

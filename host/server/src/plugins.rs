@@ -1,0 +1,106 @@
+//! Installing plugins: checking a component against its world, keeping it
+//! in the store, and loading every installed and shipped plugin at start.
+
+use std::sync::Arc;
+
+use switchboard_core::{Manifest, PluginRecord, Timestamp};
+use switchboard_runtime::Runtime;
+use switchboard_store::{Store, StoreError};
+
+use crate::config::BundledPlugin;
+use crate::error::ApiError;
+use crate::manifest::parse_manifest;
+
+/// Compiles and links `wasm` (on a blocking thread: compiling takes a
+/// while), then records the plugin. Re-installing an id upgrades it: the
+/// new code serves the next call, and installations keep their settings.
+pub async fn install(
+    store: &Arc<dyn Store>,
+    runtime: &Runtime,
+    manifest: Manifest,
+    wasm: Vec<u8>,
+    bundled: bool,
+    now: Timestamp,
+) -> Result<PluginRecord, ApiError> {
+    let (runtime2, manifest2) = (runtime.clone(), manifest.clone());
+    let (wasm, loaded) = tokio::task::spawn_blocking(move || {
+        let loaded = runtime2.load(&manifest2, &wasm);
+        (wasm, loaded)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    loaded?;
+    let record = PluginRecord {
+        sha256: switchboard_runtime::sha256_hex(&wasm),
+        size: wasm.len() as u64,
+        manifest,
+        bundled,
+        enabled_in: 0,
+        installed_at: now,
+        updated_at: now,
+    };
+    Ok(store.put_plugin(record, wasm)?.durable().await?)
+}
+
+/// Loads every installed plugin into the runtime. Precompiled forms come
+/// from the cache, so nothing is recompiled after a restart. A plugin that
+/// fails to load is logged and stays installed; its calls answer 503.
+pub async fn load_installed(store: &Arc<dyn Store>, runtime: &Runtime) -> Result<(), StoreError> {
+    for record in store.plugins()? {
+        let wasm = store.plugin_code(&record.manifest.id)?;
+        let runtime = runtime.clone();
+        let manifest = record.manifest.clone();
+        let loaded = tokio::task::spawn_blocking(move || runtime.load(&manifest, &wasm)).await;
+        match loaded {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(plugin = %record.manifest.id, error = %e, "cannot load installed plugin")
+            }
+            Err(e) => {
+                tracing::error!(plugin = %record.manifest.id, error = %e, "loading task failed")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Installs the plugins that ship with the server, and upgrades an
+/// installed one when the shipped version is newer or, at the same version,
+/// its component differs. A newer version an admin installed is kept.
+pub async fn install_bundled(
+    store: &Arc<dyn Store>,
+    runtime: &Runtime,
+    bundled: &[BundledPlugin],
+    now: Timestamp,
+) {
+    for plugin in bundled {
+        let manifest = match parse_manifest(&plugin.manifest) {
+            Ok(m) => m,
+            Err((field, reason)) => {
+                tracing::error!(field, reason, "a shipped plugin has a bad manifest");
+                continue;
+            }
+        };
+        let sha256 = switchboard_runtime::sha256_hex(&plugin.wasm);
+        let wanted = match store.plugin(&manifest.id) {
+            Ok(installed) => {
+                installed.manifest.is_older_than(&manifest.version)
+                    || (installed.manifest.version == manifest.version
+                        && installed.sha256 != sha256)
+            }
+            Err(StoreError::UnknownPlugin(_)) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read installed plugins");
+                continue;
+            }
+        };
+        if !wanted {
+            continue;
+        }
+        let (id, version) = (manifest.id.clone(), manifest.version.clone());
+        match install(store, runtime, manifest, plugin.wasm.clone(), true, now).await {
+            Ok(_) => tracing::info!(plugin = %id, version = %version, "installed shipped plugin"),
+            Err(e) => tracing::error!(plugin = %id, error = ?e, "cannot install shipped plugin"),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `/c/{team}/{plugin}/…`: the public routes of channel plugins. No token;
+//! a per-client rate limit, a body cap, and the plugin's answer passed on.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use switchboard_core::PluginKind;
+use switchboard_runtime::HttpRequest;
+use switchboard_store::StoreError;
+
+use crate::client_addr::client_addr;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Response headers a plugin may not set: the server owns framing and
+/// connection handling.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authenticate",
+];
+
+/// `/c/{team}/{plugin}` with no path below it.
+pub async fn root(
+    state: State<AppState>,
+    Path((team, plugin)): Path<(String, String)>,
+    peer: ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    handle(state, team, plugin, "/".into(), peer, request).await
+}
+
+/// `/c/{team}/{plugin}/{*path}`.
+pub async fn nested(
+    state: State<AppState>,
+    Path((team, plugin, path)): Path<(String, String, String)>,
+    peer: ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    handle(state, team, plugin, format!("/{path}"), peer, request).await
+}
+
+async fn handle(
+    State(state): State<AppState>,
+    team: String,
+    plugin: String,
+    path: String,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    match serve_plugin(&state, &team, &plugin, path, peer, request).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn not_found(team: &str, plugin: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no channel \"{plugin}\" is enabled for team \"{team}\""
+    ))
+}
+
+async fn serve_plugin(
+    state: &AppState,
+    team: &str,
+    plugin: &str,
+    path: String,
+    peer: SocketAddr,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let client = client_addr(peer.ip(), request.headers(), &state.trusted_proxies);
+    state
+        .public_limiter
+        .check(client, Instant::now())
+        .map_err(ApiError::too_many_requests)?;
+    let installation = match state.store.installation(team, plugin) {
+        Ok(i) => i,
+        Err(StoreError::NotEnabled { .. } | StoreError::UnknownTeam(_)) => {
+            return Err(not_found(team, plugin));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match state.store.plugin(plugin) {
+        Ok(record) if record.manifest.kind == PluginKind::Channel => {}
+        Ok(_) | Err(StoreError::UnknownPlugin(_)) => return Err(not_found(team, plugin)),
+        Err(e) => return Err(e.into()),
+    }
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, state.public_body_limit)
+        .await
+        .map_err(|_| ApiError::too_large("request body is over the size limit of public routes"))?;
+    let headers = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| *name != header::AUTHORIZATION && *name != header::COOKIE)
+        .filter_map(|(n, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (n.as_str().to_owned(), v.to_owned()))
+        })
+        .collect();
+    let http = HttpRequest {
+        method: parts.method.to_string(),
+        path,
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        body: body.to_vec(),
+        client_addr: client.to_string(),
+    };
+    let answer = state.runtime.handle_http(&installation, http).await?;
+    let status = StatusCode::from_u16(answer.status)
+        .ok()
+        .filter(|s| !s.is_informational())
+        .ok_or_else(|| {
+            ApiError::plugin_failed(format!(
+                "plugin \"{plugin}\" answered with status {}",
+                answer.status
+            ))
+        })?;
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in answer.headers {
+        let lower = name.to_ascii_lowercase();
+        if HOP_BY_HOP.contains(&lower.as_str()) {
+            continue;
+        }
+        match (
+            HeaderName::try_from(lower.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            (Ok(n), Ok(v)) => {
+                headers.append(n, v);
+            }
+            _ => {
+                tracing::warn!(plugin, header = %name, "dropping an invalid response header from a plugin")
+            }
+        }
+    }
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    Ok(response)
+}
