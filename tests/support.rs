@@ -60,6 +60,10 @@ impl Server {
         config.mail_domain = "help.example.com".into();
         config.sla_sweep_interval = std::time::Duration::from_millis(50);
         config.clock = clock.clone();
+        // Tests install the plugins they need; the rate limit is tested
+        // where it is the point.
+        config.bundled = Vec::new();
+        config.public_rate = 0;
         tweak(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -155,6 +159,49 @@ impl Server {
     /// DELETE as the admin.
     pub async fn delete(&self, path: &str) -> Reply {
         self.call(Method::DELETE, path, Some(ADMIN), None).await
+    }
+
+    /// Installs a guest component with its own manifest, as the admin.
+    pub async fn install(&self, guest: &switchboard_artifacts::Guest) -> Reply {
+        self.install_with(&guest.manifest_text(), guest.wasm_bytes())
+            .await
+    }
+
+    /// Installs a component with the given manifest text, as the admin.
+    pub async fn install_with(&self, manifest: &str, wasm: Vec<u8>) -> Reply {
+        let form = reqwest::multipart::Form::new()
+            .text("manifest", manifest.to_owned())
+            .part(
+                "component",
+                reqwest::multipart::Part::bytes(wasm).file_name("plugin.wasm"),
+            );
+        let resp = self
+            .client
+            .post(format!("{}/api/plugins", self.base))
+            .bearer_auth(ADMIN)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, body, text }
+    }
+
+    /// Enables a plugin for a team with settings and grants, as the admin.
+    pub async fn enable(
+        &self,
+        team: &str,
+        plugin: &str,
+        settings: Value,
+        grants: &[&str],
+    ) -> Reply {
+        self.put(
+            &format!("/api/teams/{team}/plugins/{plugin}"),
+            serde_json::json!({"settings": settings, "grants": grants}),
+        )
+        .await
     }
 
     /// A raw request builder, for bodies and headers the helpers do not make.
