@@ -21,10 +21,7 @@ use tokio::process::Command;
 const TOKEN: &str = "bench-admin-token";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// One round's figures.
@@ -47,11 +44,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
 async fn store_counters(client: &reqwest::Client, base: &str) -> (f64, f64) {
@@ -65,14 +58,9 @@ async fn store_counters(client: &reqwest::Client, base: &str) -> (f64, f64) {
         .await
         .expect("metrics text");
     let read = |name: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-            .unwrap_or(f64::NAN)
+        text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(f64::NAN)
     };
-    (
-        read("switchboard_store_flushes_total "),
-        read("switchboard_store_durable_writes_total "),
-    )
+    (read("switchboard_store_flushes_total "), read("switchboard_store_durable_writes_total "))
 }
 
 async fn round(client: &reqwest::Client, base: &str, clients: usize, seconds: f64) -> Round {
@@ -89,13 +77,7 @@ async fn round(client: &reqwest::Client, base: &str, clients: usize, seconds: f6
                 let body = json!({"title": format!("load c{c} #{i}"), "priority": i % 4,
                     "description": "A customer cannot log in after the password reset."});
                 let sent = Instant::now();
-                let resp = client
-                    .post(&url)
-                    .bearer_auth(TOKEN)
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("request");
+                let resp = client.post(&url).bearer_auth(TOKEN).json(&body).send().await.expect("request");
                 assert_eq!(resp.status(), 201, "ticket not created");
                 resp.bytes().await.expect("body");
                 latencies.push(sent.elapsed().as_micros() as u64);
@@ -146,19 +128,9 @@ async fn main() {
         .spawn()
         .expect("spawn switchboard");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = lines
-        .next_line()
-        .await
-        .expect("stdout")
-        .expect("address line");
-    let base = line
-        .strip_prefix("switchboard listening on ")
-        .expect("address line")
-        .to_owned();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()
-        .expect("client");
+    let line = lines.next_line().await.expect("stdout").expect("address line");
+    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
     for _ in 0..500 {
         if client.get(format!("{base}/health")).send().await.is_ok() {
             break;
@@ -198,9 +170,7 @@ async fn main() {
         }
     }
     println!("\nmedians over {rounds} rounds:");
-    let base_rate = results
-        .first()
-        .map(|(_, r)| median(r.iter().map(|x| x.per_sec).collect()));
+    let base_rate = results.first().map(|(_, r)| median(r.iter().map(|x| x.per_sec).collect()));
     for (clients, rounds) in &results {
         let rate = median(rounds.iter().map(|x| x.per_sec).collect());
         println!(

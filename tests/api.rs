@@ -9,33 +9,20 @@ use serde_json::{Value, json};
 use support::{ADMIN, Server};
 
 async fn team(server: &Server, name: &str) -> Value {
-    server
-        .post("/api/teams", json!({"name": name}))
-        .await
-        .expect(201)
+    server.post("/api/teams", json!({"name": name})).await.expect(201)
 }
 
 async fn ticket(server: &Server, team: &str, body: Value) -> Value {
-    server
-        .post(&format!("/api/teams/{team}/tickets"), body)
-        .await
-        .expect(201)
+    server.post(&format!("/api/teams/{team}/tickets"), body).await.expect(201)
 }
 
 async fn agent_token(server: &Server, name: &str) -> String {
-    let created = server
-        .post("/api/users", json!({"name": name, "role": "agent"}))
-        .await
-        .expect(201);
+    let created = server.post("/api/users", json!({"name": name, "role": "agent"})).await.expect(201);
     created["token"].as_str().expect("token").to_owned()
 }
 
 fn ids(list: &Value) -> Vec<u64> {
-    list.as_array()
-        .expect("list")
-        .iter()
-        .map(|t| t["id"].as_u64().expect("id"))
-        .collect()
+    list.as_array().expect("list").iter().map(|t| t["id"].as_u64().expect("id")).collect()
 }
 
 #[tokio::test]
@@ -49,188 +36,86 @@ async fn team_gets_slug_alias_and_default_stages() {
         .as_array()
         .expect("stages")
         .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().expect("name").to_owned(),
-                s["closing"].as_bool().expect("closing"),
-            )
-        })
+        .map(|s| (s["name"].as_str().expect("name").to_owned(), s["closing"].as_bool().expect("closing")))
         .collect();
     assert_eq!(
         stages,
-        [
-            ("New".into(), false),
-            ("In Progress".into(), false),
-            ("Solved".into(), true),
-            ("Cancelled".into(), true)
-        ]
+        [("New".into(), false), ("In Progress".into(), false), ("Solved".into(), true), ("Cancelled".into(), true)]
     );
-    assert_eq!(
-        s.get("/api/teams/customer-care").await.expect(200)["name"],
-        "Customer Care"
-    );
-    assert_eq!(
-        s.get("/api/teams")
-            .await
-            .expect(200)
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(s.get("/api/teams/customer-care").await.expect(200)["name"], "Customer Care");
+    assert_eq!(s.get("/api/teams").await.expect(200).as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
 async fn slug_and_alias_conflicts_are_409_and_bad_alias_is_422() {
     let s = Server::start().await;
     team(&s, "Customer Care").await;
-    s.post("/api/teams", json!({"name": "customer care!"}))
-        .await
-        .expect_error(409, "conflict", "\"customer-care\"");
-    s.post(
-        "/api/teams",
-        json!({"name": "Billing", "alias": "customer-care"}),
-    )
-    .await
-    .expect_error(
+    s.post("/api/teams", json!({"name": "customer care!"})).await.expect_error(409, "conflict", "\"customer-care\"");
+    s.post("/api/teams", json!({"name": "Billing", "alias": "customer-care"})).await.expect_error(
         409,
         "conflict",
         "alias \"customer-care\" is taken by team \"customer-care\"",
     );
-    let billing = s
-        .post(
-            "/api/teams",
-            json!({"name": "Billing", "alias": "Money@help.example.com"}),
-        )
-        .await
-        .expect(201);
+    let billing = s.post("/api/teams", json!({"name": "Billing", "alias": "Money@help.example.com"})).await.expect(201);
     assert_eq!(billing["alias"], "money");
 
     // Editing: rename keeps the slug; the alias must be valid and free.
-    let patched = s
-        .patch(
-            "/api/teams/billing",
-            json!({"name": "Billing & Refunds", "alias": "refunds"}),
-        )
-        .await
-        .expect(200);
-    assert_eq!(
-        (patched["slug"].as_str(), patched["alias"].as_str()),
-        (Some("billing"), Some("refunds"))
+    let patched =
+        s.patch("/api/teams/billing", json!({"name": "Billing & Refunds", "alias": "refunds"})).await.expect(200);
+    assert_eq!((patched["slug"].as_str(), patched["alias"].as_str()), (Some("billing"), Some("refunds")));
+    s.patch("/api/teams/billing", json!({"alias": "CUSTOMER-CARE"})).await.expect_error(409, "conflict", "taken");
+    let bad = s.patch("/api/teams/billing", json!({"alias": "two words"})).await.expect_error(
+        422,
+        "invalid_field",
+        "\"two words\"",
     );
-    s.patch("/api/teams/billing", json!({"alias": "CUSTOMER-CARE"}))
-        .await
-        .expect_error(409, "conflict", "taken");
-    let bad = s
-        .patch("/api/teams/billing", json!({"alias": "two words"}))
-        .await
-        .expect_error(422, "invalid_field", "\"two words\"");
     assert_eq!(bad["field"], "alias");
-    s.patch("/api/teams/billing", json!({"alias": "x@other.org"}))
-        .await
-        .expect_error(422, "invalid_field", "other.org");
-    s.post("/api/teams", json!({"name": "  "}))
-        .await
-        .expect_error(422, "invalid_field", "name");
-    s.post("/api/teams", json!({"name": "Ops", "slug": "Not A Slug"}))
-        .await
-        .expect_error(422, "invalid_field", "slug");
+    s.patch("/api/teams/billing", json!({"alias": "x@other.org"})).await.expect_error(
+        422,
+        "invalid_field",
+        "other.org",
+    );
+    s.post("/api/teams", json!({"name": "  "})).await.expect_error(422, "invalid_field", "name");
+    s.post("/api/teams", json!({"name": "Ops", "slug": "Not A Slug"})).await.expect_error(422, "invalid_field", "slug");
     // The old alias is free again.
-    s.post("/api/teams", json!({"name": "Money"}))
-        .await
-        .expect(201);
+    s.post("/api/teams", json!({"name": "Money"})).await.expect(201);
 }
 
 #[tokio::test]
 async fn tokens_are_required_and_roles_enforced() {
     let s = Server::start().await;
     team(&s, "Ops").await;
-    for path in [
-        "/api/teams",
-        "/api/teams/ops",
-        "/api/openapi.json",
-        "/api/nope",
-        "/metrics",
-    ] {
-        s.call(Method::GET, path, None, None).await.expect_error(
-            401,
-            "unauthorized",
-            "missing bearer token",
-        );
-        s.call(Method::GET, path, Some("wrong"), None)
-            .await
-            .expect_error(401, "unauthorized", "invalid token");
+    for path in ["/api/teams", "/api/teams/ops", "/api/openapi.json", "/api/nope", "/metrics"] {
+        s.call(Method::GET, path, None, None).await.expect_error(401, "unauthorized", "missing bearer token");
+        s.call(Method::GET, path, Some("wrong"), None).await.expect_error(401, "unauthorized", "invalid token");
     }
-    let raw = s
-        .raw(Method::GET, "/api/teams")
-        .header("authorization", "Basic abc")
-        .send()
-        .await
-        .expect("send");
+    let raw = s.raw(Method::GET, "/api/teams").header("authorization", "Basic abc").send().await.expect("send");
     assert_eq!(raw.status(), 401);
-    assert_eq!(
-        raw.headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok()),
-        Some("Bearer")
-    );
-    assert_eq!(
-        s.call(Method::GET, "/health", None, None).await.expect(200)["status"],
-        "ok"
-    );
+    assert_eq!(raw.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    assert_eq!(s.call(Method::GET, "/health", None, None).await.expect(200)["status"], "ok");
 
     let agent = agent_token(&s, "Ada").await;
     assert!(agent.len() > 40, "tokens are long and random");
     // Agents work tickets and read teams, but admin routes are 403.
-    s.call(Method::GET, "/api/teams/ops", Some(&agent), None)
+    s.call(Method::GET, "/api/teams/ops", Some(&agent), None).await.expect(200);
+    s.call(Method::POST, "/api/teams/ops/tickets", Some(&agent), Some(json!({"title": "From an agent"})))
         .await
-        .expect(200);
-    s.call(
-        Method::POST,
-        "/api/teams/ops/tickets",
-        Some(&agent),
-        Some(json!({"title": "From an agent"})),
-    )
-    .await
-    .expect(201);
+        .expect(201);
     for (method, path, body) in [
         (Method::POST, "/api/teams", json!({"name": "Nope"})),
         (Method::PATCH, "/api/teams/ops", json!({"name": "Nope"})),
-        (
-            Method::POST,
-            "/api/teams/ops/stages",
-            json!({"name": "Nope"}),
-        ),
-        (
-            Method::POST,
-            "/api/teams/ops/sla-policies",
-            json!({"name": "n", "target_stage": 3, "hours": 1}),
-        ),
-        (
-            Method::POST,
-            "/api/users",
-            json!({"name": "Eve", "role": "admin"}),
-        ),
+        (Method::POST, "/api/teams/ops/stages", json!({"name": "Nope"})),
+        (Method::POST, "/api/teams/ops/sla-policies", json!({"name": "n", "target_stage": 3, "hours": 1})),
+        (Method::POST, "/api/users", json!({"name": "Eve", "role": "admin"})),
     ] {
-        s.call(method, path, Some(&agent), Some(body))
-            .await
-            .expect_error(403, "forbidden", "\"Ada\" is an agent");
+        s.call(method, path, Some(&agent), Some(body)).await.expect_error(403, "forbidden", "\"Ada\" is an agent");
     }
-    s.call(Method::GET, "/api/users", Some(&agent), None)
-        .await
-        .expect(403);
+    s.call(Method::GET, "/api/users", Some(&agent), None).await.expect(403);
     // The user list never shows tokens.
     let users = s.get("/api/users").await.expect(200);
     assert!(!users.to_string().contains(&agent));
-    assert!(
-        users
-            .as_array()
-            .expect("users")
-            .iter()
-            .all(|u| u.get("token").is_none())
-    );
-    s.post("/api/users", json!({"name": "Bob", "role": "boss"}))
-        .await
-        .expect_error(422, "invalid_field", "role");
+    assert!(users.as_array().expect("users").iter().all(|u| u.get("token").is_none()));
+    s.post("/api/users", json!({"name": "Bob", "role": "boss"})).await.expect_error(422, "invalid_field", "role");
 }
 
 #[tokio::test]
@@ -238,29 +123,17 @@ async fn generated_admin_token_is_written_owner_only_and_works() {
     use std::os::unix::fs::PermissionsExt;
     let s = Server::start_with(|c| c.admin_token = None).await;
     let path = s.dir.path().join("admin-token");
-    let mode = std::fs::metadata(&path)
-        .expect("token file")
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(&path).expect("token file").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
-    let token = std::fs::read_to_string(&path)
-        .expect("read")
-        .trim()
-        .to_owned();
-    s.call(Method::GET, "/api/teams", Some(&token), None)
-        .await
-        .expect(200);
-    s.call(Method::GET, "/api/teams", Some(ADMIN), None)
-        .await
-        .expect(401);
+    let token = std::fs::read_to_string(&path).expect("read").trim().to_owned();
+    s.call(Method::GET, "/api/teams", Some(&token), None).await.expect(200);
+    s.call(Method::GET, "/api/teams", Some(ADMIN), None).await.expect(401);
     // A restart keeps the same admin; no second token is generated.
     let dir = s.stop().await;
     let s = support::Server::start_in(dir, |c| c.admin_token = None).await;
     let again = std::fs::read_to_string(s.dir.path().join("admin-token")).expect("read");
     assert_eq!(again.trim(), token);
-    s.call(Method::GET, "/api/teams", Some(&token), None)
-        .await
-        .expect(200);
+    s.call(Method::GET, "/api/teams", Some(&token), None).await.expect(200);
 }
 
 #[tokio::test]
@@ -268,100 +141,37 @@ async fn lists_sort_by_priority_then_age_and_filter() {
     let s = Server::start().await;
     team(&s, "Ops").await;
     let mut made = Vec::new();
-    for (title, priority) in [
-        ("low old", json!(0)),
-        ("urgent", json!("urgent")),
-        ("high", json!(2)),
-        ("low new", json!("low")),
-    ] {
-        made.push(
-            ticket(&s, "ops", json!({"title": title, "priority": priority})).await["id"]
-                .as_u64()
-                .expect("id"),
-        );
+    for (title, priority) in
+        [("low old", json!(0)), ("urgent", json!("urgent")), ("high", json!(2)), ("low new", json!("low"))]
+    {
+        made.push(ticket(&s, "ops", json!({"title": title, "priority": priority})).await["id"].as_u64().expect("id"));
         s.clock.advance(SignedDuration::from_mins(1));
     }
     let list = s.get("/api/teams/ops/tickets").await.expect(200);
     assert_eq!(ids(&list), [made[1], made[2], made[0], made[3]]);
 
-    s.patch(
-        &format!("/api/tickets/{}", made[3]),
-        json!({"priority": 3, "stage": "In Progress"}),
-    )
-    .await
-    .expect(200);
-    assert_eq!(
-        ids(&s.get("/api/teams/ops/tickets").await.expect(200)),
-        [made[1], made[3], made[2], made[0]]
-    );
-    assert_eq!(
-        ids(&s
-            .get("/api/teams/ops/tickets?stage=in%20progress")
-            .await
-            .expect(200)),
-        [made[3]]
-    );
-    assert_eq!(
-        ids(&s.get("/api/teams/ops/tickets?stage=2").await.expect(200)),
-        [made[3]]
-    );
-    assert_eq!(
-        ids(&s
-            .get("/api/teams/ops/tickets?priority=high")
-            .await
-            .expect(200)),
-        [made[2]]
-    );
-    assert_eq!(
-        ids(&s
-            .get("/api/teams/ops/tickets?limit=2&offset=1")
-            .await
-            .expect(200)),
-        [made[3], made[2]]
-    );
-    assert_eq!(
-        ids(&s
-            .get("/api/teams/ops/tickets?breached=false")
-            .await
-            .expect(200))
-        .len(),
-        4
-    );
-    s.get("/api/teams/ops/tickets?stage=Limbo")
-        .await
-        .expect_error(422, "invalid_field", "\"Limbo\"");
-    s.get("/api/teams/ops/tickets?priority=9")
-        .await
-        .expect_error(422, "invalid_field", "priority");
-    s.get("/api/teams/ops/tickets?limit=0")
-        .await
-        .expect_error(422, "invalid_field", "limit");
-    s.get("/api/teams/ops/tickets?breached=maybe")
-        .await
-        .expect_error(422, "invalid_field", "\"maybe\"");
-    s.get("/api/teams/ops/tickets?colour=red")
-        .await
-        .expect_error(422, "invalid_field", "unknown filter");
-    s.get("/api/teams/nope/tickets")
-        .await
-        .expect_error(404, "not_found", "unknown team \"nope\"");
+    s.patch(&format!("/api/tickets/{}", made[3]), json!({"priority": 3, "stage": "In Progress"})).await.expect(200);
+    assert_eq!(ids(&s.get("/api/teams/ops/tickets").await.expect(200)), [made[1], made[3], made[2], made[0]]);
+    assert_eq!(ids(&s.get("/api/teams/ops/tickets?stage=in%20progress").await.expect(200)), [made[3]]);
+    assert_eq!(ids(&s.get("/api/teams/ops/tickets?stage=2").await.expect(200)), [made[3]]);
+    assert_eq!(ids(&s.get("/api/teams/ops/tickets?priority=high").await.expect(200)), [made[2]]);
+    assert_eq!(ids(&s.get("/api/teams/ops/tickets?limit=2&offset=1").await.expect(200)), [made[3], made[2]]);
+    assert_eq!(ids(&s.get("/api/teams/ops/tickets?breached=false").await.expect(200)).len(), 4);
+    s.get("/api/teams/ops/tickets?stage=Limbo").await.expect_error(422, "invalid_field", "\"Limbo\"");
+    s.get("/api/teams/ops/tickets?priority=9").await.expect_error(422, "invalid_field", "priority");
+    s.get("/api/teams/ops/tickets?limit=0").await.expect_error(422, "invalid_field", "limit");
+    s.get("/api/teams/ops/tickets?breached=maybe").await.expect_error(422, "invalid_field", "\"maybe\"");
+    s.get("/api/teams/ops/tickets?colour=red").await.expect_error(422, "invalid_field", "unknown filter");
+    s.get("/api/teams/nope/tickets").await.expect_error(404, "not_found", "unknown team \"nope\"");
 }
 
 #[tokio::test]
 async fn tickets_are_created_edited_and_threaded() {
     let s = Server::start().await;
     team(&s, "Ops").await;
-    let t = ticket(
-        &s,
-        "ops",
-        json!({"title": "  Printer\non fire ", "description": "Help!"}),
-    )
-    .await;
+    let t = ticket(&s, "ops", json!({"title": "  Printer\non fire ", "description": "Help!"})).await;
     assert_eq!(t["title"], "Printer on fire");
-    assert_eq!(
-        (t["priority"].as_u64(), t["priority_name"].as_str()),
-        (Some(0), Some("low"))
-    );
+    assert_eq!((t["priority"].as_u64(), t["priority_name"].as_str()), (Some(0), Some("low")));
     assert_eq!(t["stage"]["name"], "New");
     assert_eq!(t["origin"], "api");
     assert!(t["sla"].is_null(), "no policy, no deadline");
@@ -369,102 +179,64 @@ async fn tickets_are_created_edited_and_threaded() {
     let path = format!("/api/tickets/{id}");
 
     s.clock.advance(SignedDuration::from_secs(5));
-    let edited = s
-        .patch(&path, json!({"title": "Printer fixed?", "stage": 2}))
-        .await
-        .expect(200);
+    let edited = s.patch(&path, json!({"title": "Printer fixed?", "stage": 2})).await.expect(200);
     assert_eq!(edited["stage"]["name"], "In Progress");
     assert_ne!(edited["updated_at"], t["updated_at"]);
     assert_eq!(s.get(&path).await.expect(200)["title"], "Printer fixed?");
 
-    let note = s
-        .post(
-            &format!("{path}/messages"),
-            json!({"kind": "note", "body": "Checked the toner"}),
-        )
-        .await
-        .expect(201);
-    assert_eq!(
-        (note["kind"].as_str(), note["author"]["type"].as_str()),
-        (Some("note"), Some("user"))
+    let note =
+        s.post(&format!("{path}/messages"), json!({"kind": "note", "body": "Checked the toner"})).await.expect(201);
+    assert_eq!((note["kind"].as_str(), note["author"]["type"].as_str()), (Some("note"), Some("user")));
+    s.post(&format!("{path}/messages"), json!({"kind": "reply", "body": "On our way"})).await.expect(201);
+    s.post(&format!("{path}/messages"), json!({"kind": "event", "body": "forged"})).await.expect_error(
+        422,
+        "invalid_field",
+        "kind",
     );
-    s.post(
-        &format!("{path}/messages"),
-        json!({"kind": "reply", "body": "On our way"}),
-    )
-    .await
-    .expect(201);
-    s.post(
-        &format!("{path}/messages"),
-        json!({"kind": "event", "body": "forged"}),
-    )
-    .await
-    .expect_error(422, "invalid_field", "kind");
-    s.post(
-        &format!("{path}/messages"),
-        json!({"kind": "note", "body": "  "}),
-    )
-    .await
-    .expect_error(422, "invalid_field", "body");
-    s.post(
-        &format!("{path}/messages"),
-        json!({"kind": "customer", "body": "hi"}),
-    )
-    .await
-    .expect_error(422, "invalid_field", "no contact");
+    s.post(&format!("{path}/messages"), json!({"kind": "note", "body": "  "})).await.expect_error(
+        422,
+        "invalid_field",
+        "body",
+    );
+    s.post(&format!("{path}/messages"), json!({"kind": "customer", "body": "hi"})).await.expect_error(
+        422,
+        "invalid_field",
+        "no contact",
+    );
     let thread = s.get(&format!("{path}/messages")).await.expect(200);
     let entries: Vec<(String, String)> = thread
         .as_array()
         .expect("thread")
         .iter()
-        .map(|m| {
-            (
-                m["kind"].as_str().expect("kind").to_owned(),
-                m["body"].as_str().expect("body").to_owned(),
-            )
-        })
+        .map(|m| (m["kind"].as_str().expect("kind").to_owned(), m["body"].as_str().expect("body").to_owned()))
         .collect();
     assert_eq!(
         entries,
         [
             ("event".into(), "Ticket created via api in stage New".into()),
-            (
-                "event".into(),
-                "Title changed from \"Printer on fire\" to \"Printer fixed?\"".into()
-            ),
-            (
-                "event".into(),
-                "Stage changed from New to In Progress".into()
-            ),
+            ("event".into(), "Title changed from \"Printer on fire\" to \"Printer fixed?\"".into()),
+            ("event".into(), "Stage changed from New to In Progress".into()),
             ("note".into(), "Checked the toner".into()),
             ("reply".into(), "On our way".into()),
         ]
     );
 
-    s.patch(&path, json!({"stage": 99}))
-        .await
-        .expect_error(422, "invalid_field", "no stage 99");
-    s.patch(&path, json!({"priority": "critical"}))
-        .await
-        .expect_error(422, "invalid_field", "\"critical\"");
-    s.patch(&path, json!({"title": ""}))
-        .await
-        .expect_error(422, "invalid_field", "title");
-    s.get("/api/tickets/424242")
-        .await
-        .expect_error(404, "not_found", "unknown ticket 424242");
-    s.get("/api/tickets/abc")
-        .await
-        .expect_error(404, "not_found", "\"abc\"");
-    s.get("/api/tickets/424242/messages")
-        .await
-        .expect_error(404, "not_found", "424242");
-    s.post("/api/teams/nope/tickets", json!({"title": "x"}))
-        .await
-        .expect_error(404, "not_found", "unknown team \"nope\"");
-    s.post("/api/teams/ops/tickets", json!({"description": "no title"}))
-        .await
-        .expect_error(422, "invalid_field", "title");
+    s.patch(&path, json!({"stage": 99})).await.expect_error(422, "invalid_field", "no stage 99");
+    s.patch(&path, json!({"priority": "critical"})).await.expect_error(422, "invalid_field", "\"critical\"");
+    s.patch(&path, json!({"title": ""})).await.expect_error(422, "invalid_field", "title");
+    s.get("/api/tickets/424242").await.expect_error(404, "not_found", "unknown ticket 424242");
+    s.get("/api/tickets/abc").await.expect_error(404, "not_found", "\"abc\"");
+    s.get("/api/tickets/424242/messages").await.expect_error(404, "not_found", "424242");
+    s.post("/api/teams/nope/tickets", json!({"title": "x"})).await.expect_error(
+        404,
+        "not_found",
+        "unknown team \"nope\"",
+    );
+    s.post("/api/teams/ops/tickets", json!({"description": "no title"})).await.expect_error(
+        422,
+        "invalid_field",
+        "title",
+    );
 }
 
 #[tokio::test]
@@ -486,153 +258,80 @@ async fn contacts_are_reused_by_email_or_phone() {
         "phones": [{"number": "+44 20 7946 0958", "type": "mobile"}]}}),
     )
     .await;
-    let c = ticket(
-        &s,
-        "ops",
-        json!({"title": "c", "contact": {"phone": "0044 (20) 7946-0958"}}),
-    )
-    .await;
+    let c = ticket(&s, "ops", json!({"title": "c", "contact": {"phone": "0044 (20) 7946-0958"}})).await;
     assert_eq!(a["contact_id"], b["contact_id"]);
     assert_eq!(a["contact_id"], c["contact_id"]);
-    let found = s
-        .get("/api/contacts?phone=%2B442079460958")
-        .await
-        .expect(200);
+    let found = s.get("/api/contacts?phone=%2B442079460958").await.expect(200);
     assert_eq!(found["id"], a["contact_id"]);
     assert_eq!(found["name"], "Ann Lee");
-    assert_eq!(
-        found["emails"],
-        json!([{"address": "ann@example.com", "type": "other"}])
-    );
-    assert_eq!(
-        found["phones"],
-        json!([{"number": "+442079460958", "type": "mobile"}])
-    );
+    assert_eq!(found["emails"], json!([{"address": "ann@example.com", "type": "other"}]));
+    assert_eq!(found["phones"], json!([{"number": "+442079460958", "type": "mobile"}]));
     assert_eq!(found["company"]["name"], "Acme");
-    let other = ticket(
-        &s,
-        "ops",
-        json!({"title": "d", "contact": {"email": "bob@example.com"}}),
-    )
-    .await;
+    let other = ticket(&s, "ops", json!({"title": "d", "contact": {"email": "bob@example.com"}})).await;
     assert_ne!(other["contact_id"], a["contact_id"]);
-    s.get("/api/contacts?email=nobody@example.com")
-        .await
-        .expect_error(404, "not_found", "nobody@example.com");
-    s.post(
-        "/api/teams/ops/tickets",
-        json!({"title": "x", "contact": {"email": "not an address"}}),
-    )
-    .await
-    .expect_error(422, "invalid_field", "\"not an address\"");
-    s.post(
-        "/api/teams/ops/tickets",
-        json!({"title": "x", "contact": {"phone": "12"}}),
-    )
-    .await
-    .expect_error(422, "invalid_field", "phone");
+    s.get("/api/contacts?email=nobody@example.com").await.expect_error(404, "not_found", "nobody@example.com");
+    s.post("/api/teams/ops/tickets", json!({"title": "x", "contact": {"email": "not an address"}})).await.expect_error(
+        422,
+        "invalid_field",
+        "\"not an address\"",
+    );
+    s.post("/api/teams/ops/tickets", json!({"title": "x", "contact": {"phone": "12"}})).await.expect_error(
+        422,
+        "invalid_field",
+        "phone",
+    );
     // The customer message is attributed to the ticket's contact.
     let m = s
-        .post(
-            &format!("/api/tickets/{}/messages", a["id"]),
-            json!({"kind": "customer", "body": "Any news?"}),
-        )
+        .post(&format!("/api/tickets/{}/messages", a["id"]), json!({"kind": "customer", "body": "Any news?"}))
         .await
         .expect(201);
-    assert_eq!(
-        m["author"],
-        json!({"type": "contact", "id": a["contact_id"], "name": "Ann Lee"})
-    );
+    assert_eq!(m["author"], json!({"type": "contact", "id": a["contact_id"], "name": "Ann Lee"}));
 }
 
 #[tokio::test]
 async fn stages_are_added_renamed_reordered_and_removed() {
     let s = Server::start().await;
     team(&s, "Ops").await;
-    let waiting = s
-        .post(
-            "/api/teams/ops/stages",
-            json!({"name": "Waiting on Customer", "position": 2}),
-        )
-        .await
-        .expect(201);
+    let waiting =
+        s.post("/api/teams/ops/stages", json!({"name": "Waiting on Customer", "position": 2})).await.expect(201);
     let wid = waiting["id"].as_u64().expect("id");
-    s.post(
-        "/api/teams/ops/stages",
-        json!({"name": "waiting on customer"}),
-    )
-    .await
-    .expect_error(409, "conflict", "already has a stage");
-    s.patch(
-        &format!("/api/teams/ops/stages/{wid}"),
-        json!({"name": "On Hold"}),
-    )
-    .await
-    .expect(200);
-    let stages = s.get("/api/teams/ops/stages").await.expect(200);
-    let names: Vec<_> = stages
-        .as_array()
-        .expect("stages")
-        .iter()
-        .map(|s| s["name"].as_str().expect("n").to_owned())
-        .collect();
-    assert_eq!(
-        names,
-        ["New", "In Progress", "On Hold", "Solved", "Cancelled"]
+    s.post("/api/teams/ops/stages", json!({"name": "waiting on customer"})).await.expect_error(
+        409,
+        "conflict",
+        "already has a stage",
     );
+    s.patch(&format!("/api/teams/ops/stages/{wid}"), json!({"name": "On Hold"})).await.expect(200);
+    let stages = s.get("/api/teams/ops/stages").await.expect(200);
+    let names: Vec<_> =
+        stages.as_array().expect("stages").iter().map(|s| s["name"].as_str().expect("n").to_owned()).collect();
+    assert_eq!(names, ["New", "In Progress", "On Hold", "Solved", "Cancelled"]);
 
-    let reordered = s
-        .put(
-            "/api/teams/ops/stages/order",
-            json!({"order": [2, 1, wid, 3, 4]}),
-        )
-        .await
-        .expect(200);
+    let reordered = s.put("/api/teams/ops/stages/order", json!({"order": [2, 1, wid, 3, 4]})).await.expect(200);
     assert_eq!(reordered[0]["name"], "In Progress");
     // New tickets start in the first stage, whatever it is now.
     let t = ticket(&s, "ops", json!({"title": "x"})).await;
     assert_eq!(t["stage"]["name"], "In Progress");
-    assert_eq!(
-        s.get("/api/teams/ops/stages").await.expect(200)[0]["tickets"],
-        1
-    );
+    assert_eq!(s.get("/api/teams/ops/stages").await.expect(200)[0]["tickets"], 1);
 
-    s.put("/api/teams/ops/stages/order", json!({"order": [2, 1]}))
-        .await
-        .expect_error(422, "invalid_field", "missing");
-    s.put(
-        "/api/teams/ops/stages/order",
-        json!({"order": [2, 2, 1, 3, 4, wid]}),
-    )
-    .await
-    .expect_error(422, "invalid_field", "twice");
-    s.delete("/api/teams/ops/stages/2")
-        .await
-        .expect_error(409, "conflict", "holds 1 tickets");
-    assert_eq!(
-        s.delete(&format!("/api/teams/ops/stages/{wid}"))
-            .await
-            .status,
-        204
+    s.put("/api/teams/ops/stages/order", json!({"order": [2, 1]})).await.expect_error(422, "invalid_field", "missing");
+    s.put("/api/teams/ops/stages/order", json!({"order": [2, 2, 1, 3, 4, wid]})).await.expect_error(
+        422,
+        "invalid_field",
+        "twice",
     );
-    s.delete(&format!("/api/teams/ops/stages/{wid}"))
-        .await
-        .expect_error(404, "not_found", "stage");
-    s.patch("/api/teams/ops/stages/77", json!({"name": "x"}))
-        .await
-        .expect_error(404, "not_found", "unknown stage 77");
+    s.delete("/api/teams/ops/stages/2").await.expect_error(409, "conflict", "holds 1 tickets");
+    assert_eq!(s.delete(&format!("/api/teams/ops/stages/{wid}")).await.status, 204);
+    s.delete(&format!("/api/teams/ops/stages/{wid}")).await.expect_error(404, "not_found", "stage");
+    s.patch("/api/teams/ops/stages/77", json!({"name": "x"})).await.expect_error(404, "not_found", "unknown stage 77");
 }
 
 #[tokio::test]
 async fn sla_deadline_follows_priority_and_breach_is_recorded() {
     let s = Server::start().await;
     team(&s, "Ops").await;
-    s.post(
-        "/api/teams/ops/sla-policies",
-        json!({"name": "Standard", "target_stage": "Solved", "hours": 48}),
-    )
-    .await
-    .expect(201);
+    s.post("/api/teams/ops/sla-policies", json!({"name": "Standard", "target_stage": "Solved", "hours": 48}))
+        .await
+        .expect(201);
     let fast = s
         .post(
             "/api/teams/ops/sla-policies",
@@ -641,32 +340,19 @@ async fn sla_deadline_follows_priority_and_breach_is_recorded() {
         .await
         .expect(201);
     assert_eq!(fast["min_priority"], 2);
-    s.post(
-        "/api/teams/ops/sla-policies",
-        json!({"name": "Bad", "target_stage": "Limbo", "hours": 1}),
-    )
-    .await
-    .expect_error(422, "invalid_field", "target_stage");
-    s.post(
-        "/api/teams/ops/sla-policies",
-        json!({"name": "Bad", "target_stage": 3, "hours": -1}),
-    )
-    .await
-    .expect_error(422, "invalid_field", "hours");
+    s.post("/api/teams/ops/sla-policies", json!({"name": "Bad", "target_stage": "Limbo", "hours": 1}))
+        .await
+        .expect_error(422, "invalid_field", "target_stage");
+    s.post("/api/teams/ops/sla-policies", json!({"name": "Bad", "target_stage": 3, "hours": -1})).await.expect_error(
+        422,
+        "invalid_field",
+        "hours",
+    );
 
     let t = ticket(&s, "ops", json!({"title": "Slow burn"})).await;
-    let created: jiff::Timestamp = t["created_at"]
-        .as_str()
-        .expect("created")
-        .parse()
-        .expect("time");
-    let deadline = |t: &Value| -> jiff::Timestamp {
-        t["sla"]["deadline"]
-            .as_str()
-            .expect("deadline")
-            .parse()
-            .expect("time")
-    };
+    let created: jiff::Timestamp = t["created_at"].as_str().expect("created").parse().expect("time");
+    let deadline =
+        |t: &Value| -> jiff::Timestamp { t["sla"]["deadline"].as_str().expect("deadline").parse().expect("time") };
     assert_eq!(deadline(&t), created + SignedDuration::from_hours(48));
     assert_eq!(t["sla"]["policy"], "Standard");
     assert_eq!(t["sla"]["status"], "running");
@@ -674,10 +360,7 @@ async fn sla_deadline_follows_priority_and_breach_is_recorded() {
     // Raising the priority moves the deadline to 4 hours after creation.
     let path = format!("/api/tickets/{}", t["id"]);
     s.clock.advance(SignedDuration::from_hours(1));
-    let raised = s
-        .patch(&path, json!({"priority": "urgent"}))
-        .await
-        .expect(200);
+    let raised = s.patch(&path, json!({"priority": "urgent"})).await.expect(200);
     assert_eq!(deadline(&raised), created + SignedDuration::from_hours(4));
     assert_eq!(raised["sla"]["policy"], "Fast");
 
@@ -685,10 +368,7 @@ async fn sla_deadline_follows_priority_and_breach_is_recorded() {
     s.clock.advance(SignedDuration::from_hours(4));
     let mut breached = Value::Null;
     for _ in 0..100 {
-        breached = s
-            .get("/api/teams/ops/tickets?breached=true")
-            .await
-            .expect(200);
+        breached = s.get("/api/teams/ops/tickets?breached=true").await.expect(200);
         if !ids(&breached).is_empty() {
             break;
         }
@@ -697,33 +377,23 @@ async fn sla_deadline_follows_priority_and_breach_is_recorded() {
     assert_eq!(ids(&breached), [t["id"].as_u64().expect("id")]);
     assert_eq!(breached[0]["sla"]["status"], "breached");
     let thread = s.get(&format!("{path}/messages")).await.expect(200);
-    assert!(thread.as_array().expect("thread").iter().any(|m| {
-        m["body"]
-            .as_str()
-            .is_some_and(|b| b.starts_with("SLA \"Fast\" breached"))
-    }));
+    assert!(
+        thread
+            .as_array()
+            .expect("thread")
+            .iter()
+            .any(|m| { m["body"].as_str().is_some_and(|b| b.starts_with("SLA \"Fast\" breached")) })
+    );
 
     // Reaching the target stage in time records success.
     let quick = ticket(&s, "ops", json!({"title": "Quick", "priority": 3})).await;
-    let solved = s
-        .patch(
-            &format!("/api/tickets/{}", quick["id"]),
-            json!({"stage": "Solved"}),
-        )
-        .await
-        .expect(200);
+    let solved = s.patch(&format!("/api/tickets/{}", quick["id"]), json!({"stage": "Solved"})).await.expect(200);
     assert_eq!(solved["sla"]["status"], "met");
     assert!(solved["sla"]["reached_at"].is_string());
 
     // Policies can be replaced and removed.
     let fid = fast["id"].as_u64().expect("id");
-    let review = s
-        .post(
-            "/api/teams/ops/stages",
-            json!({"name": "Review", "position": 2}),
-        )
-        .await
-        .expect(201);
+    let review = s.post("/api/teams/ops/stages", json!({"name": "Review", "position": 2})).await.expect(201);
     let replaced = s
         .put(
             &format!("/api/teams/ops/sla-policies/{fid}"),
@@ -731,33 +401,15 @@ async fn sla_deadline_follows_priority_and_breach_is_recorded() {
         )
         .await
         .expect(200);
-    assert_eq!(
-        (replaced["hours"].as_f64(), &replaced["target_stage"]),
-        (Some(2.0), &review["id"])
+    assert_eq!((replaced["hours"].as_f64(), &replaced["target_stage"]), (Some(2.0), &review["id"]));
+    s.delete(&format!("/api/teams/ops/stages/{}", review["id"])).await.expect_error(
+        409,
+        "conflict",
+        "target of sla policy \"Fast\"",
     );
-    s.delete(&format!("/api/teams/ops/stages/{}", review["id"]))
-        .await
-        .expect_error(409, "conflict", "target of sla policy \"Fast\"");
-    assert_eq!(
-        s.delete(&format!("/api/teams/ops/sla-policies/{fid}"))
-            .await
-            .status,
-        204
-    );
-    assert_eq!(
-        s.get("/api/teams/ops/sla-policies")
-            .await
-            .expect(200)
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
-    assert_eq!(
-        s.delete(&format!("/api/teams/ops/stages/{}", review["id"]))
-            .await
-            .status,
-        204
-    );
+    assert_eq!(s.delete(&format!("/api/teams/ops/sla-policies/{fid}")).await.status, 204);
+    assert_eq!(s.get("/api/teams/ops/sla-policies").await.expect(200).as_array().map(Vec::len), Some(1));
+    assert_eq!(s.delete(&format!("/api/teams/ops/stages/{}", review["id"])).await.status, 204);
 }
 
 #[tokio::test]
@@ -765,10 +417,7 @@ async fn malformed_requests_get_clear_errors() {
     let s = Server::start_with(|c| c.body_limit = 64 * 1024).await;
     team(&s, "Ops").await;
     let send = |body: &'static str, content_type: Option<&'static str>| {
-        let mut req = s
-            .raw(Method::POST, "/api/teams/ops/tickets")
-            .bearer_auth(ADMIN)
-            .body(body);
+        let mut req = s.raw(Method::POST, "/api/teams/ops/tickets").bearer_auth(ADMIN).body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
@@ -780,60 +429,22 @@ async fn malformed_requests_get_clear_errors() {
         }
     };
     let (status, body) = send("{\"title\": ", Some("application/json")).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("bad_request")),
-        "{body}"
-    );
-    assert!(
-        body["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("not valid JSON"))
-    );
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")), "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("not valid JSON")));
     let (status, body) = send("{\"title\": \"x\"}", None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (415, Some("unsupported_media_type"))
-    );
-    let (status, body) = send(
-        "{\"title\": \"x\", \"colour\": \"red\"}",
-        Some("application/json"),
-    )
-    .await;
+    assert_eq!((status, body["error"].as_str()), (415, Some("unsupported_media_type")));
+    let (status, body) = send("{\"title\": \"x\", \"colour\": \"red\"}", Some("application/json")).await;
     assert_eq!(status, 422);
-    assert!(
-        body["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("unknown field `colour`")),
-        "{body}"
-    );
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("unknown field `colour`")), "{body}");
 
     let huge = json!({"title": "big", "description": "x".repeat(100 * 1024)});
-    s.post("/api/teams/ops/tickets", huge).await.expect_error(
-        413,
-        "payload_too_large",
-        "size limit",
-    );
-    assert!(
-        s.get("/api/teams/ops/tickets")
-            .await
-            .expect(200)
-            .as_array()
-            .is_some_and(Vec::is_empty)
-    );
+    s.post("/api/teams/ops/tickets", huge).await.expect_error(413, "payload_too_large", "size limit");
+    assert!(s.get("/api/teams/ops/tickets").await.expect(200).as_array().is_some_and(Vec::is_empty));
 
-    s.put("/api/tickets/1", json!({}))
-        .await
-        .expect_error(405, "method_not_allowed", "PUT");
-    s.call(Method::DELETE, "/api/teams", Some(ADMIN), None)
-        .await
-        .expect_error(405, "method_not_allowed", "/api/teams");
-    s.get("/api/no/such/route")
-        .await
-        .expect_error(404, "not_found", "/api/no/such/route");
-    s.call(Method::GET, "/elsewhere", None, None)
-        .await
-        .expect_error(404, "not_found", "/elsewhere");
+    s.put("/api/tickets/1", json!({})).await.expect_error(405, "method_not_allowed", "PUT");
+    s.call(Method::DELETE, "/api/teams", Some(ADMIN), None).await.expect_error(405, "method_not_allowed", "/api/teams");
+    s.get("/api/no/such/route").await.expect_error(404, "not_found", "/api/no/such/route");
+    s.call(Method::GET, "/elsewhere", None, None).await.expect_error(404, "not_found", "/elsewhere");
 }
 
 #[tokio::test]
@@ -890,16 +501,9 @@ async fn openapi_documents_every_route() {
     // 401, never a 404 or 405.
     for entry in &expected {
         let (method, path) = entry.split_once(' ').expect("entry");
-        let path = path
-            .replace("{slug}", "ops")
-            .replace("{id}", "1")
-            .replace("{plugin}", "p");
+        let path = path.replace("{slug}", "ops").replace("{id}", "1").replace("{plugin}", "p");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
-        assert_eq!(
-            s.call(method, &path, None, None).await.status,
-            401,
-            "{entry}"
-        );
+        assert_eq!(s.call(method, &path, None, None).await.status, 401, "{entry}");
     }
 }
 
@@ -907,26 +511,14 @@ async fn openapi_documents_every_route() {
 async fn data_survives_a_restart() {
     let s = Server::start().await;
     team(&s, "Ops").await;
-    let t = ticket(
-        &s,
-        "ops",
-        json!({"title": "Persist me", "priority": 2, "contact": {"email": "p@example.com"}}),
-    )
-    .await;
+    let t =
+        ticket(&s, "ops", json!({"title": "Persist me", "priority": 2, "contact": {"email": "p@example.com"}})).await;
     let agent = agent_token(&s, "Ada").await;
     let dir = s.stop().await;
     let s = Server::start_in(dir, |_| {}).await;
-    let again = s
-        .get(&format!("/api/tickets/{}", t["id"]))
-        .await
-        .expect(200);
-    assert_eq!(
-        (again["title"].as_str(), again["priority"].as_u64()),
-        (Some("Persist me"), Some(2))
-    );
-    s.call(Method::GET, "/api/teams/ops", Some(&agent), None)
-        .await
-        .expect(200);
+    let again = s.get(&format!("/api/tickets/{}", t["id"])).await.expect(200);
+    assert_eq!((again["title"].as_str(), again["priority"].as_u64()), (Some("Persist me"), Some(2)));
+    s.call(Method::GET, "/api/teams/ops", Some(&agent), None).await.expect(200);
     let next = ticket(&s, "ops", json!({"title": "Next"})).await;
     assert_eq!(next["id"].as_u64(), t["id"].as_u64().map(|i| i + 1));
 }
@@ -938,8 +530,5 @@ async fn metrics_show_group_commit_counters() {
     let text = s.call(Method::GET, "/metrics", Some(ADMIN), None).await;
     assert_eq!(text.status, 200);
     assert!(text.text.contains("switchboard_store_flushes_total "));
-    assert!(
-        text.text
-            .contains("switchboard_store_durable_writes_total ")
-    );
+    assert!(text.text.contains("switchboard_store_durable_writes_total "));
 }

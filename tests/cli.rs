@@ -50,19 +50,12 @@ async fn file_env_and_flags_layer_in_that_order() {
         .expect("in time")
         .expect("read")
         .expect("line");
-    let base = line
-        .strip_prefix("switchboard listening on ")
-        .expect("address line")
-        .to_owned();
+    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
     let client = reqwest::Client::new();
     let mut created = None;
     for _ in 0..500 {
-        if let Ok(r) = client
-            .post(format!("{base}/api/teams"))
-            .bearer_auth(TOKEN)
-            .json(&json!({"name": "Ops"}))
-            .send()
-            .await
+        if let Ok(r) =
+            client.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"})).send().await
         {
             created = Some(r.json::<Value>().await.expect("json"));
             break;
@@ -72,30 +65,17 @@ async fn file_env_and_flags_layer_in_that_order() {
     let team = created.expect("server answered");
     // The environment beats the file; the file's data directory is used.
     assert_eq!(team["alias_address"], "ops@env.example");
-    assert!(
-        data.join("db").is_dir(),
-        "data directory from the config file"
-    );
+    assert!(data.join("db").is_dir(), "data directory from the config file");
     child.start_kill().expect("kill");
     // Logs went to stderr as JSON lines.
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let first = stderr.next_line().await.expect("read").expect("a log line");
     let parsed: Value = serde_json::from_str(&first).expect("log line is JSON");
-    assert!(
-        parsed["level"].is_string() && parsed["fields"].is_object(),
-        "{first}"
-    );
+    assert!(parsed["level"].is_string() && parsed["fields"].is_object(), "{first}");
 
     // A flag beats the environment.
     let mut child = switchboard()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--mail-domain",
-            "flag.example",
-            "--data",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--mail-domain", "flag.example", "--data"])
         .arg(dir.path().join("other"))
         .env("SWITCHBOARD_MAIL_DOMAIN", "env.example")
         .stdout(Stdio::piped())
@@ -104,18 +84,11 @@ async fn file_env_and_flags_layer_in_that_order() {
         .expect("spawn");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let line = stdout.next_line().await.expect("read").expect("line");
-    let base = line
-        .strip_prefix("switchboard listening on ")
-        .expect("address line")
-        .to_owned();
+    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
     let mut team = Value::Null;
     for _ in 0..500 {
-        if let Ok(r) = client
-            .post(format!("{base}/api/teams"))
-            .bearer_auth(TOKEN)
-            .json(&json!({"name": "Ops"}))
-            .send()
-            .await
+        if let Ok(r) =
+            client.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"})).send().await
         {
             team = r.json().await.expect("json");
             break;
@@ -131,24 +104,119 @@ async fn bad_config_file_is_named_in_the_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "listen = \"127.0.0.1:0\"\ncolour = \"red\"\n").expect("write");
-    let out = switchboard()
-        .args(["serve", "--config"])
-        .arg(&config)
-        .output()
-        .await
-        .expect("run");
+    let out = switchboard().args(["serve", "--config"]).arg(&config).output().await.expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml") && err.contains("colour"), "{err}");
 
-    let missing = switchboard()
-        .args(["serve", "--config", "/nonexistent/x.toml"])
+    let missing = switchboard().args(["serve", "--config", "/nonexistent/x.toml"]).output().await.expect("run");
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success() && err.contains("/nonexistent/x.toml"), "{err}");
+}
+
+/// Starts the binary with piped stdout and stderr, returning it, its base
+/// URL, and the stderr lines collected so far.
+async fn start_logged(
+    data: &std::path::Path,
+) -> (tokio::process::Child, String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let mut child = switchboard()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("SWITCHBOARD_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("line");
+    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&log);
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            sink.lock().expect("log").push(line);
+        }
+    });
+    let client = reqwest::Client::new();
+    for _ in 0..1000 {
+        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (child, base, log)
+}
+
+async fn cli(base: &str, args: &[&str]) -> (bool, String, String) {
+    let out = switchboard()
+        .arg("plugin")
+        .args(args)
+        .args(["--url", base, "--token", TOKEN])
         .output()
         .await
-        .expect("run");
-    let err = String::from_utf8_lossy(&missing.stderr);
-    assert!(
-        !missing.status.success() && err.contains("/nonexistent/x.toml"),
-        "{err}"
-    );
+        .expect("run the cli");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn plugin_commands_work_through_the_api_and_guest_output_is_logged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base, log) = start_logged(dir.path()).await;
+    let client = reqwest::Client::new();
+    let team = client
+        .post(format!("{base}/api/teams"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "Ops"}))
+        .send()
+        .await
+        .expect("team");
+    assert_eq!(team.status(), 201);
+
+    let fixture = switchboard_artifacts::MISBEHAVE_CHANNEL;
+    let (ok, out, err) = cli(&base, &["install", "--manifest", fixture.manifest, "--component", fixture.wasm]).await;
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).expect("json")["id"], "misbehave-channel");
+    let (ok, out, _) = cli(&base, &["list"]).await;
+    assert!(ok && out.contains("\"misbehave-channel\""), "{out}");
+    let (ok, _, err) = cli(&base, &["enable", "misbehave-channel", "--team", "ops", "--grant", "sockets"]).await;
+    assert!(!ok && err.contains("\"sockets\""), "{err}");
+    let (ok, out, err) =
+        cli(&base, &["enable", "misbehave-channel", "--team", "ops", "--grant", "tickets", "--cpu-ms", "200"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).expect("json")["limits"]["cpu_ms"], 200);
+
+    let printed = client.get(format!("{base}/c/ops/misbehave-channel/print")).send().await.expect("print");
+    assert_eq!(printed.status(), 200);
+    let (ok, _, err) = cli(&base, &["remove", "misbehave-channel"]).await;
+    assert!(!ok && err.contains("enabled for 1 teams"), "{err}");
+    let (ok, _, err) = cli(&base, &["disable", "misbehave-channel", "--team", "ops"]).await;
+    assert!(ok, "{err}");
+    let gone = client.get(format!("{base}/c/ops/misbehave-channel/print")).send().await.expect("print");
+    assert_eq!(gone.status(), 404);
+
+    // The guest's stdout and stderr went to the server log, one event per
+    // line, tagged with the plugin and the team.
+    let mut found = (false, false);
+    for _ in 0..200 {
+        let lines = log.lock().expect("log").clone();
+        let tagged = |needle: &str| {
+            lines.iter().any(|l| l.contains(needle) && l.contains("misbehave-channel") && l.contains("team=ops"))
+        };
+        found = (tagged("hello from the guest's stdout"), tagged("and from its stderr"));
+        if found == (true, true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(found, (true, true), "guest output missing from the log: {:?}", log.lock().expect("log"));
+    child.start_kill().expect("kill");
 }

@@ -31,19 +31,11 @@ async fn start(data: &std::path::Path) -> (Child, String) {
         .expect("server printed its address in time")
         .expect("read stdout")
         .expect("a line");
-    let base = line
-        .strip_prefix("switchboard listening on ")
-        .expect("address line")
-        .to_owned();
+    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
     // serve() opens the store before accepting; wait until it answers.
     let client = reqwest::Client::new();
     for _ in 0..500 {
-        if client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
             return (child, base);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -103,25 +95,12 @@ async fn every_acknowledged_ticket_survives_sigkill() {
         c.await.expect("client task");
     }
     let acked = acked.lock().expect("lock").clone();
-    assert!(
-        acked.len() >= 400,
-        "only {} tickets were acknowledged",
-        acked.len()
-    );
+    assert!(acked.len() >= 400, "only {} tickets were acknowledged", acked.len());
 
     let (_child, base) = start(dir.path()).await;
     for (id, title) in &acked {
-        let resp = client
-            .get(format!("{base}/api/tickets/{id}"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("get");
-        assert_eq!(
-            resp.status(),
-            200,
-            "ticket {id} was acknowledged but is gone after SIGKILL"
-        );
+        let resp = client.get(format!("{base}/api/tickets/{id}")).bearer_auth(TOKEN).send().await.expect("get");
+        assert_eq!(resp.status(), 200, "ticket {id} was acknowledged but is gone after SIGKILL");
         let body: Value = resp.json().await.expect("json");
         assert_eq!(body["title"], title.as_str());
     }

@@ -10,9 +10,7 @@ use support::{ADMIN, Server};
 use switchboard_artifacts::{HELLO_CHANNEL, HELLO_ROBOT, WIT010_CHANNEL};
 
 async fn team(s: &Server, name: &str) {
-    s.post("/api/teams", json!({"name": name}))
-        .await
-        .expect(201);
+    s.post("/api/teams", json!({"name": name})).await.expect(201);
 }
 
 async fn public_post(s: &Server, path: &str, body: Value) -> support::Reply {
@@ -20,12 +18,7 @@ async fn public_post(s: &Server, path: &str, body: Value) -> support::Reply {
 }
 
 async fn tickets_of(s: &Server, team: &str) -> Vec<Value> {
-    s.get(&format!("/api/teams/{team}/tickets"))
-        .await
-        .expect(200)
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    s.get(&format!("/api/teams/{team}/tickets")).await.expect(200).as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -34,48 +27,24 @@ async fn install_enable_and_call_through_the_public_route() {
     team(&s, "Ops").await;
     team(&s, "Sales").await;
     let installed = s.install(&HELLO_CHANNEL).await.expect(201);
-    assert_eq!(
-        (installed["id"].as_str(), installed["kind"].as_str()),
-        (Some("hello-channel"), Some("channel"))
-    );
+    assert_eq!((installed["id"].as_str(), installed["kind"].as_str()), (Some("hello-channel"), Some("channel")));
     assert_eq!(installed["loaded"], true);
     assert_eq!(installed["capabilities"], json!(["tickets", "storage"]));
     assert_eq!(installed["settings_schema"]["type"], "object");
-    assert_eq!(
-        s.get("/api/plugins")
-            .await
-            .expect(200)
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(s.get("/api/plugins").await.expect(200).as_array().map(Vec::len), Some(1));
 
     // Not enabled anywhere yet: the public route is a 404.
-    public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"}))
-        .await
-        .expect_error(404, "not_found", "no channel");
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"})).await.expect_error(404, "not_found", "no channel");
 
-    let enabled = s
-        .enable(
-            "ops",
-            "hello-channel",
-            json!({"title_prefix": "[ops] "}),
-            &["tickets", "storage"],
-        )
-        .await
-        .expect(201);
+    let enabled =
+        s.enable("ops", "hello-channel", json!({"title_prefix": "[ops] "}), &["tickets", "storage"]).await.expect(201);
     assert_eq!(enabled["public_path"], "/c/ops/hello-channel/");
     assert_eq!(enabled["grants"], json!(["tickets", "storage"]));
     assert_eq!(enabled["limits"], json!({"cpu_ms": 100, "memory_mib": 64}));
-    let got = s
-        .get("/api/teams/ops/plugins/hello-channel")
-        .await
-        .expect(200);
+    let got = s.get("/api/teams/ops/plugins/hello-channel").await.expect(200);
     assert_eq!(got["settings"], json!({"title_prefix": "[ops] "}));
 
-    let usage = s
-        .call(Method::GET, "/c/ops/hello-channel/", None, None)
-        .await;
+    let usage = s.call(Method::GET, "/c/ops/hello-channel/", None, None).await;
     assert_eq!(usage.status, 200);
     assert!(usage.text.contains("POST a JSON or form body"));
 
@@ -87,30 +56,12 @@ async fn install_enable_and_call_through_the_public_route() {
     .await
     .expect(201);
     assert_eq!(created["title"], "[ops] Printer on fire");
-    let ticket = s
-        .get(&format!("/api/tickets/{}", created["ticket"]))
-        .await
-        .expect(200);
-    assert_eq!(
-        (ticket["team"].as_str(), ticket["origin"].as_str()),
-        (Some("ops"), Some("hello-channel"))
-    );
-    let contact = s
-        .get("/api/contacts?email=ann@example.com")
-        .await
-        .expect(200);
-    assert_eq!(
-        (contact["name"].as_str(), &ticket["contact_id"]),
-        (Some("Ann"), &contact["id"])
-    );
-    let thread = s
-        .get(&format!("/api/tickets/{}/messages", created["ticket"]))
-        .await
-        .expect(200);
-    assert_eq!(
-        thread[0]["author"],
-        json!({"type": "plugin", "name": "hello-channel"})
-    );
+    let ticket = s.get(&format!("/api/tickets/{}", created["ticket"])).await.expect(200);
+    assert_eq!((ticket["team"].as_str(), ticket["origin"].as_str()), (Some("ops"), Some("hello-channel")));
+    let contact = s.get("/api/contacts?email=ann@example.com").await.expect(200);
+    assert_eq!((contact["name"].as_str(), &ticket["contact_id"]), (Some("Ann"), &contact["id"]));
+    let thread = s.get(&format!("/api/tickets/{}/messages", created["ticket"])).await.expect(200);
+    assert_eq!(thread[0]["author"], json!({"type": "plugin", "name": "hello-channel"}));
 
     // A form body works too, and the ticket lands in this team only.
     let form = s
@@ -123,16 +74,14 @@ async fn install_enable_and_call_through_the_public_route() {
     assert_eq!(form.status(), 201);
     assert_eq!(tickets_of(&s, "ops").await.len(), 2);
     assert!(tickets_of(&s, "sales").await.is_empty());
-    public_post(&s, "/c/sales/hello-channel/", json!({"title": "x"}))
-        .await
-        .expect_error(404, "not_found", "team \"sales\"");
-    public_post(&s, "/c/ops/no-such-plugin/", json!({"title": "x"}))
-        .await
-        .expect(404);
+    public_post(&s, "/c/sales/hello-channel/", json!({"title": "x"})).await.expect_error(
+        404,
+        "not_found",
+        "team \"sales\"",
+    );
+    public_post(&s, "/c/ops/no-such-plugin/", json!({"title": "x"})).await.expect(404);
     // The plugin's own validation answers as it chooses.
-    public_post(&s, "/c/ops/hello-channel/", json!({"title": " "}))
-        .await
-        .expect(422);
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": " "})).await.expect(422);
 }
 
 #[tokio::test]
@@ -141,43 +90,18 @@ async fn one_plugin_in_two_teams_keeps_settings_and_storage_apart() {
     team(&s, "Ops").await;
     team(&s, "Sales").await;
     s.install(&HELLO_CHANNEL).await.expect(201);
-    s.enable(
-        "ops",
-        "hello-channel",
-        json!({"title_prefix": "[ops] ", "priority": "urgent"}),
-        &["tickets", "storage"],
-    )
-    .await
-    .expect(201);
-    s.enable(
-        "sales",
-        "hello-channel",
-        json!({"title_prefix": "[sales] "}),
-        &["tickets", "storage"],
-    )
-    .await
-    .expect(201);
-    let a = public_post(&s, "/c/ops/hello-channel/", json!({"title": "one"}))
+    s.enable("ops", "hello-channel", json!({"title_prefix": "[ops] ", "priority": "urgent"}), &["tickets", "storage"])
         .await
         .expect(201);
-    let b = public_post(&s, "/c/ops/hello-channel/", json!({"title": "two"}))
-        .await
-        .expect(201);
-    let c = public_post(&s, "/c/sales/hello-channel/", json!({"title": "three"}))
-        .await
-        .expect(201);
+    s.enable("sales", "hello-channel", json!({"title_prefix": "[sales] "}), &["tickets", "storage"]).await.expect(201);
+    let a = public_post(&s, "/c/ops/hello-channel/", json!({"title": "one"})).await.expect(201);
+    let b = public_post(&s, "/c/ops/hello-channel/", json!({"title": "two"})).await.expect(201);
+    let c = public_post(&s, "/c/sales/hello-channel/", json!({"title": "three"})).await.expect(201);
     assert_eq!(
-        (
-            a["submissions"].as_u64(),
-            b["submissions"].as_u64(),
-            c["submissions"].as_u64()
-        ),
+        (a["submissions"].as_u64(), b["submissions"].as_u64(), c["submissions"].as_u64()),
         (Some(1), Some(2), Some(1))
     );
-    assert_eq!(
-        (b["title"].as_str(), c["title"].as_str()),
-        (Some("[ops] two"), Some("[sales] three"))
-    );
+    assert_eq!((b["title"].as_str(), c["title"].as_str()), (Some("[ops] two"), Some("[sales] three")));
     let ops = tickets_of(&s, "ops").await;
     assert!(ops.iter().all(|t| t["priority_name"] == "urgent"));
     let sales = tickets_of(&s, "sales").await;
@@ -193,10 +117,7 @@ async fn one_plugin_in_two_teams_keeps_settings_and_storage_apart() {
         .map(|i| i["plugin"].as_str().expect("id").to_owned())
         .collect();
     assert_eq!(teams, ["hello-channel"]);
-    assert_eq!(
-        s.get("/api/plugins/hello-channel").await.expect(200)["enabled_in"],
-        2
-    );
+    assert_eq!(s.get("/api/plugins/hello-channel").await.expect(200)["enabled_in"], 2);
 }
 
 #[tokio::test]
@@ -204,156 +125,79 @@ async fn settings_grants_and_limits_are_checked_before_enabling() {
     let s = Server::start().await;
     team(&s, "Ops").await;
     s.install(&HELLO_CHANNEL).await.expect(201);
-    let bad = s
-        .enable(
-            "ops",
-            "hello-channel",
-            json!({"priority": "critical"}),
-            &["tickets"],
-        )
-        .await;
-    let body = bad.expect_error(
+    let bad = s.enable("ops", "hello-channel", json!({"priority": "critical"}), &["tickets"]).await;
+    let body = bad.expect_error(422, "invalid_field", "priority: \"critical\" is not low, medium, high or urgent");
+    assert_eq!(body["field"], "settings");
+    s.enable("ops", "hello-channel", json!({"colour": "red"}), &["tickets"]).await.expect_error(
         422,
         "invalid_field",
-        "priority: \"critical\" is not low, medium, high or urgent",
+        "unknown field `colour`",
     );
-    assert_eq!(body["field"], "settings");
-    s.enable(
-        "ops",
-        "hello-channel",
-        json!({"colour": "red"}),
-        &["tickets"],
-    )
-    .await
-    .expect_error(422, "invalid_field", "unknown field `colour`");
-    s.enable("ops", "hello-channel", json!({}), &["http:evil.example"])
-        .await
-        .expect_error(
-            422,
-            "invalid_field",
-            "\"http:evil.example\" was not requested by plugin \"hello-channel\"",
-        );
-    s.enable("ops", "hello-channel", json!({}), &["sockets"])
-        .await
-        .expect_error(422, "invalid_field", "\"sockets\"");
-    s.put(
-        "/api/teams/ops/plugins/hello-channel",
-        json!({"limits": {"cpu_ms": 0, "memory_mib": 64}}),
-    )
-    .await
-    .expect_error(422, "invalid_field", "limits.cpu_ms");
-    s.enable("ops", "nope", json!({}), &[]).await.expect_error(
-        404,
-        "not_found",
-        "unknown plugin \"nope\"",
+    s.enable("ops", "hello-channel", json!({}), &["http:evil.example"]).await.expect_error(
+        422,
+        "invalid_field",
+        "\"http:evil.example\" was not requested by plugin \"hello-channel\"",
     );
-    s.enable("nope", "hello-channel", json!({}), &[])
+    s.enable("ops", "hello-channel", json!({}), &["sockets"]).await.expect_error(422, "invalid_field", "\"sockets\"");
+    s.put("/api/teams/ops/plugins/hello-channel", json!({"limits": {"cpu_ms": 0, "memory_mib": 64}}))
         .await
-        .expect_error(404, "not_found", "unknown team \"nope\"");
-    assert_eq!(
-        s.get("/api/teams/ops/plugins/hello-channel").await.status,
-        404
-    );
+        .expect_error(422, "invalid_field", "limits.cpu_ms");
+    s.enable("ops", "nope", json!({}), &[]).await.expect_error(404, "not_found", "unknown plugin \"nope\"");
+    s.enable("nope", "hello-channel", json!({}), &[]).await.expect_error(404, "not_found", "unknown team \"nope\"");
+    assert_eq!(s.get("/api/teams/ops/plugins/hello-channel").await.status, 404);
 
     // Enabled without the tickets grant, the host call is denied and the
     // answer names the missing capability.
-    s.enable("ops", "hello-channel", json!({}), &["storage"])
-        .await
-        .expect(201);
-    public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"}))
-        .await
-        .expect_error(
-            502,
-            "plugin_failed",
-            "capability \"tickets\" was not granted to plugin \"hello-channel\" in team \"ops\"",
-        );
-    // Updating the installation grants it.
-    assert_eq!(
-        s.enable("ops", "hello-channel", json!({}), &["storage", "tickets"])
-            .await
-            .status,
-        200
+    s.enable("ops", "hello-channel", json!({}), &["storage"]).await.expect(201);
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"})).await.expect_error(
+        502,
+        "plugin_failed",
+        "capability \"tickets\" was not granted to plugin \"hello-channel\" in team \"ops\"",
     );
-    public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"}))
-        .await
-        .expect(201);
+    // Updating the installation grants it.
+    assert_eq!(s.enable("ops", "hello-channel", json!({}), &["storage", "tickets"]).await.status, 200);
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"})).await.expect(201);
 
     // Agents cannot manage plugins.
-    let agent = s
-        .post("/api/users", json!({"name": "Ada", "role": "agent"}))
-        .await
-        .expect(201)["token"]
+    let agent = s.post("/api/users", json!({"name": "Ada", "role": "agent"})).await.expect(201)["token"]
         .as_str()
         .expect("t")
         .to_owned();
-    s.call(
-        Method::PUT,
-        "/api/teams/ops/plugins/hello-channel",
-        Some(&agent),
-        Some(json!({})),
-    )
-    .await
-    .expect(403);
-    s.call(
-        Method::DELETE,
-        "/api/plugins/hello-channel",
-        Some(&agent),
-        None,
-    )
-    .await
-    .expect(403);
+    s.call(Method::PUT, "/api/teams/ops/plugins/hello-channel", Some(&agent), Some(json!({}))).await.expect(403);
+    s.call(Method::DELETE, "/api/plugins/hello-channel", Some(&agent), None).await.expect(403);
 }
 
 #[tokio::test]
 async fn components_that_do_not_fit_their_manifest_are_refused() {
     let s = Server::start().await;
     // A robot component declared as a channel lacks the channel export.
-    let as_channel = HELLO_ROBOT
-        .manifest_text()
-        .replace("kind = \"robot\"", "kind = \"channel\"");
-    s.install_with(&as_channel, HELLO_ROBOT.wasm_bytes())
-        .await
-        .expect_error(422, "invalid_field", "does not implement the channel world");
-    let as_robot = HELLO_CHANNEL
-        .manifest_text()
-        .replace("kind = \"channel\"", "kind = \"robot\"");
-    let refused = s
-        .install_with(&as_robot, HELLO_CHANNEL.wasm_bytes())
-        .await
-        .expect_error(422, "invalid_field", "robot-handler");
+    let as_channel = HELLO_ROBOT.manifest_text().replace("kind = \"robot\"", "kind = \"channel\"");
+    s.install_with(&as_channel, HELLO_ROBOT.wasm_bytes()).await.expect_error(
+        422,
+        "invalid_field",
+        "does not implement the channel world",
+    );
+    let as_robot = HELLO_CHANNEL.manifest_text().replace("kind = \"channel\"", "kind = \"robot\"");
+    let refused =
+        s.install_with(&as_robot, HELLO_CHANNEL.wasm_bytes()).await.expect_error(422, "invalid_field", "robot-handler");
     assert_eq!(refused["field"], "component");
-    s.install_with(&HELLO_CHANNEL.manifest_text(), b"not wasm at all".to_vec())
-        .await
-        .expect_error(422, "invalid_field", "is not a valid component");
+    s.install_with(&HELLO_CHANNEL.manifest_text(), b"not wasm at all".to_vec()).await.expect_error(
+        422,
+        "invalid_field",
+        "is not a valid component",
+    );
     s.install_with(
-        &HELLO_CHANNEL
-            .manifest_text()
-            .replace("wit = \"0.1.1\"", "wit = \"0.2.0\""),
+        &HELLO_CHANNEL.manifest_text().replace("wit = \"0.1.1\"", "wit = \"0.2.0\""),
         HELLO_CHANNEL.wasm_bytes(),
     )
     .await
     .expect_error(422, "invalid_field", "this host links 0.1.0, 0.1.1");
-    s.install_with("id = \"x\"", HELLO_CHANNEL.wasm_bytes())
-        .await
-        .expect_error(422, "invalid_field", "manifest");
-    let no_component =
-        reqwest::multipart::Form::new().text("manifest", HELLO_CHANNEL.manifest_text());
-    let resp = s
-        .raw(Method::POST, "/api/plugins")
-        .bearer_auth(ADMIN)
-        .multipart(no_component)
-        .send()
-        .await
-        .expect("send");
+    s.install_with("id = \"x\"", HELLO_CHANNEL.wasm_bytes()).await.expect_error(422, "invalid_field", "manifest");
+    let no_component = reqwest::multipart::Form::new().text("manifest", HELLO_CHANNEL.manifest_text());
+    let resp =
+        s.raw(Method::POST, "/api/plugins").bearer_auth(ADMIN).multipart(no_component).send().await.expect("send");
     assert_eq!(resp.status(), 422);
-    assert!(
-        s.get("/api/plugins")
-            .await
-            .expect(200)
-            .as_array()
-            .is_some_and(Vec::is_empty),
-        "nothing was installed"
-    );
+    assert!(s.get("/api/plugins").await.expect(200).as_array().is_some_and(Vec::is_empty), "nothing was installed");
 }
 
 #[tokio::test]
@@ -361,30 +205,13 @@ async fn uninstall_is_refused_while_enabled_and_disable_closes_the_route() {
     let s = Server::start().await;
     team(&s, "Ops").await;
     s.install(&HELLO_CHANNEL).await.expect(201);
-    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"])
-        .await
-        .expect(201);
-    s.delete("/api/plugins/hello-channel").await.expect_error(
-        409,
-        "conflict",
-        "enabled for 1 teams",
-    );
-    assert_eq!(
-        s.delete("/api/teams/ops/plugins/hello-channel")
-            .await
-            .status,
-        204
-    );
-    s.get("/api/teams/ops/plugins/hello-channel")
-        .await
-        .expect_error(404, "not_found", "not enabled");
-    public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"}))
-        .await
-        .expect(404);
+    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
+    s.delete("/api/plugins/hello-channel").await.expect_error(409, "conflict", "enabled for 1 teams");
+    assert_eq!(s.delete("/api/teams/ops/plugins/hello-channel").await.status, 204);
+    s.get("/api/teams/ops/plugins/hello-channel").await.expect_error(404, "not_found", "not enabled");
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"})).await.expect(404);
     assert_eq!(s.delete("/api/plugins/hello-channel").await.status, 204);
-    s.get("/api/plugins/hello-channel")
-        .await
-        .expect_error(404, "not_found", "unknown plugin");
+    s.get("/api/plugins/hello-channel").await.expect_error(404, "not_found", "unknown plugin");
 }
 
 #[tokio::test]
@@ -392,17 +219,8 @@ async fn upgrade_swaps_the_code_and_keeps_settings_without_a_restart() {
     let s = Server::start().await;
     team(&s, "Ops").await;
     let first = s.install(&HELLO_CHANNEL).await.expect(201);
-    s.enable(
-        "ops",
-        "hello-channel",
-        json!({"title_prefix": "[v1] "}),
-        &["tickets", "storage"],
-    )
-    .await
-    .expect(201);
-    let v1 = public_post(&s, "/c/ops/hello-channel/", json!({"title": "before"}))
-        .await
-        .expect(201);
+    s.enable("ops", "hello-channel", json!({"title_prefix": "[v1] "}), &["tickets", "storage"]).await.expect(201);
+    let v1 = public_post(&s, "/c/ops/hello-channel/", json!({"title": "before"})).await.expect(201);
     assert_eq!(v1["title"], "[v1] before");
 
     // Version 0.2.0 is different code: it answers with the bare ticket id.
@@ -410,35 +228,17 @@ async fn upgrade_swaps_the_code_and_keeps_settings_without_a_restart() {
         .manifest_text()
         .replace("version = \"0.1.0\"", "version = \"0.2.0\"")
         .replace("wit = \"0.1.1\"", "wit = \"0.1.0\"");
-    let upgraded = s
-        .install_with(&manifest, WIT010_CHANNEL.wasm_bytes())
-        .await
-        .expect(200);
+    let upgraded = s.install_with(&manifest, WIT010_CHANNEL.wasm_bytes()).await.expect(200);
     assert_eq!(upgraded["version"], "0.2.0");
     assert_ne!(upgraded["sha256"], first["sha256"]);
     assert_eq!(upgraded["installed_at"], first["installed_at"]);
     assert_eq!(upgraded["enabled_in"], 1);
-    let v2 = s
-        .raw(Method::POST, "/c/ops/hello-channel/")
-        .body("after")
-        .send()
-        .await
-        .expect("post");
+    let v2 = s.raw(Method::POST, "/c/ops/hello-channel/").body("after").send().await.expect("post");
     assert_eq!(v2.status(), 201);
-    let id: u64 = v2
-        .text()
-        .await
-        .expect("body")
-        .parse()
-        .expect("a bare ticket id");
+    let id: u64 = v2.text().await.expect("body").parse().expect("a bare ticket id");
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["title"], "after");
     assert_eq!(
-        s.get(&format!("/api/tickets/{id}")).await.expect(200)["title"],
-        "after"
-    );
-    assert_eq!(
-        s.get("/api/teams/ops/plugins/hello-channel")
-            .await
-            .expect(200)["settings"],
+        s.get("/api/teams/ops/plugins/hello-channel").await.expect(200)["settings"],
         json!({"title_prefix": "[v1] "})
     );
 }
@@ -449,45 +249,19 @@ async fn robot_runs_are_written_to_the_thread() {
     team(&s, "Ops").await;
     s.install(&HELLO_ROBOT).await.expect(201);
     s.install(&HELLO_CHANNEL).await.expect(201);
-    s.enable(
-        "ops",
-        "hello-robot",
-        json!({"note": "Checked #{ticket} for {team}"}),
-        &["tickets"],
-    )
-    .await
-    .expect(201);
-    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"])
-        .await
-        .expect(201);
-    let t = s
-        .post("/api/teams/ops/tickets", json!({"title": "Robot me"}))
-        .await
-        .expect(201);
+    s.enable("ops", "hello-robot", json!({"note": "Checked #{ticket} for {team}"}), &["tickets"]).await.expect(201);
+    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
+    let t = s.post("/api/teams/ops/tickets", json!({"title": "Robot me"})).await.expect(201);
     let id = t["id"].as_u64().expect("id");
-    let run = s
-        .post(&format!("/api/tickets/{id}/robots/hello-robot"), json!({}))
-        .await
-        .expect(200);
-    assert_eq!(
-        run,
-        json!({"robot": "hello-robot", "outcome": "done", "detail": null})
-    );
-    let thread = s
-        .get(&format!("/api/tickets/{id}/messages"))
-        .await
-        .expect(200);
+    let run = s.post(&format!("/api/tickets/{id}/robots/hello-robot"), json!({})).await.expect(200);
+    assert_eq!(run, json!({"robot": "hello-robot", "outcome": "done", "detail": null}));
+    let thread = s.get(&format!("/api/tickets/{id}/messages")).await.expect(200);
     let lines: Vec<(String, String)> = thread
         .as_array()
         .expect("thread")
         .iter()
         .skip(1)
-        .map(|m| {
-            (
-                m["kind"].as_str().expect("k").to_owned(),
-                m["body"].as_str().expect("b").to_owned(),
-            )
-        })
+        .map(|m| (m["kind"].as_str().expect("k").to_owned(), m["body"].as_str().expect("b").to_owned()))
         .collect();
     assert_eq!(
         lines,
@@ -498,17 +272,9 @@ async fn robot_runs_are_written_to_the_thread() {
         ]
     );
 
-    s.enable("ops", "hello-robot", json!({"note": " "}), &["tickets"])
-        .await
-        .expect(200);
-    let skipped = s
-        .post(&format!("/api/tickets/{id}/robots/hello-robot"), json!({}))
-        .await
-        .expect(200);
-    assert_eq!(
-        (skipped["outcome"].as_str(), skipped["detail"].as_str()),
-        (Some("skipped"), Some("the note is empty"))
-    );
+    s.enable("ops", "hello-robot", json!({"note": " "}), &["tickets"]).await.expect(200);
+    let skipped = s.post(&format!("/api/tickets/{id}/robots/hello-robot"), json!({})).await.expect(200);
+    assert_eq!((skipped["outcome"].as_str(), skipped["detail"].as_str()), (Some("skipped"), Some("the note is empty")));
     let last = s
         .get(&format!("/api/tickets/{id}/messages"))
         .await
@@ -521,30 +287,20 @@ async fn robot_runs_are_written_to_the_thread() {
     assert_eq!(last["body"], "Robot hello-robot skipped: the note is empty");
 
     // Without the tickets grant the robot's call is denied: a failed run.
-    s.enable("ops", "hello-robot", json!({}), &[])
-        .await
-        .expect(200);
-    let failed = s
-        .post(&format!("/api/tickets/{id}/robots/hello-robot"), json!({}))
-        .await
-        .expect(200);
+    s.enable("ops", "hello-robot", json!({}), &[]).await.expect(200);
+    let failed = s.post(&format!("/api/tickets/{id}/robots/hello-robot"), json!({})).await.expect(200);
     assert_eq!(failed["outcome"], "failed");
     assert!(
-        failed["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("capability \"tickets\" was not granted")),
+        failed["detail"].as_str().is_some_and(|d| d.contains("capability \"tickets\" was not granted")),
         "{failed}"
     );
 
-    s.post(
-        &format!("/api/tickets/{id}/robots/hello-channel"),
-        json!({}),
-    )
-    .await
-    .expect_error(409, "conflict", "not a robot");
-    s.post(&format!("/api/tickets/{id}/robots/nope"), json!({}))
-        .await
-        .expect_error(404, "not_found", "\"nope\"");
+    s.post(&format!("/api/tickets/{id}/robots/hello-channel"), json!({})).await.expect_error(
+        409,
+        "conflict",
+        "not a robot",
+    );
+    s.post(&format!("/api/tickets/{id}/robots/nope"), json!({})).await.expect_error(404, "not_found", "\"nope\"");
 }
 
 #[tokio::test]
@@ -552,62 +308,25 @@ async fn a_restart_keeps_installations_and_does_not_recompile() {
     let s = Server::start().await;
     team(&s, "Ops").await;
     s.install(&HELLO_CHANNEL).await.expect(201);
-    s.enable(
-        "ops",
-        "hello-channel",
-        json!({"title_prefix": "[kept] "}),
-        &["tickets", "storage"],
-    )
-    .await
-    .expect(201);
+    s.enable("ops", "hello-channel", json!({"title_prefix": "[kept] "}), &["tickets", "storage"]).await.expect(201);
     let metrics = |text: &str, name: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-            .expect(name)
+        text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).expect(name)
     };
-    let before = s
-        .call(Method::GET, "/metrics", Some(ADMIN), None)
-        .await
-        .text;
-    assert_eq!(
-        metrics(&before, "switchboard_plugin_compilations_total "),
-        1
-    );
+    let before = s.call(Method::GET, "/metrics", Some(ADMIN), None).await.text;
+    assert_eq!(metrics(&before, "switchboard_plugin_compilations_total "), 1);
     let dir = s.stop().await;
 
     let s = Server::start_in(dir, |_| {}).await;
-    let after = s
-        .call(Method::GET, "/metrics", Some(ADMIN), None)
-        .await
-        .text;
-    assert_eq!(
-        metrics(&after, "switchboard_plugin_compilations_total "),
-        0,
-        "nothing was recompiled"
-    );
+    let after = s.call(Method::GET, "/metrics", Some(ADMIN), None).await.text;
+    assert_eq!(metrics(&after, "switchboard_plugin_compilations_total "), 0, "nothing was recompiled");
     assert_eq!(metrics(&after, "switchboard_plugin_cache_loads_total "), 1);
-    let inst = s
-        .get("/api/teams/ops/plugins/hello-channel")
-        .await
-        .expect(200);
+    let inst = s.get("/api/teams/ops/plugins/hello-channel").await.expect(200);
     assert_eq!(
         (inst["settings"].clone(), inst["grants"].clone()),
-        (
-            json!({"title_prefix": "[kept] "}),
-            json!(["tickets", "storage"])
-        )
+        (json!({"title_prefix": "[kept] "}), json!(["tickets", "storage"]))
     );
-    assert_eq!(
-        s.get("/api/plugins/hello-channel").await.expect(200)["loaded"],
-        true
-    );
-    let created = public_post(
-        &s,
-        "/c/ops/hello-channel/",
-        json!({"title": "after restart"}),
-    )
-    .await
-    .expect(201);
+    assert_eq!(s.get("/api/plugins/hello-channel").await.expect(200)["loaded"], true);
+    let created = public_post(&s, "/c/ops/hello-channel/", json!({"title": "after restart"})).await.expect(201);
     assert_eq!(created["title"], "[kept] after restart");
 }
 
@@ -617,70 +336,39 @@ async fn a_component_built_against_wit_0_1_0_links_after_the_patch_bump() {
     team(&s, "Ops").await;
     let installed = s.install(&WIT010_CHANNEL).await.expect(201);
     assert_eq!(installed["wit"], "0.1.0");
-    s.enable("ops", "wit010-channel", json!({}), &["tickets"])
-        .await
-        .expect(201);
-    let resp = s
-        .raw(Method::POST, "/c/ops/wit010-channel/")
-        .body("Written by an old plugin")
-        .send()
-        .await
-        .expect("post");
+    s.enable("ops", "wit010-channel", json!({}), &["tickets"]).await.expect(201);
+    let resp =
+        s.raw(Method::POST, "/c/ops/wit010-channel/").body("Written by an old plugin").send().await.expect("post");
     assert_eq!(resp.status(), 201);
     let id = resp.text().await.expect("body");
-    assert_eq!(
-        s.get(&format!("/api/tickets/{id}")).await.expect(200)["title"],
-        "Written by an old plugin"
-    );
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["title"], "Written by an old plugin");
 }
 
 #[tokio::test]
 async fn shipped_plugins_are_installed_at_start_and_upgraded_when_their_version_changes() {
     let bundled = |version: &str| switchboard_server::BundledPlugin {
-        manifest: HELLO_CHANNEL
-            .manifest_text()
-            .replace("version = \"0.1.0\"", &format!("version = \"{version}\"")),
+        manifest: HELLO_CHANNEL.manifest_text().replace("version = \"0.1.0\"", &format!("version = \"{version}\"")),
         wasm: HELLO_CHANNEL.wasm_bytes(),
     };
     let s = Server::start_with(|c| c.bundled = vec![bundled("0.1.0")]).await;
     let plugin = s.get("/api/plugins/hello-channel").await.expect(200);
-    assert_eq!(
-        (plugin["bundled"].as_bool(), plugin["version"].as_str()),
-        (Some(true), Some("0.1.0"))
-    );
+    assert_eq!((plugin["bundled"].as_bool(), plugin["version"].as_str()), (Some(true), Some("0.1.0")));
     team(&s, "Ops").await;
-    s.enable(
-        "ops",
-        "hello-channel",
-        json!({"title_prefix": "[b] "}),
-        &["tickets", "storage"],
-    )
-    .await
-    .expect(201);
+    s.enable("ops", "hello-channel", json!({"title_prefix": "[b] "}), &["tickets", "storage"]).await.expect(201);
     let dir = s.stop().await;
 
     let s = Server::start_in(dir, |c| c.bundled = vec![bundled("0.3.0")]).await;
+    assert_eq!(s.get("/api/plugins/hello-channel").await.expect(200)["version"], "0.3.0");
     assert_eq!(
-        s.get("/api/plugins/hello-channel").await.expect(200)["version"],
-        "0.3.0"
-    );
-    assert_eq!(
-        s.get("/api/teams/ops/plugins/hello-channel")
-            .await
-            .expect(200)["settings"],
+        s.get("/api/teams/ops/plugins/hello-channel").await.expect(200)["settings"],
         json!({"title_prefix": "[b] "})
     );
     let dir = s.stop().await;
 
     // An older shipped version never downgrades what is installed.
     let s = Server::start_in(dir, |c| c.bundled = vec![bundled("0.2.0")]).await;
-    assert_eq!(
-        s.get("/api/plugins/hello-channel").await.expect(200)["version"],
-        "0.3.0"
-    );
-    public_post(&s, "/c/ops/hello-channel/", json!({"title": "still here"}))
-        .await
-        .expect(201);
+    assert_eq!(s.get("/api/plugins/hello-channel").await.expect(200)["version"], "0.3.0");
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": "still here"})).await.expect(201);
 }
 
 #[tokio::test]
@@ -693,26 +381,13 @@ async fn public_routes_are_rate_limited_and_size_capped() {
     .await;
     team(&s, "Ops").await;
     s.install(&HELLO_CHANNEL).await.expect(201);
-    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"])
-        .await
-        .expect(201);
+    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
     let big = json!({"title": "x".repeat(2000)});
-    public_post(&s, "/c/ops/hello-channel/", big)
-        .await
-        .expect_error(413, "payload_too_large", "public routes");
+    public_post(&s, "/c/ops/hello-channel/", big).await.expect_error(413, "payload_too_large", "public routes");
     for _ in 0..2 {
-        assert_eq!(
-            s.call(Method::GET, "/c/ops/hello-channel/", None, None)
-                .await
-                .status,
-            200
-        );
+        assert_eq!(s.call(Method::GET, "/c/ops/hello-channel/", None, None).await.status, 200);
     }
-    let limited = s
-        .raw(Method::GET, "/c/ops/hello-channel/")
-        .send()
-        .await
-        .expect("send");
+    let limited = s.raw(Method::GET, "/c/ops/hello-channel/").send().await.expect("send");
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key("retry-after"));
     // The API is not behind the public limit.

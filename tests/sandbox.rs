@@ -1,1 +1,176 @@
+//! Misbehaving guests against the real server: an infinite loop, a memory
+//! bomb, a trap, a call to an ungranted host and a huge response, from a
+//! channel and from a robot. Each gets a clear error naming the cause,
+//! while a stream of requests to a well-behaved plugin keeps succeeding.
 
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+use support::Server;
+use switchboard_artifacts::{HELLO_CHANNEL, MISBEHAVE_CHANNEL, MISBEHAVE_ROBOT};
+
+/// A generous bound for "answers promptly": failures must be reported in
+/// about their budget, not hang. It is a liveness check, not a benchmark.
+const PROMPT: Duration = Duration::from_secs(10);
+
+/// A local server the fixtures try to reach; it must never be reached.
+async fn forbidden_target() -> (String, Arc<AtomicU64>) {
+    let hits = Arc::new(AtomicU64::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let counter = Arc::clone(&hits);
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    (format!("http://{addr}/secret"), hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
+    let s = Arc::new(Server::start().await);
+    for name in ["Ops", "Big"] {
+        s.post("/api/teams", json!({"name": name})).await.expect(201);
+    }
+    s.install(&HELLO_CHANNEL).await.expect(201);
+    s.install(&MISBEHAVE_CHANNEL).await.expect(201);
+    s.install(&MISBEHAVE_ROBOT).await.expect(201);
+    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
+    s.enable("ops", "misbehave-channel", json!({}), &["tickets", "http:allowed.example"]).await.expect(201);
+    // Team "big" gives the fixture 256 MiB, enough to build a 20 MiB answer.
+    s.put(
+        "/api/teams/big/plugins/misbehave-channel",
+        json!({"grants": ["tickets"], "limits": {"cpu_ms": 1000, "memory_mib": 256}}),
+    )
+    .await
+    .expect(201);
+
+    // A well-behaved stream: hello-channel opening tickets the whole time.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut stream = Vec::new();
+    for c in 0..4 {
+        let (s, stop, ok, failed) = (Arc::clone(&s), Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
+        stream.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let reply = s
+                    .call(
+                        Method::POST,
+                        "/c/ops/hello-channel/",
+                        None,
+                        Some(json!({"title": format!("steady {c}-{i}")})),
+                    )
+                    .await;
+                if reply.status == 201 {
+                    ok.fetch_add(1, Ordering::Relaxed)
+                } else {
+                    failed.fetch_add(1, Ordering::Relaxed)
+                };
+                i += 1;
+            }
+        }));
+    }
+
+    let (target, hits) = forbidden_target().await;
+    let port = target.split(':').nth(2).and_then(|p| p.split('/').next()).expect("port");
+    let cases: Vec<(String, u16, &str, String)> = vec![
+        (
+            "/c/ops/misbehave-channel/loop".into(),
+            504,
+            "plugin_timeout",
+            "plugin \"misbehave-channel\" exceeded its CPU budget of 100 ms".into(),
+        ),
+        (
+            "/c/ops/misbehave-channel/bomb".into(),
+            502,
+            "plugin_failed",
+            "plugin \"misbehave-channel\" exceeded its memory limit of 64 MiB".into(),
+        ),
+        ("/c/ops/misbehave-channel/trap".into(), 502, "plugin_failed", "plugin \"misbehave-channel\" crashed: ".into()),
+        (
+            format!("/c/ops/misbehave-channel/fetch?url={target}"),
+            502,
+            "plugin_failed",
+            format!(
+                "capability \"http:127.0.0.1:{port}\" was not granted to plugin \"misbehave-channel\" in team \"ops\""
+            ),
+        ),
+        (
+            "/c/ops/misbehave-channel/huge?mb=100".into(),
+            502,
+            "plugin_failed",
+            "exceeded its memory limit of 64 MiB".into(),
+        ),
+        (
+            "/c/big/misbehave-channel/huge?mb=20".into(),
+            502,
+            "plugin_failed",
+            "answered with 20971520 bytes; the limit is 8388608".into(),
+        ),
+    ];
+    for (path, status, code, needle) in &cases {
+        let started = Instant::now();
+        s.call(Method::GET, path, None, None).await.expect_error(*status, code, needle);
+        assert!(started.elapsed() < PROMPT, "{path} took {:?}", started.elapsed());
+    }
+    assert_eq!(hits.load(Ordering::Relaxed), 0, "the ungranted host was never contacted");
+
+    // The same misbehaviour from a robot: the run is marked failed with the
+    // reason, in the response and in the ticket's thread.
+    let ticket = s.post("/api/teams/ops/tickets", json!({"title": "Robot target"})).await.expect(201);
+    let id = ticket["id"].as_u64().expect("id");
+    let robot_cases = [
+        (json!({"mode": "loop"}), "exceeded its CPU budget of 100 ms".to_owned()),
+        (json!({"mode": "bomb"}), "exceeded its memory limit of 64 MiB".to_owned()),
+        (json!({"mode": "trap"}), "crashed: ".to_owned()),
+        (json!({"mode": "fetch", "url": target}), format!("capability \"http:127.0.0.1:{port}\" was not granted")),
+        (json!({"mode": "fail"}), "permanent: the fixture was asked to fail".to_owned()),
+    ];
+    for (settings, needle) in &robot_cases {
+        s.enable("ops", "misbehave-robot", settings.clone(), &["tickets", "http:allowed.example"]).await;
+        let started = Instant::now();
+        let run = s.post(&format!("/api/tickets/{id}/robots/misbehave-robot"), json!({})).await.expect(200);
+        assert!(started.elapsed() < PROMPT);
+        assert_eq!(run["outcome"], "failed", "{settings}: {run}");
+        let detail = run["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(needle.as_str()), "{settings}: {detail}");
+        let last = s
+            .get(&format!("/api/tickets/{id}/messages"))
+            .await
+            .expect(200)
+            .as_array()
+            .expect("t")
+            .last()
+            .cloned()
+            .expect("last");
+        assert_eq!(last["body"], format!("Robot misbehave-robot failed: {detail}"));
+    }
+    s.enable("ops", "misbehave-robot", json!({"mode": "explode"}), &[]).await.expect_error(
+        422,
+        "invalid_field",
+        "mode: \"explode\" is not one of",
+    );
+    assert_eq!(hits.load(Ordering::Relaxed), 0);
+
+    // After all that, the fixture still answers normally, and so does the
+    // server; the steady stream never saw a failure.
+    assert_eq!(s.call(Method::GET, "/c/ops/misbehave-channel/ok", None, None).await.status, 200);
+    stop.store(true, Ordering::Relaxed);
+    for t in stream {
+        t.await.expect("stream task");
+    }
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "the well-behaved plugin failed while others misbehaved");
+    assert!(ok.load(Ordering::Relaxed) > 0);
+    s.get("/health").await.expect(200);
+    let metrics = s.call(Method::GET, "/metrics", Some(support::ADMIN), None).await.text;
+    assert!(metrics.contains("switchboard_plugin_errors_total{plugin=\"misbehave-channel\"} 6"), "{metrics}");
+    assert!(metrics.contains("switchboard_plugin_errors_total{plugin=\"misbehave-robot\"} 5"), "{metrics}");
+    assert!(metrics.contains("switchboard_plugin_errors_total{plugin=\"hello-channel\"} 0"), "{metrics}");
+}

@@ -65,9 +65,7 @@ impl Server {
         config.bundled = Vec::new();
         config.public_rate = 0;
         tweak(&mut config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -77,22 +75,11 @@ impl Server {
             .await
             .expect("server failed");
         });
-        let server = Server {
-            base,
-            clock,
-            dir,
-            client: reqwest::Client::new(),
-            stop: Some(stop),
-            task: Some(task),
-        };
+        let server = Server { base, clock, dir, client: reqwest::Client::new(), stop: Some(stop), task: Some(task) };
         // serve() opens the store and sets up the admin before it accepts,
         // so poll until it answers.
         for _ in 0..200 {
-            let health = server
-                .client
-                .get(format!("{}/health", server.base))
-                .send()
-                .await;
+            let health = server.client.get(format!("{}/health", server.base)).send().await;
             if health.is_ok_and(|r| r.status().is_success()) {
                 return server;
             }
@@ -114,13 +101,7 @@ impl Server {
     }
 
     /// Sends a request with an optional token and JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -147,8 +128,7 @@ impl Server {
 
     /// PATCH JSON as the admin.
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.call(Method::PATCH, path, Some(ADMIN), Some(body))
-            .await
+        self.call(Method::PATCH, path, Some(ADMIN), Some(body)).await
     }
 
     /// PUT JSON as the admin.
@@ -163,18 +143,14 @@ impl Server {
 
     /// Installs a guest component with its own manifest, as the admin.
     pub async fn install(&self, guest: &switchboard_artifacts::Guest) -> Reply {
-        self.install_with(&guest.manifest_text(), guest.wasm_bytes())
-            .await
+        self.install_with(&guest.manifest_text(), guest.wasm_bytes()).await
     }
 
     /// Installs a component with the given manifest text, as the admin.
     pub async fn install_with(&self, manifest: &str, wasm: Vec<u8>) -> Reply {
         let form = reqwest::multipart::Form::new()
             .text("manifest", manifest.to_owned())
-            .part(
-                "component",
-                reqwest::multipart::Part::bytes(wasm).file_name("plugin.wasm"),
-            );
+            .part("component", reqwest::multipart::Part::bytes(wasm).file_name("plugin.wasm"));
         let resp = self
             .client
             .post(format!("{}/api/plugins", self.base))
@@ -190,13 +166,7 @@ impl Server {
     }
 
     /// Enables a plugin for a team with settings and grants, as the admin.
-    pub async fn enable(
-        &self,
-        team: &str,
-        plugin: &str,
-        settings: Value,
-        grants: &[&str],
-    ) -> Reply {
+    pub async fn enable(&self, team: &str, plugin: &str, settings: Value, grants: &[&str]) -> Reply {
         self.put(
             &format!("/api/teams/{team}/plugins/{plugin}"),
             serde_json::json!({"settings": settings, "grants": grants}),
@@ -214,11 +184,7 @@ impl Reply {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         self.body
     }
 
@@ -226,17 +192,10 @@ impl Reply {
     /// contains `needle`.
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str, needle: &str) -> Value {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         assert_eq!(self.body["error"], code, "error code; body: {}", self.text);
         let detail = self.body["detail"].as_str().unwrap_or_default();
-        assert!(
-            detail.contains(needle),
-            "detail {detail:?} does not mention {needle:?}"
-        );
+        assert!(detail.contains(needle), "detail {detail:?} does not mention {needle:?}");
         self.body
     }
 }

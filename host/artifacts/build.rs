@@ -18,14 +18,9 @@ struct Guest {
 }
 
 fn package_name(manifest: &Path) -> String {
-    let text = std::fs::read_to_string(manifest)
-        .unwrap_or_else(|e| panic!("read {}: {e}", manifest.display()));
+    let text = std::fs::read_to_string(manifest).unwrap_or_else(|e| panic!("read {}: {e}", manifest.display()));
     text.lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("name = \"")
-                .and_then(|r| r.strip_suffix('"'))
-        })
+        .find_map(|l| l.trim().strip_prefix("name = \"").and_then(|r| r.strip_suffix('"')))
         .unwrap_or_else(|| panic!("no package name in {}", manifest.display()))
         .to_owned()
 }
@@ -38,11 +33,7 @@ fn find(root: &Path, group: &'static str, dir: &str) -> Vec<Guest> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.join("Cargo.toml").is_file())
-        .map(|dir| Guest {
-            package: package_name(&dir.join("Cargo.toml")),
-            dir,
-            group,
-        })
+        .map(|dir| Guest { package: package_name(&dir.join("Cargo.toml")), dir, group })
         .collect();
     guests.sort_by(|a, b| a.package.cmp(&b.package));
     guests
@@ -65,22 +56,13 @@ fn main() {
     let mut bundled = Vec::new();
     for guest in &guests {
         for watched in ["src", "Cargo.toml", "plugin.toml"] {
-            println!(
-                "cargo:rerun-if-changed={}",
-                guest.dir.join(watched).display()
-            );
+            println!("cargo:rerun-if-changed={}", guest.dir.join(watched).display());
         }
         let mut cmd = Command::new(&cargo);
-        cmd.args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
-        .arg(guest.dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
+        cmd.args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+            .arg(guest.dir.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir);
         // The outer build's settings are for the host; guests get their own.
         for var in [
             "CARGO_TARGET_DIR",
@@ -92,18 +74,13 @@ fn main() {
         ] {
             cmd.env_remove(var);
         }
-        let status = cmd
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {cargo}: {e}"));
+        let status = cmd.status().unwrap_or_else(|e| panic!("cannot run {cargo}: {e}"));
         assert!(
             status.success(),
             "building guest {} for wasm32-wasip2 failed (is the target installed? run scripts/setup.sh)",
             guest.package
         );
-        let wasm = target_dir.join(format!(
-            "wasm32-wasip2/release/{}.wasm",
-            guest.package.replace('-', "_")
-        ));
+        let wasm = target_dir.join(format!("wasm32-wasip2/release/{}.wasm", guest.package.replace('-', "_")));
         assert!(wasm.is_file(), "{} was not produced", wasm.display());
         let manifest = guest.dir.join("plugin.toml");
         let konst = guest.package.to_uppercase().replace('-', "_");

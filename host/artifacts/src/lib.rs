@@ -23,8 +23,7 @@ impl Guest {
 
     /// The manifest's text.
     pub fn manifest_text(&self) -> String {
-        std::fs::read_to_string(self.manifest)
-            .unwrap_or_else(|e| panic!("read {}: {e}", self.manifest))
+        std::fs::read_to_string(self.manifest).unwrap_or_else(|e| panic!("read {}: {e}", self.manifest))
     }
 }
 

@@ -92,10 +92,7 @@ pub fn normalize_email(address: &str) -> Result<String, CoreError> {
     if local.is_empty() || local.len() > 64 {
         return Err(bad("has an empty or too long local part"));
     }
-    if local
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == '<' || c == '>')
-    {
+    if local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == '<' || c == '>') {
         return Err(bad("has a space or a forbidden character before the @"));
     }
     let labels_ok = domain.split('.').all(|label| {
@@ -141,10 +138,7 @@ fn normalize_emails(emails: &[Email]) -> Result<Vec<Email>, CoreError> {
     for e in emails {
         let address = normalize_email(&e.address)?;
         if !out.iter().any(|o| o.address == address) {
-            out.push(Email {
-                address,
-                kind: e.kind,
-            });
+            out.push(Email { address, kind: e.kind });
         }
     }
     Ok(out)
@@ -155,10 +149,7 @@ fn normalize_phones(phones: &[Phone]) -> Result<Vec<Phone>, CoreError> {
     for p in phones {
         let number = normalize_phone(&p.number)?;
         if !out.iter().any(|o| o.number == number) {
-            out.push(Phone {
-                number,
-                kind: p.kind,
-            });
+            out.push(Phone { number, kind: p.kind });
         }
     }
     Ok(out)
@@ -168,16 +159,9 @@ impl ContactDraft {
     /// Normalizes every address and number, drops repeats, and checks that
     /// there is something to identify the contact by.
     pub fn normalized(&self) -> Result<ContactDraft, CoreError> {
-        let name = self
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty());
+        let name = self.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
         if name.is_some_and(|n| n.chars().count() > 200 || n.chars().any(char::is_control)) {
-            return Err(CoreError::invalid(
-                "name",
-                "is longer than 200 characters or has control characters",
-            ));
+            return Err(CoreError::invalid("name", "is longer than 200 characters or has control characters"));
         }
         let company = match &self.company {
             Some(c) if !c.name.trim().is_empty() => Some(Company {
@@ -195,10 +179,7 @@ impl ContactDraft {
             company,
         };
         if draft.name.is_none() && draft.emails.is_empty() && draft.phones.is_empty() {
-            return Err(CoreError::invalid(
-                "contact",
-                "needs a name, an e-mail or a phone",
-            ));
+            return Err(CoreError::invalid("contact", "needs a name, an e-mail or a phone"));
         }
         Ok(draft)
     }
@@ -223,12 +204,7 @@ impl Contact {
     /// other contact owns, and a company when it has none. Returns whether
     /// anything changed. Nothing known is ever overwritten, so a stranger
     /// who types someone's address cannot rename them.
-    pub fn absorb(
-        &mut self,
-        draft: &ContactDraft,
-        now: Timestamp,
-        mut is_free: impl FnMut(&str) -> bool,
-    ) -> bool {
+    pub fn absorb(&mut self, draft: &ContactDraft, now: Timestamp, mut is_free: impl FnMut(&str) -> bool) -> bool {
         let mut changed = false;
         if let Some(name) = draft.name.as_ref().filter(|_| self.name.is_empty()) {
             self.name = name.clone();
@@ -264,32 +240,16 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(
-            normalize_email("  Ann@Example.COM "),
-            Ok("ann@example.com".into())
-        );
-        for bad in [
-            "ann",
-            "@example.com",
-            "ann@",
-            "ann@example",
-            "a b@example.com",
-            "ann@exa_mple.com",
-        ] {
+        assert_eq!(normalize_email("  Ann@Example.COM "), Ok("ann@example.com".into()));
+        for bad in ["ann", "@example.com", "ann@", "ann@example", "a b@example.com", "ann@exa_mple.com"] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn phones_are_normalized_and_checked() {
-        assert_eq!(
-            normalize_phone("+1 (555) 010-2030"),
-            Ok("+15550102030".into())
-        );
-        assert_eq!(
-            normalize_phone("0044 20 7946 0958"),
-            Ok("+442079460958".into())
-        );
+        assert_eq!(normalize_phone("+1 (555) 010-2030"), Ok("+15550102030".into()));
+        assert_eq!(normalize_phone("0044 20 7946 0958"), Ok("+442079460958".into()));
         assert!(normalize_phone("12").is_err());
         assert!(normalize_phone("555-CALL-NOW").is_err());
         assert!(normalize_phone("1+2345678").is_err());
@@ -300,50 +260,28 @@ mod tests {
         assert!(ContactDraft::default().normalized().is_err());
         let d = ContactDraft {
             emails: vec![
-                Email {
-                    address: "A@x.org".into(),
-                    kind: PointKind::Work,
-                },
-                Email {
-                    address: "a@x.org".into(),
-                    kind: PointKind::Home,
-                },
+                Email { address: "A@x.org".into(), kind: PointKind::Work },
+                Email { address: "a@x.org".into(), kind: PointKind::Home },
             ],
             ..ContactDraft::default()
         };
-        assert_eq!(
-            d.normalized().expect("valid").emails.len(),
-            1,
-            "repeats dropped"
-        );
+        assert_eq!(d.normalized().expect("valid").emails.len(), 1, "repeats dropped");
     }
 
     #[test]
     fn absorb_adds_but_never_overwrites() {
         let known = ContactDraft {
             name: Some("Ann".into()),
-            emails: vec![Email {
-                address: "ann@x.org".into(),
-                kind: PointKind::Work,
-            }],
+            emails: vec![Email { address: "ann@x.org".into(), kind: PointKind::Work }],
             ..ContactDraft::default()
         };
         let mut c = Contact::new(1, known, Timestamp::UNIX_EPOCH);
         let incoming = ContactDraft {
             name: Some("Mallory".into()),
-            emails: vec![Email {
-                address: "ann@x.org".into(),
-                kind: PointKind::Other,
-            }],
+            emails: vec![Email { address: "ann@x.org".into(), kind: PointKind::Other }],
             phones: vec![
-                Phone {
-                    number: "+15550100".into(),
-                    kind: PointKind::Mobile,
-                },
-                Phone {
-                    number: "+15550199".into(),
-                    kind: PointKind::Work,
-                },
+                Phone { number: "+15550100".into(), kind: PointKind::Mobile },
+                Phone { number: "+15550199".into(), kind: PointKind::Work },
             ],
             company: None,
         };
@@ -351,13 +289,7 @@ mod tests {
         assert!(changed);
         assert_eq!(c.name, "Ann");
         assert_eq!(c.emails.len(), 1);
-        assert_eq!(
-            c.phones,
-            vec![Phone {
-                number: "+15550100".into(),
-                kind: PointKind::Mobile
-            }]
-        );
+        assert_eq!(c.phones, vec![Phone { number: "+15550100".into(), kind: PointKind::Mobile }]);
         assert!(!c.absorb(&incoming, Timestamp::UNIX_EPOCH, |n| n != "+15550199"));
     }
 

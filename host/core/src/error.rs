@@ -28,9 +28,6 @@ pub enum CoreError {
 impl CoreError {
     /// Shorthand for [`CoreError::Invalid`].
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        CoreError::Invalid {
-            field,
-            reason: reason.into(),
-        }
+        CoreError::Invalid { field, reason: reason.into() }
     }
 }

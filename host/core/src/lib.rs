@@ -18,14 +18,11 @@ mod team;
 mod ticket;
 mod user;
 
-pub use contact::{
-    Company, Contact, ContactDraft, Email, Phone, PointKind, normalize_email, normalize_phone,
-};
+pub use contact::{Company, Contact, ContactDraft, Email, Phone, PointKind, normalize_email, normalize_phone};
 pub use error::CoreError;
 pub use message::{Author, Message, MessageDraft, MessageKind};
 pub use plugin::{
-    Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, parse_version,
-    validate_plugin_id,
+    Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, parse_version, validate_plugin_id,
 };
 pub use priority::Priority;
 pub use sla::{Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};

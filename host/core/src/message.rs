@@ -78,40 +78,18 @@ pub struct Message {
 
 impl Message {
     /// Checks a draft and stamps it with its id, ticket and time.
-    pub fn new(
-        id: u64,
-        ticket: TicketId,
-        draft: MessageDraft,
-        now: Timestamp,
-    ) -> Result<Message, CoreError> {
+    pub fn new(id: u64, ticket: TicketId, draft: MessageDraft, now: Timestamp) -> Result<Message, CoreError> {
         if draft.body.trim().is_empty() {
             return Err(CoreError::invalid("body", "must not be empty"));
         }
         if draft.body.chars().count() > MAX_BODY_LEN {
-            return Err(CoreError::invalid(
-                "body",
-                format!("is longer than {MAX_BODY_LEN} characters"),
-            ));
+            return Err(CoreError::invalid("body", format!("is longer than {MAX_BODY_LEN} characters")));
         }
-        Ok(Message {
-            id,
-            ticket,
-            kind: draft.kind,
-            author: draft.author,
-            body: draft.body,
-            created_at: now,
-        })
+        Ok(Message { id, ticket, kind: draft.kind, author: draft.author, body: draft.body, created_at: now })
     }
 
     /// A system event, as written for a [`crate::TicketChange`].
     pub fn event(id: u64, ticket: TicketId, body: String, now: Timestamp) -> Message {
-        Message {
-            id,
-            ticket,
-            kind: MessageKind::Event,
-            author: Author::System,
-            body,
-            created_at: now,
-        }
+        Message { id, ticket, kind: MessageKind::Event, author: Author::System, body, created_at: now }
     }
 }

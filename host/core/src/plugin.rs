@@ -54,17 +54,12 @@ impl Capability {
             "storage" => Ok(Capability::Storage),
             _ => {
                 let Some(target) = text.strip_prefix("http:") else {
-                    return Err(bad(
-                        "is not a capability; use tickets, storage or http:<host>[:<port>]",
-                    ));
+                    return Err(bad("is not a capability; use tickets, storage or http:<host>[:<port>]"));
                 };
                 let (host, port) = match target.rsplit_once(':') {
                     Some((host, port)) => (
                         host,
-                        Some(
-                            port.parse::<u16>()
-                                .map_err(|_| bad("has a port that is not a number up to 65535"))?,
-                        ),
+                        Some(port.parse::<u16>().map_err(|_| bad("has a port that is not a number up to 65535"))?),
                     ),
                     None => (target, None),
                 };
@@ -87,9 +82,7 @@ impl Capability {
     /// Whether this capability allows an HTTP request to `host:port`.
     pub fn allows_http(&self, host: &str, port: u16) -> bool {
         match self {
-            Capability::Http { host: h, port: p } => {
-                h.eq_ignore_ascii_case(host) && p.is_none_or(|p| p == port)
-            }
+            Capability::Http { host: h, port: p } => h.eq_ignore_ascii_case(host) && p.is_none_or(|p| p == port),
             _ => false,
         }
     }
@@ -101,10 +94,7 @@ impl fmt::Display for Capability {
             Capability::Tickets => f.write_str("tickets"),
             Capability::Storage => f.write_str("storage"),
             Capability::Http { host, port: None } => write!(f, "http:{host}"),
-            Capability::Http {
-                host,
-                port: Some(p),
-            } => write!(f, "http:{host}:{p}"),
+            Capability::Http { host, port: Some(p) } => write!(f, "http:{host}:{p}"),
         }
     }
 }
@@ -129,9 +119,7 @@ pub fn validate_plugin_id(id: &str) -> Result<(), CoreError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if ok {
         Ok(())
     } else {
@@ -151,10 +139,7 @@ pub fn parse_version(field: &'static str, text: &str) -> Result<(u64, u64, u64),
     let parts: Vec<_> = core.split('.').map(str::parse::<u64>).collect();
     match parts.as_slice() {
         [Ok(a), Ok(b), Ok(c)] => Ok((*a, *b, *c)),
-        _ => Err(CoreError::invalid(
-            field,
-            format!("\"{text}\" is not a version like 1.2.3"),
-        )),
+        _ => Err(CoreError::invalid(field, format!("\"{text}\" is not a version like 1.2.3"))),
     }
 }
 
@@ -193,10 +178,7 @@ impl Manifest {
 
     /// Whether `version` is newer than this manifest's version.
     pub fn is_older_than(&self, version: &str) -> bool {
-        match (
-            parse_version("version", &self.version),
-            parse_version("version", version),
-        ) {
+        match (parse_version("version", &self.version), parse_version("version", version)) {
             (Ok(mine), Ok(theirs)) => theirs > mine,
             _ => self.version != version,
         }
@@ -248,11 +230,7 @@ impl Limits {
         if !(1..=Self::MAX_MEMORY_MIB).contains(&self.memory_mib) {
             return Err(CoreError::invalid(
                 "limits.memory_mib",
-                format!(
-                    "{} is not between 1 and {}",
-                    self.memory_mib,
-                    Self::MAX_MEMORY_MIB
-                ),
+                format!("{} is not between 1 and {}", self.memory_mib, Self::MAX_MEMORY_MIB),
             ));
         }
         Ok(())
@@ -262,10 +240,7 @@ impl Limits {
 impl Default for Limits {
     /// 100 ms of CPU and 64 MiB of memory per call.
     fn default() -> Self {
-        Limits {
-            cpu_ms: 100,
-            memory_mib: 64,
-        }
+        Limits { cpu_ms: 100, memory_mib: 64 }
     }
 }
 
@@ -292,17 +267,10 @@ impl Installation {
     /// Checks that every grant was requested by the plugin's manifest and
     /// that the limits are within bounds.
     pub fn check(&self, manifest: &Manifest) -> Result<(), CoreError> {
-        if let Some(extra) = self
-            .grants
-            .iter()
-            .find(|g| !manifest.capabilities.contains(g))
-        {
+        if let Some(extra) = self.grants.iter().find(|g| !manifest.capabilities.contains(g)) {
             return Err(CoreError::invalid(
                 "grants",
-                format!(
-                    "\"{extra}\" was not requested by plugin \"{}\"",
-                    manifest.id
-                ),
+                format!("\"{extra}\" was not requested by plugin \"{}\"", manifest.id),
             ));
         }
         self.limits.validate()
@@ -326,31 +294,17 @@ mod tests {
             kind: PluginKind::Robot,
             vendor: "Acme".into(),
             wit: "0.1.0".into(),
-            capabilities: vec![
-                Capability::Tickets,
-                Capability::parse("http:api.twilio.com:443").expect("cap"),
-            ],
+            capabilities: vec![Capability::Tickets, Capability::parse("http:api.twilio.com:443").expect("cap")],
             settings_schema: String::new(),
         }
     }
 
     #[test]
     fn capabilities_parse_and_print() {
-        for text in [
-            "tickets",
-            "storage",
-            "http:example.com",
-            "http:api.example.com:8443",
-        ] {
+        for text in ["tickets", "storage", "http:example.com", "http:api.example.com:8443"] {
             assert_eq!(Capability::parse(text).expect(text).to_string(), text);
         }
-        for bad in [
-            "mail",
-            "http:",
-            "http:exa mple.com",
-            "http:example.com:99999",
-            "http:-x.com",
-        ] {
+        for bad in ["mail", "http:", "http:exa mple.com", "http:example.com:99999", "http:-x.com"] {
             assert!(Capability::parse(bad).is_err(), "{bad}");
         }
         let any_port = Capability::parse("http:Example.com").expect("cap");
@@ -365,39 +319,12 @@ mod tests {
     fn manifest_fields_are_checked() {
         assert!(manifest().validate().is_ok());
         for (field, m) in [
-            (
-                "id",
-                Manifest {
-                    id: "Bad Id".into(),
-                    ..manifest()
-                },
-            ),
-            (
-                "version",
-                Manifest {
-                    version: "1.2".into(),
-                    ..manifest()
-                },
-            ),
-            (
-                "wit",
-                Manifest {
-                    wit: "x".into(),
-                    ..manifest()
-                },
-            ),
-            (
-                "vendor",
-                Manifest {
-                    vendor: " ".into(),
-                    ..manifest()
-                },
-            ),
+            ("id", Manifest { id: "Bad Id".into(), ..manifest() }),
+            ("version", Manifest { version: "1.2".into(), ..manifest() }),
+            ("wit", Manifest { wit: "x".into(), ..manifest() }),
+            ("vendor", Manifest { vendor: " ".into(), ..manifest() }),
         ] {
-            assert!(
-                matches!(m.validate(), Err(CoreError::Invalid { field: f, .. }) if f == field),
-                "{field}"
-            );
+            assert!(matches!(m.validate(), Err(CoreError::Invalid { field: f, .. }) if f == field), "{field}");
         }
         assert!(manifest().is_older_than("1.10.0"));
         assert!(!manifest().is_older_than("1.2.3"));
@@ -417,13 +344,8 @@ mod tests {
             updated_at: now,
         };
         assert!(inst(vec![Capability::Tickets]).check(&manifest()).is_ok());
-        let err = inst(vec![Capability::Storage])
-            .check(&manifest())
-            .expect_err("not requested");
-        assert!(
-            err.to_string().contains("\"storage\" was not requested"),
-            "{err}"
-        );
+        let err = inst(vec![Capability::Storage]).check(&manifest()).expect_err("not requested");
+        assert!(err.to_string().contains("\"storage\" was not requested"), "{err}");
         let mut big = inst(vec![]);
         big.limits.memory_mib = 4096;
         assert!(big.check(&manifest()).is_err());

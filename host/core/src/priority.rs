@@ -6,9 +6,7 @@ use std::fmt;
 use crate::CoreError;
 
 /// How urgent a ticket is. Shown as 0 to 3 stars; the default is low.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
 pub enum Priority {
     /// No star.
@@ -24,12 +22,7 @@ pub enum Priority {
 
 impl Priority {
     /// Every priority, lowest first.
-    pub const ALL: [Priority; 4] = [
-        Priority::Low,
-        Priority::Medium,
-        Priority::High,
-        Priority::Urgent,
-    ];
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Medium, Priority::High, Priority::Urgent];
 
     /// The number of stars, 0 to 3.
     pub fn stars(self) -> u8 {
@@ -52,15 +45,9 @@ impl Priority {
         if let Ok(n) = text.parse::<u8>() {
             return Priority::try_from(n);
         }
-        Priority::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(text))
-            .ok_or_else(|| {
-                CoreError::invalid(
-                    "priority",
-                    format!("unknown priority \"{text}\"; use 0-3 or low, medium, high, urgent"),
-                )
-            })
+        Priority::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(text)).ok_or_else(|| {
+            CoreError::invalid("priority", format!("unknown priority \"{text}\"; use 0-3 or low, medium, high, urgent"))
+        })
     }
 }
 
@@ -74,9 +61,10 @@ impl TryFrom<u8> for Priority {
     type Error = CoreError;
 
     fn try_from(n: u8) -> Result<Priority, CoreError> {
-        Priority::ALL.get(usize::from(n)).copied().ok_or_else(|| {
-            CoreError::invalid("priority", format!("priority {n} is out of range 0..=3"))
-        })
+        Priority::ALL
+            .get(usize::from(n))
+            .copied()
+            .ok_or_else(|| CoreError::invalid("priority", format!("priority {n} is out of range 0..=3")))
     }
 }
 

@@ -42,19 +42,12 @@ impl SlaPolicy {
     /// Checks a draft against the team it belongs to.
     pub(crate) fn new(id: u32, draft: SlaPolicyDraft, team: &Team) -> Result<SlaPolicy, CoreError> {
         let name = clean_name("name", &draft.name)?;
-        team.stage(draft.target_stage).map_err(|_| {
-            CoreError::invalid(
-                "target_stage",
-                format!("unknown stage {}", draft.target_stage),
-            )
-        })?;
+        team.stage(draft.target_stage)
+            .map_err(|_| CoreError::invalid("target_stage", format!("unknown stage {}", draft.target_stage)))?;
         if !draft.hours.is_finite() || draft.hours <= 0.0 || draft.hours > MAX_HOURS {
             return Err(CoreError::invalid(
                 "hours",
-                format!(
-                    "{} is not between 0 (exclusive) and {MAX_HOURS}",
-                    draft.hours
-                ),
+                format!("{} is not between 0 (exclusive) and {MAX_HOURS}", draft.hours),
             ));
         }
         Ok(SlaPolicy {
@@ -121,9 +114,7 @@ impl Sla {
             policy_id: policy.id,
             policy_name: policy.name.clone(),
             target_stage: policy.target_stage,
-            deadline: created_at
-                .saturating_add(policy.duration())
-                .unwrap_or(Timestamp::MAX),
+            deadline: created_at.saturating_add(policy.duration()).unwrap_or(Timestamp::MAX),
             status: SlaStatus::Running,
             reached_at: None,
             breached_at: None,
@@ -133,10 +124,7 @@ impl Sla {
     /// Whether a ticket in `stage` has reached this SLA's target: the target
     /// itself or any stage after it on the board.
     pub fn is_reached_by(&self, team: &Team, stage: StageId) -> bool {
-        match (
-            team.stage_position(stage),
-            team.stage_position(self.target_stage),
-        ) {
+        match (team.stage_position(stage), team.stage_position(self.target_stage)) {
             (Some(at), Some(target)) => at >= target,
             _ => false,
         }
@@ -150,33 +138,18 @@ mod tests {
     use proptest::prelude::*;
 
     fn team_with(policies: &[(Priority, f64)]) -> Team {
-        let mut team = Team::new(
-            TeamDraft {
-                name: "Ops".into(),
-                ..TeamDraft::default()
-            },
-            Timestamp::UNIX_EPOCH,
-        )
-        .expect("team");
+        let mut team =
+            Team::new(TeamDraft { name: "Ops".into(), ..TeamDraft::default() }, Timestamp::UNIX_EPOCH).expect("team");
         for (i, &(min_priority, hours)) in policies.iter().enumerate() {
-            team.add_policy(SlaPolicyDraft {
-                name: format!("p{i}"),
-                min_priority,
-                target_stage: 3,
-                hours,
-            })
-            .expect("policy");
+            team.add_policy(SlaPolicyDraft { name: format!("p{i}"), min_priority, target_stage: 3, hours })
+                .expect("policy");
         }
         team
     }
 
     #[test]
     fn strictest_matching_policy_wins() {
-        let team = team_with(&[
-            (Priority::Low, 48.0),
-            (Priority::High, 8.0),
-            (Priority::Urgent, 2.0),
-        ]);
+        let team = team_with(&[(Priority::Low, 48.0), (Priority::High, 8.0), (Priority::Urgent, 2.0)]);
         let hours = |p| SlaPolicy::strictest(&team.sla_policies, p).map(|p| p.hours);
         assert_eq!(hours(Priority::Low), Some(48.0));
         assert_eq!(hours(Priority::Medium), Some(48.0));
@@ -190,22 +163,15 @@ mod tests {
         let team = team_with(&[(Priority::High, 8.0)]);
         assert!(Sla::for_ticket(&team, Priority::Medium, Timestamp::UNIX_EPOCH).is_none());
         let sla = Sla::for_ticket(&team, Priority::High, Timestamp::UNIX_EPOCH).expect("deadline");
-        assert_eq!(
-            sla.deadline,
-            Timestamp::UNIX_EPOCH + SignedDuration::from_hours(8)
-        );
+        assert_eq!(sla.deadline, Timestamp::UNIX_EPOCH + SignedDuration::from_hours(8));
         assert_eq!(sla.status, SlaStatus::Running);
     }
 
     #[test]
     fn policy_settings_are_checked() {
         let mut team = team_with(&[]);
-        let draft = |target_stage, hours| SlaPolicyDraft {
-            name: "x".into(),
-            min_priority: Priority::Low,
-            target_stage,
-            hours,
-        };
+        let draft =
+            |target_stage, hours| SlaPolicyDraft { name: "x".into(), min_priority: Priority::Low, target_stage, hours };
         assert!(team.add_policy(draft(99, 1.0)).is_err());
         assert!(team.add_policy(draft(3, 0.0)).is_err());
         assert!(team.add_policy(draft(3, f64::NAN)).is_err());

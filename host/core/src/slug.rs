@@ -62,14 +62,10 @@ pub fn validate_local_part(alias: &str) -> Result<String, CoreError> {
         return Err(invalid("is longer than 64 characters"));
     }
     if alias.starts_with('.') || alias.ends_with('.') || alias.contains("..") {
-        return Err(invalid(
-            "has a dot at the start, at the end or twice in a row",
-        ));
+        return Err(invalid("has a dot at the start, at the end or twice in a row"));
     }
     if let Some(bad) = alias.chars().find(|&c| !is_atext(c) && c != '.') {
-        return Err(invalid(&format!(
-            "contains '{bad}', which is not allowed in an e-mail local part"
-        )));
+        return Err(invalid(&format!("contains '{bad}', which is not allowed in an e-mail local part")));
     }
     Ok(alias.to_ascii_lowercase())
 }
@@ -95,19 +91,14 @@ mod tests {
 
     #[test]
     fn local_part_rules() {
-        assert_eq!(
-            validate_local_part("Support.Team"),
-            Ok("support.team".into())
-        );
+        assert_eq!(validate_local_part("Support.Team"), Ok("support.team".into()));
         assert!(validate_local_part("a..b").is_err());
         assert!(validate_local_part(".a").is_err());
         assert!(validate_local_part("a b").is_err());
         assert!(validate_local_part("a@b").is_err());
         assert!(validate_local_part(&"a".repeat(65)).is_err());
         assert!(validate_local_part("").is_err());
-        let err = validate_local_part("sales team")
-            .expect_err("space")
-            .to_string();
+        let err = validate_local_part("sales team").expect_err("space").to_string();
         assert!(err.contains("\"sales team\""), "{err}");
     }
 

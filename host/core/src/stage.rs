@@ -20,19 +20,10 @@ impl Stage {
     /// The stages every new team starts with: New, In Progress, Solved
     /// (closing) and Cancelled (closing).
     pub fn defaults() -> Vec<Stage> {
-        [
-            ("New", false),
-            ("In Progress", false),
-            ("Solved", true),
-            ("Cancelled", true),
-        ]
-        .into_iter()
-        .zip(1..)
-        .map(|((name, closing), id)| Stage {
-            id,
-            name: name.to_owned(),
-            closing,
-        })
-        .collect()
+        [("New", false), ("In Progress", false), ("Solved", true), ("Cancelled", true)]
+            .into_iter()
+            .zip(1..)
+            .map(|((name, closing), id)| Stage { id, name: name.to_owned(), closing })
+            .collect()
     }
 }

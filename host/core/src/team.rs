@@ -47,16 +47,10 @@ pub(crate) fn clean_name(field: &'static str, name: &str) -> Result<String, Core
         return Err(CoreError::invalid(field, "must not be empty"));
     }
     if name.chars().count() > MAX_NAME_LEN {
-        return Err(CoreError::invalid(
-            field,
-            format!("is longer than {MAX_NAME_LEN} characters"),
-        ));
+        return Err(CoreError::invalid(field, format!("is longer than {MAX_NAME_LEN} characters")));
     }
     if name.chars().any(char::is_control) {
-        return Err(CoreError::invalid(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(CoreError::invalid(field, "must not contain control characters"));
     }
     Ok(name.to_owned())
 }
@@ -76,9 +70,7 @@ impl Team {
                 if slug.is_empty() {
                     return Err(CoreError::invalid(
                         "name",
-                        format!(
-                            "\"{name}\" has no letters or digits to make a slug from; give a slug"
-                        ),
+                        format!("\"{name}\" has no letters or digits to make a slug from; give a slug"),
                     ));
                 }
                 slug
@@ -120,10 +112,7 @@ impl Team {
 
     /// The stage with this id.
     pub fn stage(&self, id: StageId) -> Result<&Stage, CoreError> {
-        self.stages
-            .iter()
-            .find(|s| s.id == id)
-            .ok_or(CoreError::UnknownStage(id))
+        self.stages.iter().find(|s| s.id == id).ok_or(CoreError::UnknownStage(id))
     }
 
     /// The position of a stage on the board, counted from zero.
@@ -137,45 +126,26 @@ impl Team {
         key.parse::<StageId>()
             .ok()
             .and_then(|id| self.stages.iter().find(|s| s.id == id))
-            .or_else(|| {
-                self.stages
-                    .iter()
-                    .find(|s| s.name.eq_ignore_ascii_case(key))
-            })
+            .or_else(|| self.stages.iter().find(|s| s.name.eq_ignore_ascii_case(key)))
             .ok_or_else(|| CoreError::invalid("stage", format!("unknown stage \"{key}\"")))
     }
 
     fn check_stage_name_free(&self, name: &str, except: Option<StageId>) -> Result<(), CoreError> {
-        if self
-            .stages
-            .iter()
-            .any(|s| Some(s.id) != except && s.name.eq_ignore_ascii_case(name))
-        {
-            return Err(CoreError::Conflict(format!(
-                "team \"{}\" already has a stage named \"{name}\"",
-                self.slug
-            )));
+        if self.stages.iter().any(|s| Some(s.id) != except && s.name.eq_ignore_ascii_case(name)) {
+            return Err(CoreError::Conflict(format!("team \"{}\" already has a stage named \"{name}\"", self.slug)));
         }
         Ok(())
     }
 
     /// Adds a stage at `position` (default: last) and returns its id.
-    pub fn add_stage(
-        &mut self,
-        name: &str,
-        closing: bool,
-        position: Option<usize>,
-    ) -> Result<StageId, CoreError> {
+    pub fn add_stage(&mut self, name: &str, closing: bool, position: Option<usize>) -> Result<StageId, CoreError> {
         let name = clean_name("name", name)?;
         self.check_stage_name_free(&name, None)?;
         let position = position.unwrap_or(self.stages.len());
         if position > self.stages.len() {
             return Err(CoreError::invalid(
                 "position",
-                format!(
-                    "{position} is past the end; the team has {} stages",
-                    self.stages.len()
-                ),
+                format!("{position} is past the end; the team has {} stages", self.stages.len()),
             ));
         }
         let id = self.next_stage_id;
@@ -185,21 +155,12 @@ impl Team {
     }
 
     /// Renames a stage and/or changes whether it closes tickets.
-    pub fn edit_stage(
-        &mut self,
-        id: StageId,
-        name: Option<&str>,
-        closing: Option<bool>,
-    ) -> Result<(), CoreError> {
+    pub fn edit_stage(&mut self, id: StageId, name: Option<&str>, closing: Option<bool>) -> Result<(), CoreError> {
         let name = name.map(|n| clean_name("name", n)).transpose()?;
         if let Some(name) = &name {
             self.check_stage_name_free(name, Some(id))?;
         }
-        let stage = self
-            .stages
-            .iter_mut()
-            .find(|s| s.id == id)
-            .ok_or(CoreError::UnknownStage(id))?;
+        let stage = self.stages.iter_mut().find(|s| s.id == id).ok_or(CoreError::UnknownStage(id))?;
         if let Some(name) = name {
             stage.name = name;
         }
@@ -214,18 +175,12 @@ impl Team {
         let mut reordered = Vec::with_capacity(self.stages.len());
         for &id in order {
             if reordered.iter().any(|s: &Stage| s.id == id) {
-                return Err(CoreError::invalid(
-                    "order",
-                    format!("stage {id} is listed twice"),
-                ));
+                return Err(CoreError::invalid("order", format!("stage {id} is listed twice")));
             }
             reordered.push(self.stage(id)?.clone());
         }
         if let Some(missing) = self.stages.iter().find(|s| !order.contains(&s.id)) {
-            return Err(CoreError::invalid(
-                "order",
-                format!("stage {} (\"{}\") is missing", missing.id, missing.name),
-            ));
+            return Err(CoreError::invalid("order", format!("stage {} (\"{}\") is missing", missing.id, missing.name)));
         }
         self.stages = reordered;
         Ok(())
@@ -236,15 +191,10 @@ impl Team {
     pub fn remove_stage(&mut self, id: StageId) -> Result<Stage, CoreError> {
         let position = self.stage_position(id).ok_or(CoreError::UnknownStage(id))?;
         if self.stages.len() == 1 {
-            return Err(CoreError::Conflict(format!(
-                "stage {id} is the team's last stage"
-            )));
+            return Err(CoreError::Conflict(format!("stage {id} is the team's last stage")));
         }
         if let Some(policy) = self.sla_policies.iter().find(|p| p.target_stage == id) {
-            return Err(CoreError::Conflict(format!(
-                "stage {id} is the target of sla policy \"{}\"",
-                policy.name
-            )));
+            return Err(CoreError::Conflict(format!("stage {id} is the target of sla policy \"{}\"", policy.name)));
         }
         Ok(self.stages.remove(position))
     }
@@ -262,31 +212,20 @@ impl Team {
     /// deadline until their priority changes, as in most helpdesks.
     pub fn edit_policy(&mut self, id: u32, draft: SlaPolicyDraft) -> Result<(), CoreError> {
         let policy = SlaPolicy::new(id, draft, self)?;
-        let slot = self
-            .sla_policies
-            .iter_mut()
-            .find(|p| p.id == id)
-            .ok_or(CoreError::UnknownPolicy(id))?;
+        let slot = self.sla_policies.iter_mut().find(|p| p.id == id).ok_or(CoreError::UnknownPolicy(id))?;
         *slot = policy;
         Ok(())
     }
 
     /// Removes an SLA policy.
     pub fn remove_policy(&mut self, id: u32) -> Result<SlaPolicy, CoreError> {
-        let position = self
-            .sla_policies
-            .iter()
-            .position(|p| p.id == id)
-            .ok_or(CoreError::UnknownPolicy(id))?;
+        let position = self.sla_policies.iter().position(|p| p.id == id).ok_or(CoreError::UnknownPolicy(id))?;
         Ok(self.sla_policies.remove(position))
     }
 
     /// The SLA policy with this id.
     pub fn policy(&self, id: u32) -> Result<&SlaPolicy, CoreError> {
-        self.sla_policies
-            .iter()
-            .find(|p| p.id == id)
-            .ok_or(CoreError::UnknownPolicy(id))
+        self.sla_policies.iter().find(|p| p.id == id).ok_or(CoreError::UnknownPolicy(id))
     }
 }
 
@@ -295,14 +234,7 @@ mod tests {
     use super::*;
 
     fn team(name: &str) -> Team {
-        Team::new(
-            TeamDraft {
-                name: name.into(),
-                ..TeamDraft::default()
-            },
-            Timestamp::UNIX_EPOCH,
-        )
-        .expect("valid team")
+        Team::new(TeamDraft { name: name.into(), ..TeamDraft::default() }, Timestamp::UNIX_EPOCH).expect("valid team")
     }
 
     #[test]
@@ -310,20 +242,8 @@ mod tests {
         let t = team("Customer Care");
         assert_eq!(t.slug, "customer-care");
         assert_eq!(t.alias, "customer-care");
-        let names: Vec<_> = t
-            .stages
-            .iter()
-            .map(|s| (s.name.as_str(), s.closing))
-            .collect();
-        assert_eq!(
-            names,
-            [
-                ("New", false),
-                ("In Progress", false),
-                ("Solved", true),
-                ("Cancelled", true)
-            ]
-        );
+        let names: Vec<_> = t.stages.iter().map(|s| (s.name.as_str(), s.closing)).collect();
+        assert_eq!(names, [("New", false), ("In Progress", false), ("Solved", true), ("Cancelled", true)]);
         assert_eq!(t.first_stage().name, "New");
     }
 
@@ -339,26 +259,8 @@ mod tests {
         assert!(Team::new(draft(None, Some("ops team")), now).is_err());
         let t = Team::new(draft(Some("ops-2"), Some("Help")), now).expect("valid");
         assert_eq!((t.slug.as_str(), t.alias.as_str()), ("ops-2", "help"));
-        assert!(
-            Team::new(
-                TeamDraft {
-                    name: "  ".into(),
-                    ..TeamDraft::default()
-                },
-                now
-            )
-            .is_err()
-        );
-        assert!(
-            Team::new(
-                TeamDraft {
-                    name: "!!".into(),
-                    ..TeamDraft::default()
-                },
-                now
-            )
-            .is_err()
-        );
+        assert!(Team::new(TeamDraft { name: "  ".into(), ..TeamDraft::default() }, now).is_err());
+        assert!(Team::new(TeamDraft { name: "!!".into(), ..TeamDraft::default() }, now).is_err());
     }
 
     #[test]
@@ -366,12 +268,8 @@ mod tests {
         let mut t = team("Ops");
         let id = t.add_stage("Waiting", false, Some(2)).expect("added");
         assert_eq!(t.stages[2].name, "Waiting");
-        assert!(
-            t.add_stage("waiting", false, None).is_err(),
-            "names are unique"
-        );
-        t.edit_stage(id, Some("On Hold"), Some(false))
-            .expect("renamed");
+        assert!(t.add_stage("waiting", false, None).is_err(), "names are unique");
+        t.edit_stage(id, Some("On Hold"), Some(false)).expect("renamed");
         assert_eq!(t.stage(id).expect("exists").name, "On Hold");
         let mut order: Vec<_> = t.stages.iter().map(|s| s.id).collect();
         order.reverse();

@@ -155,26 +155,15 @@ fn clean_title(title: &str) -> Result<String, CoreError> {
         return Err(CoreError::invalid("title", "must not be empty"));
     }
     if title.chars().count() > MAX_TITLE_LEN {
-        return Err(CoreError::invalid(
-            "title",
-            format!("is longer than {MAX_TITLE_LEN} characters"),
-        ));
+        return Err(CoreError::invalid("title", format!("is longer than {MAX_TITLE_LEN} characters")));
     }
     // A title is one line; newlines pasted into it are folded into spaces.
-    Ok(title
-        .split(['\r', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" "))
+    Ok(title.split(['\r', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
 }
 
 fn check_description(description: &str) -> Result<(), CoreError> {
     if description.chars().count() > MAX_DESCRIPTION_LEN {
-        return Err(CoreError::invalid(
-            "description",
-            format!("is longer than {MAX_DESCRIPTION_LEN} characters"),
-        ));
+        return Err(CoreError::invalid("description", format!("is longer than {MAX_DESCRIPTION_LEN} characters")));
     }
     Ok(())
 }
@@ -192,22 +181,11 @@ impl Ticket {
         let title = clean_title(&draft.title)?;
         check_description(&draft.description)?;
         let stage = match draft.stage {
-            Some(id) => {
-                team.stage(id)
-                    .map_err(|_| CoreError::invalid("stage", format!("unknown stage {id}")))?
-                    .id
-            }
+            Some(id) => team.stage(id).map_err(|_| CoreError::invalid("stage", format!("unknown stage {id}")))?.id,
             None => team.first_stage().id,
         };
-        if draft
-            .external_key
-            .as_ref()
-            .is_some_and(|k| k.is_empty() || k.len() > MAX_EXTERNAL_KEY_LEN)
-        {
-            return Err(CoreError::invalid(
-                "external_key",
-                format!("must be 1 to {MAX_EXTERNAL_KEY_LEN} bytes"),
-            ));
+        if draft.external_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_EXTERNAL_KEY_LEN) {
+            return Err(CoreError::invalid("external_key", format!("must be 1 to {MAX_EXTERNAL_KEY_LEN} bytes")));
         }
         let priority = draft.priority.unwrap_or_default();
         let mut ticket = Ticket {
@@ -242,18 +220,11 @@ impl Ticket {
     /// The deadline while the SLA is still running; this is what a breach
     /// sweeper watches.
     pub fn running_deadline(&self) -> Option<Timestamp> {
-        self.sla
-            .as_ref()
-            .filter(|s| s.status == SlaStatus::Running)
-            .map(|s| s.deadline)
+        self.sla.as_ref().filter(|s| s.status == SlaStatus::Running).map(|s| s.deadline)
     }
 
     /// Changes the title.
-    pub fn set_title(
-        &mut self,
-        title: &str,
-        now: Timestamp,
-    ) -> Result<Vec<TicketChange>, CoreError> {
+    pub fn set_title(&mut self, title: &str, now: Timestamp) -> Result<Vec<TicketChange>, CoreError> {
         let title = clean_title(title)?;
         if title == self.title {
             return Ok(Vec::new());
@@ -267,19 +238,11 @@ impl Ticket {
     /// none), the deadline is recomputed from the creation time with the
     /// strictest policy that matches the new priority; a met or breached
     /// SLA is history and stays as it is.
-    pub fn set_priority(
-        &mut self,
-        priority: Priority,
-        team: &Team,
-        now: Timestamp,
-    ) -> Vec<TicketChange> {
+    pub fn set_priority(&mut self, priority: Priority, team: &Team, now: Timestamp) -> Vec<TicketChange> {
         if priority == self.priority {
             return Vec::new();
         }
-        let mut changes = vec![TicketChange::Priority {
-            from: self.priority,
-            to: priority,
-        }];
+        let mut changes = vec![TicketChange::Priority { from: self.priority, to: priority }];
         self.priority = priority;
         self.updated_at = now;
         let settled = matches!(&self.sla, Some(s) if s.status != SlaStatus::Running);
@@ -302,20 +265,12 @@ impl Ticket {
         team: &Team,
         now: Timestamp,
     ) -> Result<Vec<TicketChange>, CoreError> {
-        let to = team
-            .stage(stage)
-            .map_err(|_| CoreError::invalid("stage", format!("unknown stage {stage}")))?;
+        let to = team.stage(stage).map_err(|_| CoreError::invalid("stage", format!("unknown stage {stage}")))?;
         if stage == self.stage {
             return Ok(Vec::new());
         }
-        let from = team
-            .stage(self.stage)
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|_| format!("stage {}", self.stage));
-        let mut changes = vec![TicketChange::Stage {
-            from,
-            to: to.name.clone(),
-        }];
+        let from = team.stage(self.stage).map(|s| s.name.clone()).unwrap_or_else(|_| format!("stage {}", self.stage));
+        let mut changes = vec![TicketChange::Stage { from, to: to.name.clone() }];
         self.stage = stage;
         self.updated_at = now;
         changes.extend(self.evaluate_sla(team, now));
@@ -324,19 +279,13 @@ impl Ticket {
 
     /// Sets custom fields; an empty value removes the field. Keys are 1 to
     /// 64 letters, digits, `-` and `_`.
-    pub fn set_fields(
-        &mut self,
-        fields: &[(String, String)],
-        now: Timestamp,
-    ) -> Result<Vec<TicketChange>, CoreError> {
+    pub fn set_fields(&mut self, fields: &[(String, String)], now: Timestamp) -> Result<Vec<TicketChange>, CoreError> {
         let mut next = self.fields.clone();
         let mut keys = Vec::new();
         for (key, value) in fields {
             let key_ok = !key.is_empty()
                 && key.len() <= 64
-                && key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !key_ok {
                 return Err(CoreError::invalid(
                     "fields",
@@ -359,10 +308,7 @@ impl Ticket {
             }
         }
         if next.len() > MAX_FIELDS {
-            return Err(CoreError::invalid(
-                "fields",
-                format!("a ticket has at most {MAX_FIELDS} fields"),
-            ));
+            return Err(CoreError::invalid("fields", format!("a ticket has at most {MAX_FIELDS} fields")));
         }
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -384,10 +330,7 @@ impl Ticket {
         sla.status = SlaStatus::Breached;
         sla.breached_at = Some(now);
         self.updated_at = now;
-        vec![TicketChange::SlaBreached {
-            policy: sla.policy_name.clone(),
-            deadline: sla.deadline,
-        }]
+        vec![TicketChange::SlaBreached { policy: sla.policy_name.clone(), deadline: sla.deadline }]
     }
 
     /// Settles a running SLA when the current stage reaches its target:
@@ -396,15 +339,10 @@ impl Ticket {
         let Some(sla) = self.sla.as_mut() else {
             return Vec::new();
         };
-        if sla.status == SlaStatus::Running
-            && sla.is_reached_by(team, self.stage)
-            && now <= sla.deadline
-        {
+        if sla.status == SlaStatus::Running && sla.is_reached_by(team, self.stage) && now <= sla.deadline {
             sla.status = SlaStatus::Met;
             sla.reached_at = Some(now);
-            return vec![TicketChange::SlaMet {
-                policy: sla.policy_name.clone(),
-            }];
+            return vec![TicketChange::SlaMet { policy: sla.policy_name.clone() }];
         }
         self.check_deadline(now)
     }
@@ -424,25 +362,10 @@ mod tests {
     /// A team with "Normal: 48h to Solved" for everything and "Fast: 4h to
     /// Solved" from high priority on.
     fn team() -> Team {
-        let mut team = Team::new(
-            TeamDraft {
-                name: "Ops".into(),
-                ..TeamDraft::default()
-            },
-            at(0),
-        )
-        .expect("team");
-        for (name, min_priority, hours) in [
-            ("Normal", Priority::Low, 48.0),
-            ("Fast", Priority::High, 4.0),
-        ] {
-            team.add_policy(SlaPolicyDraft {
-                name: name.into(),
-                min_priority,
-                target_stage: 3,
-                hours,
-            })
-            .expect("policy");
+        let mut team = Team::new(TeamDraft { name: "Ops".into(), ..TeamDraft::default() }, at(0)).expect("team");
+        for (name, min_priority, hours) in [("Normal", Priority::Low, 48.0), ("Fast", Priority::High, 4.0)] {
+            team.add_policy(SlaPolicyDraft { name: name.into(), min_priority, target_stage: 3, hours })
+                .expect("policy");
         }
         team
     }
@@ -463,35 +386,17 @@ mod tests {
         let t = open(&team, Priority::Low);
         assert_eq!(t.stage, 1);
         assert_eq!(t.running_deadline(), Some(at(48)));
-        assert_eq!(
-            open(&team, Priority::Urgent).running_deadline(),
-            Some(at(4))
-        );
+        assert_eq!(open(&team, Priority::Urgent).running_deadline(), Some(at(4)));
     }
 
     #[test]
     fn title_is_required_and_single_line() {
         let team = team();
-        let draft = |title: &str| TicketDraft {
-            title: title.into(),
-            ..TicketDraft::default()
-        };
+        let draft = |title: &str| TicketDraft { title: title.into(), ..TicketDraft::default() };
         assert!(Ticket::open(1, &team, draft("  "), None, at(0)).is_err());
         let t = Ticket::open(1, &team, draft("a\r\n b"), None, at(0)).expect("ticket");
         assert_eq!(t.title, "a b");
-        assert!(
-            Ticket::open(
-                1,
-                &team,
-                TicketDraft {
-                    stage: Some(42),
-                    ..draft("x")
-                },
-                None,
-                at(0)
-            )
-            .is_err()
-        );
+        assert!(Ticket::open(1, &team, TicketDraft { stage: Some(42), ..draft("x") }, None, at(0)).is_err());
     }
 
     #[test]
@@ -500,10 +405,7 @@ mod tests {
         let mut t = open(&team, Priority::Low);
         let changes = t.set_priority(Priority::Urgent, &team, at(1));
         assert_eq!(t.running_deadline(), Some(at(4)));
-        assert!(changes.contains(&TicketChange::Deadline {
-            from: Some(at(48)),
-            to: Some(at(4))
-        }));
+        assert!(changes.contains(&TicketChange::Deadline { from: Some(at(48)), to: Some(at(4)) }));
         // Lowering it again gives the longer deadline back.
         t.set_priority(Priority::Medium, &team, at(2));
         assert_eq!(t.running_deadline(), Some(at(48)));
@@ -515,11 +417,7 @@ mod tests {
         let mut t = open(&team, Priority::Low);
         let changes = t.set_priority(Priority::High, &team, at(5));
         assert!(t.is_breached());
-        assert!(
-            changes
-                .iter()
-                .any(|c| matches!(c, TicketChange::SlaBreached { .. }))
-        );
+        assert!(changes.iter().any(|c| matches!(c, TicketChange::SlaBreached { .. })));
     }
 
     #[test]
@@ -541,9 +439,7 @@ mod tests {
         t.move_to_stage(2, &team, at(1)).expect("moved");
         assert_eq!(t.sla.as_ref().map(|s| s.status), Some(SlaStatus::Running));
         let changes = t.move_to_stage(3, &team, at(3)).expect("moved");
-        assert!(changes.contains(&TicketChange::SlaMet {
-            policy: "Fast".into()
-        }));
+        assert!(changes.contains(&TicketChange::SlaMet { policy: "Fast".into() }));
         assert_eq!(t.sla.as_ref().and_then(|s| s.reached_at), Some(at(3)));
         // A met SLA is history: a later priority change leaves it alone.
         t.set_priority(Priority::Low, &team, at(10));
@@ -569,15 +465,9 @@ mod tests {
         let set = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
         assert_eq!(
             t.set_fields(&set("order_id", "A-1"), at(1)).expect("set"),
-            vec![TicketChange::Fields {
-                keys: vec!["order_id".into()]
-            }]
+            vec![TicketChange::Fields { keys: vec!["order_id".into()] }]
         );
-        assert!(
-            t.set_fields(&set("order_id", "A-1"), at(2))
-                .expect("same")
-                .is_empty()
-        );
+        assert!(t.set_fields(&set("order_id", "A-1"), at(2)).expect("same").is_empty());
         t.set_fields(&set("order_id", ""), at(3)).expect("removed");
         assert!(t.fields.is_empty());
         assert!(t.set_fields(&set("bad key", "x"), at(4)).is_err());
@@ -590,10 +480,7 @@ mod tests {
         assert!(t.check_deadline(at(4)).is_empty());
         assert_eq!(t.check_deadline(at(5)).len(), 1);
         assert!(t.is_breached());
-        assert!(
-            t.check_deadline(at(6)).is_empty(),
-            "a breach is recorded once"
-        );
+        assert!(t.check_deadline(at(6)).is_empty(), "a breach is recorded once");
     }
 
     proptest! {

@@ -36,20 +36,8 @@ pub struct User {
 
 impl User {
     /// Makes a user, checking the name.
-    pub fn new(
-        id: UserId,
-        name: &str,
-        role: Role,
-        token_hash: String,
-        now: Timestamp,
-    ) -> Result<User, CoreError> {
-        Ok(User {
-            id,
-            name: clean_name("name", name)?,
-            role,
-            token_hash,
-            created_at: now,
-        })
+    pub fn new(id: UserId, name: &str, role: Role, token_hash: String, now: Timestamp) -> Result<User, CoreError> {
+        Ok(User { id, name: clean_name("name", name)?, role, token_hash, created_at: now })
     }
 
     /// Whether the user may use admin routes.

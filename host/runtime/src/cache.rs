@@ -37,10 +37,7 @@ pub(crate) struct Cache {
 }
 
 fn cache_error(path: &Path, e: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Cache {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
+    RuntimeError::Cache { path: path.display().to_string(), reason: e.to_string() }
 }
 
 impl Cache {
@@ -83,19 +80,13 @@ impl Cache {
         sha256: &str,
         wasm: &[u8],
     ) -> Result<Component, RuntimeError> {
-        let compiled =
-            engine
-                .precompile_component(wasm)
-                .map_err(|e| RuntimeError::InvalidComponent {
-                    plugin: plugin.to_owned(),
-                    reason: format!("{e:#}"),
-                })?;
+        let compiled = engine
+            .precompile_component(wasm)
+            .map_err(|e| RuntimeError::InvalidComponent { plugin: plugin.to_owned(), reason: format!("{e:#}") })?;
         let path = self.path(sha256);
         // Write to a temporary name and rename, so that a crash never
         // leaves a half-written file under the real name.
-        let tmp = self
-            .dir
-            .join(format!("{sha256}.{}.tmp", std::process::id()));
+        let tmp = self.dir.join(format!("{sha256}.{}.tmp", std::process::id()));
         let written = std::fs::File::create(&tmp)
             .and_then(|mut f| f.write_all(&compiled).and_then(|()| f.sync_all()))
             .and_then(|()| std::fs::rename(&tmp, &path));

@@ -107,10 +107,7 @@ type Answer<T> = Result<T, PluginError>;
 impl Runtime {
     fn new_store(&self, scope: Arc<Scope>) -> Store<HostState> {
         let inner = &self.inner;
-        let mut store = Store::new(
-            &inner.engine,
-            HostState::new(scope, Arc::clone(&inner.services)),
-        );
+        let mut store = Store::new(&inner.engine, HostState::new(scope, Arc::clone(&inner.services)));
         store.limiter(|s| &mut s.limiter);
         // Every epoch tick, check how much time the guest itself has used;
         // time spent waiting in host calls does not count. Yielding lets
@@ -144,15 +141,11 @@ impl Runtime {
         let result = match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(classify(&scope, store.data(), &e)),
-            Err(_) => Err(RuntimeError::Timeout {
-                plugin,
-                seconds: timeout.as_secs(),
-            }),
+            Err(_) => Err(RuntimeError::Timeout { plugin, seconds: timeout.as_secs() }),
         };
-        self.inner
-            .metrics
-            .record(&scope.plugin, started.elapsed(), result.is_err());
+        self.inner.metrics.record(&scope.plugin, started.elapsed());
         if let Err(e) = &result {
+            self.inner.metrics.failed(&scope.plugin);
             tracing::warn!(plugin = %scope.plugin, team = %scope.team, error = %e, "plugin call failed");
         }
         result
@@ -185,27 +178,13 @@ impl Runtime {
                 Ok(match pre {
                     Pre::Channel(pre) => {
                         let i = pre.instantiate_async(&mut *store).await?;
-                        let info = i
-                            .switchboard_plugin_channel_handler()
-                            .call_describe(&mut *store)
-                            .await?;
-                        PluginInfo {
-                            name: info.name,
-                            summary: info.summary,
-                            settings_schema: info.settings_schema,
-                        }
+                        let info = i.switchboard_plugin_channel_handler().call_describe(&mut *store).await?;
+                        PluginInfo { name: info.name, summary: info.summary, settings_schema: info.settings_schema }
                     }
                     Pre::Robot(pre) => {
                         let i = pre.instantiate_async(&mut *store).await?;
-                        let info = i
-                            .switchboard_plugin_robot_handler()
-                            .call_describe(&mut *store)
-                            .await?;
-                        PluginInfo {
-                            name: info.name,
-                            summary: info.summary,
-                            settings_schema: info.settings_schema,
-                        }
+                        let info = i.switchboard_plugin_robot_handler().call_describe(&mut *store).await?;
+                        PluginInfo { name: info.name, summary: info.summary, settings_schema: info.settings_schema }
                     }
                 })
             })
@@ -215,11 +194,7 @@ impl Runtime {
 
     /// Asks a plugin whether `settings` (JSON) are valid. The plugin's own
     /// refusal comes back as [`RuntimeError::Plugin`].
-    pub async fn validate_settings(
-        &self,
-        plugin: &str,
-        settings: &str,
-    ) -> Result<(), RuntimeError> {
+    pub async fn validate_settings(&self, plugin: &str, settings: &str) -> Result<(), RuntimeError> {
         let loaded = self.loaded(plugin)?;
         let scope = self.describe_scope(&loaded);
         let settings = settings.to_owned();
@@ -229,24 +204,17 @@ impl Runtime {
                     match pre {
                         Pre::Channel(pre) => {
                             let i = pre.instantiate_async(&mut *store).await?;
-                            i.switchboard_plugin_channel_handler()
-                                .call_validate_settings(&mut *store, &settings)
-                                .await
+                            i.switchboard_plugin_channel_handler().call_validate_settings(&mut *store, &settings).await
                         }
                         Pre::Robot(pre) => {
                             let i = pre.instantiate_async(&mut *store).await?;
-                            i.switchboard_plugin_robot_handler()
-                                .call_validate_settings(&mut *store, &settings)
-                                .await
+                            i.switchboard_plugin_robot_handler().call_validate_settings(&mut *store, &settings).await
                         }
                     }
                 })
             })
             .await?;
-        answer.map_err(|e| RuntimeError::Plugin {
-            plugin: plugin.to_owned(),
-            failure: e.into(),
-        })
+        answer.map_err(|e| RuntimeError::Plugin { plugin: plugin.to_owned(), failure: e.into() })
     }
 
     /// Hands a request on a channel's public route to its installation.
@@ -273,47 +241,32 @@ impl Runtime {
             client_addr: request.client_addr,
         };
         let answer: Answer<ch::HttpResponse> = self
-            .call(
-                &loaded,
-                Self::installation_scope(installation),
-                |store, pre| {
-                    Box::pin(async move {
-                        let Pre::Channel(pre) = pre else {
-                            return Err(wasmtime::format_err!("not a channel"));
-                        };
-                        let i = pre.instantiate_async(&mut *store).await?;
-                        i.switchboard_plugin_channel_handler()
-                            .call_handle_http(&mut *store, &settings, &request)
-                            .await
-                    })
-                },
-            )
+            .call(&loaded, Self::installation_scope(installation), |store, pre| {
+                Box::pin(async move {
+                    let Pre::Channel(pre) = pre else {
+                        return Err(wasmtime::format_err!("not a channel"));
+                    };
+                    let i = pre.instantiate_async(&mut *store).await?;
+                    i.switchboard_plugin_channel_handler().call_handle_http(&mut *store, &settings, &request).await
+                })
+            })
             .await?;
-        let response = answer.map_err(|e| RuntimeError::Plugin {
-            plugin: installation.plugin.clone(),
-            failure: e.into(),
-        })?;
+        let plugin = installation.plugin.clone();
         let limit = self.inner.config.max_response_bytes;
-        if response.body.len() > limit {
-            return Err(RuntimeError::ResponseTooLarge {
-                plugin: installation.plugin.clone(),
-                size: response.body.len(),
-                limit,
-            });
+        let checked = match answer {
+            Err(e) => Err(RuntimeError::Plugin { plugin, failure: e.into() }),
+            Ok(r) if r.body.len() > limit => Err(RuntimeError::ResponseTooLarge { plugin, size: r.body.len(), limit }),
+            Ok(r) => Ok(HttpResponse { status: r.status, headers: r.headers, body: r.body }),
+        };
+        if let Err(e) = &checked {
+            self.inner.metrics.failed(&installation.plugin);
+            tracing::warn!(plugin = %installation.plugin, team = %installation.team, error = %e, "plugin call failed");
         }
-        Ok(HttpResponse {
-            status: response.status,
-            headers: response.headers,
-            body: response.body,
-        })
+        checked
     }
 
     /// Runs a robot installation on a ticket.
-    pub async fn run_robot(
-        &self,
-        installation: &Installation,
-        input: RunInput,
-    ) -> Result<Outcome, RuntimeError> {
+    pub async fn run_robot(&self, installation: &Installation, input: RunInput) -> Result<Outcome, RuntimeError> {
         let loaded = self.loaded(&installation.plugin)?;
         if !matches!(loaded.pre, Pre::Robot(_)) {
             return Err(RuntimeError::WrongKind {
@@ -325,38 +278,28 @@ impl Runtime {
         let context = rh::RunContext {
             ticket: ticket_to_wit(&input.ticket, &input.team),
             contact: input.contact.as_ref().map(contact_to_wit),
-            team: rh::Team {
-                slug: input.team.slug.clone(),
-                name: input.team.name.clone(),
-            },
-            stage: input
-                .team
-                .stage(input.ticket.stage)
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
+            team: rh::Team { slug: input.team.slug.clone(), name: input.team.name.clone() },
+            stage: input.team.stage(input.ticket.stage).map(|s| s.name.clone()).unwrap_or_default(),
             settings: installation.settings.clone(),
         };
         let outcome = self
-            .call(
-                &loaded,
-                Self::installation_scope(installation),
-                |store, pre| {
-                    Box::pin(async move {
-                        let Pre::Robot(pre) = pre else {
-                            return Err(wasmtime::format_err!("not a robot"));
-                        };
-                        let i = pre.instantiate_async(&mut *store).await?;
-                        i.switchboard_plugin_robot_handler()
-                            .call_run(&mut *store, &context)
-                            .await
-                    })
-                },
-            )
+            .call(&loaded, Self::installation_scope(installation), |store, pre| {
+                Box::pin(async move {
+                    let Pre::Robot(pre) = pre else {
+                        return Err(wasmtime::format_err!("not a robot"));
+                    };
+                    let i = pre.instantiate_async(&mut *store).await?;
+                    i.switchboard_plugin_robot_handler().call_run(&mut *store, &context).await
+                })
+            })
             .await?;
         Ok(match outcome {
             rh::Outcome::Done => Outcome::Done,
             rh::Outcome::Skipped(why) => Outcome::Skipped(why),
-            rh::Outcome::Failed(e) => Outcome::Failed(e.into()),
+            rh::Outcome::Failed(e) => {
+                self.inner.metrics.failed(&installation.plugin);
+                Outcome::Failed(e.into())
+            }
         })
     }
 }
@@ -365,16 +308,10 @@ impl Runtime {
 fn classify(scope: &Scope, state: &HostState, error: &wasmtime::Error) -> RuntimeError {
     let plugin = scope.plugin.to_string();
     if state.cpu_exceeded {
-        return RuntimeError::CpuBudget {
-            plugin,
-            budget_ms: scope.limits.cpu_ms,
-        };
+        return RuntimeError::CpuBudget { plugin, budget_ms: scope.limits.cpu_ms };
     }
     if state.limiter.memory_exceeded {
-        return RuntimeError::Memory {
-            plugin,
-            limit_mib: scope.limits.memory_mib,
-        };
+        return RuntimeError::Memory { plugin, limit_mib: scope.limits.memory_mib };
     }
     let reason = match error.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),

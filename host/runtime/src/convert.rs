@@ -41,21 +41,11 @@ fn kind_from_wit(k: wit::PointKind) -> core::PointKind {
 }
 
 fn emails_to_wit(list: &[core::Email]) -> Vec<wit::Email> {
-    list.iter()
-        .map(|e| wit::Email {
-            address: e.address.clone(),
-            kind: kind_to_wit(e.kind),
-        })
-        .collect()
+    list.iter().map(|e| wit::Email { address: e.address.clone(), kind: kind_to_wit(e.kind) }).collect()
 }
 
 fn phones_to_wit(list: &[core::Phone]) -> Vec<wit::Phone> {
-    list.iter()
-        .map(|p| wit::Phone {
-            number: p.number.clone(),
-            kind: kind_to_wit(p.kind),
-        })
-        .collect()
+    list.iter().map(|p| wit::Phone { number: p.number.clone(), kind: kind_to_wit(p.kind) }).collect()
 }
 
 /// A ticket as plugins see it; the stage is shown by name.
@@ -66,10 +56,7 @@ pub(crate) fn ticket_to_wit(t: &core::Ticket, team: &core::Team) -> wit::Ticket 
         title: t.title.clone(),
         description: t.description.clone(),
         priority: priority_to_wit(t.priority),
-        stage: team
-            .stage(t.stage)
-            .map(|s| s.name.clone())
-            .unwrap_or_default(),
+        stage: team.stage(t.stage).map(|s| s.name.clone()).unwrap_or_default(),
         contact: t.contact,
         origin: t.origin.clone(),
         external_key: t.external_key.clone(),
@@ -97,22 +84,8 @@ pub(crate) fn contact_to_wit(c: &core::Contact) -> wit::Contact {
 pub(crate) fn contact_from_wit(c: wit::ContactInfo) -> core::ContactDraft {
     core::ContactDraft {
         name: c.name,
-        emails: c
-            .emails
-            .into_iter()
-            .map(|e| core::Email {
-                address: e.address,
-                kind: kind_from_wit(e.kind),
-            })
-            .collect(),
-        phones: c
-            .phones
-            .into_iter()
-            .map(|p| core::Phone {
-                number: p.number,
-                kind: kind_from_wit(p.kind),
-            })
-            .collect(),
+        emails: c.emails.into_iter().map(|e| core::Email { address: e.address, kind: kind_from_wit(e.kind) }).collect(),
+        phones: c.phones.into_iter().map(|p| core::Phone { number: p.number, kind: kind_from_wit(p.kind) }).collect(),
         company: None,
     }
 }

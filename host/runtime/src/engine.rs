@@ -113,9 +113,7 @@ fn build_engine(try_pooling: bool) -> Result<(Engine, bool), RuntimeError> {
             }
         }
     }
-    Engine::new(&engine_config(false))
-        .map(|e| (e, false))
-        .map_err(|e| RuntimeError::Engine(format!("{e:#}")))
+    Engine::new(&engine_config(false)).map(|e| (e, false)).map_err(|e| RuntimeError::Engine(format!("{e:#}")))
 }
 
 fn build_linkers(engine: &Engine) -> wasmtime::Result<(Linker<HostState>, Linker<HostState>)> {
@@ -135,11 +133,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Runtime {
     /// Sets up the engine, the linkers and the epoch ticker.
-    pub fn new(
-        config: RuntimeConfig,
-        store: Arc<dyn Store>,
-        now: NowFn,
-    ) -> Result<Runtime, RuntimeError> {
+    pub fn new(config: RuntimeConfig, store: Arc<dyn Store>, now: NowFn) -> Result<Runtime, RuntimeError> {
         let (engine, pooling) = build_engine(config.pooling)?;
         let (channel_linker, robot_linker) =
             build_linkers(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
@@ -149,12 +143,7 @@ impl Runtime {
             .timeout(config.http_timeout)
             .build()
             .map_err(|e| RuntimeError::Engine(format!("cannot build the HTTP client: {e}")))?;
-        let services = Arc::new(Services {
-            store,
-            http,
-            now,
-            max_http_body: config.max_http_body,
-        });
+        let services = Arc::new(Services { store, http, now, max_http_body: config.max_http_body });
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_ticker(engine.clone(), config.epoch_tick, Arc::clone(&stop_ticker))
             .map_err(|e| RuntimeError::Engine(format!("cannot start the epoch ticker: {e}")))?;
@@ -194,21 +183,13 @@ impl Runtime {
                 component
             }
             None => {
-                let component = inner
-                    .cache
-                    .compile(&inner.engine, &manifest.id, &sha256, wasm)?;
+                let component = inner.cache.compile(&inner.engine, &manifest.id, &sha256, wasm)?;
                 inner.metrics.compiled.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(plugin = %manifest.id, version = %manifest.version, "compiled plugin");
                 component
             }
         };
-        let loaded = Loaded::link(
-            manifest.clone(),
-            sha256,
-            &component,
-            &inner.channel_linker,
-            &inner.robot_linker,
-        )?;
+        let loaded = Loaded::link(manifest.clone(), sha256, &component, &inner.channel_linker, &inner.robot_linker)?;
         inner
             .plugins
             .write()
@@ -219,18 +200,12 @@ impl Runtime {
 
     /// Forgets a plugin.
     pub fn unload(&self, plugin: &str) {
-        self.inner
-            .plugins
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(plugin);
+        self.inner.plugins.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(plugin);
     }
 
     /// The version and component hash of a loaded plugin.
     pub fn loaded_version(&self, plugin: &str) -> Option<(String, String)> {
-        self.loaded(plugin)
-            .ok()
-            .map(|l| (l.manifest.version.clone(), l.sha256.clone()))
+        self.loaded(plugin).ok().map(|l| (l.manifest.version.clone(), l.sha256.clone()))
     }
 
     pub(crate) fn loaded(&self, plugin: &str) -> Result<Arc<Loaded>, RuntimeError> {
@@ -251,13 +226,11 @@ impl Runtime {
 
 /// Advances the engine's epoch every `tick` until `stop` is set.
 fn spawn_ticker(engine: Engine, tick: Duration, stop: Arc<AtomicBool>) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("wasm-epoch".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(tick);
-                engine.increment_epoch();
-            }
-        })?;
+    std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(tick);
+            engine.increment_epoch();
+        }
+    })?;
     Ok(())
 }

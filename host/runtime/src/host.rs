@@ -72,12 +72,7 @@ pub(crate) struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.max_memory {
             self.memory_exceeded = true;
             return Ok(false);
@@ -85,12 +80,7 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 
@@ -130,34 +120,21 @@ impl HostState {
     /// environment, no arguments, no sockets, and output logged.
     pub(crate) fn new(scope: Arc<Scope>, services: Arc<Services>) -> Self {
         let wasi = WasiCtx::builder()
-            .stdout(GuestOutput::new(
-                Which::Stdout,
-                scope.plugin.clone(),
-                scope.team.clone(),
-            ))
-            .stderr(GuestOutput::new(
-                Which::Stderr,
-                scope.plugin.clone(),
-                scope.team.clone(),
-            ))
+            .stdout(GuestOutput::new(Which::Stdout, scope.plugin.clone(), scope.team.clone()))
+            .stderr(GuestOutput::new(Which::Stderr, scope.plugin.clone(), scope.team.clone()))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_RESOURCES);
-        let max_memory = usize::try_from(scope.limits.memory_mib)
-            .unwrap_or(usize::MAX)
-            .saturating_mul(1024 * 1024);
+        let max_memory = usize::try_from(scope.limits.memory_mib).unwrap_or(usize::MAX).saturating_mul(1024 * 1024);
         HostState {
             wasi,
             table,
             scope,
             services,
-            limiter: Limiter {
-                max_memory,
-                memory_exceeded: false,
-            },
+            limiter: Limiter { max_memory, memory_exceeded: false },
             started: Instant::now(),
             host_time: Duration::ZERO,
             cpu_exceeded: false,
@@ -178,10 +155,7 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -190,12 +164,10 @@ impl WasiView for HostState {
 /// as transient without detail.
 pub(crate) fn plugin_error(e: StoreError) -> PluginError {
     match e {
-        StoreError::UnknownTicket(_)
-        | StoreError::UnknownTeam(_)
-        | StoreError::UnknownContact(_) => PluginError::NotFound(e.to_string()),
-        StoreError::Rule(_) | StoreError::ExternalKeyTaken { .. } => {
-            PluginError::Permanent(e.to_string())
+        StoreError::UnknownTicket(_) | StoreError::UnknownTeam(_) | StoreError::UnknownContact(_) => {
+            PluginError::NotFound(e.to_string())
         }
+        StoreError::Rule(_) | StoreError::ExternalKeyTaken { .. } => PluginError::Permanent(e.to_string()),
         other => {
             tracing::error!(error = %other, "store failure in a host call");
             PluginError::Transient("the host could not complete the call; try again".into())

@@ -39,15 +39,18 @@ pub(crate) struct Metrics {
 
 impl Metrics {
     /// Records one call.
-    pub(crate) fn record(&self, plugin: &str, took: Duration, failed: bool) {
-        let mut plugins = self
-            .plugins
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub(crate) fn record(&self, plugin: &str, took: Duration) {
+        let mut plugins = self.plugins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = plugins.entry(plugin.to_owned()).or_default();
         entry.calls += 1;
-        entry.errors += u64::from(failed);
         entry.busy_us += u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+    }
+
+    /// Records that a call failed: it trapped, ran out of budget, returned
+    /// its own error, or answered with something the host refused.
+    pub(crate) fn failed(&self, plugin: &str) {
+        let mut plugins = self.plugins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        plugins.entry(plugin.to_owned()).or_default().errors += 1;
     }
 
     /// A snapshot.
@@ -56,11 +59,7 @@ impl Metrics {
             compiled: self.compiled.load(Ordering::Relaxed),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             pooling,
-            plugins: self
-                .plugins
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone(),
+            plugins: self.plugins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
         }
     }
 }

@@ -51,9 +51,7 @@ impl Loaded {
         };
         let pre = match manifest.kind {
             PluginKind::Channel => {
-                let instance = channel_linker
-                    .instantiate_pre(component)
-                    .map_err(mismatch)?;
+                let instance = channel_linker.instantiate_pre(component).map_err(mismatch)?;
                 Pre::Channel(channel::ChannelPre::new(instance).map_err(mismatch)?)
             }
             PluginKind::Robot => {
@@ -61,10 +59,6 @@ impl Loaded {
                 Pre::Robot(robot::RobotPre::new(instance).map_err(mismatch)?)
             }
         };
-        Ok(Loaded {
-            manifest,
-            sha256,
-            pre,
-        })
+        Ok(Loaded { manifest, sha256, pre })
     }
 }

@@ -31,12 +31,7 @@ pub(crate) struct GuestOutput {
 
 impl GuestOutput {
     pub(crate) fn new(which: Which, plugin: Arc<str>, team: Arc<str>) -> Self {
-        GuestOutput {
-            which,
-            plugin,
-            team,
-            pending: Arc::default(),
-        }
+        GuestOutput { which, plugin, team, pending: Arc::default() }
     }
 
     fn emit(&self, line: &[u8]) {
@@ -53,10 +48,7 @@ impl GuestOutput {
     }
 
     fn push(&self, bytes: &[u8]) {
-        let mut pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for &b in bytes {
             if b == b'\n' {
                 self.emit(&pending);
@@ -68,10 +60,7 @@ impl GuestOutput {
     }
 
     fn flush_partial(&self) {
-        let mut pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !pending.is_empty() {
             self.emit(&pending);
             pending.clear();
@@ -125,11 +114,7 @@ impl OutputStream for GuestOutput {
 }
 
 impl AsyncWrite for GuestOutput {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }

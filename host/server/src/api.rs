@@ -54,10 +54,7 @@ impl Modify for BearerAuth {
         openapi
             .components
             .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-            );
+            .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
@@ -91,14 +88,8 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(stages::list_stages, stages::create_stage))
         .routes(routes!(stages::patch_stage, stages::delete_stage))
         .routes(routes!(stages::reorder_stages))
-        .routes(routes!(
-            sla_policies::list_policies,
-            sla_policies::create_policy
-        ))
-        .routes(routes!(
-            sla_policies::put_policy,
-            sla_policies::delete_policy
-        ))
+        .routes(routes!(sla_policies::list_policies, sla_policies::create_policy))
+        .routes(routes!(sla_policies::put_policy, sla_policies::delete_policy))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::patch_ticket))
         .routes(routes!(messages::create_message, messages::list_messages))
@@ -108,11 +99,7 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .merge(uploads)
         .routes(routes!(plugins::get_plugin, plugins::delete_plugin))
         .routes(routes!(installations::list_installations))
-        .routes(routes!(
-            installations::enable_plugin,
-            installations::get_installation,
-            installations::disable_plugin
-        ))
+        .routes(routes!(installations::enable_plugin, installations::get_installation, installations::disable_plugin))
         .routes(routes!(robots::run_robot))
         .routes(routes!(openapi_json));
     let (router, mut openapi) = routes.split_for_parts();

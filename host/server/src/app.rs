@@ -50,16 +50,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ));
     for (name, help, pick) in [
         ("switchboard_plugin_calls_total", "Plugin calls.", 0),
-        (
-            "switchboard_plugin_errors_total",
-            "Plugin calls that failed.",
-            1,
-        ),
-        (
-            "switchboard_plugin_busy_microseconds_total",
-            "Wall-clock time spent in plugin calls.",
-            2,
-        ),
+        ("switchboard_plugin_errors_total", "Plugin calls that failed.", 1),
+        ("switchboard_plugin_busy_microseconds_total", "Wall-clock time spent in plugin calls.", 2),
     ] {
         body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
         for (plugin, s) in &runtime.plugins {

@@ -48,10 +48,7 @@ pub async fn bootstrap_admin(
     if let Some(token) = configured {
         let hash = hash_token(token);
         if store.user_by_token(&hash)?.is_none() {
-            store
-                .create_user("admin", Role::Admin, hash, now)?
-                .durable()
-                .await?;
+            store.create_user("admin", Role::Admin, hash, now)?.durable().await?;
         }
         return Ok(None);
     }
@@ -60,24 +57,15 @@ pub async fn bootstrap_admin(
     }
     let token = generate_token().map_err(|e| BootstrapError::Random(e.to_string()))?;
     let path = data_dir.join(ADMIN_TOKEN_FILE);
-    write_secret(&path, &token)
-        .map_err(|e| BootstrapError::TokenFile(path.display().to_string(), e))?;
-    store
-        .create_user("admin", Role::Admin, hash_token(&token), now)?
-        .durable()
-        .await?;
+    write_secret(&path, &token).map_err(|e| BootstrapError::TokenFile(path.display().to_string(), e))?;
+    store.create_user("admin", Role::Admin, hash_token(&token), now)?.durable().await?;
     Ok(Some(path))
 }
 
 /// Writes a file only its owner can read.
 fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     // The mode above applies only to a new file; an old one is tightened.
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     writeln!(file, "{secret}")?;
@@ -108,19 +96,13 @@ impl Caller {
         if self.0.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
-                "this route needs an admin token; user \"{}\" is an agent",
-                self.0.name
-            )))
+            Err(ApiError::forbidden(format!("this route needs an admin token; user \"{}\" is an agent", self.0.name)))
         }
     }
 
     /// The caller as the author of thread entries.
     pub fn author(&self) -> Author {
-        Author::User {
-            id: self.0.id,
-            name: self.0.name.clone(),
-        }
+        Author::User { id: self.0.id, name: self.0.name.clone() }
     }
 }
 
@@ -128,38 +110,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| ApiError::unauthorized("missing bearer token"))
     }
 }
 
 /// Middleware for `/api`: every request needs `Authorization: Bearer
 /// <token>` naming a known user.
-pub async fn require_token(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
-        ApiError::unauthorized("missing bearer token; send Authorization: Bearer <token>")
-    })?;
+pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing bearer token; send Authorization: Bearer <token>"))?;
     let token = header
         .to_str()
         .ok()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("authorization header is not \"Bearer <token>\""))?;
-    let user = state
-        .store
-        .user_by_token(&hash_token(token))?
-        .ok_or_else(|| ApiError::unauthorized("invalid token"))?;
+    let user = state.store.user_by_token(&hash_token(token))?.ok_or_else(|| ApiError::unauthorized("invalid token"))?;
     req.extensions_mut().insert(Caller(user));
     Ok(next.run(req).await)
 }

@@ -18,11 +18,7 @@ pub fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpA
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse::<IpAddr>().ok())
         .collect::<Vec<_>>();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
+    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
 #[cfg(test)]
@@ -33,16 +29,8 @@ mod tests {
     fn forwarded_header_only_from_trusted_proxies() {
         let proxy = IpAddr::from([10, 0, 0, 1]);
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            "203.0.113.9, 198.51.100.7, 10.0.0.1"
-                .parse()
-                .expect("header"),
-        );
-        assert_eq!(
-            client_addr(proxy, &headers, &[proxy]),
-            IpAddr::from([198, 51, 100, 7])
-        );
+        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.0.0.1".parse().expect("header"));
+        assert_eq!(client_addr(proxy, &headers, &[proxy]), IpAddr::from([198, 51, 100, 7]));
         let stranger = IpAddr::from([192, 0, 2, 1]);
         assert_eq!(client_addr(stranger, &headers, &[proxy]), stranger);
         assert_eq!(client_addr(proxy, &HeaderMap::new(), &[proxy]), proxy);

@@ -71,10 +71,7 @@ impl BundledPlugin {
     pub fn shipped() -> Vec<BundledPlugin> {
         switchboard_artifacts::BUNDLED
             .iter()
-            .map(|b| BundledPlugin {
-                manifest: b.manifest.to_owned(),
-                wasm: b.wasm.to_vec(),
-            })
+            .map(|b| BundledPlugin { manifest: b.manifest.to_owned(), wasm: b.wasm.to_vec() })
             .collect()
     }
 }

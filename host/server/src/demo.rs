@@ -2,8 +2,7 @@
 //! API has something to show.
 
 use switchboard_core::{
-    Author, ContactDraft, Email, PointKind, Priority, SlaPolicyDraft, Team, TeamDraft, TicketDraft,
-    Timestamp,
+    Author, ContactDraft, Email, PointKind, Priority, SlaPolicyDraft, Team, TeamDraft, TicketDraft, Timestamp,
 };
 use switchboard_store::{Store, StoreError};
 
@@ -15,13 +14,7 @@ pub async fn ensure_demo_team(store: &dyn Store, now: Timestamp) -> Result<(), S
         Err(StoreError::UnknownTeam(_)) => {}
         Err(e) => return Err(e),
     }
-    let team = Team::new(
-        TeamDraft {
-            name: "Demo".into(),
-            ..TeamDraft::default()
-        },
-        now,
-    )?;
+    let team = Team::new(TeamDraft { name: "Demo".into(), ..TeamDraft::default() }, now)?;
     store.create_team(team)?.durable().await?;
     store
         .update_team("demo", &mut |team| {
@@ -44,25 +37,17 @@ pub async fn ensure_demo_team(store: &dyn Store, now: Timestamp) -> Result<(), S
         .await?;
     let draft = TicketDraft {
         title: "Welcome to Switchboard".into(),
-        description:
-            "This ticket was opened by the demo setup. Move it, change its priority, reply to it."
-                .into(),
+        description: "This ticket was opened by the demo setup. Move it, change its priority, reply to it.".into(),
         priority: Some(Priority::Medium),
         origin: "demo".into(),
         ..TicketDraft::default()
     };
     let contact = ContactDraft {
         name: Some("Demo Customer".into()),
-        emails: vec![Email {
-            address: "customer@example.com".into(),
-            kind: PointKind::Work,
-        }],
+        emails: vec![Email { address: "customer@example.com".into(), kind: PointKind::Work }],
         ..ContactDraft::default()
     };
-    store
-        .create_ticket("demo", draft, Some(contact), Author::System, now)?
-        .durable()
-        .await?;
+    store.create_ticket("demo", draft, Some(contact), Author::System, now)?.durable().await?;
     tracing::info!("demo team created");
     Ok(())
 }

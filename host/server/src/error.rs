@@ -30,15 +30,7 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            body: ErrorBody {
-                error,
-                detail: detail.into(),
-                field: None,
-            },
-            retry_after: None,
-        }
+        ApiError { status, body: ErrorBody { error, detail: detail.into(), field: None }, retry_after: None }
     }
 
     /// 400: the request is malformed.
@@ -48,11 +40,7 @@ impl ApiError {
 
     /// 422: a field's value is not acceptable.
     pub fn invalid(field: &str, reason: impl std::fmt::Display) -> Self {
-        let mut e = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
-            format!("{field}: {reason}"),
-        );
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", format!("{field}: {reason}"));
         e.body.field = Some(field.to_owned());
         e
     }
@@ -89,11 +77,7 @@ impl ApiError {
 
     /// 415: the body is not JSON.
     pub fn unsupported_media(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            detail,
-        )
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail)
     }
 
     /// 429: too many requests; `retry_after` is sent as `Retry-After`.
@@ -127,11 +111,7 @@ impl ApiError {
     /// sent to the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the server log",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
     }
 
     /// The status this error is sent with.
@@ -144,14 +124,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body)).into_response();
         if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -161,9 +137,7 @@ impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::Invalid { field, reason } => ApiError::invalid(field, reason),
-            CoreError::UnknownStage(_) | CoreError::UnknownPolicy(_) => {
-                ApiError::not_found(e.to_string())
-            }
+            CoreError::UnknownStage(_) | CoreError::UnknownPolicy(_) => ApiError::not_found(e.to_string()),
             CoreError::Conflict(detail) => ApiError::conflict(detail),
         }
     }
@@ -194,9 +168,7 @@ impl From<StoreError> for ApiError {
 impl From<RuntimeError> for ApiError {
     fn from(e: RuntimeError) -> Self {
         match e {
-            RuntimeError::CpuBudget { .. } | RuntimeError::Timeout { .. } => {
-                ApiError::plugin_timeout(e.to_string())
-            }
+            RuntimeError::CpuBudget { .. } | RuntimeError::Timeout { .. } => ApiError::plugin_timeout(e.to_string()),
             RuntimeError::Memory { .. }
             | RuntimeError::Trap { .. }
             | RuntimeError::ResponseTooLarge { .. }

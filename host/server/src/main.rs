@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchboard_server::{Config, FileConfig, LogFormat};
 
+mod plugin_cli;
+
 #[derive(Parser)]
 #[command(
     name = "switchboard",
@@ -27,6 +29,13 @@ enum Command {
     Serve(ServeArgs),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Install, list, enable, disable and remove plugins through the API.
+    Plugin {
+        #[command(flatten)]
+        api: plugin_cli::ApiArgs,
+        #[command(subcommand)]
+        command: plugin_cli::PluginCommand,
+    },
 }
 
 /// Flags override environment variables, which override the config file,
@@ -54,6 +63,12 @@ struct ServeArgs {
     /// Seconds between SLA breach checks [default: 30].
     #[arg(long, env = "SWITCHBOARD_SLA_SWEEP_SECONDS")]
     sla_sweep_seconds: Option<u64>,
+    /// Public plugin requests per second per client; 0 for no limit [default: 20].
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_RATE")]
+    public_rate: Option<u32>,
+    /// A proxy whose X-Forwarded-For is believed; repeat for several.
+    #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Create a "Demo" team with SLA policies and a first ticket.
     #[arg(long)]
     demo: bool,
@@ -62,9 +77,9 @@ struct ServeArgs {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    // Colours only for a terminal: log files and collectors get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -75,9 +90,7 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(term) => term,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
@@ -101,14 +114,8 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         None => FileConfig::default(),
     };
     init_logging(args.log_format.or(file.log_format).unwrap_or_default());
-    let data = args
-        .data
-        .or(file.data)
-        .unwrap_or_else(|| PathBuf::from("data"));
-    let listen = args
-        .listen
-        .or(file.listen)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let data = args.data.or(file.data).unwrap_or_else(|| PathBuf::from("data"));
+    let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let mut config = Config::new(data);
     if let Some(domain) = args.mail_domain.or(file.mail_domain) {
         config.mail_domain = domain;
@@ -119,14 +126,16 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(secs) = args.sla_sweep_seconds.or(file.sla_sweep_seconds) {
         config.sla_sweep_interval = Duration::from_secs(secs.max(1));
     }
-    config.admin_token = std::env::var("SWITCHBOARD_ADMIN_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty());
+    if let Some(rate) = args.public_rate.or(file.public_rate) {
+        config.public_rate = rate;
+        config.public_burst = rate.saturating_mul(2);
+    }
+    config.trusted_proxies =
+        if args.trusted_proxies.is_empty() { file.trusted_proxies.unwrap_or_default() } else { args.trusted_proxies };
+    config.admin_token = std::env::var("SWITCHBOARD_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
     config.demo = args.demo;
 
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr().context("listener has no address")?;
     // Scripts and tests read this line to find the port when listening on
     // port 0; logs go to stderr so that stdout stays this one line.
@@ -150,5 +159,10 @@ fn main() -> anyhow::Result<()> {
             .build()
             .context("cannot start the async runtime")?
             .block_on(run_serve(args)),
+        Command::Plugin { api, command } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(plugin_cli::run(api, command)),
     }
 }

@@ -24,9 +24,7 @@ struct ManifestFile {
 pub fn parse_manifest(text: &str) -> Result<Manifest, (String, String)> {
     let file: ManifestFile = match serde_json::from_str(text) {
         Ok(file) => file,
-        Err(_) => {
-            toml::from_str(text).map_err(|e| ("manifest".to_owned(), e.message().to_owned()))?
-        }
+        Err(_) => toml::from_str(text).map_err(|e| ("manifest".to_owned(), e.message().to_owned()))?,
     };
     let capabilities = file
         .capabilities
@@ -38,10 +36,7 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, (String, String)> {
         None => String::new(),
         Some(schema @ serde_json::Value::Object(_)) => schema.to_string(),
         Some(_) => {
-            return Err((
-                "manifest.settings_schema".into(),
-                "must be a JSON Schema object".into(),
-            ));
+            return Err(("manifest.settings_schema".into(), "must be a JSON Schema object".into()));
         }
     };
     let manifest = Manifest {
@@ -55,9 +50,7 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, (String, String)> {
         settings_schema,
     };
     manifest.validate().map_err(|e| match e {
-        switchboard_core::CoreError::Invalid { field, reason } => {
-            (format!("manifest.{field}"), reason)
-        }
+        switchboard_core::CoreError::Invalid { field, reason } => (format!("manifest.{field}"), reason),
         other => ("manifest".into(), other.to_string()),
     })?;
     Ok(manifest)
@@ -71,10 +64,7 @@ mod tests {
     fn reads_toml_and_json_and_names_bad_fields() {
         let toml = "id = \"x\"\nname = \"X\"\nversion = \"1.0.0\"\nkind = \"robot\"\nvendor = \"V\"\nwit = \"0.1.1\"\ncapabilities = [\"tickets\"]\n[settings_schema]\ntype = \"object\"\n";
         let m = parse_manifest(toml).expect("toml");
-        assert_eq!(
-            (m.id.as_str(), m.kind, m.capabilities.len()),
-            ("x", PluginKind::Robot, 1)
-        );
+        assert_eq!((m.id.as_str(), m.kind, m.capabilities.len()), ("x", PluginKind::Robot, 1));
         assert_eq!(m.settings_schema, r#"{"type":"object"}"#);
         let json = r#"{"id": "y", "name": "Y", "version": "0.1.0", "kind": "channel", "vendor": "V", "wit": "0.1.0"}"#;
         assert_eq!(parse_manifest(json).expect("json").id, "y");
@@ -82,8 +72,7 @@ mod tests {
         assert_eq!(bad.0, "manifest.capabilities");
         let bad = parse_manifest(&toml.replace("\"x\"", "\"X Y\"")).expect_err("bad id");
         assert_eq!(bad.0, "manifest.id");
-        let bad = parse_manifest(&toml.replace("kind = \"robot\"", "kind = \"bot\""))
-            .expect_err("bad kind");
+        let bad = parse_manifest(&toml.replace("kind = \"robot\"", "kind = \"bot\"")).expect_err("bad kind");
         assert!(bad.1.contains("bot"), "{bad:?}");
     }
 }

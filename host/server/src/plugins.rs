@@ -67,12 +67,7 @@ pub async fn load_installed(store: &Arc<dyn Store>, runtime: &Runtime) -> Result
 /// Installs the plugins that ship with the server, and upgrades an
 /// installed one when the shipped version is newer or, at the same version,
 /// its component differs. A newer version an admin installed is kept.
-pub async fn install_bundled(
-    store: &Arc<dyn Store>,
-    runtime: &Runtime,
-    bundled: &[BundledPlugin],
-    now: Timestamp,
-) {
+pub async fn install_bundled(store: &Arc<dyn Store>, runtime: &Runtime, bundled: &[BundledPlugin], now: Timestamp) {
     for plugin in bundled {
         let manifest = match parse_manifest(&plugin.manifest) {
             Ok(m) => m,
@@ -85,8 +80,7 @@ pub async fn install_bundled(
         let wanted = match store.plugin(&manifest.id) {
             Ok(installed) => {
                 installed.manifest.is_older_than(&manifest.version)
-                    || (installed.manifest.version == manifest.version
-                        && installed.sha256 != sha256)
+                    || (installed.manifest.version == manifest.version && installed.sha256 != sha256)
             }
             Err(StoreError::UnknownPlugin(_)) => true,
             Err(e) => {

@@ -64,9 +64,7 @@ async fn handle(
 }
 
 fn not_found(team: &str, plugin: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "no channel \"{plugin}\" is enabled for team \"{team}\""
-    ))
+    ApiError::not_found(format!("no channel \"{plugin}\" is enabled for team \"{team}\""))
 }
 
 async fn serve_plugin(
@@ -78,10 +76,7 @@ async fn serve_plugin(
     request: Request,
 ) -> Result<Response, ApiError> {
     let client = client_addr(peer.ip(), request.headers(), &state.trusted_proxies);
-    state
-        .public_limiter
-        .check(client, Instant::now())
-        .map_err(ApiError::too_many_requests)?;
+    state.public_limiter.check(client, Instant::now()).map_err(ApiError::too_many_requests)?;
     let installation = match state.store.installation(team, plugin) {
         Ok(i) => i,
         Err(StoreError::NotEnabled { .. } | StoreError::UnknownTeam(_)) => {
@@ -102,11 +97,7 @@ async fn serve_plugin(
         .headers
         .iter()
         .filter(|(name, _)| *name != header::AUTHORIZATION && *name != header::COOKIE)
-        .filter_map(|(n, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (n.as_str().to_owned(), v.to_owned()))
-        })
+        .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_owned(), v.to_owned())))
         .collect();
     let http = HttpRequest {
         method: parts.method.to_string(),
@@ -117,15 +108,9 @@ async fn serve_plugin(
         client_addr: client.to_string(),
     };
     let answer = state.runtime.handle_http(&installation, http).await?;
-    let status = StatusCode::from_u16(answer.status)
-        .ok()
-        .filter(|s| !s.is_informational())
-        .ok_or_else(|| {
-            ApiError::plugin_failed(format!(
-                "plugin \"{plugin}\" answered with status {}",
-                answer.status
-            ))
-        })?;
+    let status = StatusCode::from_u16(answer.status).ok().filter(|s| !s.is_informational()).ok_or_else(|| {
+        ApiError::plugin_failed(format!("plugin \"{plugin}\" answered with status {}", answer.status))
+    })?;
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -134,10 +119,7 @@ async fn serve_plugin(
         if HOP_BY_HOP.contains(&lower.as_str()) {
             continue;
         }
-        match (
-            HeaderName::try_from(lower.as_str()),
-            HeaderValue::try_from(value.as_str()),
-        ) {
+        match (HeaderName::try_from(lower.as_str()), HeaderValue::try_from(value.as_str())) {
             (Ok(n), Ok(v)) => {
                 headers.append(n, v);
             }
@@ -146,8 +128,6 @@ async fn serve_plugin(
             }
         }
     }
-    headers
-        .entry(header::X_CONTENT_TYPE_OPTIONS)
-        .or_insert(HeaderValue::from_static("nosniff"));
+    headers.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
     Ok(response)
 }

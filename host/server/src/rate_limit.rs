@@ -23,11 +23,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter; a `rate` of 0 allows everything.
     pub fn new(rate: u32, burst: u32) -> Self {
-        RateLimiter {
-            rate: f64::from(rate),
-            burst: f64::from(burst.max(1)),
-            buckets: Mutex::default(),
-        }
+        RateLimiter { rate: f64::from(rate), burst: f64::from(burst.max(1)), buckets: Mutex::default() }
     }
 
     /// Takes a token for `client`, or says how long to wait for one.
@@ -35,19 +31,13 @@ impl RateLimiter {
         if self.rate <= 0.0 {
             return Ok(());
         }
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() >= PRUNE_AT {
             // Forget clients whose bucket has refilled: they lose nothing.
             let full_after = Duration::from_secs_f64(self.burst / self.rate);
             buckets.retain(|_, b| now.duration_since(b.at) < full_after);
         }
-        let bucket = buckets.entry(client).or_insert(Bucket {
-            tokens: self.burst,
-            at: now,
-        });
+        let bucket = buckets.entry(client).or_insert(Bucket { tokens: self.burst, at: now });
         let refill = now.duration_since(bucket.at).as_secs_f64() * self.rate;
         bucket.tokens = (bucket.tokens + refill).min(self.burst);
         bucket.at = now;
@@ -75,10 +65,7 @@ mod tests {
         let wait = limiter.check(a, t0).expect_err("burst used up");
         assert!(wait <= Duration::from_millis(100));
         assert!(limiter.check(b, t0).is_ok(), "clients are apart");
-        assert!(
-            limiter.check(a, t0 + Duration::from_millis(150)).is_ok(),
-            "refilled"
-        );
+        assert!(limiter.check(a, t0 + Duration::from_millis(150)).is_ok(), "refilled");
         assert!(RateLimiter::new(0, 0).check(a, t0).is_ok());
     }
 }

@@ -46,14 +46,7 @@ pub async fn serve(
         .map_err(|e| ServeError::DataDir(config.data_dir.display().to_string(), e))?;
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir.join("db"))?);
     let now = config.clock.now();
-    if let Some(path) = bootstrap_admin(
-        &*store,
-        &config.data_dir,
-        config.admin_token.as_deref(),
-        now,
-    )
-    .await?
-    {
+    if let Some(path) = bootstrap_admin(&*store, &config.data_dir, config.admin_token.as_deref(), now).await? {
         tracing::info!(path = %path.display(), "generated the first admin token");
     }
     if config.demo {
@@ -62,11 +55,7 @@ pub async fn serve(
     let clock = Arc::clone(&config.clock);
     let mut runtime_config = RuntimeConfig::new(config.data_dir.join("plugin-cache"));
     runtime_config.pooling = config.pooling;
-    let runtime = Runtime::new(
-        runtime_config,
-        Arc::clone(&store),
-        Arc::new(move || clock.now()),
-    )?;
+    let runtime = Runtime::new(runtime_config, Arc::clone(&store), Arc::new(move || clock.now()))?;
     crate::plugins::load_installed(&store, &runtime).await?;
     crate::plugins::install_bundled(&store, &runtime, &config.bundled, now).await;
     let state = AppState {
@@ -88,12 +77,9 @@ pub async fn serve(
     ));
     tracing::info!(addr = ?listener.local_addr().ok(), "serving");
     let app = crate::app::app(state, config.body_limit);
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
     let _ = stop.send(true);
     let _ = sweeper.await;
     served?;

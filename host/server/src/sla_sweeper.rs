@@ -9,12 +9,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 
 /// Checks running SLA deadlines every `every` until `stop` changes.
-pub async fn run(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, every: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

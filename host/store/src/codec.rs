@@ -22,10 +22,7 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Decodes a record, naming `what` it is in the error.
 pub(crate) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt {
-        what: what.to_owned(),
-        reason,
-    };
+    let corrupt = |reason: String| StoreError::Corrupt { what: what.to_owned(), reason };
     match bytes.split_first() {
         Some((&JSON_V1, body)) => serde_json::from_slice(body).map_err(|e| corrupt(e.to_string())),
         Some((format, _)) => Err(corrupt(format!("unknown format byte {format}"))),

@@ -17,10 +17,7 @@ pub struct Committed<T> {
 impl<T> Committed<T> {
     /// A write waiting for the flush that `flush` reports.
     pub(crate) fn pending(value: T, flush: oneshot::Receiver<FlushResult>) -> Self {
-        Committed {
-            value,
-            flush: Some(flush),
-        }
+        Committed { value, flush: Some(flush) }
     }
 
     /// A call that changed nothing and so has nothing to wait for.
@@ -35,9 +32,7 @@ impl<T> Committed<T> {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(StoreError::Flush(e)),
                 Err(_) => {
-                    return Err(StoreError::Flush(
-                        "the store was closed before the flush".into(),
-                    ));
+                    return Err(StoreError::Flush("the store was closed before the flush".into()));
                 }
             }
         }
@@ -52,9 +47,7 @@ impl<T> Committed<T> {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(StoreError::Flush(e)),
                 Err(_) => {
-                    return Err(StoreError::Flush(
-                        "the store was closed before the flush".into(),
-                    ));
+                    return Err(StoreError::Flush("the store was closed before the flush".into()));
                 }
             }
         }

@@ -42,24 +42,16 @@ impl GroupCommit {
     pub(crate) fn start(db: sled::Db) -> std::io::Result<GroupCommit> {
         let shared = Arc::new(Shared::default());
         let worker = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("sled-group-commit".into())
-            .spawn(move || flush_loop(&worker, &db))?;
-        Ok(GroupCommit {
-            shared,
-            thread: Some(thread),
-        })
+        let thread =
+            std::thread::Builder::new().name("sled-group-commit".into()).spawn(move || flush_loop(&worker, &db))?;
+        Ok(GroupCommit { shared, thread: Some(thread) })
     }
 
     /// Queues a waiter for the next flush. Call it after the write's
     /// transaction has committed, so that the flush covers the write.
     pub(crate) fn wait(&self) -> oneshot::Receiver<FlushResult> {
         let (tx, rx) = oneshot::channel();
-        let mut queue = self
-            .shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
         queue.waiters.push(tx);
         drop(queue);
         self.shared.writes.fetch_add(1, Ordering::Relaxed);
@@ -69,10 +61,7 @@ impl GroupCommit {
 
     /// How many flushes have run, and how many writes they made durable.
     pub(crate) fn counts(&self) -> (u64, u64) {
-        (
-            self.shared.flushes.load(Ordering::Relaxed),
-            self.shared.writes.load(Ordering::Relaxed),
-        )
+        (self.shared.flushes.load(Ordering::Relaxed), self.shared.writes.load(Ordering::Relaxed))
     }
 }
 
@@ -81,10 +70,7 @@ fn flush_loop(shared: &Shared, db: &sled::Db) {
         let batch = {
             let mut queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
             while queue.waiters.is_empty() && !queue.closing {
-                queue = shared
-                    .wake
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
+                queue = shared.wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
             }
             if queue.waiters.is_empty() {
                 // Closing with nobody waiting: one last flush for writes
@@ -110,11 +96,7 @@ fn flush_loop(shared: &Shared, db: &sled::Db) {
 
 impl Drop for GroupCommit {
     fn drop(&mut self) {
-        self.shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .closing = true;
+        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).closing = true;
         self.shared.wake.notify_one();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

@@ -30,12 +30,7 @@ pub(crate) fn team_prefix(slug: &str) -> Vec<u8> {
 
 /// A ticket's place in its team's list: highest priority first, then
 /// oldest, then lowest id.
-pub(crate) fn ticket_order(
-    slug: &str,
-    priority: Priority,
-    created: Timestamp,
-    ticket: TicketId,
-) -> Vec<u8> {
+pub(crate) fn ticket_order(slug: &str, priority: Priority, created: Timestamp, ticket: TicketId) -> Vec<u8> {
     let mut k = team_prefix(slug);
     k.push(3 - priority.stars());
     k.extend_from_slice(&time(created));
@@ -134,9 +129,6 @@ mod tests {
 
     #[test]
     fn team_prefixes_do_not_overlap() {
-        assert!(
-            !ticket_order("ab", Priority::Low, Timestamp::UNIX_EPOCH, 1)
-                .starts_with(&team_prefix("a"))
-        );
+        assert!(!ticket_order("ab", Priority::Low, Timestamp::UNIX_EPOCH, 1).starts_with(&team_prefix("a")));
     }
 }

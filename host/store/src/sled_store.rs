@@ -10,8 +10,8 @@ use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, Transactional, TransactionalTree,
 };
 use switchboard_core::{
-    Author, Contact, ContactDraft, CoreError, Installation, Message, MessageDraft, PluginRecord,
-    Role, StageId, Team, Ticket, TicketDraft, TicketId, Timestamp, User, UserId,
+    Author, Contact, ContactDraft, CoreError, Installation, Message, MessageDraft, PluginRecord, Role, StageId, Team,
+    Ticket, TicketDraft, TicketId, Timestamp, User, UserId,
 };
 
 use crate::codec::{decode, encode};
@@ -110,24 +110,17 @@ impl SledStore {
     /// Opens (or creates) the store in directory `path`.
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
         let db = sled::Config::new().path(path).open()?;
-        let trees = TREES
-            .iter()
-            .map(|name| db.open_tree(name))
-            .collect::<Result<Vec<_>, _>>()?;
+        let trees = TREES.iter().map(|name| db.open_tree(name)).collect::<Result<Vec<_>, _>>()?;
         let meta = &trees[META];
         match meta.get(SCHEMA_KEY)? {
             Some(v) => {
-                let found = <[u8; 4]>::try_from(v.as_ref())
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Corrupt {
+                let found =
+                    <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).map_err(|_| StoreError::Corrupt {
                         what: "schema version".into(),
                         reason: format!("{} bytes instead of 4", v.len()),
                     })?;
                 if found != SCHEMA_VERSION {
-                    return Err(StoreError::SchemaMismatch {
-                        found,
-                        expected: SCHEMA_VERSION,
-                    });
+                    return Err(StoreError::SchemaMismatch { found, expected: SCHEMA_VERSION });
                 }
             }
             None => {
@@ -156,9 +149,7 @@ impl SledStore {
     /// for the next group flush.
     fn write<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<Committed<T>, StoreError> {
         let refs: Vec<&Tree> = self.trees.iter().collect();
-        let value = refs
-            .as_slice()
-            .transaction(|trees: &Vec<TransactionalTree>| f(&Tx { trees, store: self }))?;
+        let value = refs.as_slice().transaction(|trees: &Vec<TransactionalTree>| f(&Tx { trees, store: self }))?;
         Ok(Committed::pending(value, self.commit.wait()))
     }
 
@@ -168,10 +159,7 @@ impl SledStore {
         key: &[u8],
         what: &str,
     ) -> Result<Option<T>, StoreError> {
-        self.trees[tree]
-            .get(key)?
-            .map(|v| decode(what, &v))
-            .transpose()
+        self.trees[tree].get(key)?.map(|v| decode(what, &v)).transpose()
     }
 }
 
@@ -182,12 +170,7 @@ struct Tx<'a> {
 }
 
 impl Tx<'_> {
-    fn get<T: serde::de::DeserializeOwned>(
-        &self,
-        tree: usize,
-        key: &[u8],
-        what: &str,
-    ) -> TxResult<Option<T>> {
+    fn get<T: serde::de::DeserializeOwned>(&self, tree: usize, key: &[u8], what: &str) -> TxResult<Option<T>> {
         match self.trees[tree].get(key)? {
             Some(v) => decode(what, &v).map(Some).or_abort(),
             None => Ok(None),
@@ -251,44 +234,23 @@ impl Tx<'_> {
         self.put(TICKETS, &keys::id(new.id), new)
     }
 
-    fn add_message(
-        &self,
-        ticket: TicketId,
-        draft: MessageDraft,
-        now: Timestamp,
-    ) -> TxResult<Message> {
+    fn add_message(&self, ticket: TicketId, draft: MessageDraft, now: Timestamp) -> TxResult<Message> {
         let id = self.trees[MESSAGES].generate_id()?;
         let message = Message::new(id, ticket, draft, now).or_abort()?;
         self.put(MESSAGES, &keys::message(ticket, id), &message)?;
         Ok(message)
     }
 
-    fn add_event(
-        &self,
-        ticket: TicketId,
-        author: &Author,
-        body: String,
-        now: Timestamp,
-    ) -> TxResult<()> {
-        let draft = MessageDraft {
-            kind: switchboard_core::MessageKind::Event,
-            author: author.clone(),
-            body,
-        };
+    fn add_event(&self, ticket: TicketId, author: &Author, body: String, now: Timestamp) -> TxResult<()> {
+        let draft = MessageDraft { kind: switchboard_core::MessageKind::Event, author: author.clone(), body };
         self.add_message(ticket, draft, now).map(drop)
     }
 
     /// Finds the contact owning one of the draft's addresses or numbers and
     /// adds what it lacks, or creates a contact. The draft is normalized.
     fn upsert_contact(&self, draft: &ContactDraft, now: Timestamp) -> TxResult<Contact> {
-        let email_keys = draft
-            .emails
-            .iter()
-            .map(|e| (keys::contact_email(&e.address), e.address.as_str()));
-        let phone_keys = draft
-            .phones
-            .iter()
-            .map(|p| (keys::contact_phone(&p.number), p.number.as_str()));
+        let email_keys = draft.emails.iter().map(|e| (keys::contact_email(&e.address), e.address.as_str()));
+        let phone_keys = draft.phones.iter().map(|p| (keys::contact_phone(&p.number), p.number.as_str()));
         let all: Vec<(Vec<u8>, &str)> = email_keys.chain(phone_keys).collect();
         let mut owner = None;
         let mut free = HashSet::new();
@@ -310,11 +272,7 @@ impl Tx<'_> {
                 if !contact.absorb(draft, now, |k| free.contains(k)) {
                     return Ok(contact);
                 }
-                let claim: Vec<_> = all
-                    .iter()
-                    .filter(|(_, v)| free.contains(v))
-                    .map(|(k, _)| k.clone())
-                    .collect();
+                let claim: Vec<_> = all.iter().filter(|(_, v)| free.contains(v)).map(|(k, _)| k.clone()).collect();
                 (contact, claim)
             }
             None => {
@@ -350,16 +308,11 @@ impl Store for SledStore {
     }
 
     fn team(&self, slug: &str) -> Result<Team, StoreError> {
-        self.get(TEAMS, slug.as_bytes(), "team")?
-            .ok_or_else(|| StoreError::UnknownTeam(slug.to_owned()))
+        self.get(TEAMS, slug.as_bytes(), "team")?.ok_or_else(|| StoreError::UnknownTeam(slug.to_owned()))
     }
 
     fn teams(&self) -> Result<Vec<Team>, StoreError> {
-        self.trees[TEAMS]
-            .iter()
-            .values()
-            .map(|v| decode("team", &v?))
-            .collect()
+        self.trees[TEAMS].iter().values().map(|v| decode("team", &v?)).collect()
     }
 
     fn team_by_alias(&self, alias: &str) -> Result<Option<Team>, StoreError> {
@@ -402,11 +355,7 @@ impl Store for SledStore {
             let key = keys::stage_count(slug, stage);
             let count = tx.id_at(STAGE_COUNTS, &key)?.unwrap_or(0);
             if count > 0 {
-                return abort(StoreError::StageInUse {
-                    team: slug.to_owned(),
-                    stage,
-                    count,
-                });
+                return abort(StoreError::StageInUse { team: slug.to_owned(), stage, count });
             }
             team.remove_stage(stage).or_abort()?;
             tx.trees[STAGE_COUNTS].remove(key)?;
@@ -437,18 +386,11 @@ impl Store for SledStore {
         let contact = contact.map(|c| c.normalized()).transpose()?;
         self.write(|tx| {
             let team = tx.team(slug)?;
-            let contact = contact
-                .as_ref()
-                .map(|c| tx.upsert_contact(c, now))
-                .transpose()?;
+            let contact = contact.as_ref().map(|c| tx.upsert_contact(c, now)).transpose()?;
             let id = self.next_ticket.fetch_add(1, Ordering::Relaxed);
-            let ticket =
-                Ticket::open(id, &team, draft.clone(), contact.map(|c| c.id), now).or_abort()?;
+            let ticket = Ticket::open(id, &team, draft.clone(), contact.map(|c| c.id), now).or_abort()?;
             tx.put_ticket(None, &ticket)?;
-            let stage = team
-                .stage(ticket.stage)
-                .map(|s| s.name.as_str())
-                .unwrap_or("?");
+            let stage = team.stage(ticket.stage).map(|s| s.name.as_str()).unwrap_or("?");
             let created = format!("Ticket created via {} in stage {stage}", ticket.origin);
             tx.add_event(id, &author, created, now)?;
             Ok(ticket)
@@ -456,24 +398,16 @@ impl Store for SledStore {
     }
 
     fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError> {
-        self.get(TICKETS, &keys::id(id), "ticket")?
-            .ok_or(StoreError::UnknownTicket(id))
+        self.get(TICKETS, &keys::id(id), "ticket")?.ok_or(StoreError::UnknownTicket(id))
     }
 
     fn tickets(&self, slug: &str, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
         self.team(slug)?;
         let mut out = Vec::new();
         let mut skipped = 0;
-        for entry in self.trees[TICKET_ORDER]
-            .scan_prefix(keys::team_prefix(slug))
-            .keys()
-        {
+        for entry in self.trees[TICKET_ORDER].scan_prefix(keys::team_prefix(slug)).keys() {
             let key = entry?;
-            let Some(id) = key
-                .len()
-                .checked_sub(8)
-                .and_then(|at| keys::read_id(&key[at..]))
-            else {
+            let Some(id) = key.len().checked_sub(8).and_then(|at| keys::read_id(&key[at..])) else {
                 continue;
             };
             let ticket = self.ticket(id)?;
@@ -544,11 +478,7 @@ impl Store for SledStore {
 
     fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError> {
         self.ticket(id)?;
-        self.trees[MESSAGES]
-            .scan_prefix(keys::id(id))
-            .values()
-            .map(|v| decode("message", &v?))
-            .collect()
+        self.trees[MESSAGES].scan_prefix(keys::id(id)).values().map(|v| decode("message", &v?)).collect()
     }
 
     fn breach_overdue(&self, now: Timestamp) -> Result<Committed<Vec<TicketId>>, StoreError> {
@@ -578,41 +508,25 @@ impl Store for SledStore {
         })
     }
 
-    fn upsert_contact(
-        &self,
-        draft: ContactDraft,
-        now: Timestamp,
-    ) -> Result<Committed<Contact>, StoreError> {
+    fn upsert_contact(&self, draft: ContactDraft, now: Timestamp) -> Result<Committed<Contact>, StoreError> {
         let draft = draft.normalized()?;
         self.write(|tx| tx.upsert_contact(&draft, now))
     }
 
     fn contact(&self, id: u64) -> Result<Contact, StoreError> {
-        self.get(CONTACTS, &keys::id(id), "contact")?
-            .ok_or(StoreError::UnknownContact(id))
+        self.get(CONTACTS, &keys::id(id), "contact")?.ok_or(StoreError::UnknownContact(id))
     }
 
-    fn find_contact(
-        &self,
-        email: Option<&str>,
-        phone: Option<&str>,
-    ) -> Result<Option<Contact>, StoreError> {
+    fn find_contact(&self, email: Option<&str>, phone: Option<&str>) -> Result<Option<Contact>, StoreError> {
         let mut candidates = Vec::new();
         if let Some(email) = email {
-            candidates.push(keys::contact_email(&switchboard_core::normalize_email(
-                email,
-            )?));
+            candidates.push(keys::contact_email(&switchboard_core::normalize_email(email)?));
         }
         if let Some(phone) = phone {
-            candidates.push(keys::contact_phone(&switchboard_core::normalize_phone(
-                phone,
-            )?));
+            candidates.push(keys::contact_phone(&switchboard_core::normalize_phone(phone)?));
         }
         for key in candidates {
-            if let Some(id) = self.trees[CONTACT_KEYS]
-                .get(key)?
-                .and_then(|v| keys::read_id(&v))
-            {
+            if let Some(id) = self.trees[CONTACT_KEYS].get(key)?.and_then(|v| keys::read_id(&v)) {
                 return self.contact(id).map(Some);
             }
         }
@@ -636,10 +550,7 @@ impl Store for SledStore {
     }
 
     fn user_by_token(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
-        match self.trees[TOKENS]
-            .get(token_hash.as_bytes())?
-            .and_then(|v| keys::read_id(&v))
-        {
+        match self.trees[TOKENS].get(token_hash.as_bytes())?.and_then(|v| keys::read_id(&v)) {
             Some(id) => self.user(id),
             None => Ok(None),
         }
@@ -650,23 +561,11 @@ impl Store for SledStore {
     }
 
     fn users(&self) -> Result<Vec<User>, StoreError> {
-        self.trees[USERS]
-            .iter()
-            .values()
-            .map(|v| decode("user", &v?))
-            .collect()
+        self.trees[USERS].iter().values().map(|v| decode("user", &v?)).collect()
     }
 
-    fn ticket_by_external_key(
-        &self,
-        slug: &str,
-        origin: &str,
-        key: &str,
-    ) -> Result<Option<Ticket>, StoreError> {
-        match self.trees[EXTERNAL_KEYS]
-            .get(keys::external_key(slug, origin, key))?
-            .and_then(|v| keys::read_id(&v))
-        {
+    fn ticket_by_external_key(&self, slug: &str, origin: &str, key: &str) -> Result<Option<Ticket>, StoreError> {
+        match self.trees[EXTERNAL_KEYS].get(keys::external_key(slug, origin, key))?.and_then(|v| keys::read_id(&v)) {
             Some(id) => self.ticket(id).map(Some),
             None => Ok(None),
         }
@@ -694,11 +593,7 @@ impl Store for SledStore {
         })
     }
 
-    fn put_plugin(
-        &self,
-        record: PluginRecord,
-        code: Vec<u8>,
-    ) -> Result<Committed<PluginRecord>, StoreError> {
+    fn put_plugin(&self, record: PluginRecord, code: Vec<u8>) -> Result<Committed<PluginRecord>, StoreError> {
         self.write(|tx| {
             let id = record.manifest.id.as_bytes();
             let mut record = record.clone();
@@ -713,16 +608,11 @@ impl Store for SledStore {
     }
 
     fn plugin(&self, id: &str) -> Result<PluginRecord, StoreError> {
-        self.get(PLUGINS, id.as_bytes(), "plugin")?
-            .ok_or_else(|| StoreError::UnknownPlugin(id.to_owned()))
+        self.get(PLUGINS, id.as_bytes(), "plugin")?.ok_or_else(|| StoreError::UnknownPlugin(id.to_owned()))
     }
 
     fn plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
-        self.trees[PLUGINS]
-            .iter()
-            .values()
-            .map(|v| decode("plugin", &v?))
-            .collect()
+        self.trees[PLUGINS].iter().values().map(|v| decode("plugin", &v?)).collect()
     }
 
     fn plugin_code(&self, id: &str) -> Result<Vec<u8>, StoreError> {
@@ -738,10 +628,7 @@ impl Store for SledStore {
                 return abort(StoreError::UnknownPlugin(id.to_owned()));
             };
             if record.enabled_in > 0 {
-                return abort(StoreError::PluginInUse {
-                    plugin: id.to_owned(),
-                    teams: record.enabled_in,
-                });
+                return abort(StoreError::PluginInUse { plugin: id.to_owned(), teams: record.enabled_in });
             }
             tx.trees[PLUGINS].remove(id.as_bytes())?;
             tx.trees[PLUGIN_CODE].remove(id.as_bytes())?;
@@ -749,15 +636,10 @@ impl Store for SledStore {
         })
     }
 
-    fn put_installation(
-        &self,
-        installation: Installation,
-    ) -> Result<Committed<Installation>, StoreError> {
+    fn put_installation(&self, installation: Installation) -> Result<Committed<Installation>, StoreError> {
         self.write(|tx| {
             tx.team(&installation.team)?;
-            let Some(mut plugin) =
-                tx.get::<PluginRecord>(PLUGINS, installation.plugin.as_bytes(), "plugin")?
-            else {
+            let Some(mut plugin) = tx.get::<PluginRecord>(PLUGINS, installation.plugin.as_bytes(), "plugin")? else {
                 return abort(StoreError::UnknownPlugin(installation.plugin.clone()));
             };
             installation.check(&plugin.manifest).or_abort()?;
@@ -776,15 +658,8 @@ impl Store for SledStore {
     }
 
     fn installation(&self, slug: &str, plugin: &str) -> Result<Installation, StoreError> {
-        self.get(
-            INSTALLATIONS,
-            &keys::installation(slug, plugin),
-            "installation",
-        )?
-        .ok_or_else(|| StoreError::NotEnabled {
-            team: slug.to_owned(),
-            plugin: plugin.to_owned(),
-        })
+        self.get(INSTALLATIONS, &keys::installation(slug, plugin), "installation")?
+            .ok_or_else(|| StoreError::NotEnabled { team: slug.to_owned(), plugin: plugin.to_owned() })
     }
 
     fn installations(&self, slug: &str) -> Result<Vec<Installation>, StoreError> {
@@ -799,14 +674,9 @@ impl Store for SledStore {
         self.write(|tx| {
             let key = keys::installation(slug, plugin);
             if tx.trees[INSTALLATIONS].remove(key)?.is_none() {
-                return abort(StoreError::NotEnabled {
-                    team: slug.to_owned(),
-                    plugin: plugin.to_owned(),
-                });
+                return abort(StoreError::NotEnabled { team: slug.to_owned(), plugin: plugin.to_owned() });
             }
-            if let Some(mut record) =
-                tx.get::<PluginRecord>(PLUGINS, plugin.as_bytes(), "plugin")?
-            {
+            if let Some(mut record) = tx.get::<PluginRecord>(PLUGINS, plugin.as_bytes(), "plugin")? {
                 record.enabled_in = record.enabled_in.saturating_sub(1);
                 tx.put(PLUGINS, plugin.as_bytes(), &record)?;
             }
@@ -815,18 +685,10 @@ impl Store for SledStore {
     }
 
     fn kv_get(&self, slug: &str, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.trees[PLUGIN_KV]
-            .get(keys::plugin_kv(slug, plugin, key))?
-            .map(|v| v.to_vec()))
+        Ok(self.trees[PLUGIN_KV].get(keys::plugin_kv(slug, plugin, key))?.map(|v| v.to_vec()))
     }
 
-    fn kv_set(
-        &self,
-        slug: &str,
-        plugin: &str,
-        key: &str,
-        value: Vec<u8>,
-    ) -> Result<Committed<()>, StoreError> {
+    fn kv_set(&self, slug: &str, plugin: &str, key: &str, value: Vec<u8>) -> Result<Committed<()>, StoreError> {
         let k = keys::plugin_kv(slug, plugin, key);
         self.write(|tx| {
             tx.trees[PLUGIN_KV].insert(k.as_slice(), value.as_slice())?;
@@ -856,10 +718,7 @@ impl Store for SledStore {
 
     fn stats(&self) -> StoreStats {
         let (flushes, durable_writes) = self.commit.counts();
-        StoreStats {
-            flushes,
-            durable_writes,
-        }
+        StoreStats { flushes, durable_writes }
     }
 }
 

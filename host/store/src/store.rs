@@ -1,8 +1,8 @@
 //! The storage trait the server calls.
 
 use switchboard_core::{
-    Author, Contact, ContactDraft, Installation, Message, MessageDraft, PluginRecord, Priority,
-    Role, StageId, Team, Ticket, TicketDraft, TicketId, Timestamp, User, UserId,
+    Author, Contact, ContactDraft, Installation, Message, MessageDraft, PluginRecord, Priority, Role, StageId, Team,
+    Ticket, TicketDraft, TicketId, Timestamp, User, UserId,
 };
 
 use crate::{Committed, StoreError};
@@ -105,19 +105,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Finds the contact owning one of the draft's e-mails or phones and
     /// adds what it did not know, or creates a new contact.
-    fn upsert_contact(
-        &self,
-        draft: ContactDraft,
-        now: Timestamp,
-    ) -> Result<Committed<Contact>, StoreError>;
+    fn upsert_contact(&self, draft: ContactDraft, now: Timestamp) -> Result<Committed<Contact>, StoreError>;
     /// The contact with this id.
     fn contact(&self, id: u64) -> Result<Contact, StoreError>;
     /// The contact that owns this e-mail address or phone number.
-    fn find_contact(
-        &self,
-        email: Option<&str>,
-        phone: Option<&str>,
-    ) -> Result<Option<Contact>, StoreError>;
+    fn find_contact(&self, email: Option<&str>, phone: Option<&str>) -> Result<Option<Contact>, StoreError>;
 
     /// Creates a user holding a token with this hash.
     fn create_user(
@@ -135,12 +127,7 @@ pub trait Store: Send + Sync + 'static {
     fn users(&self) -> Result<Vec<User>, StoreError>;
 
     /// The ticket that `origin` opened in a team with this external key.
-    fn ticket_by_external_key(
-        &self,
-        slug: &str,
-        origin: &str,
-        key: &str,
-    ) -> Result<Option<Ticket>, StoreError>;
+    fn ticket_by_external_key(&self, slug: &str, origin: &str, key: &str) -> Result<Option<Ticket>, StoreError>;
     /// Sets or removes custom fields of a ticket, writing the change into
     /// its thread by `author`.
     fn set_ticket_fields(
@@ -153,11 +140,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Installs a plugin or replaces its manifest and component, keeping
     /// when it was first installed and where it is enabled.
-    fn put_plugin(
-        &self,
-        record: PluginRecord,
-        code: Vec<u8>,
-    ) -> Result<Committed<PluginRecord>, StoreError>;
+    fn put_plugin(&self, record: PluginRecord, code: Vec<u8>) -> Result<Committed<PluginRecord>, StoreError>;
     /// The installed plugin with this id.
     fn plugin(&self, id: &str) -> Result<PluginRecord, StoreError>;
     /// Every installed plugin, by id.
@@ -169,10 +152,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Enables a plugin for a team, or replaces its settings and grants.
     /// Grants must have been requested by the plugin's manifest.
-    fn put_installation(
-        &self,
-        installation: Installation,
-    ) -> Result<Committed<Installation>, StoreError>;
+    fn put_installation(&self, installation: Installation) -> Result<Committed<Installation>, StoreError>;
     /// A team's installation of a plugin.
     fn installation(&self, slug: &str, plugin: &str) -> Result<Installation, StoreError>;
     /// Every plugin enabled for a team.
@@ -183,13 +163,7 @@ pub trait Store: Send + Sync + 'static {
     /// A value in an installation's storage.
     fn kv_get(&self, slug: &str, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Stores a value in an installation's storage.
-    fn kv_set(
-        &self,
-        slug: &str,
-        plugin: &str,
-        key: &str,
-        value: Vec<u8>,
-    ) -> Result<Committed<()>, StoreError>;
+    fn kv_set(&self, slug: &str, plugin: &str, key: &str, value: Vec<u8>) -> Result<Committed<()>, StoreError>;
     /// Removes a value from an installation's storage.
     fn kv_delete(&self, slug: &str, plugin: &str, key: &str) -> Result<Committed<()>, StoreError>;
     /// The keys of an installation's storage that start with `prefix`.

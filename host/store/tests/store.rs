@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use jiff::SignedDuration;
 use switchboard_core::{
-    Author, ContactDraft, Email, MessageDraft, MessageKind, Phone, PointKind, Priority, Role,
-    SlaPolicyDraft, Team, TeamDraft, TicketDraft, Timestamp,
+    Author, ContactDraft, Email, MessageDraft, MessageKind, Phone, PointKind, Priority, Role, SlaPolicyDraft, Team,
+    TeamDraft, TicketDraft, Timestamp,
 };
 use switchboard_store::{SCHEMA_VERSION, SledStore, Store, StoreError, TicketEdit, TicketFilter};
 
@@ -15,14 +15,7 @@ fn at(hours: i64) -> Timestamp {
 }
 
 fn team(name: &str) -> Team {
-    Team::new(
-        TeamDraft {
-            name: name.into(),
-            ..TeamDraft::default()
-        },
-        at(0),
-    )
-    .expect("team")
+    Team::new(TeamDraft { name: name.into(), ..TeamDraft::default() }, at(0)).expect("team")
 }
 
 fn open() -> (tempfile::TempDir, SledStore) {
@@ -32,32 +25,17 @@ fn open() -> (tempfile::TempDir, SledStore) {
 }
 
 fn draft(title: &str, priority: Priority) -> TicketDraft {
-    TicketDraft {
-        title: title.into(),
-        priority: Some(priority),
-        origin: "api".into(),
-        ..TicketDraft::default()
-    }
+    TicketDraft { title: title.into(), priority: Some(priority), origin: "api".into(), ..TicketDraft::default() }
 }
 
 fn email(address: &str) -> ContactDraft {
-    ContactDraft {
-        emails: vec![Email {
-            address: address.into(),
-            kind: PointKind::Work,
-        }],
-        ..ContactDraft::default()
-    }
+    ContactDraft { emails: vec![Email { address: address.into(), kind: PointKind::Work }], ..ContactDraft::default() }
 }
 
 #[test]
 fn slugs_and_aliases_are_unique() {
     let (_dir, store) = open();
-    store
-        .create_team(team("Customer Care"))
-        .expect("first")
-        .durable_blocking()
-        .expect("durable");
+    store.create_team(team("Customer Care")).expect("first").durable_blocking().expect("durable");
     let again = store.create_team(team("Customer  Care!"));
     assert!(matches!(again, Err(StoreError::SlugTaken(s)) if s == "customer-care"));
 
@@ -66,11 +44,7 @@ fn slugs_and_aliases_are_unique() {
     let taken = store.create_team(other);
     assert!(matches!(taken, Err(StoreError::AliasTaken { team, .. }) if team == "customer-care"));
 
-    store
-        .create_team(team("Billing"))
-        .expect("billing")
-        .durable_blocking()
-        .expect("durable");
+    store.create_team(team("Billing")).expect("billing").durable_blocking().expect("durable");
     let clash = store.update_team("billing", &mut |t| t.set_alias("Customer-Care"));
     assert!(matches!(clash, Err(StoreError::AliasTaken { .. })));
     store
@@ -78,229 +52,100 @@ fn slugs_and_aliases_are_unique() {
         .expect("free alias")
         .durable_blocking()
         .expect("durable");
-    assert_eq!(
-        store
-            .team_by_alias("MONEY")
-            .expect("lookup")
-            .map(|t| t.slug),
-        Some("billing".into())
-    );
-    assert!(
-        store.team_by_alias("billing").expect("lookup").is_none(),
-        "old alias released"
-    );
+    assert_eq!(store.team_by_alias("MONEY").expect("lookup").map(|t| t.slug), Some("billing".into()));
+    assert!(store.team_by_alias("billing").expect("lookup").is_none(), "old alias released");
 }
 
 #[test]
 fn lists_sort_by_priority_then_age_and_follow_changes() {
     let (_dir, store) = open();
-    store
-        .create_team(team("Ops"))
-        .expect("team")
-        .durable_blocking()
-        .expect("durable");
+    store.create_team(team("Ops")).expect("team").durable_blocking().expect("durable");
     let mut ids = Vec::new();
-    for (i, p) in [
-        Priority::Low,
-        Priority::Urgent,
-        Priority::Medium,
-        Priority::Urgent,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, p) in [Priority::Low, Priority::Urgent, Priority::Medium, Priority::Urgent].into_iter().enumerate() {
         let t = store
-            .create_ticket(
-                "ops",
-                draft(&format!("t{i}"), p),
-                None,
-                Author::System,
-                at(i as i64),
-            )
+            .create_ticket("ops", draft(&format!("t{i}"), p), None, Author::System, at(i as i64))
             .expect("ticket")
             .durable_blocking()
             .expect("durable");
         ids.push(t.id);
     }
-    let all = TicketFilter {
-        limit: 100,
-        ..TicketFilter::default()
-    };
-    let order = |store: &SledStore| -> Vec<u64> {
-        store
-            .tickets("ops", &all)
-            .expect("list")
-            .iter()
-            .map(|t| t.id)
-            .collect()
-    };
+    let all = TicketFilter { limit: 100, ..TicketFilter::default() };
+    let order =
+        |store: &SledStore| -> Vec<u64> { store.tickets("ops", &all).expect("list").iter().map(|t| t.id).collect() };
     assert_eq!(order(&store), [ids[1], ids[3], ids[2], ids[0]]);
 
     // Raising the oldest ticket to urgent moves it to the front.
-    let edit = TicketEdit {
-        priority: Some(Priority::Urgent),
-        ..TicketEdit::default()
-    };
-    store
-        .update_ticket(ids[0], &edit, Author::System, at(10))
-        .expect("edit")
-        .durable_blocking()
-        .expect("durable");
+    let edit = TicketEdit { priority: Some(Priority::Urgent), ..TicketEdit::default() };
+    store.update_ticket(ids[0], &edit, Author::System, at(10)).expect("edit").durable_blocking().expect("durable");
     assert_eq!(order(&store), [ids[0], ids[1], ids[3], ids[2]]);
 
-    let in_progress = TicketEdit {
-        stage: Some(2),
-        ..TicketEdit::default()
-    };
+    let in_progress = TicketEdit { stage: Some(2), ..TicketEdit::default() };
     store
         .update_ticket(ids[2], &in_progress, Author::System, at(11))
         .expect("move")
         .durable_blocking()
         .expect("durable");
-    let filtered = store
-        .tickets(
-            "ops",
-            &TicketFilter {
-                stage: Some(2),
-                ..all.clone()
-            },
-        )
-        .expect("list");
+    let filtered = store.tickets("ops", &TicketFilter { stage: Some(2), ..all.clone() }).expect("list");
     assert_eq!(filtered.iter().map(|t| t.id).collect::<Vec<_>>(), [ids[2]]);
-    assert_eq!(
-        store.stage_counts("ops").expect("counts")[..2],
-        [(1, 3), (2, 1)]
-    );
+    assert_eq!(store.stage_counts("ops").expect("counts")[..2], [(1, 3), (2, 1)]);
 
-    let page = store
-        .tickets(
-            "ops",
-            &TicketFilter {
-                offset: 1,
-                limit: 2,
-                ..all
-            },
-        )
-        .expect("page");
-    assert_eq!(
-        page.iter().map(|t| t.id).collect::<Vec<_>>(),
-        [ids[1], ids[3]]
-    );
+    let page = store.tickets("ops", &TicketFilter { offset: 1, limit: 2, ..all }).expect("page");
+    assert_eq!(page.iter().map(|t| t.id).collect::<Vec<_>>(), [ids[1], ids[3]]);
 
     // The thread holds the creation and every change, in order.
     let thread = store.messages(ids[0]).expect("thread");
     let bodies: Vec<_> = thread.iter().map(|m| m.body.as_str()).collect();
-    assert_eq!(
-        bodies,
-        [
-            "Ticket created via api in stage New",
-            "Priority changed from low to urgent"
-        ]
-    );
+    assert_eq!(bodies, ["Ticket created via api in stage New", "Priority changed from low to urgent"]);
 }
 
 #[test]
 fn stage_with_tickets_cannot_be_removed() {
     let (_dir, store) = open();
+    store.create_team(team("Ops")).expect("team").durable_blocking().expect("durable");
     store
-        .create_team(team("Ops"))
-        .expect("team")
-        .durable_blocking()
-        .expect("durable");
-    store
-        .create_ticket(
-            "ops",
-            draft("x", Priority::Low),
-            None,
-            Author::System,
-            at(0),
-        )
+        .create_ticket("ops", draft("x", Priority::Low), None, Author::System, at(0))
         .expect("t")
         .durable_blocking()
         .expect("durable");
-    assert!(matches!(
-        store.remove_stage("ops", 1),
-        Err(StoreError::StageInUse { count: 1, .. })
-    ));
-    store
-        .remove_stage("ops", 2)
-        .expect("empty stage")
-        .durable_blocking()
-        .expect("durable");
+    assert!(matches!(store.remove_stage("ops", 1), Err(StoreError::StageInUse { count: 1, .. })));
+    store.remove_stage("ops", 2).expect("empty stage").durable_blocking().expect("durable");
     assert!(store.team("ops").expect("team").stage(2).is_err());
 }
 
 #[test]
 fn contacts_are_found_by_email_or_phone_and_never_duplicated() {
     let (_dir, store) = open();
-    store
-        .create_team(team("Ops"))
-        .expect("team")
-        .durable_blocking()
-        .expect("durable");
-    let first = ContactDraft {
-        name: Some("Ann Lee".into()),
-        ..email("Ann@Example.com")
-    };
+    store.create_team(team("Ops")).expect("team").durable_blocking().expect("durable");
+    let first = ContactDraft { name: Some("Ann Lee".into()), ..email("Ann@Example.com") };
     let a = store
-        .create_ticket(
-            "ops",
-            draft("a", Priority::Low),
-            Some(first),
-            Author::System,
-            at(0),
-        )
+        .create_ticket("ops", draft("a", Priority::Low), Some(first), Author::System, at(0))
         .expect("a")
         .durable_blocking()
         .expect("d");
     let second = ContactDraft {
-        phones: vec![Phone {
-            number: "+1 555 0100 200".into(),
-            kind: PointKind::Mobile,
-        }],
+        phones: vec![Phone { number: "+1 555 0100 200".into(), kind: PointKind::Mobile }],
         ..email("ann@example.COM ")
     };
     let b = store
-        .create_ticket(
-            "ops",
-            draft("b", Priority::Low),
-            Some(second),
-            Author::System,
-            at(1),
-        )
+        .create_ticket("ops", draft("b", Priority::Low), Some(second), Author::System, at(1))
         .expect("b")
         .durable_blocking()
         .expect("d");
     assert_eq!(a.contact, b.contact, "same e-mail, same contact");
-    let by_phone = store
-        .find_contact(None, Some("+1-555-0100-200"))
-        .expect("find")
-        .expect("found");
+    let by_phone = store.find_contact(None, Some("+1-555-0100-200")).expect("find").expect("found");
     assert_eq!(Some(by_phone.id), a.contact);
     assert_eq!(by_phone.name, "Ann Lee");
     assert_eq!(by_phone.phones.len(), 1, "the new phone was added");
 
-    let other = store
-        .upsert_contact(email("bob@example.com"), at(2))
-        .expect("bob")
-        .durable_blocking()
-        .expect("d");
+    let other = store.upsert_contact(email("bob@example.com"), at(2)).expect("bob").durable_blocking().expect("d");
     assert_ne!(Some(other.id), a.contact);
-    assert!(
-        store
-            .upsert_contact(email("not-an-address"), at(2))
-            .is_err()
-    );
+    assert!(store.upsert_contact(email("not-an-address"), at(2)).is_err());
 }
 
 #[test]
 fn overdue_tickets_are_breached_once() {
     let (_dir, store) = open();
-    store
-        .create_team(team("Ops"))
-        .expect("team")
-        .durable_blocking()
-        .expect("durable");
+    store.create_team(team("Ops")).expect("team").durable_blocking().expect("durable");
     store
         .update_team("ops", &mut |t| {
             t.add_policy(SlaPolicyDraft {
@@ -315,62 +160,22 @@ fn overdue_tickets_are_breached_once() {
         .durable_blocking()
         .expect("durable");
     let t = store
-        .create_ticket(
-            "ops",
-            draft("x", Priority::High),
-            None,
-            Author::System,
-            at(0),
-        )
+        .create_ticket("ops", draft("x", Priority::High), None, Author::System, at(0))
         .expect("t")
         .durable_blocking()
         .expect("d");
     let slow = store
-        .create_ticket(
-            "ops",
-            draft("y", Priority::Low),
-            None,
-            Author::System,
-            at(0),
-        )
+        .create_ticket("ops", draft("y", Priority::Low), None, Author::System, at(0))
         .expect("t")
         .durable_blocking()
         .expect("d");
     assert!(slow.sla.is_none());
-    assert!(
-        store
-            .breach_overdue(at(3))
-            .expect("sweep")
-            .durable_blocking()
-            .expect("d")
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .breach_overdue(at(5))
-            .expect("sweep")
-            .durable_blocking()
-            .expect("d"),
-        [t.id]
-    );
+    assert!(store.breach_overdue(at(3)).expect("sweep").durable_blocking().expect("d").is_empty());
+    assert_eq!(store.breach_overdue(at(5)).expect("sweep").durable_blocking().expect("d"), [t.id]);
     assert!(store.ticket(t.id).expect("t").is_breached());
-    assert!(
-        store
-            .breach_overdue(at(6))
-            .expect("sweep")
-            .durable_blocking()
-            .expect("d")
-            .is_empty()
-    );
+    assert!(store.breach_overdue(at(6)).expect("sweep").durable_blocking().expect("d").is_empty());
     let breached = store
-        .tickets(
-            "ops",
-            &TicketFilter {
-                breached: Some(true),
-                limit: 10,
-                ..TicketFilter::default()
-            },
-        )
+        .tickets("ops", &TicketFilter { breached: Some(true), limit: 10, ..TicketFilter::default() })
         .expect("list");
     assert_eq!(breached.len(), 1);
 }
@@ -380,57 +185,30 @@ fn reopening_keeps_data_and_continues_ids() {
     let dir = tempfile::tempdir().expect("tempdir");
     let first_id = {
         let store = SledStore::open(dir.path()).expect("open");
-        store
-            .create_team(team("Ops"))
-            .expect("team")
-            .durable_blocking()
-            .expect("durable");
+        store.create_team(team("Ops")).expect("team").durable_blocking().expect("durable");
         let t = store
-            .create_ticket(
-                "ops",
-                draft("x", Priority::Low),
-                None,
-                Author::System,
-                at(0),
-            )
+            .create_ticket("ops", draft("x", Priority::Low), None, Author::System, at(0))
             .expect("t")
             .durable_blocking()
             .expect("d");
         store
             .append_message(
                 t.id,
-                MessageDraft {
-                    kind: MessageKind::Note,
-                    author: Author::System,
-                    body: "hi".into(),
-                },
+                MessageDraft { kind: MessageKind::Note, author: Author::System, body: "hi".into() },
                 at(1),
             )
             .expect("note")
             .durable_blocking()
             .expect("d");
-        store
-            .create_user("Ada", Role::Agent, "hash".into(), at(0))
-            .expect("user")
-            .durable_blocking()
-            .expect("d");
+        store.create_user("Ada", Role::Agent, "hash".into(), at(0)).expect("user").durable_blocking().expect("d");
         t.id
     };
     let store = SledStore::open(dir.path()).expect("reopen");
     assert_eq!(store.ticket(first_id).expect("ticket").title, "x");
     assert_eq!(store.messages(first_id).expect("thread").len(), 2);
-    assert_eq!(
-        store.user_by_token("hash").expect("lookup").map(|u| u.name),
-        Some("Ada".into())
-    );
+    assert_eq!(store.user_by_token("hash").expect("lookup").map(|u| u.name), Some("Ada".into()));
     let next = store
-        .create_ticket(
-            "ops",
-            draft("y", Priority::Low),
-            None,
-            Author::System,
-            at(2),
-        )
+        .create_ticket("ops", draft("y", Priority::Low), None, Author::System, at(2))
         .expect("t")
         .durable_blocking()
         .expect("d");
@@ -463,12 +241,7 @@ fn schema_version_is_checked_at_open() {
 async fn concurrent_writers_share_flushes() {
     let (_dir, store) = open();
     let store = Arc::new(store);
-    store
-        .create_team(team("Ops"))
-        .expect("team")
-        .durable()
-        .await
-        .expect("durable");
+    store.create_team(team("Ops")).expect("team").durable().await.expect("durable");
     let before = store.stats();
     let mut tasks = Vec::new();
     for client in 0..64 {
@@ -492,18 +265,7 @@ async fn concurrent_writers_share_flushes() {
     let writes = after.durable_writes - before.durable_writes;
     let flushes = after.flushes - before.flushes;
     assert_eq!(writes, 640);
-    assert!(
-        flushes * 2 < writes,
-        "{flushes} flushes for {writes} writes: no group commit"
-    );
-    let all = store
-        .tickets(
-            "ops",
-            &TicketFilter {
-                limit: 1000,
-                ..TicketFilter::default()
-            },
-        )
-        .expect("list");
+    assert!(flushes * 2 < writes, "{flushes} flushes for {writes} writes: no group commit");
+    let all = store.tickets("ops", &TicketFilter { limit: 1000, ..TicketFilter::default() }).expect("list");
     assert_eq!(all.len(), 640);
 }

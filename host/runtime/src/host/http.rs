@@ -14,22 +14,17 @@ const MAX_REQUESTS_PER_CALL: u32 = 16;
 impl HostState {
     /// Checks the URL against the grants and returns it parsed.
     fn granted_url(&self, url: &str) -> Result<reqwest::Url, PluginError> {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|e| PluginError::Permanent(format!("url \"{url}\" is not valid: {e}")))?;
+        let parsed =
+            reqwest::Url::parse(url).map_err(|e| PluginError::Permanent(format!("url \"{url}\" is not valid: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(PluginError::Permanent(format!(
-                "url \"{url}\" is not http or https"
-            )));
+            return Err(PluginError::Permanent(format!("url \"{url}\" is not http or https")));
         }
         let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
         let port = parsed.port_or_known_default().unwrap_or(80);
         if self.scope.grants.iter().any(|g| g.allows_http(&host, port)) {
             return Ok(parsed);
         }
-        Err(self.scope.denied(&Capability::Http {
-            host,
-            port: Some(port),
-        }))
+        Err(self.scope.denied(&Capability::Http { host, port: Some(port) }))
     }
 }
 
@@ -42,9 +37,8 @@ async fn send_granted(
     request: Request,
 ) -> Result<Response, PluginError> {
     {
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
-            PluginError::Permanent(format!("\"{}\" is not an HTTP method", request.method))
-        })?;
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| PluginError::Permanent(format!("\"{}\" is not an HTTP method", request.method)))?;
         let mut builder = client.request(method, url.clone());
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
@@ -58,28 +52,20 @@ async fn send_granted(
         let headers = response
             .headers()
             .iter()
-            .filter_map(|(n, v)| {
-                v.to_str()
-                    .ok()
-                    .map(|v| (n.as_str().to_owned(), v.to_owned()))
-            })
+            .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_owned(), v.to_owned())))
             .collect();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            PluginError::Transient(format!("reading the response from {url} failed: {e}"))
-        })? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| PluginError::Transient(format!("reading the response from {url} failed: {e}")))?
+        {
             if body.len() + chunk.len() > limit {
-                return Err(PluginError::Permanent(format!(
-                    "response from {url} is over the limit of {limit} bytes"
-                )));
+                return Err(PluginError::Permanent(format!("response from {url} is over the limit of {limit} bytes")));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        Ok(Response { status, headers, body })
     }
 }
 
@@ -87,9 +73,7 @@ impl Host for HostState {
     async fn send(&mut self, request: Request) -> Result<Response, PluginError> {
         let url = self.granted_url(&request.url)?;
         if self.http_calls >= MAX_REQUESTS_PER_CALL {
-            return Err(PluginError::RateLimited(format!(
-                "at most {MAX_REQUESTS_PER_CALL} requests per call"
-            )));
+            return Err(PluginError::RateLimited(format!("at most {MAX_REQUESTS_PER_CALL} requests per call")));
         }
         self.http_calls += 1;
         let started = Instant::now();

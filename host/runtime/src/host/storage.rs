@@ -17,10 +17,7 @@ const MAX_KEYS: usize = 10_000;
 
 fn check_key(key: &str) -> Result<(), PluginError> {
     if key.is_empty() || key.len() > MAX_KEY {
-        return Err(PluginError::Permanent(format!(
-            "storage key must be 1 to {MAX_KEY} bytes, not {}",
-            key.len()
-        )));
+        return Err(PluginError::Permanent(format!("storage key must be 1 to {MAX_KEY} bytes, not {}", key.len())));
     }
     Ok(())
 }
@@ -29,10 +26,7 @@ impl Host for HostState {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, PluginError> {
         self.scope.require(&Capability::Storage)?;
         check_key(&key)?;
-        self.services
-            .store
-            .kv_get(&self.scope.team, &self.scope.plugin, &key)
-            .map_err(plugin_error)
+        self.services.store.kv_get(&self.scope.team, &self.scope.plugin, &key).map_err(plugin_error)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), PluginError> {
@@ -45,15 +39,10 @@ impl Host for HostState {
             )));
         }
         let (store, team, plugin) = (&self.services.store, &self.scope.team, &self.scope.plugin);
-        if store
-            .kv_get(team, plugin, &key)
-            .map_err(plugin_error)?
-            .is_none()
+        if store.kv_get(team, plugin, &key).map_err(plugin_error)?.is_none()
             && store.kv_keys(team, plugin, "").map_err(plugin_error)?.len() >= MAX_KEYS
         {
-            return Err(PluginError::Permanent(format!(
-                "storage is full: {MAX_KEYS} keys"
-            )));
+            return Err(PluginError::Permanent(format!("storage is full: {MAX_KEYS} keys")));
         }
         let started = Instant::now();
         let written = match store.kv_set(team, plugin, &key, value) {
@@ -68,24 +57,16 @@ impl Host for HostState {
         self.scope.require(&Capability::Storage)?;
         check_key(&key)?;
         let started = Instant::now();
-        let deleted =
-            match self
-                .services
-                .store
-                .kv_delete(&self.scope.team, &self.scope.plugin, &key)
-            {
-                Ok(pending) => pending.durable().await.map_err(plugin_error),
-                Err(e) => Err(plugin_error(e)),
-            };
+        let deleted = match self.services.store.kv_delete(&self.scope.team, &self.scope.plugin, &key) {
+            Ok(pending) => pending.durable().await.map_err(plugin_error),
+            Err(e) => Err(plugin_error(e)),
+        };
         self.host_time += started.elapsed();
         deleted
     }
 
     async fn keys(&mut self, prefix: String) -> Result<Vec<String>, PluginError> {
         self.scope.require(&Capability::Storage)?;
-        self.services
-            .store
-            .kv_keys(&self.scope.team, &self.scope.plugin, &prefix)
-            .map_err(plugin_error)
+        self.services.store.kv_keys(&self.scope.team, &self.scope.plugin, &prefix).map_err(plugin_error)
     }
 }

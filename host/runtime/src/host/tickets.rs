@@ -7,26 +7,18 @@ use switchboard_store::TicketEdit;
 
 use crate::bindings::channel::switchboard::plugin::tickets::Host;
 use crate::bindings::wit::{self, PluginError};
-use crate::convert::{
-    contact_from_wit, message_kind_from_wit, message_to_wit, priority_from_wit, ticket_to_wit,
-};
+use crate::convert::{contact_from_wit, message_kind_from_wit, message_to_wit, priority_from_wit, ticket_to_wit};
 use crate::host::{HostState, plugin_error};
 
 impl HostState {
     fn author(&self) -> Author {
-        Author::Plugin {
-            id: self.scope.plugin.to_string(),
-        }
+        Author::Plugin { id: self.scope.plugin.to_string() }
     }
 
     /// The ticket, if it belongs to this installation's team.
     fn own_ticket(&self, id: u64) -> Result<Ticket, PluginError> {
-        let not_found = || {
-            PluginError::NotFound(format!(
-                "ticket {id} is not a ticket of team \"{}\"",
-                self.scope.team
-            ))
-        };
+        let not_found =
+            || PluginError::NotFound(format!("ticket {id} is not a ticket of team \"{}\"", self.scope.team));
         match self.services.store.ticket(id) {
             Ok(t) if *t.team == *self.scope.team => Ok(t),
             Ok(_) | Err(switchboard_store::StoreError::UnknownTicket(_)) => Err(not_found()),
@@ -35,11 +27,7 @@ impl HostState {
     }
 
     fn to_wit(&self, ticket: &Ticket) -> Result<wit::Ticket, PluginError> {
-        let team = self
-            .services
-            .store
-            .team(&ticket.team)
-            .map_err(plugin_error)?;
+        let team = self.services.store.team(&ticket.team).map_err(plugin_error)?;
         Ok(ticket_to_wit(ticket, &team))
     }
 
@@ -47,11 +35,7 @@ impl HostState {
         self.own_ticket(id)?;
         let started = Instant::now();
         let now = (self.services.now)();
-        let updated = match self
-            .services
-            .store
-            .update_ticket(id, &edit, self.author(), now)
-        {
+        let updated = match self.services.store.update_ticket(id, &edit, self.author(), now) {
             Ok(pending) => pending.durable().await.map_err(plugin_error),
             Err(e) => Err(plugin_error(e)),
         };
@@ -74,13 +58,7 @@ impl Host for HostState {
         let contact = ticket.contact.map(contact_from_wit);
         let started = Instant::now();
         let now = (self.services.now)();
-        let created = match self.services.store.create_ticket(
-            &self.scope.team,
-            draft,
-            contact,
-            self.author(),
-            now,
-        ) {
+        let created = match self.services.store.create_ticket(&self.scope.team, draft, contact, self.author(), now) {
             Ok(pending) => pending.durable().await.map_err(plugin_error),
             Err(e) => Err(plugin_error(e)),
         };
@@ -94,10 +72,7 @@ impl Host for HostState {
         self.to_wit(&ticket)
     }
 
-    async fn find_by_external_key(
-        &mut self,
-        key: String,
-    ) -> Result<Option<wit::Ticket>, PluginError> {
+    async fn find_by_external_key(&mut self, key: String) -> Result<Option<wit::Ticket>, PluginError> {
         self.scope.require(&Capability::Tickets)?;
         let found = self
             .services
@@ -118,84 +93,42 @@ impl Host for HostState {
         let kind = message_kind_from_wit(kind);
         let author = match (kind, ticket.contact) {
             (MessageKind::Customer, Some(contact)) => {
-                let name = self
-                    .services
-                    .store
-                    .contact(contact)
-                    .map_err(plugin_error)?
-                    .name;
+                let name = self.services.store.contact(contact).map_err(plugin_error)?.name;
                 Author::Contact { id: contact, name }
             }
             _ => self.author(),
         };
         let started = Instant::now();
         let now = (self.services.now)();
-        let appended =
-            match self
-                .services
-                .store
-                .append_message(id, MessageDraft { kind, author, body }, now)
-            {
-                Ok(pending) => pending.durable().await.map_err(plugin_error),
-                Err(e) => Err(plugin_error(e)),
-            };
+        let appended = match self.services.store.append_message(id, MessageDraft { kind, author, body }, now) {
+            Ok(pending) => pending.durable().await.map_err(plugin_error),
+            Err(e) => Err(plugin_error(e)),
+        };
         self.host_time += started.elapsed();
         Ok(message_to_wit(&appended?))
     }
 
-    async fn set_priority(
-        &mut self,
-        id: u64,
-        priority: wit::Priority,
-    ) -> Result<wit::Ticket, PluginError> {
+    async fn set_priority(&mut self, id: u64, priority: wit::Priority) -> Result<wit::Ticket, PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        self.edit(
-            id,
-            TicketEdit {
-                priority: Some(priority_from_wit(priority)),
-                ..TicketEdit::default()
-            },
-        )
-        .await
+        self.edit(id, TicketEdit { priority: Some(priority_from_wit(priority)), ..TicketEdit::default() }).await
     }
 
     async fn move_to_stage(&mut self, id: u64, stage: String) -> Result<wit::Ticket, PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        let team = self
-            .services
-            .store
-            .team(&self.scope.team)
-            .map_err(plugin_error)?;
+        let team = self.services.store.team(&self.scope.team).map_err(plugin_error)?;
         let stage = team
             .find_stage(&stage)
-            .map_err(|_| {
-                PluginError::NotFound(format!("team \"{}\" has no stage \"{stage}\"", team.slug))
-            })?
+            .map_err(|_| PluginError::NotFound(format!("team \"{}\" has no stage \"{stage}\"", team.slug)))?
             .id;
-        self.edit(
-            id,
-            TicketEdit {
-                stage: Some(stage),
-                ..TicketEdit::default()
-            },
-        )
-        .await
+        self.edit(id, TicketEdit { stage: Some(stage), ..TicketEdit::default() }).await
     }
 
-    async fn set_fields(
-        &mut self,
-        id: u64,
-        fields: Vec<(String, String)>,
-    ) -> Result<(), PluginError> {
+    async fn set_fields(&mut self, id: u64, fields: Vec<(String, String)>) -> Result<(), PluginError> {
         self.scope.require(&Capability::Tickets)?;
         self.own_ticket(id)?;
         let started = Instant::now();
         let now = (self.services.now)();
-        let set = match self
-            .services
-            .store
-            .set_ticket_fields(id, &fields, self.author(), now)
-        {
+        let set = match self.services.store.set_ticket_fields(id, &fields, self.author(), now) {
             Ok(pending) => pending.durable().await.map(drop).map_err(plugin_error),
             Err(e) => Err(plugin_error(e)),
         };

@@ -26,21 +26,11 @@ pub struct ContactOut {
 }
 
 fn emails(list: &[switchboard_core::Email]) -> Vec<EmailWire> {
-    list.iter()
-        .map(|e| EmailWire {
-            address: e.address.clone(),
-            kind: e.kind.into(),
-        })
-        .collect()
+    list.iter().map(|e| EmailWire { address: e.address.clone(), kind: e.kind.into() }).collect()
 }
 
 fn phones(list: &[switchboard_core::Phone]) -> Vec<PhoneWire> {
-    list.iter()
-        .map(|p| PhoneWire {
-            number: p.number.clone(),
-            kind: p.kind.into(),
-        })
-        .collect()
+    list.iter().map(|p| PhoneWire { number: p.number.clone(), kind: p.kind.into() }).collect()
 }
 
 impl From<&Contact> for ContactOut {
@@ -72,25 +62,13 @@ pub struct FindContact {
 /// Finds the contact that owns an e-mail address or phone number.
 #[utoipa::path(get, path = "/contacts", tag = "contacts", params(FindContact),
     responses((status = 200, body = ContactOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn find_contact(
-    State(state): State<AppState>,
-    Query(q): Query<FindContact>,
-) -> ApiResult<Json<ContactOut>> {
+pub async fn find_contact(State(state): State<AppState>, Query(q): Query<FindContact>) -> ApiResult<Json<ContactOut>> {
     if q.email.is_none() && q.phone.is_none() {
-        return Err(ApiError::invalid(
-            "email",
-            "give email or phone to search by",
-        ));
+        return Err(ApiError::invalid("email", "give email or phone to search by"));
     }
-    let found = state
-        .store
-        .find_contact(q.email.as_deref(), q.phone.as_deref())?;
+    let found = state.store.find_contact(q.email.as_deref(), q.phone.as_deref())?;
     let contact = found.ok_or_else(|| {
-        let by = q
-            .email
-            .as_deref()
-            .or(q.phone.as_deref())
-            .unwrap_or_default();
+        let by = q.email.as_deref().or(q.phone.as_deref()).unwrap_or_default();
         ApiError::not_found(format!("no contact owns \"{by}\""))
     })?;
     Ok(Json((&contact).into()))
@@ -99,12 +77,7 @@ pub async fn find_contact(
 /// Shows one contact.
 #[utoipa::path(get, path = "/contacts/{id}", tag = "contacts", params(("id" = u64, Path, description = "contact id")),
     responses((status = 200, body = ContactOut), (status = 404, body = ErrorBody)))]
-pub async fn get_contact(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ContactOut>> {
-    let id = id
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("unknown contact \"{id}\"")))?;
+pub async fn get_contact(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ContactOut>> {
+    let id = id.parse().map_err(|_| ApiError::not_found(format!("unknown contact \"{id}\"")))?;
     Ok(Json((&state.store.contact(id)?).into()))
 }

@@ -70,15 +70,8 @@ fn out(installation: &Installation, kind: PluginKind) -> InstallationOut {
         kind: kind.name(),
         enabled: true,
         settings: serde_json::from_str(&installation.settings).unwrap_or(serde_json::Value::Null),
-        grants: installation
-            .grants
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        limits: LimitsWire {
-            cpu_ms: installation.limits.cpu_ms,
-            memory_mib: installation.limits.memory_mib,
-        },
+        grants: installation.grants.iter().map(ToString::to_string).collect(),
+        limits: LimitsWire { cpu_ms: installation.limits.cpu_ms, memory_mib: installation.limits.memory_mib },
         public_path: (kind == PluginKind::Channel)
             .then(|| format!("/c/{}/{}/", installation.team, installation.plugin)),
         enabled_at: installation.enabled_at.to_string(),
@@ -103,21 +96,12 @@ pub async fn enable_plugin(
     caller.require_admin()?;
     state.store.team(&slug)?;
     let plugin = state.store.plugin(&id)?;
-    let grants = body
-        .grants
-        .iter()
-        .map(|g| Capability::parse(g))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| match e {
-            switchboard_core::CoreError::Invalid { reason, .. } => {
-                ApiError::invalid("grants", reason)
-            }
+    let grants =
+        body.grants.iter().map(|g| Capability::parse(g)).collect::<Result<Vec<_>, _>>().map_err(|e| match e {
+            switchboard_core::CoreError::Invalid { reason, .. } => ApiError::invalid("grants", reason),
             other => other.into(),
         })?;
-    let settings = body
-        .settings
-        .unwrap_or_else(|| serde_json::json!({}))
-        .to_string();
+    let settings = body.settings.unwrap_or_else(|| serde_json::json!({})).to_string();
     match state.runtime.validate_settings(&id, &settings).await {
         Ok(()) => {}
         Err(RuntimeError::Plugin { failure, .. }) if failure.kind == "invalid-settings" => {
@@ -132,24 +116,13 @@ pub async fn enable_plugin(
         plugin: id.clone(),
         settings,
         grants,
-        limits: body.limits.map_or_else(Limits::default, |l| Limits {
-            cpu_ms: l.cpu_ms,
-            memory_mib: l.memory_mib,
-        }),
+        limits: body.limits.map_or_else(Limits::default, |l| Limits { cpu_ms: l.cpu_ms, memory_mib: l.memory_mib }),
         enabled_at: now,
         updated_at: now,
     };
-    let installation = state
-        .store
-        .put_installation(installation)?
-        .durable()
-        .await?;
+    let installation = state.store.put_installation(installation)?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin enabled");
-    let status = if existing.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(out(&installation, plugin.manifest.kind))))
 }
 
@@ -198,11 +171,7 @@ pub async fn disable_plugin(
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
     state.store.team(&slug)?;
-    state
-        .store
-        .remove_installation(&slug, &id)?
-        .durable()
-        .await?;
+    state.store.remove_installation(&slug, &id)?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin disabled");
     Ok(StatusCode::NO_CONTENT)
 }

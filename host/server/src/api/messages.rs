@@ -89,25 +89,14 @@ pub async fn create_message(
         NewMessageKind::Customer => {
             let ticket = state.store.ticket(id)?;
             let contact = ticket.contact.ok_or_else(|| {
-                ApiError::invalid(
-                    "kind",
-                    format!("ticket {id} has no contact to attribute a customer message to"),
-                )
+                ApiError::invalid("kind", format!("ticket {id} has no contact to attribute a customer message to"))
             })?;
             let name = state.store.contact(contact)?.name;
             (MessageKind::Customer, Author::Contact { id: contact, name })
         }
     };
-    let draft = MessageDraft {
-        kind,
-        author,
-        body: body.body,
-    };
-    let message = state
-        .store
-        .append_message(id, draft, state.clock.now())?
-        .durable()
-        .await?;
+    let draft = MessageDraft { kind, author, body: body.body };
+    let message = state.store.append_message(id, draft, state.clock.now())?.durable().await?;
     Ok((StatusCode::CREATED, Json((&message).into())))
 }
 
@@ -115,10 +104,7 @@ pub async fn create_message(
 /// system events.
 #[utoipa::path(get, path = "/tickets/{id}/messages", tag = "tickets", params(("id" = u64, Path, description = "ticket number")),
     responses((status = 200, body = Vec<MessageOut>), (status = 404, body = ErrorBody)))]
-pub async fn list_messages(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<MessageOut>>> {
+pub async fn list_messages(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<MessageOut>>> {
     let messages = state.store.messages(parse_id(&id)?)?;
     Ok(Json(messages.iter().map(MessageOut::from).collect()))
 }

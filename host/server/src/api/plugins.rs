@@ -65,10 +65,7 @@ impl PluginOut {
             size: record.size,
             bundled: record.bundled,
             enabled_in: record.enabled_in,
-            loaded: state
-                .runtime
-                .loaded_version(&m.id)
-                .is_some_and(|(_, sha)| sha == record.sha256),
+            loaded: state.runtime.loaded_version(&m.id).is_some_and(|(_, sha)| sha == record.sha256),
             installed_at: record.installed_at.to_string(),
             updated_at: record.updated_at.to_string(),
         }
@@ -110,34 +107,20 @@ pub async fn install_plugin(
                 component = Some(field.bytes().await.map_err(multipart_error)?);
             }
             Some(other) => {
-                return Err(ApiError::invalid(
-                    other,
-                    "unknown part; send manifest and component",
-                ));
+                return Err(ApiError::invalid(other, "unknown part; send manifest and component"));
             }
             None => return Err(ApiError::bad_request("a multipart part has no name")),
         }
     }
     let manifest = manifest.ok_or_else(|| ApiError::invalid("manifest", "missing part"))?;
     let component = component.ok_or_else(|| ApiError::invalid("component", "missing part"))?;
-    let manifest =
-        parse_manifest(&manifest).map_err(|(field, reason)| ApiError::invalid(&field, reason))?;
+    let manifest = parse_manifest(&manifest).map_err(|(field, reason)| ApiError::invalid(&field, reason))?;
     let upgrade = state.store.plugin(&manifest.id).is_ok();
-    let record = crate::plugins::install(
-        &state.store,
-        &state.runtime,
-        manifest,
-        component.to_vec(),
-        false,
-        state.clock.now(),
-    )
-    .await?;
+    let record =
+        crate::plugins::install(&state.store, &state.runtime, manifest, component.to_vec(), false, state.clock.now())
+            .await?;
     tracing::info!(plugin = %record.manifest.id, version = %record.manifest.version, upgrade, "plugin installed");
-    let status = if upgrade {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let status = if upgrade { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(PluginOut::new(&record, &state))))
 }
 
@@ -153,18 +136,13 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 #[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Vec<PluginOut>)))]
 pub async fn list_plugins(State(state): State<AppState>) -> ApiResult<Json<Vec<PluginOut>>> {
     let records = state.store.plugins()?;
-    Ok(Json(
-        records.iter().map(|r| PluginOut::new(r, &state)).collect(),
-    ))
+    Ok(Json(records.iter().map(|r| PluginOut::new(r, &state)).collect()))
 }
 
 /// Shows one plugin.
 #[utoipa::path(get, path = "/plugins/{id}", tag = "plugins", params(("id" = String, Path, description = "plugin id")),
     responses((status = 200, body = PluginOut), (status = 404, body = ErrorBody)))]
-pub async fn get_plugin(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<PluginOut>> {
+pub async fn get_plugin(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<PluginOut>> {
     Ok(Json(PluginOut::new(&state.store.plugin(&id)?, &state)))
 }
 

@@ -39,40 +39,21 @@ pub async fn run_robot(
     let team = state.store.team(&ticket.team)?;
     let installation = state.store.installation(&team.slug, &plugin)?;
     if state.store.plugin(&plugin)?.manifest.kind != PluginKind::Robot {
-        return Err(ApiError::conflict(format!(
-            "plugin \"{plugin}\" is a channel, not a robot"
-        )));
+        return Err(ApiError::conflict(format!("plugin \"{plugin}\" is a channel, not a robot")));
     }
     let contact = ticket.contact.map(|c| state.store.contact(c)).transpose()?;
-    let event = |body: String| MessageDraft {
-        kind: MessageKind::Event,
-        author: Author::Plugin { id: plugin.clone() },
-        body,
-    };
+    let event =
+        |body: String| MessageDraft { kind: MessageKind::Event, author: Author::Plugin { id: plugin.clone() }, body };
     let by = match caller.author() {
         Author::User { name, .. } => name,
         _ => "someone".into(),
     };
     state
         .store
-        .append_message(
-            id,
-            event(format!("Robot {plugin} started by {by}")),
-            state.clock.now(),
-        )?
+        .append_message(id, event(format!("Robot {plugin} started by {by}")), state.clock.now())?
         .durable()
         .await?;
-    let result = state
-        .runtime
-        .run_robot(
-            &installation,
-            RunInput {
-                ticket,
-                team,
-                contact,
-            },
-        )
-        .await;
+    let result = state.runtime.run_robot(&installation, RunInput { ticket, team, contact }).await;
     let (outcome, detail) = match result {
         Ok(Outcome::Done) => ("done", None),
         Ok(Outcome::Skipped(why)) => ("skipped", Some(why)),
@@ -83,14 +64,6 @@ pub async fn run_robot(
         Some(d) => format!("Robot {plugin} {outcome}: {d}"),
         None => format!("Robot {plugin} {outcome}"),
     };
-    state
-        .store
-        .append_message(id, event(line), state.clock.now())?
-        .durable()
-        .await?;
-    Ok(Json(RunOut {
-        robot: plugin,
-        outcome,
-        detail,
-    }))
+    state.store.append_message(id, event(line), state.clock.now())?.durable().await?;
+    Ok(Json(RunOut { robot: plugin, outcome, detail }))
 }

@@ -72,14 +72,9 @@ impl PolicyIn {
 /// Lists a team's SLA policies.
 #[utoipa::path(get, path = "/teams/{slug}/sla-policies", tag = "sla", params(("slug" = String, Path, description = "team slug")),
     responses((status = 200, body = Vec<PolicyOut>), (status = 404, body = ErrorBody)))]
-pub async fn list_policies(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-) -> ApiResult<Json<Vec<PolicyOut>>> {
+pub async fn list_policies(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<Vec<PolicyOut>>> {
     let team = state.store.team(&slug)?;
-    Ok(Json(
-        team.sla_policies.iter().map(PolicyOut::from).collect(),
-    ))
+    Ok(Json(team.sla_policies.iter().map(PolicyOut::from).collect()))
 }
 
 /// Adds an SLA policy. It applies to tickets created or re-prioritized
@@ -120,11 +115,7 @@ pub async fn put_policy(
 ) -> ApiResult<Json<PolicyOut>> {
     caller.require_admin()?;
     let draft = body.draft(&state.store.team(&slug)?)?;
-    let team = state
-        .store
-        .update_team(&slug, &mut |team| team.edit_policy(id, draft.clone()))?
-        .durable()
-        .await?;
+    let team = state.store.update_team(&slug, &mut |team| team.edit_policy(id, draft.clone()))?.durable().await?;
     Ok(Json(team.policy(id)?.into()))
 }
 
@@ -138,10 +129,6 @@ pub async fn delete_policy(
     Path((slug, id)): Path<(String, u32)>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
-    state
-        .store
-        .update_team(&slug, &mut |team| team.remove_policy(id).map(drop))?
-        .durable()
-        .await?;
+    state.store.update_team(&slug, &mut |team| team.remove_policy(id).map(drop))?.durable().await?;
     Ok(StatusCode::NO_CONTENT)
 }

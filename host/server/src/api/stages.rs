@@ -61,10 +61,7 @@ async fn stages_with_counts(state: &AppState, slug: &str) -> ApiResult<Json<Vec<
             .iter()
             .map(|s| StageWithCount {
                 stage: s.into(),
-                tickets: counts
-                    .iter()
-                    .find(|(id, _)| *id == s.id)
-                    .map_or(0, |(_, n)| *n),
+                tickets: counts.iter().find(|(id, _)| *id == s.id).map_or(0, |(_, n)| *n),
             })
             .collect(),
     ))
@@ -117,9 +114,7 @@ pub async fn patch_stage(
     caller.require_admin()?;
     let team = state
         .store
-        .update_team(&slug, &mut |team| {
-            team.edit_stage(id, body.name.as_deref(), body.closing)
-        })?
+        .update_team(&slug, &mut |team| team.edit_stage(id, body.name.as_deref(), body.closing))?
         .durable()
         .await?;
     Ok(Json(team.stage(id)?.into()))
@@ -150,10 +145,6 @@ pub async fn reorder_stages(
     Json(body): Json<StageOrder>,
 ) -> ApiResult<Json<Vec<StageWithCount>>> {
     caller.require_admin()?;
-    state
-        .store
-        .update_team(&slug, &mut |team| team.reorder_stages(&body.order))?
-        .durable()
-        .await?;
+    state.store.update_team(&slug, &mut |team| team.reorder_stages(&body.order))?.durable().await?;
     stages_with_counts(&state, &slug).await
 }

@@ -92,44 +92,25 @@ pub async fn create_team(
     Json(body): Json<NewTeam>,
 ) -> ApiResult<(StatusCode, Json<TeamOut>)> {
     caller.require_admin()?;
-    let alias = body
-        .alias
-        .as_deref()
-        .map(|a| alias_local_part(a, &state.mail_domain))
-        .transpose()?;
-    let draft = TeamDraft {
-        name: body.name,
-        slug: body.slug,
-        alias,
-    };
+    let alias = body.alias.as_deref().map(|a| alias_local_part(a, &state.mail_domain)).transpose()?;
+    let draft = TeamDraft { name: body.name, slug: body.slug, alias };
     let team = Team::new(draft, state.clock.now())?;
     let team = state.store.create_team(team)?.durable().await?;
     tracing::info!(team = %team.slug, "team created");
-    Ok((
-        StatusCode::CREATED,
-        Json(TeamOut::new(&team, &state.mail_domain)),
-    ))
+    Ok((StatusCode::CREATED, Json(TeamOut::new(&team, &state.mail_domain))))
 }
 
 /// Lists every team.
 #[utoipa::path(get, path = "/teams", tag = "teams", responses((status = 200, body = Vec<TeamOut>)))]
 pub async fn list_teams(State(state): State<AppState>) -> ApiResult<Json<Vec<TeamOut>>> {
     let teams = state.store.teams()?;
-    Ok(Json(
-        teams
-            .iter()
-            .map(|t| TeamOut::new(t, &state.mail_domain))
-            .collect(),
-    ))
+    Ok(Json(teams.iter().map(|t| TeamOut::new(t, &state.mail_domain)).collect()))
 }
 
 /// Shows one team.
 #[utoipa::path(get, path = "/teams/{slug}", tag = "teams", params(("slug" = String, Path, description = "team slug")),
     responses((status = 200, body = TeamOut), (status = 404, body = ErrorBody)))]
-pub async fn get_team(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-) -> ApiResult<Json<TeamOut>> {
+pub async fn get_team(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<TeamOut>> {
     let team = state.store.team(&slug)?;
     Ok(Json(TeamOut::new(&team, &state.mail_domain)))
 }
@@ -146,11 +127,7 @@ pub async fn patch_team(
     Json(body): Json<TeamPatch>,
 ) -> ApiResult<Json<TeamOut>> {
     caller.require_admin()?;
-    let alias = body
-        .alias
-        .as_deref()
-        .map(|a| alias_local_part(a, &state.mail_domain))
-        .transpose()?;
+    let alias = body.alias.as_deref().map(|a| alias_local_part(a, &state.mail_domain)).transpose()?;
     let team = state
         .store
         .update_team(&slug, &mut |team| {

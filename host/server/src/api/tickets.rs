@@ -169,59 +169,32 @@ pub struct ListQuery {
 }
 
 fn parse_number(field: &str, value: &str) -> ApiResult<usize> {
-    value
-        .parse()
-        .map_err(|_| ApiError::invalid(field, format!("\"{value}\" is not a non-negative integer")))
+    value.parse().map_err(|_| ApiError::invalid(field, format!("\"{value}\" is not a non-negative integer")))
 }
 
 impl ListQuery {
     fn filter(&self, team: &Team) -> ApiResult<TicketFilter> {
-        let limit = self
-            .limit
-            .as_deref()
-            .map(|v| parse_number("limit", v))
-            .transpose()?
-            .unwrap_or(DEFAULT_LIMIT);
+        let limit = self.limit.as_deref().map(|v| parse_number("limit", v)).transpose()?.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(ApiError::invalid(
-                "limit",
-                format!("{limit} is not between 1 and {MAX_LIMIT}"),
-            ));
+            return Err(ApiError::invalid("limit", format!("{limit} is not between 1 and {MAX_LIMIT}")));
         }
         Ok(TicketFilter {
-            stage: self
-                .stage
-                .as_deref()
-                .map(|s| team.find_stage(s).map(|s| s.id))
-                .transpose()
-                .map_err(|_| {
-                    ApiError::invalid(
-                        "stage",
-                        format!(
-                            "team \"{}\" has no stage \"{}\"",
-                            team.slug,
-                            self.stage.as_deref().unwrap_or_default()
-                        ),
-                    )
-                })?,
+            stage: self.stage.as_deref().map(|s| team.find_stage(s).map(|s| s.id)).transpose().map_err(|_| {
+                ApiError::invalid(
+                    "stage",
+                    format!("team \"{}\" has no stage \"{}\"", team.slug, self.stage.as_deref().unwrap_or_default()),
+                )
+            })?,
             priority: self.priority.as_deref().map(Priority::parse).transpose()?,
             breached: match self.breached.as_deref() {
                 None => None,
                 Some("true" | "1") => Some(true),
                 Some("false" | "0") => Some(false),
                 Some(other) => {
-                    return Err(ApiError::invalid(
-                        "breached",
-                        format!("\"{other}\" is not true or false"),
-                    ));
+                    return Err(ApiError::invalid("breached", format!("\"{other}\" is not true or false")));
                 }
             },
-            offset: self
-                .offset
-                .as_deref()
-                .map(|v| parse_number("offset", v))
-                .transpose()?
-                .unwrap_or(0),
+            offset: self.offset.as_deref().map(|v| parse_number("offset", v)).transpose()?.unwrap_or(0),
             limit,
         })
     }
@@ -243,25 +216,14 @@ pub async fn create_ticket(
     let draft = TicketDraft {
         title: body.title,
         description: body.description,
-        priority: body
-            .priority
-            .as_ref()
-            .map(|p| p.resolve("priority"))
-            .transpose()?,
-        stage: body
-            .stage
-            .as_ref()
-            .map(|s| s.resolve(&team, "stage"))
-            .transpose()?,
+        priority: body.priority.as_ref().map(|p| p.resolve("priority")).transpose()?,
+        stage: body.stage.as_ref().map(|s| s.resolve(&team, "stage")).transpose()?,
         origin: "api".into(),
         external_key: body.external_key,
     };
     let contact = body.contact.map(Into::into);
-    let ticket = state
-        .store
-        .create_ticket(&slug, draft, contact, caller.author(), state.clock.now())?
-        .durable()
-        .await?;
+    let ticket =
+        state.store.create_ticket(&slug, draft, contact, caller.author(), state.clock.now())?.durable().await?;
     Ok((StatusCode::CREATED, Json(TicketOut::new(&ticket, &team))))
 }
 
@@ -277,10 +239,7 @@ pub async fn list_tickets(
     let team = state.store.team(&slug)?;
     let known = ["stage", "priority", "breached", "offset", "limit"];
     if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(ApiError::invalid(
-            unknown,
-            format!("unknown filter; use {}", known.join(", ")),
-        ));
+        return Err(ApiError::invalid(unknown, format!("unknown filter; use {}", known.join(", "))));
     }
     let get = |k: &str| query.get(k).cloned();
     let query = ListQuery {
@@ -291,18 +250,13 @@ pub async fn list_tickets(
         limit: get("limit"),
     };
     let tickets = state.store.tickets(&slug, &query.filter(&team)?)?;
-    Ok(Json(
-        tickets.iter().map(|t| TicketOut::new(t, &team)).collect(),
-    ))
+    Ok(Json(tickets.iter().map(|t| TicketOut::new(t, &team)).collect()))
 }
 
 /// Shows one ticket.
 #[utoipa::path(get, path = "/tickets/{id}", tag = "tickets", params(("id" = u64, Path, description = "ticket number")),
     responses((status = 200, body = TicketOut), (status = 404, body = ErrorBody)))]
-pub async fn get_ticket(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<TicketOut>> {
+pub async fn get_ticket(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<TicketOut>> {
     let ticket = state.store.ticket(parse_id(&id)?)?;
     let team = state.store.team(&ticket.team)?;
     Ok(Json(TicketOut::new(&ticket, &team)))
@@ -310,11 +264,8 @@ pub async fn get_ticket(
 
 /// Parses a ticket number from the path.
 pub(crate) fn parse_id(id: &str) -> ApiResult<TicketId> {
-    id.parse().map_err(|_| {
-        ApiError::not_found(format!(
-            "unknown ticket \"{id}\": ticket numbers are positive integers"
-        ))
-    })
+    id.parse()
+        .map_err(|_| ApiError::not_found(format!("unknown ticket \"{id}\": ticket numbers are positive integers")))
 }
 
 /// Changes a ticket's title, priority or stage. Each change is written to
@@ -332,30 +283,14 @@ pub async fn patch_ticket(
     let team = state.store.team(&state.store.ticket(id)?.team)?;
     let edit = TicketEdit {
         title: body.title,
-        priority: body
-            .priority
-            .as_ref()
-            .map(|p| p.resolve("priority"))
-            .transpose()?,
-        stage: body
-            .stage
-            .as_ref()
-            .map(|s| s.resolve(&team, "stage"))
-            .transpose()?,
+        priority: body.priority.as_ref().map(|p| p.resolve("priority")).transpose()?,
+        stage: body.stage.as_ref().map(|s| s.resolve(&team, "stage")).transpose()?,
     };
     let now = state.clock.now();
-    let mut ticket = state
-        .store
-        .update_ticket(id, &edit, caller.author(), now)?
-        .durable()
-        .await?;
+    let mut ticket = state.store.update_ticket(id, &edit, caller.author(), now)?.durable().await?;
     if let Some(fields) = body.fields {
         let fields: Vec<(String, String)> = fields.into_iter().collect();
-        ticket = state
-            .store
-            .set_ticket_fields(id, &fields, caller.author(), now)?
-            .durable()
-            .await?;
+        ticket = state.store.set_ticket_fields(id, &fields, caller.author(), now)?.durable().await?;
     }
     Ok(Json(TicketOut::new(&ticket, &team)))
 }

@@ -3,9 +3,7 @@
 //! get their public shape.
 
 use serde::{Deserialize, Serialize};
-use switchboard_core::{
-    Author, Company, ContactDraft, Email, Phone, PointKind, Priority, Stage, StageId, Team,
-};
+use switchboard_core::{Author, Company, ContactDraft, Email, Phone, PointKind, Priority, Stage, StageId, Team};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -56,10 +54,7 @@ impl StageRef {
                 StageRef::Id(id) => id.to_string(),
                 StageRef::Name(n) => format!("\"{n}\""),
             };
-            ApiError::invalid(
-                field,
-                format!("team \"{}\" has no stage {named}", team.slug),
-            )
+            ApiError::invalid(field, format!("team \"{}\" has no stage {named}", team.slug))
         })
     }
 }
@@ -77,11 +72,7 @@ pub struct StageOut {
 
 impl From<&Stage> for StageOut {
     fn from(s: &Stage) -> Self {
-        StageOut {
-            id: s.id,
-            name: s.name.clone(),
-            closing: s.closing,
-        }
+        StageOut { id: s.id, name: s.name.clone(), closing: s.closing }
     }
 }
 
@@ -180,21 +171,11 @@ pub struct ContactIn {
 }
 
 fn emails(list: &[EmailWire]) -> Vec<Email> {
-    list.iter()
-        .map(|e| Email {
-            address: e.address.clone(),
-            kind: e.kind.into(),
-        })
-        .collect()
+    list.iter().map(|e| Email { address: e.address.clone(), kind: e.kind.into() }).collect()
 }
 
 fn phones(list: &[PhoneWire]) -> Vec<Phone> {
-    list.iter()
-        .map(|p| Phone {
-            number: p.number.clone(),
-            kind: p.kind.into(),
-        })
-        .collect()
+    list.iter().map(|p| Phone { number: p.number.clone(), kind: p.kind.into() }).collect()
 }
 
 impl From<ContactIn> for ContactDraft {
@@ -210,22 +191,10 @@ impl From<ContactIn> for ContactDraft {
             }),
         };
         if let Some(address) = c.email {
-            draft.emails.insert(
-                0,
-                Email {
-                    address,
-                    kind: PointKind::Other,
-                },
-            );
+            draft.emails.insert(0, Email { address, kind: PointKind::Other });
         }
         if let Some(number) = c.phone {
-            draft.phones.insert(
-                0,
-                Phone {
-                    number,
-                    kind: PointKind::Other,
-                },
-            );
+            draft.phones.insert(0, Phone { number, kind: PointKind::Other });
         }
         draft
     }
@@ -248,26 +217,10 @@ pub struct AuthorOut {
 impl From<&Author> for AuthorOut {
     fn from(a: &Author) -> Self {
         match a {
-            Author::User { id, name } => AuthorOut {
-                kind: "user",
-                id: Some(*id),
-                name: Some(name.clone()),
-            },
-            Author::Contact { id, name } => AuthorOut {
-                kind: "contact",
-                id: Some(*id),
-                name: Some(name.clone()),
-            },
-            Author::Plugin { id } => AuthorOut {
-                kind: "plugin",
-                id: None,
-                name: Some(id.clone()),
-            },
-            Author::System => AuthorOut {
-                kind: "system",
-                id: None,
-                name: None,
-            },
+            Author::User { id, name } => AuthorOut { kind: "user", id: Some(*id), name: Some(name.clone()) },
+            Author::Contact { id, name } => AuthorOut { kind: "contact", id: Some(*id), name: Some(name.clone()) },
+            Author::Plugin { id } => AuthorOut { kind: "plugin", id: None, name: Some(id.clone()) },
+            Author::System => AuthorOut { kind: "system", id: None, name: None },
         }
     }
 }
