@@ -1,15 +1,23 @@
-//! Load benchmark for `POST /api/teams/{slug}/tickets`.
+//! Load benchmark: tickets/s through the direct API,
+//! `POST /api/teams/{slug}/tickets`, and through a channel plugin,
+//! `POST /c/{team}/hello-channel/`, in the same run.
 //!
 //! Starts the real `switchboard` binary (release, as `cargo bench` builds
-//! it) on a temporary data directory, then drives it over loopback with 1
-//! and with 64 concurrent clients, alternating rounds so that both see the
-//! same machine noise. Every request is durable: the server answers 201
-//! only after the group-commit flush. Reports per round and the medians:
-//! tickets/s, p50 and p99 latency, and writes per flush from `/metrics`.
+//! it) on a temporary data directory, installs the real hello-channel
+//! component, and drives both paths over loopback with 1 and with 64
+//! concurrent clients, interleaving rounds so that every path sees the same
+//! machine noise. Every request is durable: the server answers 201 only
+//! after the group-commit flush. `plugin` does the same single write as
+//! `api` (hello-channel with `count_submissions` off); `plugin+storage`
+//! also counts the submission in the plugin's storage, a second durable
+//! write after the first. Reports each
+//! round and the medians: tickets/s, p50 and p99 latency, writes per flush,
+//! and the plugin path's rate as a ratio of the API path's.
 //!
 //! Run: `cargo bench -p switchboard --bench ticket_load`
 //! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
-//! `LOAD_CLIENTS` (default "1,64").
+//! `LOAD_CLIENTS` (default "1,64"), `LOAD_PATHS` (default
+//! "api,plugin,plugin+storage").
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -63,21 +71,53 @@ async fn store_counters(client: &reqwest::Client, base: &str) -> (f64, f64) {
     (read("switchboard_store_flushes_total "), read("switchboard_store_durable_writes_total "))
 }
 
-async fn round(client: &reqwest::Client, base: &str, clients: usize, seconds: f64) -> Round {
+/// Which endpoint a round drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// `POST /api/teams/load/tickets`: one durable write.
+    Api,
+    /// `POST /c/load/hello-channel/` with `count_submissions` off: the
+    /// same one durable write, through the plugin.
+    Plugin,
+    /// `POST /c/counted/hello-channel/` with the default settings: the
+    /// ticket and the submission counter, two durable writes in a row.
+    PluginCounting,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Api => "api",
+            Target::Plugin => "plugin",
+            Target::PluginCounting => "plugin+storage",
+        }
+    }
+}
+
+async fn round(client: &reqwest::Client, base: &str, target: Target, clients: usize, seconds: f64) -> Round {
     let (flushes0, writes0) = store_counters(client, base).await;
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (client, url) = (client.clone(), format!("{base}/api/teams/load/tickets"));
+        let url = match target {
+            Target::Api => format!("{base}/api/teams/load/tickets"),
+            Target::Plugin => format!("{base}/c/load/hello-channel/"),
+            Target::PluginCounting => format!("{base}/c/counted/hello-channel/"),
+        };
+        let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut i = 0u64;
             while Instant::now() < deadline {
-                let body = json!({"title": format!("load c{c} #{i}"), "priority": i % 4,
+                let body = json!({"title": format!("load c{c} #{i}"),
                     "description": "A customer cannot log in after the password reset."});
                 let sent = Instant::now();
-                let resp = client.post(&url).bearer_auth(TOKEN).json(&body).send().await.expect("request");
+                let mut req = client.post(&url).json(&body);
+                if target == Target::Api {
+                    req = req.bearer_auth(TOKEN);
+                }
+                let resp = req.send().await.expect("request");
                 assert_eq!(resp.status(), 201, "ticket not created");
                 resp.bytes().await.expect("body");
                 latencies.push(sent.elapsed().as_micros() as u64);
@@ -117,9 +157,20 @@ async fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
 
+    let targets: Vec<Target> = std::env::var("LOAD_PATHS")
+        .unwrap_or_else(|_| "api,plugin,plugin+storage".into())
+        .split(',')
+        .filter_map(|s| match s.trim() {
+            "api" => Some(Target::Api),
+            "plugin" => Some(Target::Plugin),
+            "plugin+storage" => Some(Target::PluginCounting),
+            _ => None,
+        })
+        .collect();
+
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
         .arg(dir.path())
         .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
         .env("SWITCHBOARD_LOG", "warn")
@@ -137,28 +188,51 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let created = client
-        .post(format!("{base}/api/teams"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"name": "Load"}))
-        .send()
-        .await
-        .expect("team");
-    assert_eq!(created.status(), 201);
-    // Warm up connections and caches.
-    round(&client, &base, 8, 1.0).await;
+    for team in ["Load", "Counted"] {
+        let created = client
+            .post(format!("{base}/api/teams"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"name": team}))
+            .send()
+            .await
+            .expect("team");
+        assert_eq!(created.status(), 201);
+    }
+    let guest = switchboard_artifacts::HELLO_CHANNEL;
+    let form = reqwest::multipart::Form::new()
+        .text("manifest", guest.manifest_text())
+        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("c.wasm"));
+    let installed =
+        client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("install");
+    assert_eq!(installed.status(), 201);
+    for (team, settings) in [("load", json!({"count_submissions": false})), ("counted", json!({}))] {
+        let enabled = client
+            .put(format!("{base}/api/teams/{team}/plugins/hello-channel"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"settings": settings, "grants": ["tickets", "storage"]}))
+            .send()
+            .await
+            .expect("enable");
+        assert_eq!(enabled.status(), 201);
+    }
+    // Warm up connections and caches on every path.
+    for &target in &targets {
+        round(&client, &base, target, 8, 1.0).await;
+    }
 
-    println!("POST /api/teams/{{slug}}/tickets, durable, {seconds}s per round, {rounds} rounds");
+    println!("durable ticket creation, {seconds}s per round, {rounds} rounds, paths interleaved");
     println!(
-        "{:>8} {:>6} {:>12} {:>10} {:>10} {:>14}",
-        "clients", "round", "tickets/s", "p50 µs", "p99 µs", "writes/flush"
+        "{:>14} {:>8} {:>6} {:>12} {:>10} {:>10} {:>14}",
+        "path", "clients", "round", "tickets/s", "p50 µs", "p99 µs", "writes/flush"
     );
-    let mut results: Vec<(usize, Vec<Round>)> = levels.iter().map(|&c| (c, Vec::new())).collect();
+    let mut results: Vec<(Target, usize, Vec<Round>)> =
+        levels.iter().flat_map(|&c| targets.iter().map(move |&t| (t, c, Vec::new()))).collect();
     for r in 0..rounds {
-        for (clients, rounds) in &mut results {
-            let got = round(&client, &base, *clients, seconds).await;
+        for (target, clients, got_rounds) in &mut results {
+            let got = round(&client, &base, *target, *clients, seconds).await;
             println!(
-                "{:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1}",
+                "{:>14} {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1}",
+                target.name(),
                 clients,
                 r + 1,
                 got.per_sec,
@@ -166,24 +240,51 @@ async fn main() {
                 got.p99_us,
                 got.writes_per_flush
             );
-            rounds.push(got);
+            got_rounds.push(got);
         }
     }
     println!("\nmedians over {rounds} rounds:");
-    let base_rate = results.first().map(|(_, r)| median(r.iter().map(|x| x.per_sec).collect()));
-    for (clients, rounds) in &results {
-        let rate = median(rounds.iter().map(|x| x.per_sec).collect());
+    let rate_of = |t: Target, c: usize| {
+        results
+            .iter()
+            .find(|(tt, cc, _)| *tt == t && *cc == c)
+            .map(|(_, _, r)| median(r.iter().map(|x| x.per_sec).collect()))
+    };
+    for (target, clients, got_rounds) in &results {
+        let rate = median(got_rounds.iter().map(|x| x.per_sec).collect());
+        let vs_api = rate_of(Target::Api, *clients).map_or(f64::NAN, |api| rate / api);
+        let vs_one = rate_of(*target, levels[0]).map_or(f64::NAN, |one| rate / one);
         println!(
-            "{:>8} clients: {:>8.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>5.2}x the {}-client rate",
+            "{:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>5.2}x api  {:>5.2}x {} client(s)",
+            target.name(),
             clients,
             rate,
-            median(rounds.iter().map(|x| x.p50_us).collect()),
-            median(rounds.iter().map(|x| x.p99_us).collect()),
-            median(rounds.iter().map(|x| x.writes_per_flush).collect()),
-            rate / base_rate.unwrap_or(rate),
-            results[0].0,
+            median(got_rounds.iter().map(|x| x.p50_us).collect()),
+            median(got_rounds.iter().map(|x| x.p99_us).collect()),
+            median(got_rounds.iter().map(|x| x.writes_per_flush).collect()),
+            vs_api,
+            vs_one,
+            levels[0],
         );
     }
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let read = |name: &str| -> f64 {
+        metrics.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(f64::NAN)
+    };
+    let calls = read("switchboard_plugin_calls_total{plugin=\"hello-channel\"} ");
+    let busy = read("switchboard_plugin_busy_microseconds_total{plugin=\"hello-channel\"} ");
+    println!(
+        "\nhello-channel: {calls} calls, mean {:.0} µs inside the runtime per call (instance, guest, host calls, durable waits)",
+        busy / calls
+    );
     child.start_kill().expect("stop server");
     let _ = child.wait().await;
 }

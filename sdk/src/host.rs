@@ -6,8 +6,7 @@
 /// Tickets of the team the plugin is enabled for (capability `tickets`).
 pub mod tickets {
     pub use crate::bindings::switchboard::plugin::tickets::{
-        append_message, create, find_by_external_key, get, get_fields, move_to_stage, set_fields,
-        set_priority,
+        append_message, create, find_by_external_key, get, get_fields, move_to_stage, set_fields, set_priority,
     };
 }
 

@@ -25,16 +25,12 @@ pub struct Request {
 impl Request {
     /// The first value of a header, by lowercase name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The media type of the body, lowercase, without parameters.
     pub fn content_type(&self) -> Option<String> {
-        self.header("content-type")
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        self.header("content-type").map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
     }
 
     /// Whether the client prefers JSON to HTML.

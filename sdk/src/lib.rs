@@ -52,8 +52,7 @@ pub use robot::{Outcome, Robot, RunContext, TeamRef};
 /// The WIT types plugins see: tickets, contacts, messages, priorities.
 pub mod types {
     pub use crate::bindings::switchboard::plugin::types::{
-        Company, Contact, ContactInfo, Email, Message, MessageKind, NewTicket, Phone, PointKind,
-        Priority, Ticket,
+        Company, Contact, ContactInfo, Email, Message, MessageKind, NewTicket, Phone, PointKind, Priority, Ticket,
     };
 }
 

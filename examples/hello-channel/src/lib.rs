@@ -13,15 +13,23 @@ use switchboard_sdk::types::{ContactInfo, Email, NewTicket, PointKind, Priority}
 use switchboard_sdk::{Channel, Info, PluginError};
 
 /// The installation's settings.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// Count submissions in the installation's storage and report the
+    /// count (default true). Each count is a durable write of its own.
+    #[serde(default = "yes")]
+    pub count_submissions: bool,
     /// Put in front of every title.
     #[serde(default)]
     pub title_prefix: String,
     /// The priority of new tickets: low, medium, high or urgent.
     #[serde(default)]
     pub priority: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What a submission carries.
@@ -104,25 +112,32 @@ impl Channel for HelloChannel {
 
     fn validate(settings: &Settings) -> Result<(), PluginError> {
         match settings.priority.as_deref() {
-            Some(p) if parse_priority(p).is_none() => Err(PluginError::invalid_settings(format!(
-                "priority: \"{p}\" is not low, medium, high or urgent"
-            ))),
+            Some(p) if parse_priority(p).is_none() => {
+                Err(PluginError::invalid_settings(format!("priority: \"{p}\" is not low, medium, high or urgent")))
+            }
             _ => Ok(()),
         }
     }
 
     fn handle_http(settings: Settings, request: Request) -> Result<Response, PluginError> {
         match request.method.as_str() {
-            "GET" => Ok(Response::text(200, "POST a JSON or form body with title, description, name and email to open a ticket.\n")),
+            "GET" => Ok(Response::text(
+                200,
+                "POST a JSON or form body with title, description, name and email to open a ticket.\n",
+            )),
             "POST" => {
                 let submission = match read_submission(&request) {
                     Ok(s) => s,
                     Err(why) => return Ok(Response::json(422, &serde_json::json!({"error": why}))),
                 };
                 let ticket = tickets::create(&new_ticket(&settings, submission))?;
-                let count = storage::get_json::<u64>("submissions")?.unwrap_or(0) + 1;
-                storage::set_json("submissions", &count)?;
-                Ok(Response::json(201, &serde_json::json!({"ticket": ticket.id, "title": ticket.title, "submissions": count})))
+                let mut answer = serde_json::json!({"ticket": ticket.id, "title": ticket.title});
+                if settings.count_submissions {
+                    let count = storage::get_json::<u64>("submissions")?.unwrap_or(0) + 1;
+                    storage::set_json("submissions", &count)?;
+                    answer["submissions"] = count.into();
+                }
+                Ok(Response::json(201, &answer))
             }
             _ => Ok(Response::text(405, "use GET or POST\n").with_header("allow", "GET, POST")),
         }
@@ -148,7 +163,8 @@ mod tests {
     fn reads_json_and_forms() {
         let json = read_submission(&post("application/json", r#"{"title": "Hi", "email": "a@b.co"}"#)).expect("json");
         assert_eq!((json.title.as_str(), json.email.as_deref()), ("Hi", Some("a@b.co")));
-        let form = read_submission(&post("application/x-www-form-urlencoded", "title=Hi+there&name=Ann")).expect("form");
+        let form =
+            read_submission(&post("application/x-www-form-urlencoded", "title=Hi+there&name=Ann")).expect("form");
         assert_eq!((form.title.as_str(), form.name.as_deref()), ("Hi there", Some("Ann")));
         assert!(read_submission(&post("text/plain", "hi")).is_err());
         assert!(read_submission(&post("application/json", r#"{"title": " "}"#)).is_err());
@@ -156,7 +172,8 @@ mod tests {
 
     #[test]
     fn settings_shape_the_ticket() {
-        let settings = Settings { title_prefix: "[web] ".into(), priority: Some("high".into()) };
+        let settings =
+            Settings { count_submissions: true, title_prefix: "[web] ".into(), priority: Some("high".into()) };
         let t = new_ticket(&settings, Submission { title: "Hi".into(), ..Submission::default() });
         assert_eq!((t.title.as_str(), t.priority), ("[web] Hi", Some(Priority::High)));
         assert!(t.contact.is_none());
