@@ -220,3 +220,63 @@ async fn plugin_commands_work_through_the_api_and_guest_output_is_logged() {
     assert_eq!(found, (true, true), "guest output missing from the log: {:?}", log.lock().expect("log"));
     child.start_kill().expect("kill");
 }
+
+#[tokio::test]
+async fn without_room_for_the_instance_pool_plugins_still_run() {
+    // A 16 GB address-space limit leaves no room for the pooling
+    // allocator's reservation, so the runtime must fall back to allocating
+    // instances on demand, and say so.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new("sh")
+        .args(["-c", "ulimit -v 16000000 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("line");
+    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    let client = reqwest::Client::new();
+    let mut metrics = String::new();
+    for _ in 0..1000 {
+        if let Ok(r) = client.get(format!("{base}/metrics")).bearer_auth(TOKEN).send().await {
+            metrics = r.text().await.expect("text");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(metrics.contains("switchboard_plugin_pooling 0"), "{metrics}");
+
+    let team = client
+        .post(format!("{base}/api/teams"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "Ops"}))
+        .send()
+        .await
+        .expect("team");
+    assert_eq!(team.status(), 201);
+    let guest = switchboard_artifacts::HELLO_CHANNEL;
+    let (ok, _, err) = cli(&base, &["install", "--manifest", guest.manifest, "--component", guest.wasm]).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) =
+        cli(&base, &["enable", "hello-channel", "--team", "ops", "--grant", "tickets", "--grant", "storage"]).await;
+    assert!(ok, "{err}");
+    let created = client
+        .post(format!("{base}/c/ops/hello-channel/"))
+        .json(&json!({"title": "on demand"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(created.status(), 201);
+    child.start_kill().expect("kill");
+}
