@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use switchboard_core::{Capability, Limits};
-use switchboard_store::{Store, StoreError};
+use switchboard_store::{Committed, Store, StoreError};
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 
@@ -156,6 +156,24 @@ impl HostState {
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl HostState {
+    /// Makes a store write and waits until it is durable, passing the
+    /// current time. The time spent counts as host time, not against the
+    /// plugin's CPU budget.
+    pub(crate) async fn durable_write<T>(
+        &mut self,
+        write: impl FnOnce(&dyn Store, jiff::Timestamp) -> Result<Committed<T>, StoreError>,
+    ) -> Result<T, PluginError> {
+        let started = Instant::now();
+        let result = match write(&*self.services.store, (self.services.now)()) {
+            Ok(pending) => pending.durable().await.map_err(plugin_error),
+            Err(e) => Err(plugin_error(e)),
+        };
+        self.host_time += started.elapsed();
+        result
     }
 }
 

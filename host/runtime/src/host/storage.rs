@@ -1,7 +1,5 @@
 //! `storage`: a key-value space private to the installation.
 
-use std::time::Instant;
-
 use switchboard_core::Capability;
 
 use crate::bindings::channel::switchboard::plugin::storage::Host;
@@ -44,25 +42,15 @@ impl Host for HostState {
         {
             return Err(PluginError::Permanent(format!("storage is full: {MAX_KEYS} keys")));
         }
-        let started = Instant::now();
-        let written = match store.kv_set(team, plugin, &key, value) {
-            Ok(pending) => pending.durable().await.map_err(plugin_error),
-            Err(e) => Err(plugin_error(e)),
-        };
-        self.host_time += started.elapsed();
-        written
+        let (team, plugin) = (team.clone(), plugin.clone());
+        self.durable_write(|store, _| store.kv_set(&team, &plugin, &key, value)).await
     }
 
     async fn delete(&mut self, key: String) -> Result<(), PluginError> {
         self.scope.require(&Capability::Storage)?;
         check_key(&key)?;
-        let started = Instant::now();
-        let deleted = match self.services.store.kv_delete(&self.scope.team, &self.scope.plugin, &key) {
-            Ok(pending) => pending.durable().await.map_err(plugin_error),
-            Err(e) => Err(plugin_error(e)),
-        };
-        self.host_time += started.elapsed();
-        deleted
+        let (team, plugin) = (self.scope.team.clone(), self.scope.plugin.clone());
+        self.durable_write(|store, _| store.kv_delete(&team, &plugin, &key)).await
     }
 
     async fn keys(&mut self, prefix: String) -> Result<Vec<String>, PluginError> {

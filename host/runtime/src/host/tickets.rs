@@ -1,7 +1,5 @@
 //! `tickets`: the team's tickets, scoped to the installation's team.
 
-use std::time::Instant;
-
 use switchboard_core::{Author, Capability, MessageDraft, MessageKind, Ticket, TicketDraft};
 use switchboard_store::TicketEdit;
 
@@ -33,14 +31,9 @@ impl HostState {
 
     async fn edit(&mut self, id: u64, edit: TicketEdit) -> Result<wit::Ticket, PluginError> {
         self.own_ticket(id)?;
-        let started = Instant::now();
-        let now = (self.services.now)();
-        let updated = match self.services.store.update_ticket(id, &edit, self.author(), now) {
-            Ok(pending) => pending.durable().await.map_err(plugin_error),
-            Err(e) => Err(plugin_error(e)),
-        };
-        self.host_time += started.elapsed();
-        self.to_wit(&updated?)
+        let author = self.author();
+        let updated = self.durable_write(|store, now| store.update_ticket(id, &edit, author, now)).await?;
+        self.to_wit(&updated)
     }
 }
 
@@ -56,14 +49,9 @@ impl Host for HostState {
             external_key: ticket.external_key,
         };
         let contact = ticket.contact.map(contact_from_wit);
-        let started = Instant::now();
-        let now = (self.services.now)();
-        let created = match self.services.store.create_ticket(&self.scope.team, draft, contact, self.author(), now) {
-            Ok(pending) => pending.durable().await.map_err(plugin_error),
-            Err(e) => Err(plugin_error(e)),
-        };
-        self.host_time += started.elapsed();
-        self.to_wit(&created?)
+        let (team, author) = (self.scope.team.clone(), self.author());
+        let created = self.durable_write(|store, now| store.create_ticket(&team, draft, contact, author, now)).await?;
+        self.to_wit(&created)
     }
 
     async fn get(&mut self, id: u64) -> Result<wit::Ticket, PluginError> {
@@ -98,14 +86,9 @@ impl Host for HostState {
             }
             _ => self.author(),
         };
-        let started = Instant::now();
-        let now = (self.services.now)();
-        let appended = match self.services.store.append_message(id, MessageDraft { kind, author, body }, now) {
-            Ok(pending) => pending.durable().await.map_err(plugin_error),
-            Err(e) => Err(plugin_error(e)),
-        };
-        self.host_time += started.elapsed();
-        Ok(message_to_wit(&appended?))
+        let draft = MessageDraft { kind, author, body };
+        let appended = self.durable_write(|store, now| store.append_message(id, draft, now)).await?;
+        Ok(message_to_wit(&appended))
     }
 
     async fn set_priority(&mut self, id: u64, priority: wit::Priority) -> Result<wit::Ticket, PluginError> {
@@ -126,14 +109,8 @@ impl Host for HostState {
     async fn set_fields(&mut self, id: u64, fields: Vec<(String, String)>) -> Result<(), PluginError> {
         self.scope.require(&Capability::Tickets)?;
         self.own_ticket(id)?;
-        let started = Instant::now();
-        let now = (self.services.now)();
-        let set = match self.services.store.set_ticket_fields(id, &fields, self.author(), now) {
-            Ok(pending) => pending.durable().await.map(drop).map_err(plugin_error),
-            Err(e) => Err(plugin_error(e)),
-        };
-        self.host_time += started.elapsed();
-        set
+        let author = self.author();
+        self.durable_write(|store, now| store.set_ticket_fields(id, &fields, author, now)).await.map(drop)
     }
 
     async fn get_fields(&mut self, id: u64) -> Result<Vec<(String, String)>, PluginError> {
