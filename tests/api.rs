@@ -237,6 +237,15 @@ async fn tickets_are_created_edited_and_threaded() {
         "invalid_field",
         "title",
     );
+
+    let with_fields =
+        ticket(&s, "ops", json!({"title": "Refund", "fields": {"order_id": "A-17", "plan": "pro", "empty": ""}})).await;
+    assert_eq!(with_fields["fields"], json!({"order_id": "A-17", "plan": "pro"}));
+    s.post("/api/teams/ops/tickets", json!({"title": "x", "fields": {"bad key": "1"}})).await.expect_error(
+        422,
+        "invalid_field",
+        "\"bad key\" is not a field key",
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@
 /// Tickets of the team the plugin is enabled for (capability `tickets`).
 pub mod tickets {
     pub use crate::bindings::switchboard::plugin::tickets::{
-        append_message, create, find_by_external_key, get, get_fields, move_to_stage, set_fields, set_priority,
+        append_message, create, create_with_fields, find_by_external_key, get, get_fields, move_to_stage, set_fields,
+        set_priority,
     };
 }
 
@@ -31,6 +32,14 @@ pub mod storage {
         let bytes = serde_json::to_vec(value).map_err(|e| PluginError::Permanent(e.to_string()))?;
         set(key, &bytes)
     }
+}
+
+/// Rate limits the host keeps in memory for this installation, such as
+/// submissions per client address. Always allowed.
+pub mod rate_limit {
+    /// Takes one of `limit` allowances per `window_seconds` for `key`:
+    /// `None` when allowed, `Some(seconds)` to wait before the next.
+    pub use crate::bindings::switchboard::plugin::rate_limit::take;
 }
 
 /// Log lines, tagged by the host with the plugin and team.

@@ -11,6 +11,7 @@ mod error;
 mod message;
 mod plugin;
 mod priority;
+mod rate;
 mod sla;
 mod slug;
 mod stage;
@@ -25,6 +26,7 @@ pub use plugin::{
     Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, parse_version, validate_plugin_id,
 };
 pub use priority::Priority;
+pub use rate::TokenBucket;
 pub use sla::{Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};
 pub use slug::{MAX_SLUG_LEN, slugify, validate_local_part, validate_slug};
 pub use stage::{Stage, StageId};

@@ -36,6 +36,9 @@ pub struct TicketDraft {
     pub origin: String,
     /// A key the origin can find the ticket by, such as a thread id.
     pub external_key: Option<String>,
+    /// Custom fields to start with, checked by the rules of
+    /// [`Ticket::set_fields`]; empty values are left out.
+    pub fields: Vec<(String, String)>,
 }
 
 /// A customer request that a team works until it reaches a closing stage.
@@ -203,6 +206,10 @@ impl Ticket {
             external_key: draft.external_key,
             fields: BTreeMap::new(),
         };
+        // Opening with fields is the same as setting them at once, so both
+        // paths share one set of rules; the change list is not needed
+        // because the "created" event covers it.
+        ticket.set_fields(&draft.fields, now)?;
         ticket.evaluate_sla(team, now);
         Ok(ticket)
     }
@@ -397,6 +404,20 @@ mod tests {
         let t = Ticket::open(1, &team, draft("a\r\n b"), None, at(0)).expect("ticket");
         assert_eq!(t.title, "a b");
         assert!(Ticket::open(1, &team, TicketDraft { stage: Some(42), ..draft("x") }, None, at(0)).is_err());
+    }
+
+    #[test]
+    fn opens_with_fields_by_the_set_fields_rules() {
+        let team = team();
+        let with = |fields: &[(&str, &str)]| TicketDraft {
+            title: "x".into(),
+            fields: fields.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            ..TicketDraft::default()
+        };
+        let t = Ticket::open(1, &team, with(&[("order", "A-1"), ("empty", "")]), None, at(0)).expect("ticket");
+        assert_eq!(t.fields.into_iter().collect::<Vec<_>>(), [("order".to_owned(), "A-1".to_owned())]);
+        let err = Ticket::open(1, &team, with(&[("bad key", "1")]), None, at(0)).expect_err("bad key");
+        assert!(err.to_string().contains("\"bad key\" is not a field key"), "{err}");
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub(crate) mod robot {
             "switchboard:plugin/storage": super::channel::switchboard::plugin::storage,
             "switchboard:plugin/log": super::channel::switchboard::plugin::log,
             "switchboard:plugin/http": super::channel::switchboard::plugin::http,
+            "switchboard:plugin/rate-limit": super::channel::switchboard::plugin::rate_limit,
         },
     });
 }

@@ -149,7 +149,13 @@ impl Runtime {
             .timeout(config.http_timeout)
             .build()
             .map_err(|e| RuntimeError::Engine(format!("cannot build the HTTP client: {e}")))?;
-        let services = Arc::new(Services { store, http, now, max_http_body: config.max_http_body });
+        let services = Arc::new(Services {
+            store,
+            http,
+            now,
+            max_http_body: config.max_http_body,
+            rate_limits: Default::default(),
+        });
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_ticker(engine.clone(), config.epoch_tick, Arc::clone(&stop_ticker))
             .map_err(|e| RuntimeError::Engine(format!("cannot start the epoch ticker: {e}")))?;

@@ -3,6 +3,7 @@
 
 mod http;
 mod log;
+mod rate_limit;
 mod storage;
 mod tickets;
 
@@ -27,6 +28,8 @@ pub(crate) struct Services {
     pub(crate) http: reqwest::Client,
     pub(crate) now: NowFn,
     pub(crate) max_http_body: usize,
+    /// The buckets of the `rate-limit` import.
+    pub(crate) rate_limits: rate_limit::RateLimits,
 }
 
 /// Who is calling: the plugin, the team it is enabled for, and what it was

@@ -5,19 +5,16 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use switchboard_core::TokenBucket;
+
 /// How many clients are tracked before idle ones are forgotten.
 const PRUNE_AT: usize = 10_000;
-
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
 
 /// Allows `rate` requests per second per client, with bursts of `burst`.
 pub struct RateLimiter {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
 }
 
 impl RateLimiter {
@@ -34,19 +31,9 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() >= PRUNE_AT {
             // Forget clients whose bucket has refilled: they lose nothing.
-            let full_after = Duration::from_secs_f64(self.burst / self.rate);
-            buckets.retain(|_, b| now.duration_since(b.at) < full_after);
+            buckets.retain(|_, b| !b.is_full(self.rate, self.burst, now));
         }
-        let bucket = buckets.entry(client).or_insert(Bucket { tokens: self.burst, at: now });
-        let refill = now.duration_since(bucket.at).as_secs_f64() * self.rate;
-        bucket.tokens = (bucket.tokens + refill).min(self.burst);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
-        }
+        buckets.entry(client).or_insert(TokenBucket::full(self.burst, now)).take(self.rate, self.burst, now)
     }
 }
 

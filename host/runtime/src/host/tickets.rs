@@ -39,6 +39,14 @@ impl HostState {
 
 impl Host for HostState {
     async fn create(&mut self, ticket: wit::NewTicket) -> Result<wit::Ticket, PluginError> {
+        self.create_with_fields(ticket, Vec::new()).await
+    }
+
+    async fn create_with_fields(
+        &mut self,
+        ticket: wit::NewTicket,
+        fields: Vec<(String, String)>,
+    ) -> Result<wit::Ticket, PluginError> {
         self.scope.require(&Capability::Tickets)?;
         let draft = TicketDraft {
             title: ticket.title,
@@ -47,6 +55,7 @@ impl Host for HostState {
             stage: None,
             origin: self.scope.plugin.to_string(),
             external_key: ticket.external_key,
+            fields,
         };
         let contact = ticket.contact.map(contact_from_wit);
         let (team, author) = (self.scope.team.clone(), self.author());

@@ -135,6 +135,9 @@ pub struct NewTicket {
     /// A key to find the ticket by later, unique per team for API tickets,
     /// such as the id in the system it was imported from.
     pub external_key: Option<String>,
+    /// Custom fields: keys of 1 to 64 letters, digits, `-` and `_`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 /// Changes to a ticket; absent fields stay as they are.
@@ -220,6 +223,7 @@ pub async fn create_ticket(
         stage: body.stage.as_ref().map(|s| s.resolve(&team, "stage")).transpose()?,
         origin: "api".into(),
         external_key: body.external_key,
+        fields: body.fields.into_iter().collect(),
     };
     let contact = body.contact.map(Into::into);
     let ticket =
