@@ -26,10 +26,13 @@ struct Entry {
     burst: f64,
 }
 
-/// Every installation's buckets, by (team, plugin).
+/// An installation: (team, plugin).
+type InstallationKey = (Arc<str>, Arc<str>);
+
+/// Every installation's buckets.
 #[derive(Default)]
 pub(crate) struct RateLimits {
-    installations: Mutex<HashMap<(Arc<str>, Arc<str>), HashMap<String, Entry>>>,
+    installations: Mutex<HashMap<InstallationKey, HashMap<String, Entry>>>,
 }
 
 impl RateLimits {
@@ -37,7 +40,7 @@ impl RateLimits {
     /// `None` when allowed, else whole seconds to wait (at least 1).
     pub(crate) fn take(
         &self,
-        installation: (Arc<str>, Arc<str>),
+        installation: InstallationKey,
         key: &str,
         limit: u32,
         window: u32,
@@ -103,7 +106,7 @@ mod tests {
 
     use super::*;
 
-    fn at(team: &str) -> (Arc<str>, Arc<str>) {
+    fn at(team: &str) -> InstallationKey {
         (team.into(), "web-form".into())
     }
 
