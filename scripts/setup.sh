@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Switchboard needs on a fresh machine:
 # the pinned toolchain with the wasm32-wasip2 target (plugins are built for
-# it). Safe to run again; it only installs what is missing.
+# it), and Debian's chromium and chromedriver for the browser test. Safe to
+# run again; it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,3 +18,11 @@ for component in rustfmt clippy; do
         rustup component add "$component" --toolchain "$toolchain"
     fi
 done
+
+# The browser test drives Debian's chromium through chromedriver.
+if ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ]; then
+    as_root=""
+    [ "$(id -u)" -eq 0 ] || as_root="sudo"
+    $as_root apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends chromium chromium-driver
+fi

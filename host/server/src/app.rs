@@ -71,7 +71,7 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
     let api = crate::api::router(state.clone());
     let public = Router::new()
         .route("/c/{team}/{plugin}", any(crate::public::root))
-        .route("/c/{team}/{plugin}/", any(crate::public::root))
+        .route("/c/{team}/{plugin}/", any(crate::public::index))
         .route("/c/{team}/{plugin}/{*path}", any(crate::public::nested));
     let metrics = Router::new()
         .route("/metrics", get(metrics))

@@ -29,8 +29,24 @@ const HOP_BY_HOP: &[&str] = &[
     "proxy-authenticate",
 ];
 
-/// `/c/{team}/{plugin}` with no path below it.
-pub async fn root(
+/// `/c/{team}/{plugin}` with no path below it: a permanent redirect to the
+/// same address with a trailing slash, as a web server does for a
+/// directory, so that a plugin's pages can use relative links (`form.css`,
+/// `thanks`) that resolve below its route. 308 keeps the method and body.
+pub async fn root(request: Request) -> Response {
+    let uri = request.uri();
+    let location = match uri.query() {
+        Some(query) => format!("{}/?{query}", uri.path()),
+        None => format!("{}/", uri.path()),
+    };
+    match HeaderValue::try_from(location) {
+        Ok(location) => (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response(),
+        Err(_) => ApiError::not_found("no such public route").into_response(),
+    }
+}
+
+/// `/c/{team}/{plugin}/`: the plugin's own root, path `/`.
+pub async fn index(
     state: State<AppState>,
     Path((team, plugin)): Path<(String, String)>,
     peer: ConnectInfo<SocketAddr>,
