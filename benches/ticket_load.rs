@@ -10,14 +10,17 @@
 //! after the group-commit flush. `plugin` does the same single write as
 //! `api` (hello-channel with `count_submissions` off); `plugin+storage`
 //! also counts the submission in the plugin's storage, a second durable
-//! write after the first. Reports each
+//! write after the first. `form` posts the shipped web form's default
+//! fields (name, e-mail, subject, description) as a browser does, so each
+//! submission also finds or creates its contact, and expects the 303 to
+//! the thank-you page. Reports each
 //! round and the medians: tickets/s, p50 and p99 latency, writes per flush,
 //! and the plugin path's rate as a ratio of the API path's.
 //!
 //! Run: `cargo bench -p switchboard --bench ticket_load`
 //! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
 //! `LOAD_CLIENTS` (default "1,64"), `LOAD_PATHS` (default
-//! "api,plugin,plugin+storage").
+//! "api,plugin,plugin+storage,form").
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -82,6 +85,9 @@ enum Target {
     /// `POST /c/counted/hello-channel/` with the default settings: the
     /// ticket and the submission counter, two durable writes in a row.
     PluginCounting,
+    /// `POST /c/load/web-form/`: a form submission with a contact, one
+    /// durable write.
+    Form,
 }
 
 impl Target {
@@ -90,6 +96,7 @@ impl Target {
             Target::Api => "api",
             Target::Plugin => "plugin",
             Target::PluginCounting => "plugin+storage",
+            Target::Form => "form",
         }
     }
 }
@@ -104,21 +111,38 @@ async fn round(client: &reqwest::Client, base: &str, target: Target, clients: us
             Target::Api => format!("{base}/api/teams/load/tickets"),
             Target::Plugin => format!("{base}/c/load/hello-channel/"),
             Target::PluginCounting => format!("{base}/c/counted/hello-channel/"),
+            Target::Form => format!("{base}/c/load/web-form/"),
         };
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut i = 0u64;
             while Instant::now() < deadline {
-                let body = json!({"title": format!("load c{c} #{i}"),
-                    "description": "A customer cannot log in after the password reset."});
+                let title = format!("load c{c} #{i}");
+                let description = "A customer cannot log in after the password reset.";
                 let sent = Instant::now();
-                let mut req = client.post(&url).json(&body);
-                if target == Target::Api {
-                    req = req.bearer_auth(TOKEN);
-                }
+                let req = match target {
+                    Target::Api => {
+                        client.post(&url).bearer_auth(TOKEN).json(&json!({"title": title, "description": description}))
+                    }
+                    Target::Form => {
+                        let email = format!("client{c}@example.com");
+                        let body = form_urlencoded::Serializer::new(String::new())
+                            .extend_pairs([
+                                ("name", "Load Client"),
+                                ("email", &email),
+                                ("subject", &title),
+                                ("description", description),
+                                ("website", ""),
+                            ])
+                            .finish();
+                        client.post(&url).header("content-type", "application/x-www-form-urlencoded").body(body)
+                    }
+                    _ => client.post(&url).json(&json!({"title": title, "description": description})),
+                };
                 let resp = req.send().await.expect("request");
-                assert_eq!(resp.status(), 201, "ticket not created");
+                let created = if target == Target::Form { 303 } else { 201 };
+                assert_eq!(resp.status(), created, "ticket not created");
                 resp.bytes().await.expect("body");
                 latencies.push(sent.elapsed().as_micros() as u64);
                 i += 1;
@@ -158,12 +182,13 @@ async fn main() {
         .collect();
 
     let targets: Vec<Target> = std::env::var("LOAD_PATHS")
-        .unwrap_or_else(|_| "api,plugin,plugin+storage".into())
+        .unwrap_or_else(|_| "api,plugin,plugin+storage,form".into())
         .split(',')
         .filter_map(|s| match s.trim() {
             "api" => Some(Target::Api),
             "plugin" => Some(Target::Plugin),
             "plugin+storage" => Some(Target::PluginCounting),
+            "form" => Some(Target::Form),
             _ => None,
         })
         .collect();
@@ -181,7 +206,12 @@ async fn main() {
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let line = lines.next_line().await.expect("stdout").expect("address line");
     let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
+    // Redirects are not followed: the form's 303 is its success answer.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     for _ in 0..500 {
         if client.get(format!("{base}/health")).send().await.is_ok() {
             break;
@@ -215,6 +245,16 @@ async fn main() {
             .expect("enable");
         assert_eq!(enabled.status(), 201);
     }
+    // The web form ships with the server; without a per-client limit, since
+    // every bench client comes from 127.0.0.1.
+    let enabled = client
+        .put(format!("{base}/api/teams/load/plugins/web-form"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"settings": {"rate_limit": {"submissions": 0, "per_minutes": 10}}, "grants": ["tickets"]}))
+        .send()
+        .await
+        .expect("enable web-form");
+    assert_eq!(enabled.status(), 201);
     // Warm up connections and caches on every path.
     for &target in &targets {
         round(&client, &base, target, 8, 1.0).await;
