@@ -214,11 +214,9 @@ async fn an_unpublished_form_is_not_found() {
 async fn bad_settings_are_refused_with_the_plugins_message() {
     let s = server_with(json!({}), |_| {}).await;
     let bad = json!({"fields": [{"name": "e", "target": "contact_email", "label": "E-mail"}]});
-    s.enable("ops", "web-form", bad, &["tickets"]).await.expect_error(
-        422,
-        "invalid_field",
-        "settings.fields[0].type: a contact_email field must be of type email",
-    );
+    let refused = s.enable("ops", "web-form", bad, &["tickets"]).await.expect_error(422, "invalid_field", "email");
+    assert_eq!(refused["detail"], "settings.fields[0].type: a contact_email field must be of type email");
+    assert_eq!(refused["field"], "settings");
 }
 
 const VALID: &[(&str, &str)] =

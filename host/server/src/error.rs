@@ -45,6 +45,19 @@ impl ApiError {
         e
     }
 
+    /// 422 with a detail that already names where the problem is, such as
+    /// a plugin's `settings.fields[2].type: unknown variant "colour"`; a
+    /// detail that does not start with `field` gets it in front.
+    pub fn invalid_at(field: &str, detail: String) -> Self {
+        if detail.starts_with(field) {
+            let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail);
+            e.body.field = Some(field.to_owned());
+            e
+        } else {
+            Self::invalid(field, detail)
+        }
+    }
+
     /// 401: no token or an unknown token.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)

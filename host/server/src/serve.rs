@@ -82,6 +82,18 @@ pub async fn serve(
         .await;
     let _ = stop.send(true);
     let _ = sweeper.await;
+    // axum reports the connections closed a moment before their tasks have
+    // dropped the state they hold. Wait for the last of them, so that when
+    // serve returns the database is flushed and its lock released, and a
+    // restart on the same directory can open it.
+    let closing = std::time::Instant::now();
+    while Arc::strong_count(&store) > 1 && closing.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    if Arc::strong_count(&store) > 1 {
+        tracing::warn!("the store is still in use after shutdown; closing without waiting for it");
+    }
+    drop(store);
     served?;
     Ok(())
 }

@@ -105,7 +105,7 @@ pub async fn enable_plugin(
     match state.runtime.validate_settings(&id, &settings).await {
         Ok(()) => {}
         Err(RuntimeError::Plugin { failure, .. }) if failure.kind == "invalid-settings" => {
-            return Err(ApiError::invalid("settings", failure.message));
+            return Err(ApiError::invalid_at("settings", failure.message));
         }
         Err(e) => return Err(e.into()),
     }
