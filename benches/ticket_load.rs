@@ -42,6 +42,20 @@ struct Round {
     p50_us: f64,
     p99_us: f64,
     writes_per_flush: f64,
+    /// Server CPU time (user + system) per ticket.
+    cpu_us: f64,
+}
+
+/// The server's CPU time so far in µs, from `/proc/<pid>/stat` (user and
+/// system clock ticks, 100 per second on Linux).
+fn server_cpu_us(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    // utime and stime are fields 14 and 15 of the stat line: 12 and 13 here.
+    (ticks(11) + ticks(12)) * 10_000.0
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -101,8 +115,9 @@ impl Target {
     }
 }
 
-async fn round(client: &reqwest::Client, base: &str, target: Target, clients: usize, seconds: f64) -> Round {
+async fn round(client: &reqwest::Client, base: &str, pid: u32, target: Target, clients: usize, seconds: f64) -> Round {
     let (flushes0, writes0) = store_counters(client, base).await;
+    let cpu0 = server_cpu_us(pid);
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -156,12 +171,14 @@ async fn round(client: &reqwest::Client, base: &str, target: Target, clients: us
     }
     let elapsed = started.elapsed().as_secs_f64();
     let (flushes1, writes1) = store_counters(client, base).await;
+    let cpu = server_cpu_us(pid) - cpu0;
     all.sort_unstable();
     Round {
         per_sec: all.len() as f64 / elapsed,
         p50_us: percentile(&all, 0.50),
         p99_us: percentile(&all, 0.99),
         writes_per_flush: (writes1 - writes0) / (flushes1 - flushes0).max(1.0),
+        cpu_us: cpu / all.len().max(1) as f64,
     }
 }
 
@@ -203,6 +220,7 @@ async fn main() {
         .kill_on_drop(true)
         .spawn()
         .expect("spawn switchboard");
+    let pid = child.id().expect("server pid");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let line = lines.next_line().await.expect("stdout").expect("address line");
     let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
@@ -257,28 +275,29 @@ async fn main() {
     assert_eq!(enabled.status(), 201);
     // Warm up connections and caches on every path.
     for &target in &targets {
-        round(&client, &base, target, 8, 1.0).await;
+        round(&client, &base, pid, target, 8, 1.0).await;
     }
 
     println!("durable ticket creation, {seconds}s per round, {rounds} rounds, paths interleaved");
     println!(
-        "{:>14} {:>8} {:>6} {:>12} {:>10} {:>10} {:>14}",
-        "path", "clients", "round", "tickets/s", "p50 µs", "p99 µs", "writes/flush"
+        "{:>14} {:>8} {:>6} {:>12} {:>10} {:>10} {:>14} {:>12}",
+        "path", "clients", "round", "tickets/s", "p50 µs", "p99 µs", "writes/flush", "cpu µs/tkt"
     );
     let mut results: Vec<(Target, usize, Vec<Round>)> =
         levels.iter().flat_map(|&c| targets.iter().map(move |&t| (t, c, Vec::new()))).collect();
     for r in 0..rounds {
         for (target, clients, got_rounds) in &mut results {
-            let got = round(&client, &base, *target, *clients, seconds).await;
+            let got = round(&client, &base, pid, *target, *clients, seconds).await;
             println!(
-                "{:>14} {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1}",
+                "{:>14} {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1} {:>12.0}",
                 target.name(),
                 clients,
                 r + 1,
                 got.per_sec,
                 got.p50_us,
                 got.p99_us,
-                got.writes_per_flush
+                got.writes_per_flush,
+                got.cpu_us
             );
             got_rounds.push(got);
         }
@@ -295,13 +314,14 @@ async fn main() {
         let vs_api = rate_of(Target::Api, *clients).map_or(f64::NAN, |api| rate / api);
         let vs_one = rate_of(*target, levels[0]).map_or(f64::NAN, |one| rate / one);
         println!(
-            "{:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>5.2}x api  {:>5.2}x {} client(s)",
+            "{:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>4.0} server cpu µs/ticket  {:>5.2}x api  {:>5.2}x {} client(s)",
             target.name(),
             clients,
             rate,
             median(got_rounds.iter().map(|x| x.p50_us).collect()),
             median(got_rounds.iter().map(|x| x.p99_us).collect()),
             median(got_rounds.iter().map(|x| x.writes_per_flush).collect()),
+            median(got_rounds.iter().map(|x| x.cpu_us).collect()),
             vs_api,
             vs_one,
             levels[0],

@@ -174,3 +174,50 @@ async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
     assert!(metrics.contains("switchboard_plugin_errors_total{plugin=\"misbehave-robot\"} 5"), "{metrics}");
     assert!(metrics.contains("switchboard_plugin_errors_total{plugin=\"hello-channel\"} 0"), "{metrics}");
 }
+
+/// On a busy server a guest that yields at an epoch tick may wait a long
+/// time before it runs again; that wait is not the guest's CPU time. Here
+/// 32 calls that each compute for about 15 ms share 2 threads under a 60 ms
+/// budget: their wall time is far over it, their own time is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_a_busy_server_does_not_count_against_the_cpu_budget() {
+    let s = Arc::new(Server::start().await);
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    s.install(&MISBEHAVE_CHANNEL).await.expect(201);
+    s.put(
+        "/api/teams/ops/plugins/misbehave-channel",
+        json!({"grants": ["tickets"], "limits": {"cpu_ms": 60, "memory_mib": 64}}),
+    )
+    .await
+    .expect(201);
+    // How many rounds take about 15 ms here, measured alone (the median of
+    // three, with the HTTP round trip included, so it errs low).
+    let probe = 2_000_000u64;
+    let mut alone = Vec::new();
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let reply = s.call(Method::GET, &format!("/c/ops/misbehave-channel/spin?n={probe}"), None, None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        alone.push(t.elapsed().as_secs_f64());
+    }
+    alone.sort_by(f64::total_cmp);
+    let rounds = (probe as f64 * 0.015 / alone[1]) as u64;
+
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = (0..32)
+        .map(|_| {
+            let s = Arc::clone(&s);
+            let path = format!("/c/ops/misbehave-channel/spin?n={rounds}");
+            tokio::spawn(async move { s.call(Method::GET, &path, None, None).await })
+        })
+        .collect();
+    for call in calls {
+        let reply = call.await.expect("call");
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    // The point of the test: together they took several budgets of wall time.
+    assert!(started.elapsed() > std::time::Duration::from_millis(180), "{:?}", started.elapsed());
+    // A guest that really computes past its budget is still stopped.
+    let looped = s.call(Method::GET, "/c/ops/misbehave-channel/loop", None, None).await;
+    assert_eq!(looped.status, 504, "{}", looped.text);
+}

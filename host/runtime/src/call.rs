@@ -109,9 +109,9 @@ impl Runtime {
         let inner = &self.inner;
         let mut store = Store::new(&inner.engine, HostState::new(scope, Arc::clone(&inner.services)));
         store.limiter(|s| &mut s.limiter);
-        // Every epoch tick, check how much time the guest itself has used;
-        // time spent waiting in host calls does not count. Yielding lets
-        // other requests run on this thread between ticks.
+        // Every epoch tick, check how much time the guest itself has used
+        // (see `guest_clock`: host calls and waits to be polled again do not
+        // count). Yielding lets other requests run on this thread.
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();
@@ -134,9 +134,10 @@ impl Runtime {
     ) -> Result<R, RuntimeError> {
         let scope = Arc::new(scope);
         let mut store = self.new_store(Arc::clone(&scope));
+        let clock = store.data().clock.clone();
         let started = Instant::now();
         let timeout = self.inner.config.call_timeout;
-        let outcome = tokio::time::timeout(timeout, body(&mut store, &loaded.pre)).await;
+        let outcome = tokio::time::timeout(timeout, clock.meter(body(&mut store, &loaded.pre))).await;
         let plugin = scope.plugin.to_string();
         let result = match outcome {
             Ok(Ok(value)) => Ok(value),

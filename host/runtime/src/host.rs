@@ -8,7 +8,7 @@ mod storage;
 mod tickets;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use switchboard_core::{Capability, Limits};
 use switchboard_store::{Committed, Store, StoreError};
@@ -17,6 +17,7 @@ use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 
 use crate::NowFn;
 use crate::bindings::wit::PluginError;
+use crate::guest_clock::GuestClock;
 use crate::stdio::{GuestOutput, Which};
 
 /// The most entries a call's resource table may hold.
@@ -107,11 +108,8 @@ pub(crate) struct HostState {
     pub(crate) scope: Arc<Scope>,
     pub(crate) services: Arc<Services>,
     pub(crate) limiter: Limiter,
-    /// When the call started.
-    pub(crate) started: Instant,
-    /// Time spent inside host imports, which does not count against the
-    /// CPU budget.
-    pub(crate) host_time: Duration,
+    /// The guest's own running time, for the CPU budget.
+    pub(crate) clock: GuestClock,
     /// Set by the epoch callback when the budget ran out.
     pub(crate) cpu_exceeded: bool,
     /// Outbound HTTP requests made in this call.
@@ -138,16 +136,15 @@ impl HostState {
             scope,
             services,
             limiter: Limiter { max_memory, memory_exceeded: false },
-            started: Instant::now(),
-            host_time: Duration::ZERO,
+            clock: GuestClock::new(),
             cpu_exceeded: false,
             http_calls: 0,
         }
     }
 
-    /// The guest's own running time so far: wall time minus host calls.
+    /// The guest's own running time so far.
     pub(crate) fn guest_time(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.host_time)
+        self.clock.guest_time()
     }
 
     /// The CPU budget of this call.
@@ -170,12 +167,12 @@ impl HostState {
         &mut self,
         write: impl FnOnce(&dyn Store, jiff::Timestamp) -> Result<Committed<T>, StoreError>,
     ) -> Result<T, PluginError> {
-        let started = Instant::now();
+        self.clock.host_begin();
         let result = match write(&*self.services.store, (self.services.now)()) {
             Ok(pending) => pending.durable().await.map_err(plugin_error),
             Err(e) => Err(plugin_error(e)),
         };
-        self.host_time += started.elapsed();
+        self.clock.host_end();
         result
     }
 }

@@ -6,8 +6,8 @@
 //! compatibility hash), checks that it implements the world its manifest
 //! declares, and runs every event in a fresh store from a cached `*Pre`:
 //!
-//! - an epoch-based CPU budget per call (time spent in host calls does not
-//!   count), a memory cap, a resource-table cap and a wall-clock timeout;
+//! - an epoch-based CPU budget per call (counting only the guest's own
+//!   running time: not host calls, not waits to be scheduled), a memory cap, a resource-table cap and a wall-clock timeout;
 //! - WASI with nothing preopened, no environment and no sockets; guest
 //!   stdout and stderr go to `tracing`, tagged with the plugin and team;
 //! - host imports (tickets, storage, log, http) scoped to the installation's
@@ -19,6 +19,7 @@ mod call;
 mod convert;
 mod engine;
 mod error;
+mod guest_clock;
 mod host;
 mod metrics;
 mod plugin;

@@ -1,7 +1,5 @@
 //! `http`: outbound requests, only to granted hosts.
 
-use std::time::Instant;
-
 use switchboard_core::Capability;
 
 use crate::bindings::channel::switchboard::plugin::http::{Host, Request, Response};
@@ -76,10 +74,10 @@ impl Host for HostState {
             return Err(PluginError::RateLimited(format!("at most {MAX_REQUESTS_PER_CALL} requests per call")));
         }
         self.http_calls += 1;
-        let started = Instant::now();
+        self.clock.host_begin();
         let (client, limit) = (self.services.http.clone(), self.services.max_http_body);
         let result = send_granted(client, limit, url, request).await;
-        self.host_time += started.elapsed();
+        self.clock.host_end();
         if let Err(e) = &result {
             tracing::info!(plugin = %self.scope.plugin, team = %self.scope.team, error = ?e, "outbound request failed");
         }
