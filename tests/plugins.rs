@@ -251,6 +251,8 @@ async fn robot_runs_are_written_to_the_thread() {
     s.install(&HELLO_CHANNEL).await.expect(201);
     s.enable("ops", "hello-robot", json!({"note": "Checked #{ticket} for {team}"}), &["tickets"]).await.expect(201);
     s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
+    // A robot has no public route, even when enabled.
+    s.call(Method::GET, "/c/ops/hello-robot/", None, None).await.expect_error(404, "not_found", "hello-robot");
     let t = s.post("/api/teams/ops/tickets", json!({"title": "Robot me"})).await.expect(201);
     let id = t["id"].as_u64().expect("id");
     let run = s.post(&format!("/api/tickets/{id}/robots/hello-robot"), json!({})).await.expect(200);

@@ -8,8 +8,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use switchboard_core::PluginKind;
-use switchboard_runtime::HttpRequest;
+use switchboard_runtime::{HttpRequest, RuntimeError};
 use switchboard_store::StoreError;
 
 use crate::client_addr::client_addr;
@@ -100,11 +99,6 @@ async fn serve_plugin(
         }
         Err(e) => return Err(e.into()),
     };
-    match state.store.plugin(plugin) {
-        Ok(record) if record.manifest.kind == PluginKind::Channel => {}
-        Ok(_) | Err(StoreError::UnknownPlugin(_)) => return Err(not_found(team, plugin)),
-        Err(e) => return Err(e.into()),
-    }
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, state.public_body_limit)
         .await
@@ -123,7 +117,13 @@ async fn serve_plugin(
         body: body.to_vec(),
         client_addr: client.to_string(),
     };
-    let answer = state.runtime.handle_http(&installation, http).await?;
+    // The runtime knows the loaded plugin's kind, so a robot (or a plugin
+    // that is not loaded) is a 404 here without reading its record.
+    let answer = match state.runtime.handle_http(&installation, http).await {
+        Ok(answer) => answer,
+        Err(RuntimeError::WrongKind { .. } | RuntimeError::NotLoaded(_)) => return Err(not_found(team, plugin)),
+        Err(e) => return Err(e.into()),
+    };
     let status = StatusCode::from_u16(answer.status).ok().filter(|s| !s.is_informational()).ok_or_else(|| {
         ApiError::plugin_failed(format!("plugin \"{plugin}\" answered with status {}", answer.status))
     })?;
