@@ -72,20 +72,22 @@ fn median(mut v: Vec<f64>) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
+/// The server's `/metrics` text.
+async fn metrics(client: &reqwest::Client, base: &str) -> String {
+    let reply = client.get(format!("{base}/metrics")).bearer_auth(TOKEN).send().await.expect("metrics");
+    reply.text().await.expect("metrics text")
+}
+
+/// The value of the metric line that starts with `name ` (labels included).
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
 async fn store_counters(client: &reqwest::Client, base: &str) -> (f64, f64) {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    let read = |name: &str| -> f64 {
-        text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(f64::NAN)
-    };
-    (read("switchboard_store_flushes_total "), read("switchboard_store_durable_writes_total "))
+    let text = metrics(client, base).await;
+    (metric(&text, "switchboard_store_flushes_total"), metric(&text, "switchboard_store_durable_writes_total"))
 }
 
 /// Which endpoint a round drives.
@@ -327,20 +329,9 @@ async fn main() {
             levels[0],
         );
     }
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let read = |name: &str| -> f64 {
-        metrics.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(f64::NAN)
-    };
-    let calls = read("switchboard_plugin_calls_total{plugin=\"hello-channel\"} ");
-    let busy = read("switchboard_plugin_busy_microseconds_total{plugin=\"hello-channel\"} ");
+    let text = metrics(&client, &base).await;
+    let calls = metric(&text, "switchboard_plugin_calls_total{plugin=\"hello-channel\"}");
+    let busy = metric(&text, "switchboard_plugin_busy_microseconds_total{plugin=\"hello-channel\"}");
     println!(
         "\nhello-channel: {calls} calls, mean {:.0} µs inside the runtime per call (instance, guest, host calls, durable waits)",
         busy / calls

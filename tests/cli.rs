@@ -2,10 +2,13 @@
 //! environment variables and flags; JSON logs on request; clear errors for
 //! a bad config file.
 
+mod support;
+
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::listening_address;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -44,13 +47,7 @@ async fn file_env_and_flags_layer_in_that_order() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-        .await
-        .expect("in time")
-        .expect("read")
-        .expect("line");
-    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    let base = listening_address(&mut child).await;
     let client = reqwest::Client::new();
     let mut created = None;
     for _ in 0..500 {
@@ -82,9 +79,7 @@ async fn file_env_and_flags_layer_in_that_order() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = stdout.next_line().await.expect("read").expect("line");
-    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    let base = listening_address(&mut child).await;
     let mut team = Value::Null;
     for _ in 0..500 {
         if let Ok(r) =
@@ -127,13 +122,7 @@ async fn start_logged(
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
-        .await
-        .expect("in time")
-        .expect("read")
-        .expect("line");
-    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    let base = listening_address(&mut child).await;
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = std::sync::Arc::clone(&log);
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
@@ -239,13 +228,7 @@ async fn without_room_for_the_instance_pool_plugins_still_run() {
         .kill_on_drop(true)
         .spawn()
         .expect("spawn");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
-        .await
-        .expect("in time")
-        .expect("read")
-        .expect("line");
-    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    let base = listening_address(&mut child).await;
     let client = reqwest::Client::new();
     let mut metrics = String::new();
     for _ in 0..1000 {

@@ -2,12 +2,14 @@
 //! SIGKILLed while clients create tickets, restarted on the same data
 //! directory, and must still have every ticket that got a 201.
 
+mod support;
+
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use support::listening_address;
 use tokio::process::{Child, Command};
 
 const TOKEN: &str = "durability-admin-token";
@@ -24,14 +26,7 @@ async fn start(data: &std::path::Path) -> (Child, String) {
         .kill_on_drop(true)
         .spawn()
         .expect("spawn switchboard");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("server printed its address in time")
-        .expect("read stdout")
-        .expect("a line");
-    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    let base = listening_address(&mut child).await;
     // serve() opens the store before accepting; wait until it answers.
     let client = reqwest::Client::new();
     for _ in 0..500 {

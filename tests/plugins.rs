@@ -17,10 +17,6 @@ async fn public_post(s: &Server, path: &str, body: Value) -> support::Reply {
     s.call(Method::POST, path, None, Some(body)).await
 }
 
-async fn tickets_of(s: &Server, team: &str) -> Vec<Value> {
-    s.get(&format!("/api/teams/{team}/tickets")).await.expect(200).as_array().cloned().unwrap_or_default()
-}
-
 #[tokio::test]
 async fn install_enable_and_call_through_the_public_route() {
     let s = Server::start().await;
@@ -72,8 +68,8 @@ async fn install_enable_and_call_through_the_public_route() {
         .await
         .expect("form");
     assert_eq!(form.status(), 201);
-    assert_eq!(tickets_of(&s, "ops").await.len(), 2);
-    assert!(tickets_of(&s, "sales").await.is_empty());
+    assert_eq!(s.tickets("ops").await.len(), 2);
+    assert!(s.tickets("sales").await.is_empty());
     public_post(&s, "/c/sales/hello-channel/", json!({"title": "x"})).await.expect_error(
         404,
         "not_found",
@@ -102,9 +98,9 @@ async fn one_plugin_in_two_teams_keeps_settings_and_storage_apart() {
         (Some(1), Some(2), Some(1))
     );
     assert_eq!((b["title"].as_str(), c["title"].as_str()), (Some("[ops] two"), Some("[sales] three")));
-    let ops = tickets_of(&s, "ops").await;
+    let ops = s.tickets("ops").await;
     assert!(ops.iter().all(|t| t["priority_name"] == "urgent"));
-    let sales = tickets_of(&s, "sales").await;
+    let sales = s.tickets("sales").await;
     assert_eq!(sales.len(), 1);
     assert_eq!(sales[0]["priority_name"], "low");
     let teams: Vec<String> = s
@@ -277,15 +273,7 @@ async fn robot_runs_are_written_to_the_thread() {
     s.enable("ops", "hello-robot", json!({"note": " "}), &["tickets"]).await.expect(200);
     let skipped = s.post(&format!("/api/tickets/{id}/robots/hello-robot"), json!({})).await.expect(200);
     assert_eq!((skipped["outcome"].as_str(), skipped["detail"].as_str()), (Some("skipped"), Some("the note is empty")));
-    let last = s
-        .get(&format!("/api/tickets/{id}/messages"))
-        .await
-        .expect(200)
-        .as_array()
-        .expect("t")
-        .last()
-        .cloned()
-        .expect("last");
+    let last = s.last_message(id).await;
     assert_eq!(last["body"], "Robot hello-robot skipped: the note is empty");
 
     // Without the tickets grant the robot's call is denied: a failed run.

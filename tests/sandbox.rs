@@ -147,15 +147,7 @@ async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
         assert_eq!(run["outcome"], "failed", "{settings}: {run}");
         let detail = run["detail"].as_str().unwrap_or_default();
         assert!(detail.contains(needle.as_str()), "{settings}: {detail}");
-        let last = s
-            .get(&format!("/api/tickets/{id}/messages"))
-            .await
-            .expect(200)
-            .as_array()
-            .expect("t")
-            .last()
-            .cloned()
-            .expect("last");
+        let last = s.last_message(id).await;
         assert_eq!(last["body"], format!("Robot misbehave-robot failed: {detail}"));
     }
     s.enable("ops", "misbehave-robot", json!({"mode": "explode"}), &[]).await.expect_error(

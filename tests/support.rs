@@ -174,6 +174,17 @@ impl Server {
         .await
     }
 
+    /// A team's tickets, in list order.
+    pub async fn tickets(&self, team: &str) -> Vec<Value> {
+        self.get(&format!("/api/teams/{team}/tickets")).await.expect(200).as_array().cloned().unwrap_or_default()
+    }
+
+    /// The newest entry of a ticket's thread.
+    pub async fn last_message(&self, ticket: u64) -> Value {
+        let thread = self.get(&format!("/api/tickets/{ticket}/messages")).await.expect(200);
+        thread.as_array().and_then(|t| t.last()).cloned().expect("the thread has an entry")
+    }
+
     /// A raw request builder, for bodies and headers the helpers do not make.
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))
@@ -198,4 +209,17 @@ impl Reply {
         assert!(detail.contains(needle), "detail {detail:?} does not mention {needle:?}");
         self.body
     }
+}
+
+/// Reads the line `switchboard serve` prints on stdout once it listens,
+/// within 60 s, and returns the base URL in it.
+pub async fn listening_address(child: &mut tokio::process::Child) -> String {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let stdout = child.stdout.take().expect("the child's stdout is piped");
+    let line = tokio::time::timeout(std::time::Duration::from_secs(60), BufReader::new(stdout).lines().next_line())
+        .await
+        .expect("the server printed its address in time")
+        .expect("read stdout")
+        .expect("an address line");
+    line.strip_prefix("switchboard listening on ").expect("address line").to_owned()
 }
