@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing Switchboard needs on a fresh machine:
 # the pinned toolchain with the wasm32-wasip2 target (plugins are built for
-# it), and Debian's chromium and chromedriver for the browser test. Safe to
-# run again; it only installs what is missing.
+# it), and with `--browser` Debian's chromium and chromedriver for the
+# browser test (the demo does not need them). Safe to run again; it only
+# installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ for component in rustfmt clippy; do
 done
 
 # The browser test drives Debian's chromium through chromedriver.
-if ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ]; then
+if [ "${1:-}" = --browser ] && { ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ]; }; then
     as_root=""
     [ "$(id -u)" -eq 0 ] || as_root="sudo"
     $as_root apt-get update -q
