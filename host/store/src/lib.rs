@@ -17,6 +17,7 @@ mod committed;
 mod error;
 mod group_commit;
 mod keys;
+mod record_cache;
 mod sled_store;
 mod store;
 

@@ -17,6 +17,7 @@ use switchboard_core::{
 use crate::codec::{decode, encode};
 use crate::group_commit::GroupCommit;
 use crate::keys;
+use crate::record_cache::RecordCache;
 use crate::{Committed, Store, StoreError, StoreStats, TicketEdit, TicketFilter};
 
 /// The layout version this build reads and writes. Opening a data
@@ -88,6 +89,10 @@ pub struct SledStore {
     next_ticket: AtomicU64,
     next_contact: AtomicU64,
     next_user: AtomicU64,
+    /// Decoded teams, by slug.
+    teams: RecordCache<Team>,
+    /// Decoded installations, by their key.
+    installations: RecordCache<Installation>,
     // Declared last so that it is dropped after the trees it flushes.
     commit: GroupCommit,
 }
@@ -138,6 +143,8 @@ impl SledStore {
             next_ticket: AtomicU64::new(next_id(&trees[TICKETS])?),
             next_contact: AtomicU64::new(next_id(&trees[CONTACTS])?),
             next_user: AtomicU64::new(next_id(&trees[USERS])?),
+            teams: RecordCache::default(),
+            installations: RecordCache::default(),
             commit: GroupCommit::start(db.clone()).map_err(|e| StoreError::Flush(e.to_string()))?,
             trees,
             db,
@@ -149,7 +156,19 @@ impl SledStore {
     /// for the next group flush.
     fn write<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<Committed<T>, StoreError> {
         let refs: Vec<&Tree> = self.trees.iter().collect();
-        let value = refs.as_slice().transaction(|trees: &Vec<TransactionalTree>| f(&Tx { trees, store: self }))?;
+        let (value, cached) = refs.as_slice().transaction(|trees: &Vec<TransactionalTree>| {
+            let tx = Tx { trees, store: self, cached: RefCell::default() };
+            let value = f(&tx)?;
+            Ok((value, tx.cached.into_inner()))
+        })?;
+        // Only now is the new value what readers see, so only now may the
+        // old copies go.
+        for (tree, key) in cached {
+            match tree {
+                TEAMS => self.teams.forget(&key),
+                _ => self.installations.forget(&key),
+            }
+        }
         Ok(Committed::pending(value, self.commit.wait()))
     }
 
@@ -167,6 +186,9 @@ impl SledStore {
 struct Tx<'a> {
     trees: &'a [TransactionalTree],
     store: &'a SledStore,
+    /// Keys of cached trees (teams, installations) this attempt wrote, to
+    /// forget once it commits.
+    cached: RefCell<Vec<(usize, Vec<u8>)>>,
 }
 
 impl Tx<'_> {
@@ -179,7 +201,22 @@ impl Tx<'_> {
 
     fn put<T: serde::Serialize>(&self, tree: usize, key: &[u8], value: &T) -> TxResult<()> {
         self.trees[tree].insert(key, encode(value))?;
+        self.touched(tree, key);
         Ok(())
+    }
+
+    /// Removes the record at `key`, returning whether there was one.
+    fn remove(&self, tree: usize, key: &[u8]) -> TxResult<bool> {
+        let removed = self.trees[tree].remove(key)?.is_some();
+        self.touched(tree, key);
+        Ok(removed)
+    }
+
+    /// Notes a write to a tree whose records the store caches.
+    fn touched(&self, tree: usize, key: &[u8]) {
+        if tree == TEAMS || tree == INSTALLATIONS {
+            self.cached.borrow_mut().push((tree, key.to_vec()));
+        }
     }
 
     fn id_at(&self, tree: usize, key: &[u8]) -> TxResult<Option<u64>> {
@@ -308,7 +345,9 @@ impl Store for SledStore {
     }
 
     fn team(&self, slug: &str) -> Result<Team, StoreError> {
-        self.get(TEAMS, slug.as_bytes(), "team")?.ok_or_else(|| StoreError::UnknownTeam(slug.to_owned()))
+        self.teams
+            .get_or_load(slug.as_bytes(), || self.get(TEAMS, slug.as_bytes(), "team"))?
+            .ok_or_else(|| StoreError::UnknownTeam(slug.to_owned()))
     }
 
     fn teams(&self) -> Result<Vec<Team>, StoreError> {
@@ -658,7 +697,9 @@ impl Store for SledStore {
     }
 
     fn installation(&self, slug: &str, plugin: &str) -> Result<Installation, StoreError> {
-        self.get(INSTALLATIONS, &keys::installation(slug, plugin), "installation")?
+        let key = keys::installation(slug, plugin);
+        self.installations
+            .get_or_load(&key, || self.get(INSTALLATIONS, &key, "installation"))?
             .ok_or_else(|| StoreError::NotEnabled { team: slug.to_owned(), plugin: plugin.to_owned() })
     }
 
@@ -673,7 +714,7 @@ impl Store for SledStore {
     fn remove_installation(&self, slug: &str, plugin: &str) -> Result<Committed<()>, StoreError> {
         self.write(|tx| {
             let key = keys::installation(slug, plugin);
-            if tx.trees[INSTALLATIONS].remove(key)?.is_none() {
+            if !tx.remove(INSTALLATIONS, &key)? {
                 return abort(StoreError::NotEnabled { team: slug.to_owned(), plugin: plugin.to_owned() });
             }
             if let Some(mut record) = tx.get::<PluginRecord>(PLUGINS, plugin.as_bytes(), "plugin")? {

@@ -269,3 +269,53 @@ async fn concurrent_writers_share_flushes() {
     let all = store.tickets("ops", &TicketFilter { limit: 1000, ..TicketFilter::default() }).expect("list");
     assert_eq!(all.len(), 640);
 }
+
+#[test]
+fn reads_follow_every_change_to_teams_and_installations() {
+    use switchboard_core::{Capability, Installation, Limits, Manifest, PluginKind, PluginRecord};
+    let (_dir, store) = open();
+    store.create_team(team("Care")).expect("team").durable_blocking().expect("durable");
+    // Read first, so that any cached copy exists before each change.
+    assert_eq!(store.team("care").expect("team").name, "Care");
+    store.update_team("care", &mut |t| t.set_alias("help")).expect("edit").durable_blocking().expect("durable");
+    assert_eq!(store.team("care").expect("team").alias, "help");
+
+    let manifest = Manifest {
+        id: "form".into(),
+        name: "Form".into(),
+        version: "1.0.0".into(),
+        kind: PluginKind::Channel,
+        vendor: "us".into(),
+        wit: "0.1.0".into(),
+        capabilities: vec![Capability::Tickets, Capability::Storage],
+        settings_schema: String::new(),
+    };
+    let record = PluginRecord {
+        manifest,
+        sha256: "00".into(),
+        size: 1,
+        bundled: false,
+        enabled_in: 0,
+        installed_at: at(0),
+        updated_at: at(0),
+    };
+    store.put_plugin(record, vec![0]).expect("plugin").durable_blocking().expect("durable");
+    let install = |settings: &str, grants: Vec<Capability>| Installation {
+        team: "care".into(),
+        plugin: "form".into(),
+        settings: settings.into(),
+        grants,
+        limits: Limits::default(),
+        enabled_at: at(1),
+        updated_at: at(1),
+    };
+    assert!(matches!(store.installation("care", "form"), Err(StoreError::NotEnabled { .. })));
+    store.put_installation(install("{}", vec![Capability::Tickets])).expect("enable").durable_blocking().expect("ok");
+    assert_eq!(store.installation("care", "form").expect("enabled").grants, vec![Capability::Tickets]);
+    let both = vec![Capability::Tickets, Capability::Storage];
+    store.put_installation(install(r#"{"a":1}"#, both.clone())).expect("edit").durable_blocking().expect("ok");
+    let now = store.installation("care", "form").expect("enabled");
+    assert_eq!((now.settings.as_str(), now.grants), (r#"{"a":1}"#, both));
+    store.remove_installation("care", "form").expect("disable").durable_blocking().expect("ok");
+    assert!(matches!(store.installation("care", "form"), Err(StoreError::NotEnabled { .. })));
+}
