@@ -4,7 +4,7 @@
 //!
 //! Starts the real `switchboard` binary (release, as `cargo bench` builds
 //! it) on a temporary data directory, installs the real hello-channel
-//! component, and drives both paths over loopback with 1 and with 64
+//! component, and drives both paths over loopback with 1, 4 and 64
 //! concurrent clients, interleaving rounds so that every path sees the same
 //! machine noise. Every request is durable: the server answers 201 only
 //! after the group-commit flush. `plugin` does the same single write as
@@ -19,7 +19,8 @@
 //!
 //! Run: `cargo bench -p switchboard --bench ticket_load`
 //! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
-//! `LOAD_CLIENTS` (default "1,64"), `LOAD_PATHS` (default
+//! `LOAD_CLIENTS` (default "1,4,64": 4 is where a flush delay that only
+//! pays off under saturation would show as a loss), `LOAD_PATHS` (default
 //! "api,plugin,plugin+storage,form").
 
 use std::process::Stdio;
@@ -195,7 +196,7 @@ async fn main() {
     let seconds: f64 = env_or("LOAD_SECONDS", 5.0);
     let rounds: usize = env_or("LOAD_ROUNDS", 3);
     let levels: Vec<usize> = std::env::var("LOAD_CLIENTS")
-        .unwrap_or_else(|_| "1,64".into())
+        .unwrap_or_else(|_| "1,4,64".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
