@@ -1,6 +1,7 @@
 //! A 2xx means the data is on disk: the real `switchboard` binary is
-//! SIGKILLed while clients create tickets, restarted on the same data
-//! directory, and must still have every ticket that got a 201.
+//! SIGKILLed while clients create tickets (through the API, and through a
+//! channel plugin that writes twice per request), restarted on the same
+//! data directory, and must still have every ticket that got a 201.
 
 mod support;
 
@@ -18,7 +19,8 @@ const TOKEN: &str = "durability-admin-token";
 /// the line it prints on stdout.
 async fn start(data: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        // Every client is 127.0.0.1: no per-client limit on public routes.
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
         .arg(data)
         .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
         .env("SWITCHBOARD_LOG", "warn")
@@ -38,11 +40,8 @@ async fn start(data: &std::path::Path) -> (Child, String) {
     panic!("server did not come up");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_acknowledged_ticket_survives_sigkill() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, base) = start(dir.path()).await;
-    let client = reqwest::Client::new();
+/// Creates team "ops" on a fresh server.
+async fn create_team(client: &reqwest::Client, base: &str) {
     let created = client
         .post(format!("{base}/api/teams"))
         .bearer_auth(TOKEN)
@@ -51,6 +50,57 @@ async fn every_acknowledged_ticket_survives_sigkill() {
         .await
         .expect("create team");
     assert_eq!(created.status(), 201);
+}
+
+/// Installs hello-channel and enables it for "ops", counting submissions
+/// in its storage: every request is then two writes, the ticket and the
+/// count.
+async fn enable_hello_channel(client: &reqwest::Client, base: &str) {
+    let guest = switchboard_artifacts::HELLO_CHANNEL;
+    let form = reqwest::multipart::Form::new()
+        .text("manifest", guest.manifest_text())
+        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("plugin.wasm"));
+    let installed =
+        client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("upload");
+    assert_eq!(installed.status(), 201);
+    let enabled = client
+        .put(format!("{base}/api/teams/ops/plugins/hello-channel"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"settings": {"count_submissions": true}, "grants": ["tickets", "storage"]}))
+        .send()
+        .await
+        .expect("enable");
+    assert!(enabled.status().is_success(), "enable: {}", enabled.status());
+}
+
+/// Opens a ticket titled `title`, through the API or through
+/// hello-channel's public route, and returns its id once acknowledged.
+async fn open_ticket(client: &reqwest::Client, base: &str, through_plugin: bool, title: &str) -> Option<u64> {
+    let request = if through_plugin {
+        client.post(format!("{base}/c/ops/hello-channel/"))
+    } else {
+        client.post(format!("{base}/api/teams/ops/tickets")).bearer_auth(TOKEN)
+    };
+    // Once the server is killed, requests fail; stop then.
+    let resp = request.json(&json!({"title": title})).send().await.ok()?;
+    if resp.status() != 201 {
+        return None;
+    }
+    let body = resp.json::<Value>().await.ok()?;
+    body[if through_plugin { "ticket" } else { "id" }].as_u64()
+}
+
+/// Streams ticket creations from 16 clients, SIGKILLs the server after at
+/// least 400 acknowledgements, restarts it, and checks every acknowledged
+/// ticket.
+async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = start(dir.path()).await;
+    let client = reqwest::Client::new();
+    create_team(&client, &base).await;
+    if through_plugin {
+        enable_hello_channel(&client, &base).await;
+    }
 
     let acked: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
     let mut clients = Vec::new();
@@ -59,21 +109,7 @@ async fn every_acknowledged_ticket_survives_sigkill() {
         clients.push(tokio::spawn(async move {
             for i in 0.. {
                 let title = format!("client {c} ticket {i}");
-                let resp = client
-                    .post(format!("{base}/api/teams/ops/tickets"))
-                    .bearer_auth(TOKEN)
-                    .json(&json!({"title": title}))
-                    .send()
-                    .await;
-                // Once the server is killed, requests fail; stop then.
-                let Ok(resp) = resp else { return };
-                if resp.status() != 201 {
-                    return;
-                }
-                let Ok(body) = resp.json::<Value>().await else {
-                    return;
-                };
-                let id = body["id"].as_u64().expect("id");
+                let Some(id) = open_ticket(&client, &base, through_plugin, &title).await else { return };
                 acked.lock().expect("lock").push((id, title));
             }
         }));
@@ -109,4 +145,101 @@ async fn every_acknowledged_ticket_survives_sigkill() {
         .await
         .expect("json");
     assert!(listed.as_array().expect("list").len() >= acked.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_ticket_survives_sigkill() {
+    acknowledged_tickets_survive_sigkill(false).await;
+}
+
+/// A plugin's writes do not wait for the disk one by one (its instance
+/// ends first); the answer still leaves only once all of them are durable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_ticket_a_plugin_acknowledged_survives_sigkill() {
+    acknowledged_tickets_survive_sigkill(true).await;
+}
+
+/// The second write of a plugin call (hello-channel's count, after the
+/// ticket) is on disk when the answer arrives: each SIGKILL right after a
+/// 201 keeps the count it reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugins_last_write_is_durable_before_its_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, mut base) = start(dir.path()).await;
+    let client = reqwest::Client::new();
+    create_team(&client, &base).await;
+    enable_hello_channel(&client, &base).await;
+    // A flush usually follows within microseconds anyway, so one kill
+    // would rarely catch an answer sent before it; ten usually do.
+    for expected in 1..=10u64 {
+        let resp = client
+            .post(format!("{base}/c/ops/hello-channel/"))
+            .json(&json!({"title": format!("submission {expected}")}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 201);
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["submissions"], expected, "the count survived every earlier SIGKILL");
+        child.start_kill().expect("SIGKILL");
+        child.wait().await.expect("reaped");
+        (child, base) = start(dir.path()).await;
+    }
+}
+
+/// A plugin's write is on disk before its outbound request leaves: a
+/// stand-in service SIGKILLs the server the moment the request that names
+/// the new ticket reaches it, and after a restart the ticket is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugins_write_is_durable_before_its_outbound_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, mut base) = start(dir.path()).await;
+    let client = reqwest::Client::new();
+    create_team(&client, &base).await;
+    let guest = switchboard_artifacts::MISBEHAVE_CHANNEL;
+    let form = reqwest::multipart::Form::new()
+        .text("manifest", guest.manifest_text())
+        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("plugin.wasm"));
+    let installed =
+        client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("upload");
+    assert_eq!(installed.status(), 201);
+    let enabled = client
+        .put(format!("{base}/api/teams/ops/plugins/misbehave-channel"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"settings": {}, "grants": ["tickets", "http:127.0.0.1"]}))
+        .send()
+        .await
+        .expect("enable");
+    assert!(enabled.status().is_success(), "enable: {}", enabled.status());
+    let service = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/notify", service.local_addr().expect("addr"));
+
+    // The flush usually follows the write within a millisecond, so one kill
+    // rarely lands between them: without the wait, about one round in
+    // twenty-five here loses its ticket, so thirty rounds usually show it.
+    for _ in 0..30 {
+        let call = tokio::spawn({
+            let (client, base, url) = (client.clone(), base.clone(), url.clone());
+            async move { client.get(format!("{base}/c/ops/misbehave-channel/open-then-fetch?url={url}")).send().await }
+        });
+        let (mut conn, _) = service.accept().await.expect("the plugin's request");
+        let mut head = vec![0u8; 1024];
+        let n = conn.read(&mut head).await.expect("read request");
+        child.start_kill().expect("SIGKILL");
+        child.wait().await.expect("reaped");
+        let line = String::from_utf8_lossy(&head[..n]).lines().next().unwrap_or_default().to_owned();
+        let id: u64 = line
+            .split("ticket=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("no ticket id in {line:?}"));
+        let _ = conn.shutdown().await;
+        let _ = call.await;
+        (child, base) = start(dir.path()).await;
+        let resp = client.get(format!("{base}/api/tickets/{id}")).bearer_auth(TOKEN).send().await.expect("get");
+        assert_eq!(resp.status(), 200, "ticket {id} was announced to the outside before it was on disk");
+    }
 }

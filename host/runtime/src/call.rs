@@ -139,11 +139,20 @@ impl Runtime {
         let timeout = self.inner.config.call_timeout;
         let outcome = tokio::time::timeout(timeout, clock.meter(body(&mut store, &loaded.pre))).await;
         let plugin = scope.plugin.to_string();
-        let result = match outcome {
+        let mut result = match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(classify(&scope, store.data(), &e)),
-            Err(_) => Err(RuntimeError::Timeout { plugin, seconds: timeout.as_secs() }),
+            Err(_) => Err(RuntimeError::Timeout { plugin: plugin.clone(), seconds: timeout.as_secs() }),
         };
+        // The instance is done: end it now, so that its slot and stack go
+        // back to the pool while the plugin's writes wait for the disk.
+        // The answer leaves only once they are durable, even if the call
+        // failed after writing.
+        let pending = std::mem::take(&mut store.data_mut().pending);
+        drop(store);
+        if let Err(e) = crate::host::settle(pending).await {
+            result = result.and(Err(RuntimeError::Durability { plugin, reason: e.to_string() }));
+        }
         self.inner.metrics.record(&scope.plugin, started.elapsed());
         if let Err(e) = &result {
             self.inner.metrics.failed(&scope.plugin);

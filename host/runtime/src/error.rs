@@ -98,6 +98,15 @@ pub enum RuntimeError {
         /// The error it returned.
         failure: crate::PluginFailure,
     },
+    /// What a plugin wrote could not be made durable, so its answer was
+    /// not passed on.
+    #[error("the writes of plugin \"{plugin}\" could not be made durable: {reason}")]
+    Durability {
+        /// The plugin's id.
+        plugin: String,
+        /// The store's message.
+        reason: String,
+    },
     /// The precompiled-component cache could not be used.
     #[error("plugin cache \"{path}\": {reason}")]
     Cache {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Capability, Limits};
-use switchboard_store::{Committed, Store, StoreError};
+use switchboard_store::{Committed, Durability, Store, StoreError};
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 
@@ -22,6 +22,11 @@ use crate::stdio::{GuestOutput, Which};
 
 /// The most entries a call's resource table may hold.
 const MAX_RESOURCES: usize = 1024;
+
+/// The most writes a call may have waiting for the disk; the next write
+/// first waits for them, so that a loop of writes cannot queue without
+/// bound.
+const MAX_PENDING_WRITES: usize = 64;
 
 /// What the host offers every call: the store, an HTTP client and the time.
 pub(crate) struct Services {
@@ -114,6 +119,10 @@ pub(crate) struct HostState {
     pub(crate) cpu_exceeded: bool,
     /// Outbound HTTP requests made in this call.
     pub(crate) http_calls: u32,
+    /// Writes of this call that are visible but not yet on disk. They are
+    /// waited for before anything leaves the server: an outbound request,
+    /// or the call's own answer (see `Runtime::call`).
+    pub(crate) pending: Vec<Durability>,
 }
 
 impl HostState {
@@ -139,6 +148,7 @@ impl HostState {
             clock: GuestClock::new(),
             cpu_exceeded: false,
             http_calls: 0,
+            pending: Vec::new(),
         }
     }
 
@@ -160,21 +170,51 @@ impl WasiView for HostState {
 }
 
 impl HostState {
-    /// Makes a store write and waits until it is durable, passing the
-    /// current time. The time spent counts as host time, not against the
-    /// plugin's CPU budget.
-    pub(crate) async fn durable_write<T>(
+    /// Makes a store write, passing the current time, and returns its value
+    /// at once: the guest goes on while the write waits for the group
+    /// flush. The write's durability joins `pending`. The transaction's
+    /// time counts as host time, not against the plugin's CPU budget.
+    ///
+    /// Not waiting here is what lets the instance end (and its memory slot
+    /// and stack go back to the pool, still warm in the CPU's caches) before
+    /// the flush, instead of every in-flight request holding an instance
+    /// across its disk wait; and a call that writes twice waits for one
+    /// flush, not two in a row.
+    pub(crate) async fn write<T>(
         &mut self,
         write: impl FnOnce(&dyn Store, jiff::Timestamp) -> Result<Committed<T>, StoreError>,
     ) -> Result<T, PluginError> {
+        if self.pending.len() >= MAX_PENDING_WRITES {
+            self.settle().await?;
+        }
         self.clock.host_begin();
-        let result = match write(&*self.services.store, (self.services.now)()) {
-            Ok(pending) => pending.durable().await.map_err(plugin_error),
-            Err(e) => Err(plugin_error(e)),
-        };
+        let result = write(&*self.services.store, (self.services.now)()).map_err(plugin_error);
+        self.clock.host_end();
+        let (value, durability) = result?.split();
+        self.pending.push(durability);
+        Ok(value)
+    }
+
+    /// Waits until every write of this call so far is on disk. The wait is
+    /// host time.
+    pub(crate) async fn settle(&mut self) -> Result<(), PluginError> {
+        self.clock.host_begin();
+        let result = settle(std::mem::take(&mut self.pending)).await.map_err(plugin_error);
         self.clock.host_end();
         result
     }
+}
+
+/// Waits for every write in `pending` to be on disk; the first failure is
+/// returned after all have been waited for.
+pub(crate) async fn settle(pending: Vec<Durability>) -> Result<(), StoreError> {
+    let mut outcome = Ok(());
+    for durability in pending {
+        if let Err(e) = durability.wait().await {
+            outcome = outcome.and(Err(e));
+        }
+    }
+    outcome
 }
 
 /// Turns a store error into the typed error a plugin sees. Client-side

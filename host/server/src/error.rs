@@ -192,7 +192,9 @@ impl From<RuntimeError> for ApiError {
                 ApiError::invalid("component", e)
             }
             RuntimeError::UnsupportedWit { .. } => ApiError::invalid("manifest.wit", e),
-            RuntimeError::Engine(_) | RuntimeError::Cache { .. } => ApiError::internal(&e),
+            RuntimeError::Engine(_) | RuntimeError::Cache { .. } | RuntimeError::Durability { .. } => {
+                ApiError::internal(&e)
+            }
         }
     }
 }

@@ -80,7 +80,6 @@ impl GroupCommit {
         queue.waiters.push(tx);
         let wake = queue.idle;
         drop(queue);
-        self.shared.writes.fetch_add(1, Ordering::Relaxed);
         if wake {
             self.shared.wake.notify_one();
         }
@@ -131,6 +130,11 @@ fn flush_loop(shared: &Shared, db: &sled::Db) {
             tracing::error!(error = %e, waiters = batch.len(), "group commit flush failed");
         }
         shared.flushes.fetch_add(1, Ordering::Relaxed);
+        if result.is_ok() {
+            // Counted here, not when queued, so that the figure is what is
+            // on disk.
+            shared.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
         for waiter in batch {
             // A waiter whose request was dropped no longer cares.
             let _ = waiter.send(result.clone());

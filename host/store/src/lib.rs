@@ -21,7 +21,7 @@ mod record_cache;
 mod sled_store;
 mod store;
 
-pub use committed::Committed;
+pub use committed::{Committed, Durability};
 pub use error::StoreError;
 pub use sled_store::{SCHEMA_VERSION, SledStore};
 pub use store::{Store, StoreStats, TicketEdit, TicketFilter};

@@ -74,6 +74,9 @@ impl Host for HostState {
             return Err(PluginError::RateLimited(format!("at most {MAX_REQUESTS_PER_CALL} requests per call")));
         }
         self.http_calls += 1;
+        // Whatever the plugin wrote before this request must be on disk
+        // before the request tells anyone about it.
+        self.settle().await?;
         self.clock.host_begin();
         let (client, limit) = (self.services.http.clone(), self.services.max_http_body);
         let result = send_granted(client, limit, url, request).await;
