@@ -52,25 +52,38 @@ async fn create_team(client: &reqwest::Client, base: &str) {
     assert_eq!(created.status(), 201);
 }
 
-/// Installs hello-channel and enables it for "ops", counting submissions
-/// in its storage: every request is then two writes, the ticket and the
-/// count.
-async fn enable_hello_channel(client: &reqwest::Client, base: &str) {
-    let guest = switchboard_artifacts::HELLO_CHANNEL;
+/// Installs `guest` and enables it for "ops" with `settings` and `grants`.
+async fn install_and_enable(
+    client: &reqwest::Client,
+    base: &str,
+    guest: &switchboard_artifacts::Guest,
+    settings: Value,
+    grants: &[&str],
+) {
     let form = reqwest::multipart::Form::new()
         .text("manifest", guest.manifest_text())
         .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("plugin.wasm"));
     let installed =
         client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("upload");
     assert_eq!(installed.status(), 201);
+    // The fixtures' and examples' plugin ids are their package names.
+    let id = guest.name;
     let enabled = client
-        .put(format!("{base}/api/teams/ops/plugins/hello-channel"))
+        .put(format!("{base}/api/teams/ops/plugins/{id}"))
         .bearer_auth(TOKEN)
-        .json(&json!({"settings": {"count_submissions": true}, "grants": ["tickets", "storage"]}))
+        .json(&json!({"settings": settings, "grants": grants}))
         .send()
         .await
         .expect("enable");
-    assert!(enabled.status().is_success(), "enable: {}", enabled.status());
+    assert!(enabled.status().is_success(), "enable {id}: {}", enabled.status());
+}
+
+/// Installs hello-channel and enables it for "ops", counting submissions
+/// in its storage: every request is then two writes, the ticket and the
+/// count.
+async fn enable_hello_channel(client: &reqwest::Client, base: &str) {
+    let settings = json!({"count_submissions": true});
+    install_and_enable(client, base, &switchboard_artifacts::HELLO_CHANNEL, settings, &["tickets", "storage"]).await;
 }
 
 /// Opens a ticket titled `title`, through the API or through
@@ -199,20 +212,7 @@ async fn a_plugins_write_is_durable_before_its_outbound_request() {
     let client = reqwest::Client::new();
     create_team(&client, &base).await;
     let guest = switchboard_artifacts::MISBEHAVE_CHANNEL;
-    let form = reqwest::multipart::Form::new()
-        .text("manifest", guest.manifest_text())
-        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("plugin.wasm"));
-    let installed =
-        client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("upload");
-    assert_eq!(installed.status(), 201);
-    let enabled = client
-        .put(format!("{base}/api/teams/ops/plugins/misbehave-channel"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"settings": {}, "grants": ["tickets", "http:127.0.0.1"]}))
-        .send()
-        .await
-        .expect("enable");
-    assert!(enabled.status().is_success(), "enable: {}", enabled.status());
+    install_and_enable(&client, &base, &guest, json!({}), &["tickets", "http:127.0.0.1"]).await;
     let service = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/notify", service.local_addr().expect("addr"));
 
