@@ -15,7 +15,9 @@
 //! submission also finds or creates its contact, and expects the 303 to
 //! the thank-you page. Reports each
 //! round and the medians: tickets/s, p50 and p99 latency, writes per flush,
-//! and the plugin path's rate as a ratio of the API path's.
+//! the server's CPU per ticket (with the share of its tokio workers and of
+//! sled's IO threads, from `/proc`), and the plugin path's rate as a ratio
+//! of the API path's.
 //!
 //! Run: `cargo bench -p switchboard --bench ticket_load`
 //! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
@@ -45,18 +47,45 @@ struct Round {
     writes_per_flush: f64,
     /// Server CPU time (user + system) per ticket.
     cpu_us: f64,
+    /// Of that, the tokio workers' (HTTP, handlers, plugins, transactions).
+    workers_us: f64,
+    /// Of that, sled's IO threads' (writing and syncing its log). Threads
+    /// sled retires during the round take their time with them, so this is
+    /// a floor.
+    sled_io_us: f64,
 }
 
 /// The server's CPU time so far in µs, from `/proc/<pid>/stat` (user and
 /// system clock ticks, 100 per second on Linux).
 fn server_cpu_us(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_cpu_us(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// CPU time (user + system, µs) of a `/proc/<pid>/stat`-style line.
+fn stat_cpu_us(stat: &str) -> f64 {
     // Fields after the command name, which is in parentheses and may hold spaces.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
     // utime and stime are fields 14 and 15 of the stat line: 12 and 13 here.
     (ticks(11) + ticks(12)) * 10_000.0
+}
+
+/// The CPU time so far of the server's tokio workers and of sled's IO
+/// threads, in µs, from `/proc/<pid>/task/*/stat`.
+fn thread_cpu_us(pid: u32) -> (f64, f64) {
+    let (mut workers, mut sled_io) = (0.0, 0.0);
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return (f64::NAN, f64::NAN) };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        if comm.starts_with("tokio-rt-worker") {
+            workers += stat_cpu_us(&stat);
+        } else if comm.starts_with("sled-io") {
+            sled_io += stat_cpu_us(&stat);
+        }
+    }
+    (workers, sled_io)
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -121,6 +150,7 @@ impl Target {
 async fn round(client: &reqwest::Client, base: &str, pid: u32, target: Target, clients: usize, seconds: f64) -> Round {
     let (flushes0, writes0) = store_counters(client, base).await;
     let cpu0 = server_cpu_us(pid);
+    let (workers0, sled_io0) = thread_cpu_us(pid);
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -175,13 +205,17 @@ async fn round(client: &reqwest::Client, base: &str, pid: u32, target: Target, c
     let elapsed = started.elapsed().as_secs_f64();
     let (flushes1, writes1) = store_counters(client, base).await;
     let cpu = server_cpu_us(pid) - cpu0;
+    let (workers1, sled_io1) = thread_cpu_us(pid);
+    let tickets = all.len().max(1) as f64;
     all.sort_unstable();
     Round {
         per_sec: all.len() as f64 / elapsed,
         p50_us: percentile(&all, 0.50),
         p99_us: percentile(&all, 0.99),
         writes_per_flush: (writes1 - writes0) / (flushes1 - flushes0).max(1.0),
-        cpu_us: cpu / all.len().max(1) as f64,
+        cpu_us: cpu / tickets,
+        workers_us: (workers1 - workers0) / tickets,
+        sled_io_us: (sled_io1 - sled_io0) / tickets,
     }
 }
 
@@ -283,8 +317,8 @@ async fn main() {
 
     println!("durable ticket creation, {seconds}s per round, {rounds} rounds, paths interleaved");
     println!(
-        "{:>14} {:>8} {:>6} {:>12} {:>10} {:>10} {:>14} {:>12}",
-        "path", "clients", "round", "tickets/s", "p50 µs", "p99 µs", "writes/flush", "cpu µs/tkt"
+        "{:>14} {:>8} {:>6} {:>12} {:>10} {:>10} {:>14} {:>12} {:>10} {:>10}",
+        "path", "clients", "round", "tickets/s", "p50 µs", "p99 µs", "writes/flush", "cpu µs/tkt", "workers", "sled io"
     );
     let mut results: Vec<(Target, usize, Vec<Round>)> =
         levels.iter().flat_map(|&c| targets.iter().map(move |&t| (t, c, Vec::new()))).collect();
@@ -292,7 +326,7 @@ async fn main() {
         for (target, clients, got_rounds) in &mut results {
             let got = round(&client, &base, pid, *target, *clients, seconds).await;
             println!(
-                "{:>14} {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1} {:>12.0}",
+                "{:>14} {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1} {:>12.0} {:>10.0} {:>10.0}",
                 target.name(),
                 clients,
                 r + 1,
@@ -300,7 +334,9 @@ async fn main() {
                 got.p50_us,
                 got.p99_us,
                 got.writes_per_flush,
-                got.cpu_us
+                got.cpu_us,
+                got.workers_us,
+                got.sled_io_us
             );
             got_rounds.push(got);
         }
@@ -317,7 +353,7 @@ async fn main() {
         let vs_api = rate_of(Target::Api, *clients).map_or(f64::NAN, |api| rate / api);
         let vs_one = rate_of(*target, levels[0]).map_or(f64::NAN, |one| rate / one);
         println!(
-            "{:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>4.0} server cpu µs/ticket  {:>5.2}x api  {:>5.2}x {} client(s)",
+            "{:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>4.0} server cpu µs/ticket ({:>3.0} workers, {:>3.0} sled io)  {:>5.2}x api  {:>5.2}x {} client(s)",
             target.name(),
             clients,
             rate,
@@ -325,6 +361,8 @@ async fn main() {
             median(got_rounds.iter().map(|x| x.p99_us).collect()),
             median(got_rounds.iter().map(|x| x.writes_per_flush).collect()),
             median(got_rounds.iter().map(|x| x.cpu_us).collect()),
+            median(got_rounds.iter().map(|x| x.workers_us).collect()),
+            median(got_rounds.iter().map(|x| x.sled_io_us).collect()),
             vs_api,
             vs_one,
             levels[0],
