@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::listening_address;
+use support::{listening_address, plugin_upload};
 use tokio::process::{Child, Command};
 
 const TOKEN: &str = "durability-admin-token";
@@ -60,9 +60,7 @@ async fn install_and_enable(
     settings: Value,
     grants: &[&str],
 ) {
-    let form = reqwest::multipart::Form::new()
-        .text("manifest", guest.manifest_text())
-        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("plugin.wasm"));
+    let form = plugin_upload(&guest.manifest_text(), guest.wasm_bytes());
     let installed =
         client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("upload");
     assert_eq!(installed.status(), 201);

@@ -13,6 +13,13 @@ use switchboard_server::{Config, serve};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The multipart body of `POST /api/plugins`: a manifest and a component.
+pub fn plugin_upload(manifest: &str, wasm: Vec<u8>) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("manifest", manifest.to_owned())
+        .part("component", reqwest::multipart::Part::bytes(wasm).file_name("plugin.wasm"))
+}
+
 /// The admin token the test servers are started with.
 pub const ADMIN: &str = "test-admin-token";
 
@@ -148,9 +155,7 @@ impl Server {
 
     /// Installs a component with the given manifest text, as the admin.
     pub async fn install_with(&self, manifest: &str, wasm: Vec<u8>) -> Reply {
-        let form = reqwest::multipart::Form::new()
-            .text("manifest", manifest.to_owned())
-            .part("component", reqwest::multipart::Part::bytes(wasm).file_name("plugin.wasm"));
+        let form = plugin_upload(manifest, wasm);
         let resp = self
             .client
             .post(format!("{}/api/plugins", self.base))

@@ -166,7 +166,8 @@ impl SledStore {
         for (tree, key) in cached {
             match tree {
                 TEAMS => self.teams.forget(&key),
-                _ => self.installations.forget(&key),
+                INSTALLATIONS => self.installations.forget(&key),
+                _ => {}
             }
         }
         Ok(Committed::pending(value, self.commit.wait()))
