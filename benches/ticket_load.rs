@@ -15,8 +15,9 @@
 //! submission also finds or creates its contact, and expects the 303 to
 //! the thank-you page. Reports each
 //! round and the medians: tickets/s, p50 and p99 latency, writes per flush,
-//! the server's CPU per ticket (with the share of its tokio workers and of
-//! sled's IO threads, from `/proc`), and the plugin path's rate as a ratio
+//! the server's CPU per ticket (with the shares of its tokio workers, of
+//! sled's IO threads and of the store's writer thread, from `/proc`), and
+//! the plugin path's rate as a ratio
 //! of the API path's.
 //!
 //! Run: `cargo bench -p switchboard --bench ticket_load`
@@ -53,6 +54,9 @@ struct Round {
     /// sled retires during the round take their time with them, so this is
     /// a floor.
     sled_io_us: f64,
+    /// Of that, the store's writer thread's (the transactions of plugins'
+    /// host calls).
+    writer_us: f64,
 }
 
 /// The server's CPU time so far in µs, from `/proc/<pid>/stat` (user and
@@ -71,11 +75,11 @@ fn stat_cpu_us(stat: &str) -> f64 {
     (ticks(11) + ticks(12)) * 10_000.0
 }
 
-/// The CPU time so far of the server's tokio workers and of sled's IO
-/// threads, in µs, from `/proc/<pid>/task/*/stat`.
-fn thread_cpu_us(pid: u32) -> (f64, f64) {
-    let (mut workers, mut sled_io) = (0.0, 0.0);
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return (f64::NAN, f64::NAN) };
+/// The CPU time so far of the server's tokio workers, of sled's IO threads
+/// and of the store's writer thread, in µs, from `/proc/<pid>/task/*/stat`.
+fn thread_cpu_us(pid: u32) -> (f64, f64, f64) {
+    let (mut workers, mut sled_io, mut writer) = (0.0, 0.0, 0.0);
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return (f64::NAN, f64::NAN, f64::NAN) };
     for task in tasks.flatten() {
         let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
         let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
@@ -83,9 +87,11 @@ fn thread_cpu_us(pid: u32) -> (f64, f64) {
             workers += stat_cpu_us(&stat);
         } else if comm.starts_with("sled-io") {
             sled_io += stat_cpu_us(&stat);
+        } else if comm.starts_with("store-writer") {
+            writer += stat_cpu_us(&stat);
         }
     }
-    (workers, sled_io)
+    (workers, sled_io, writer)
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -150,7 +156,7 @@ impl Target {
 async fn round(client: &reqwest::Client, base: &str, pid: u32, target: Target, clients: usize, seconds: f64) -> Round {
     let (flushes0, writes0) = store_counters(client, base).await;
     let cpu0 = server_cpu_us(pid);
-    let (workers0, sled_io0) = thread_cpu_us(pid);
+    let (workers0, sled_io0, writer0) = thread_cpu_us(pid);
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -205,7 +211,7 @@ async fn round(client: &reqwest::Client, base: &str, pid: u32, target: Target, c
     let elapsed = started.elapsed().as_secs_f64();
     let (flushes1, writes1) = store_counters(client, base).await;
     let cpu = server_cpu_us(pid) - cpu0;
-    let (workers1, sled_io1) = thread_cpu_us(pid);
+    let (workers1, sled_io1, writer1) = thread_cpu_us(pid);
     let tickets = all.len().max(1) as f64;
     all.sort_unstable();
     Round {
@@ -216,6 +222,7 @@ async fn round(client: &reqwest::Client, base: &str, pid: u32, target: Target, c
         cpu_us: cpu / tickets,
         workers_us: (workers1 - workers0) / tickets,
         sled_io_us: (sled_io1 - sled_io0) / tickets,
+        writer_us: (writer1 - writer0) / tickets,
     }
 }
 
@@ -317,8 +324,18 @@ async fn main() {
 
     println!("durable ticket creation, {seconds}s per round, {rounds} rounds, paths interleaved");
     println!(
-        "{:>14} {:>8} {:>6} {:>12} {:>10} {:>10} {:>14} {:>12} {:>10} {:>10}",
-        "path", "clients", "round", "tickets/s", "p50 µs", "p99 µs", "writes/flush", "cpu µs/tkt", "workers", "sled io"
+        "{:>14} {:>8} {:>6} {:>12} {:>10} {:>10} {:>14} {:>12} {:>10} {:>10} {:>10}",
+        "path",
+        "clients",
+        "round",
+        "tickets/s",
+        "p50 µs",
+        "p99 µs",
+        "writes/flush",
+        "cpu µs/tkt",
+        "workers",
+        "sled io",
+        "writer"
     );
     let mut results: Vec<(Target, usize, Vec<Round>)> =
         levels.iter().flat_map(|&c| targets.iter().map(move |&t| (t, c, Vec::new()))).collect();
@@ -326,7 +343,7 @@ async fn main() {
         for (target, clients, got_rounds) in &mut results {
             let got = round(&client, &base, pid, *target, *clients, seconds).await;
             println!(
-                "{:>14} {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1} {:>12.0} {:>10.0} {:>10.0}",
+                "{:>14} {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1} {:>12.0} {:>10.0} {:>10.0} {:>10.0}",
                 target.name(),
                 clients,
                 r + 1,
@@ -336,7 +353,8 @@ async fn main() {
                 got.writes_per_flush,
                 got.cpu_us,
                 got.workers_us,
-                got.sled_io_us
+                got.sled_io_us,
+                got.writer_us
             );
             got_rounds.push(got);
         }
@@ -353,7 +371,7 @@ async fn main() {
         let vs_api = rate_of(Target::Api, *clients).map_or(f64::NAN, |api| rate / api);
         let vs_one = rate_of(*target, levels[0]).map_or(f64::NAN, |one| rate / one);
         println!(
-            "{:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>4.0} server cpu µs/ticket ({:>3.0} workers, {:>3.0} sled io)  {:>5.2}x api  {:>5.2}x {} client(s)",
+            "{:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>4.0} server cpu µs/ticket ({:>3.0} workers, {:>3.0} sled io, {:>3.0} writer)  {:>5.2}x api  {:>5.2}x {} client(s)",
             target.name(),
             clients,
             rate,
@@ -363,6 +381,7 @@ async fn main() {
             median(got_rounds.iter().map(|x| x.cpu_us).collect()),
             median(got_rounds.iter().map(|x| x.workers_us).collect()),
             median(got_rounds.iter().map(|x| x.sled_io_us).collect()),
+            median(got_rounds.iter().map(|x| x.writer_us).collect()),
             vs_api,
             vs_one,
             levels[0],

@@ -101,9 +101,11 @@ async fn open_ticket(client: &reqwest::Client, base: &str, through_plugin: bool,
     body[if through_plugin { "ticket" } else { "id" }].as_u64()
 }
 
-/// Streams ticket creations from 16 clients, SIGKILLs the server after at
-/// least 400 acknowledgements, restarts it, and checks every acknowledged
-/// ticket.
+/// Streams ticket creations from at least 16 clients, SIGKILLs the server
+/// after at least 400 acknowledgements, restarts it, and checks every
+/// acknowledged ticket. Through the plugin there are enough clients that the
+/// runtime hands writes to the store's writer thread, and the test checks
+/// that it did.
 async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, base) = start(dir.path()).await;
@@ -115,7 +117,9 @@ async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
 
     let acked: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
     let mut clients = Vec::new();
-    for c in 0..16 {
+    // The runtime hands writes over above two calls in progress per CPU.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for c in 0..16.max(4 * cpus) {
         let (client, base, acked) = (client.clone(), base.clone(), Arc::clone(&acked));
         clients.push(tokio::spawn(async move {
             for i in 0.. {
@@ -130,6 +134,16 @@ async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
     let started = Instant::now();
     while acked.lock().expect("lock").len() < 400 && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if through_plugin {
+        let metrics = client.get(format!("{base}/metrics")).bearer_auth(TOKEN).send().await.expect("metrics");
+        let text = metrics.text().await.expect("metrics text");
+        let handed_over = text
+            .lines()
+            .find_map(|l| l.strip_prefix("switchboard_plugin_handed_over_writes_total "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .expect("handed-over writes in /metrics");
+        assert!(handed_over > 0, "no write went to the store's writer thread:\n{text}");
     }
     child.start_kill().expect("SIGKILL");
     child.wait().await.expect("reaped");

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use switchboard_core::Manifest;
-use switchboard_store::Store;
+use switchboard_store::{Store, Writer};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::{channel, robot};
 use crate::cache::Cache;
 use crate::host::{HostState, Services};
+use crate::load::CallLoad;
 use crate::metrics::{Metrics, RuntimeStats};
 use crate::plugin::Loaded;
 use crate::{NowFn, RuntimeError, SUPPORTED_WIT};
@@ -164,8 +165,12 @@ impl Runtime {
             .timeout(config.http_timeout)
             .build()
             .map_err(|e| RuntimeError::Engine(format!("cannot build the HTTP client: {e}")))?;
+        let writer = Writer::spawn(Arc::clone(&store))
+            .map_err(|e| RuntimeError::Engine(format!("cannot start the store writer: {e}")))?;
         let services = Arc::new(Services {
             store,
+            writer,
+            load: CallLoad::new(),
             http,
             now,
             max_http_body: config.max_http_body,
@@ -247,7 +252,7 @@ impl Runtime {
 
     /// Counters for `/metrics`.
     pub fn stats(&self) -> RuntimeStats {
-        self.inner.metrics.snapshot(self.inner.pooling)
+        self.inner.metrics.snapshot(self.inner.pooling, self.inner.services.load.handed_over())
     }
 }
 

@@ -11,13 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Capability, Limits};
-use switchboard_store::{Committed, Durability, Store, StoreError};
+use switchboard_store::{Committed, Durability, Store, StoreError, Writer};
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 
 use crate::NowFn;
 use crate::bindings::wit::PluginError;
 use crate::guest_clock::GuestClock;
+use crate::load::CallLoad;
 use crate::stdio::{GuestOutput, Which};
 
 /// The most entries a call's resource table may hold.
@@ -31,6 +32,12 @@ const MAX_PENDING_WRITES: usize = 64;
 /// What the host offers every call: the store, an HTTP client and the time.
 pub(crate) struct Services {
     pub(crate) store: Arc<dyn Store>,
+    /// Runs the plugins' writes when many calls are in progress (see
+    /// `HostState::write`).
+    pub(crate) writer: Writer,
+    /// How many plugin calls are in progress, and from how many on a write
+    /// goes to `writer`.
+    pub(crate) load: CallLoad,
     pub(crate) http: reqwest::Client,
     pub(crate) now: NowFn,
     pub(crate) max_http_body: usize,
@@ -171,26 +178,40 @@ impl WasiView for HostState {
 
 impl HostState {
     /// Makes a store write, passing the current time, and returns its value
-    /// at once: the guest goes on while the write waits for the group
-    /// flush. The write's durability joins `pending`. The transaction's
-    /// time counts as host time, not against the plugin's CPU budget.
+    /// once it is visible, without waiting for the disk: the guest goes on
+    /// while the write waits for the group flush. The write's durability
+    /// joins `pending`. The transaction's time counts as host time, not
+    /// against the plugin's CPU budget.
     ///
-    /// Not waiting here is what lets the instance end (and its memory slot
-    /// and stack go back to the pool, still warm in the CPU's caches) before
-    /// the flush, instead of every in-flight request holding an instance
-    /// across its disk wait; and a call that writes twice waits for one
-    /// flush, not two in a row.
-    pub(crate) async fn write<T>(
+    /// When many calls are in progress the transaction runs on the store's
+    /// writer thread (see `switchboard_store::Writer`): the guest's fiber
+    /// suspends and this worker serves other requests meanwhile, and the
+    /// transactions no longer compete for sled's lock on two workers at
+    /// once. With few calls in progress the worker would have nothing else
+    /// to do, and the hand-over would only add two thread wake-ups, so the
+    /// transaction runs here (see `CallLoad`).
+    ///
+    /// Not waiting for the disk here is what lets the instance end (and its
+    /// memory slot and stack go back to the pool, still warm in the CPU's
+    /// caches) before the flush, instead of every in-flight request holding
+    /// an instance across its disk wait; and a call that writes twice waits
+    /// for one flush, not two in a row.
+    pub(crate) async fn write<T: Send + 'static>(
         &mut self,
-        write: impl FnOnce(&dyn Store, jiff::Timestamp) -> Result<Committed<T>, StoreError>,
+        write: impl FnOnce(&dyn Store, jiff::Timestamp) -> Result<Committed<T>, StoreError> + Send + 'static,
     ) -> Result<T, PluginError> {
         if self.pending.len() >= MAX_PENDING_WRITES {
             self.settle().await?;
         }
+        let now = (self.services.now)();
         self.clock.host_begin();
-        let result = write(&*self.services.store, (self.services.now)()).map_err(plugin_error);
+        let result = if self.services.load.hand_over() {
+            self.services.writer.run(move |store| write(store, now)).await.and_then(|written| written)
+        } else {
+            write(&*self.services.store, now)
+        };
         self.clock.host_end();
-        let (value, durability) = result?.split();
+        let (value, durability) = result.map_err(plugin_error)?.split();
         self.pending.push(durability);
         Ok(value)
     }

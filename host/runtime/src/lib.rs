@@ -21,6 +21,7 @@ mod engine;
 mod error;
 mod guest_clock;
 mod host;
+mod load;
 mod metrics;
 mod plugin;
 mod stdio;

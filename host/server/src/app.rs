@@ -43,10 +43,14 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          switchboard_plugin_cache_loads_total {}\n\
          # HELP switchboard_plugin_pooling Whether the pooling instance allocator is in use.\n\
          # TYPE switchboard_plugin_pooling gauge\n\
-         switchboard_plugin_pooling {}\n",
+         switchboard_plugin_pooling {}\n\
+         # HELP switchboard_plugin_handed_over_writes_total Plugin writes run on the store's writer thread under load.\n\
+         # TYPE switchboard_plugin_handed_over_writes_total counter\n\
+         switchboard_plugin_handed_over_writes_total {}\n",
         runtime.compiled,
         runtime.cache_hits,
-        u8::from(runtime.pooling)
+        u8::from(runtime.pooling),
+        runtime.handed_over_writes
     ));
     for (name, help, pick) in [
         ("switchboard_plugin_calls_total", "Plugin calls.", 0),

@@ -173,7 +173,8 @@ impl From<StoreError> for ApiError {
             StoreError::SchemaMismatch { .. }
             | StoreError::Corrupt { .. }
             | StoreError::Sled(_)
-            | StoreError::Flush(_) => ApiError::internal(&e),
+            | StoreError::Flush(_)
+            | StoreError::Writer(_) => ApiError::internal(&e),
         }
     }
 }

@@ -88,6 +88,9 @@ pub enum StoreError {
     /// Flushing to disk failed, so the write may not be durable.
     #[error("flush to disk failed: {0}")]
     Flush(String),
+    /// The writer thread could not run a write (see [`crate::Writer`]).
+    #[error("store writer: {0}")]
+    Writer(String),
 }
 
 impl From<sled::transaction::TransactionError<StoreError>> for StoreError {

@@ -20,8 +20,10 @@ mod keys;
 mod record_cache;
 mod sled_store;
 mod store;
+mod writer;
 
 pub use committed::{Committed, Durability};
 pub use error::StoreError;
 pub use sled_store::{SCHEMA_VERSION, SledStore};
 pub use store::{Store, StoreStats, TicketEdit, TicketFilter};
+pub use writer::Writer;

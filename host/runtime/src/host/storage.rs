@@ -43,14 +43,14 @@ impl Host for HostState {
             return Err(PluginError::Permanent(format!("storage is full: {MAX_KEYS} keys")));
         }
         let (team, plugin) = (team.clone(), plugin.clone());
-        self.write(|store, _| store.kv_set(&team, &plugin, &key, value)).await
+        self.write(move |store, _| store.kv_set(&team, &plugin, &key, value)).await
     }
 
     async fn delete(&mut self, key: String) -> Result<(), PluginError> {
         self.scope.require(&Capability::Storage)?;
         check_key(&key)?;
         let (team, plugin) = (self.scope.team.clone(), self.scope.plugin.clone());
-        self.write(|store, _| store.kv_delete(&team, &plugin, &key)).await
+        self.write(move |store, _| store.kv_delete(&team, &plugin, &key)).await
     }
 
     async fn keys(&mut self, prefix: String) -> Result<Vec<String>, PluginError> {
