@@ -22,6 +22,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
@@ -30,16 +31,19 @@ use crate::{Store, StoreError};
 type Job = Box<dyn FnOnce(&dyn Store) + Send>;
 
 /// Runs writes against a store on a dedicated thread, in the order they
-/// arrive. Cheap to share; the thread ends when the writer is dropped.
+/// arrive. Dropping the writer finishes the queued writes and ends the
+/// thread, which then no longer holds the store: a server that stops
+/// releases its data directory.
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the thread, named `store-writer`.
     pub fn spawn(store: Arc<dyn Store>) -> Result<Writer, StoreError> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
                 while let Ok(job) = queue.recv() {
@@ -47,7 +51,7 @@ impl Writer {
                 }
             })
             .map_err(|e| StoreError::Writer(format!("cannot start the writer thread: {e}")))?;
-        Ok(Writer { jobs })
+        Ok(Writer { jobs: Some(jobs), thread: Some(thread) })
     }
 
     /// Runs `write` on the writer thread and returns its result.
@@ -65,11 +69,29 @@ impl Writer {
             // The caller may have gone; its write has still been made.
             let _ = answer.send(done.map_err(|_| ()));
         });
-        self.jobs.send(job).map_err(|_| StoreError::Writer("the writer thread has stopped".into()))?;
+        let sent = self.jobs.as_ref().map(|jobs| jobs.send(job));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(StoreError::Writer("the writer thread has stopped".into()));
+        }
         match answered.await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(())) => Err(StoreError::Writer("a write panicked".into())),
             Err(_) => Err(StoreError::Writer("the writer thread has stopped".into())),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread's loop once it is empty.
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            // A panic in a write was caught in the thread, so joining can
+            // only fail if the loop itself panicked; there is nothing left
+            // to clean up then.
+            let _ = thread.join();
         }
     }
 }
@@ -103,5 +125,15 @@ mod tests {
         let failed = writer.run(|_| -> u32 { panic!("boom") }).await;
         assert!(matches!(&failed, Err(StoreError::Writer(m)) if m == "a write panicked"), "{failed:?}");
         assert_eq!(writer.run(|_| 7).await.expect("next write"), 7);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_writer_releases_the_store() {
+        let (_dir, store) = store();
+        let writer = Writer::spawn(Arc::clone(&store)).expect("writer");
+        writer.run(|_| ()).await.expect("run");
+        assert_eq!(Arc::strong_count(&store), 2);
+        drop(writer);
+        assert_eq!(Arc::strong_count(&store), 1);
     }
 }
