@@ -4,7 +4,7 @@
 //!
 //! Starts the real `switchboard` binary (release, as `cargo bench` builds
 //! it) on a temporary data directory, installs the real hello-channel
-//! component, and drives both paths over loopback with 1, 4 and 64
+//! component, and drives both paths over loopback with 1, 4, 16 and 64
 //! concurrent clients, interleaving rounds so that every path sees the same
 //! machine noise. Every request is durable: the server answers 201 only
 //! after the group-commit flush. `plugin` does the same single write as
@@ -13,17 +13,17 @@
 //! write after the first. `form` posts the shipped web form's default
 //! fields (name, e-mail, subject, description) as a browser does, so each
 //! submission also finds or creates its contact, and expects the 303 to
-//! the thank-you page. Reports each
-//! round and the medians: tickets/s, p50 and p99 latency, writes per flush,
-//! the server's CPU per ticket (with the shares of its tokio workers, of
-//! sled's IO threads and of the store's writer thread, from `/proc`), and
-//! the plugin path's rate as a ratio
-//! of the API path's.
+//! the thank-you page. Reports each round and the medians: tickets/s, p50
+//! and p99 latency, writes per flush, the server's CPU per ticket (with the
+//! shares of its tokio workers, of sled's IO threads and of the store's
+//! writer thread, from `/proc`), and the plugin path's rate as a ratio of
+//! the API path's.
 //!
 //! Run: `cargo bench -p switchboard --bench ticket_load`
 //! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
-//! `LOAD_CLIENTS` (default "1,4,64": 4 is where a flush delay that only
-//! pays off under saturation would show as a loss), `LOAD_PATHS` (default
+//! `LOAD_CLIENTS` (default "1,4,16,64": 4 is where a flush delay that only
+//! pays off under saturation would show as a loss, and 16 is where the
+//! plugin path is weakest against the API), `LOAD_PATHS` (default
 //! "api,plugin,plugin+storage,form").
 
 use std::process::Stdio;
@@ -237,7 +237,7 @@ async fn main() {
     let seconds: f64 = env_or("LOAD_SECONDS", 5.0);
     let rounds: usize = env_or("LOAD_ROUNDS", 3);
     let levels: Vec<usize> = std::env::var("LOAD_CLIENTS")
-        .unwrap_or_else(|_| "1,4,64".into())
+        .unwrap_or_else(|_| "1,4,16,64".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();

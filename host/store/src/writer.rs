@@ -12,13 +12,13 @@
 //!
 //! Measured with `ticket_load` at 64 clients (medians, same run): the
 //! plugin path went from 0.74-0.76x of the direct API's tickets/s with its
-//! transactions on the workers to 0.84x (7041 against 8420), and its tokio
-//! workers' CPU per ticket from 103-110 to 70 us. The direct API path was
-//! tried the same way and lost (8804 to 6527 tickets/s): its workers have
-//! so little else to do that they sleep between requests, and each hand-off
-//! then costs a wake-up on both sides. It runs its transactions inline, and
-//! the runtime hands a plugin's writes over only when many calls are in
-//! progress.
+//! transactions on the workers to 0.82-0.86x (7434 against 9121, 7443
+//! against 8680), and its tokio workers' CPU per ticket from 103-110 to
+//! 60-62 us. The direct API path was tried the same way and lost (8804 to
+//! 6527 tickets/s): its workers have so little else to do that they sleep
+//! between requests, and each hand-off then costs a wake-up on both sides.
+//! It runs its transactions inline, and the runtime hands a plugin's writes
+//! over only when many calls are in progress.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, mpsc};
