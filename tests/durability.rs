@@ -40,8 +40,11 @@ async fn start(data: &std::path::Path) -> (Child, String) {
     panic!("server did not come up");
 }
 
-/// Creates team "ops" on a fresh server.
-async fn create_team(client: &reqwest::Client, base: &str) {
+/// Starts the binary on a fresh data directory and creates team "ops";
+/// returns the server, its base URL and a client.
+async fn start_with_team(data: &std::path::Path) -> (Child, String, reqwest::Client) {
+    let (child, base) = start(data).await;
+    let client = reqwest::Client::new();
     let created = client
         .post(format!("{base}/api/teams"))
         .bearer_auth(TOKEN)
@@ -50,6 +53,7 @@ async fn create_team(client: &reqwest::Client, base: &str) {
         .await
         .expect("create team");
     assert_eq!(created.status(), 201);
+    (child, base, client)
 }
 
 /// Installs `guest` and enables it for "ops" with `settings` and `grants`.
@@ -108,9 +112,7 @@ async fn open_ticket(client: &reqwest::Client, base: &str, through_plugin: bool,
 /// that it did.
 async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, base) = start(dir.path()).await;
-    let client = reqwest::Client::new();
-    create_team(&client, &base).await;
+    let (mut child, base, client) = start_with_team(dir.path()).await;
     if through_plugin {
         enable_hello_channel(&client, &base).await;
     }
@@ -190,9 +192,7 @@ async fn every_ticket_a_plugin_acknowledged_survives_sigkill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugins_last_write_is_durable_before_its_answer() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, mut base) = start(dir.path()).await;
-    let client = reqwest::Client::new();
-    create_team(&client, &base).await;
+    let (mut child, mut base, client) = start_with_team(dir.path()).await;
     enable_hello_channel(&client, &base).await;
     // A flush usually follows within microseconds anyway, so one kill
     // would rarely catch an answer sent before it; ten usually do.
@@ -220,9 +220,7 @@ async fn a_plugins_write_is_durable_before_its_outbound_request() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, mut base) = start(dir.path()).await;
-    let client = reqwest::Client::new();
-    create_team(&client, &base).await;
+    let (mut child, mut base, client) = start_with_team(dir.path()).await;
     let guest = switchboard_artifacts::MISBEHAVE_CHANNEL;
     install_and_enable(&client, &base, &guest, json!({}), &["tickets", "http:127.0.0.1"]).await;
     let service = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
