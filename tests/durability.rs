@@ -108,8 +108,9 @@ async fn open_ticket(client: &reqwest::Client, base: &str, through_plugin: bool,
 /// Streams ticket creations from at least 16 clients, SIGKILLs the server
 /// after at least 400 acknowledgements, restarts it, and checks every
 /// acknowledged ticket. Through the plugin there are enough clients that the
-/// runtime hands writes to the store's writer thread, and the test checks
-/// that it did.
+/// runtime hands writes to the store's writer thread, which commits the
+/// writes queued together in one transaction; the test checks that both
+/// happened.
 async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, base, client) = start_with_team(dir.path()).await;
@@ -140,12 +141,18 @@ async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
     if through_plugin {
         let metrics = client.get(format!("{base}/metrics")).bearer_auth(TOKEN).send().await.expect("metrics");
         let text = metrics.text().await.expect("metrics text");
-        let handed_over = text
-            .lines()
-            .find_map(|l| l.strip_prefix("switchboard_plugin_handed_over_writes_total "))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .expect("handed-over writes in /metrics");
+        let counter = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
+        };
+        let handed_over = counter("switchboard_plugin_handed_over_writes_total");
         assert!(handed_over > 0, "no write went to the store's writer thread:\n{text}");
+        // Some of them shared a transaction, so the kill below also meets
+        // batches that were committed but not yet acknowledged.
+        let batched = counter("switchboard_store_batched_writes_total");
+        assert!(batched > 0, "the writer never committed writes together:\n{text}");
     }
     child.start_kill().expect("SIGKILL");
     child.wait().await.expect("reaped");

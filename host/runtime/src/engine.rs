@@ -252,7 +252,8 @@ impl Runtime {
 
     /// Counters for `/metrics`.
     pub fn stats(&self) -> RuntimeStats {
-        self.inner.metrics.snapshot(self.inner.pooling, self.inner.services.load.handed_over())
+        let services = &self.inner.services;
+        self.inner.metrics.snapshot(self.inner.pooling, services.load.handed_over(), services.writer.stats())
     }
 }
 

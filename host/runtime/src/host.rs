@@ -198,7 +198,7 @@ impl HostState {
     /// for one flush, not two in a row.
     pub(crate) async fn write<T: Send + 'static>(
         &mut self,
-        write: impl FnOnce(&dyn Store, jiff::Timestamp) -> Result<Committed<T>, StoreError> + Send + 'static,
+        write: impl Fn(&dyn Store, jiff::Timestamp) -> Result<Committed<T>, StoreError> + Send + 'static,
     ) -> Result<T, PluginError> {
         if self.pending.len() >= MAX_PENDING_WRITES {
             self.settle().await?;

@@ -28,6 +28,8 @@ pub struct RuntimeStats {
     /// Plugin writes run on the store's writer thread because many calls
     /// were in progress.
     pub handed_over_writes: u64,
+    /// How many of those the writer committed several to a transaction.
+    pub writer: switchboard_store::WriterStats,
     /// Per-plugin call counters, by plugin id.
     pub plugins: BTreeMap<String, PluginStats>,
 }
@@ -57,12 +59,18 @@ impl Metrics {
     }
 
     /// A snapshot.
-    pub(crate) fn snapshot(&self, pooling: bool, handed_over_writes: u64) -> RuntimeStats {
+    pub(crate) fn snapshot(
+        &self,
+        pooling: bool,
+        handed_over_writes: u64,
+        writer: switchboard_store::WriterStats,
+    ) -> RuntimeStats {
         RuntimeStats {
             compiled: self.compiled.load(Ordering::Relaxed),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             pooling,
             handed_over_writes,
+            writer,
             plugins: self.plugins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
         }
     }

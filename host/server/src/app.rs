@@ -46,11 +46,19 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          switchboard_plugin_pooling {}\n\
          # HELP switchboard_plugin_handed_over_writes_total Plugin writes run on the store's writer thread under load.\n\
          # TYPE switchboard_plugin_handed_over_writes_total counter\n\
-         switchboard_plugin_handed_over_writes_total {}\n",
+         switchboard_plugin_handed_over_writes_total {}\n\
+         # HELP switchboard_store_write_batches_total Transactions in which the store writer committed several writes.\n\
+         # TYPE switchboard_store_write_batches_total counter\n\
+         switchboard_store_write_batches_total {}\n\
+         # HELP switchboard_store_batched_writes_total Writes committed in those transactions.\n\
+         # TYPE switchboard_store_batched_writes_total counter\n\
+         switchboard_store_batched_writes_total {}\n",
         runtime.compiled,
         runtime.cache_hits,
         u8::from(runtime.pooling),
-        runtime.handed_over_writes
+        runtime.handed_over_writes,
+        runtime.writer.batches,
+        runtime.writer.batched_writes
     ));
     for (name, help, pick) in [
         ("switchboard_plugin_calls_total", "Plugin calls.", 0),

@@ -82,14 +82,20 @@ impl GroupCommit {
     /// transaction has committed, so that the flush covers the write.
     pub(crate) fn wait(&self) -> oneshot::Receiver<FlushResult> {
         let (tx, rx) = oneshot::channel();
+        self.queue([tx]);
+        rx
+    }
+
+    /// Queues waiters made earlier for the next flush: those of a batch of
+    /// writes, once the batch has committed.
+    pub(crate) fn queue(&self, waiters: impl IntoIterator<Item = oneshot::Sender<FlushResult>>) {
         let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        queue.waiters.push(tx);
+        queue.waiters.extend(waiters);
         let wake = queue.idle || queue.gathering.is_some_and(|wanted| queue.waiters.len() >= wanted);
         drop(queue);
         if wake {
             self.shared.wake.notify_one();
         }
-        rx
     }
 
     /// How many flushes have run, and how many writes they made durable.

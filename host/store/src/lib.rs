@@ -12,6 +12,7 @@
 //! group-commit flusher has fsynced it. Callers answer a client only after
 //! that.
 
+mod batch;
 mod codec;
 mod committed;
 mod error;
@@ -26,4 +27,4 @@ pub use committed::{Committed, Durability};
 pub use error::StoreError;
 pub use sled_store::{SCHEMA_VERSION, SledStore};
 pub use store::{Store, StoreStats, TicketEdit, TicketFilter};
-pub use writer::Writer;
+pub use writer::{Writer, WriterStats};

@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sled::Tree;
 use sled::transaction::{
-    ConflictableTransactionError, ConflictableTransactionResult, Transactional, TransactionalTree,
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError, Transactional, TransactionalTree,
 };
 use switchboard_core::{
     Author, Contact, ContactDraft, CoreError, Installation, Message, MessageDraft, PluginRecord, Role, StageId, Team,
     Ticket, TicketDraft, TicketId, Timestamp, User, UserId,
 };
 
+use crate::batch::{self, Batch, Broken};
 use crate::codec::{decode, encode};
 use crate::group_commit::GroupCommit;
 use crate::keys;
@@ -84,6 +85,8 @@ impl<T, E: Into<StoreError>> OrAbort<T> for Result<T, E> {
 /// The sled store. Opening it checks the schema version and starts the
 /// group-commit flusher; dropping it flushes and stops the flusher.
 pub struct SledStore {
+    /// Tells this store's batches from another's (see `batch`).
+    id: u64,
     db: sled::Db,
     trees: Vec<Tree>,
     next_ticket: AtomicU64,
@@ -102,6 +105,12 @@ impl std::fmt::Debug for SledStore {
         f.debug_struct("SledStore").finish_non_exhaustive()
     }
 }
+
+/// Numbers the stores opened in this process.
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A batch attempt that must not commit (see `Store::write_batch`).
+struct BatchFailed;
 
 /// One past the highest id stored in `tree`, whose keys are big-endian ids.
 fn next_id(tree: &Tree) -> Result<u64, StoreError> {
@@ -140,6 +149,7 @@ impl SledStore {
             }
         }
         let store = SledStore {
+            id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
             next_ticket: AtomicU64::new(next_id(&trees[TICKETS])?),
             next_contact: AtomicU64::new(next_id(&trees[CONTACTS])?),
             next_user: AtomicU64::new(next_id(&trees[USERS])?),
@@ -154,7 +164,12 @@ impl SledStore {
 
     /// Runs `f` in one transaction over every tree and queues the result
     /// for the next group flush.
+    /// Inside a batch (see `Store::write_batch`), `f` joins the batch's
+    /// transaction instead.
     fn write<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<Committed<T>, StoreError> {
+        if let Some(joined) = batch::with_current(self.id, |batch| self.join(batch, &f)) {
+            return joined;
+        }
         let refs: Vec<&Tree> = self.trees.iter().collect();
         let (value, cached) = refs.as_slice().transaction(|trees: &Vec<TransactionalTree>| {
             let tx = Tx { trees, store: self, cached: RefCell::default() };
@@ -163,6 +178,44 @@ impl SledStore {
         })?;
         // Only now is the new value what readers see, so only now may the
         // old copies go.
+        self.forget_cached(cached);
+        Ok(Committed::pending(value, self.commit.wait()))
+    }
+
+    /// Runs `f` in `batch`'s transaction. Its value comes back at once; its
+    /// flush waiter is queued only when the batch commits.
+    fn join<T>(&self, batch: &mut Batch, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<Committed<T>, StoreError> {
+        if batch.broken.is_some() {
+            // This attempt will be thrown away: do not build on it.
+            return Err(StoreError::Writer("an earlier write of its batch failed".into()));
+        }
+        let tx = Tx { trees: &batch.trees, store: self, cached: RefCell::default() };
+        let outcome = f(&tx);
+        let cached = tx.cached.into_inner();
+        match outcome {
+            Ok(value) => {
+                batch.cached.extend(cached);
+                let (waiter, flushed) = tokio::sync::oneshot::channel();
+                batch.waiters.push(waiter);
+                Ok(Committed::pending(value, flushed))
+            }
+            Err(ConflictableTransactionError::Conflict) => {
+                batch.broken = Some(Broken::Conflict);
+                Err(StoreError::Writer("its batch met a conflict".into()))
+            }
+            Err(ConflictableTransactionError::Abort(e)) => {
+                batch.broken = Some(Broken::Failed);
+                Err(e)
+            }
+            Err(ConflictableTransactionError::Storage(e)) => {
+                batch.broken = Some(Broken::Failed);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Forgets the cached copies of records a committed write changed.
+    fn forget_cached(&self, cached: Vec<(usize, Vec<u8>)>) {
         for (tree, key) in cached {
             match tree {
                 TEAMS => self.teams.forget(&key),
@@ -170,7 +223,6 @@ impl SledStore {
                 _ => {}
             }
         }
-        Ok(Committed::pending(value, self.commit.wait()))
     }
 
     fn get<T: serde::de::DeserializeOwned>(
@@ -756,6 +808,31 @@ impl Store for SledStore {
                 Ok(String::from_utf8_lossy(&k[scope.len()..]).into_owned())
             })
             .collect()
+    }
+
+    fn write_batch(&self, writes: &mut dyn FnMut(&dyn Store) -> bool) -> Result<bool, StoreError> {
+        let writes = RefCell::new(writes);
+        let refs: Vec<&Tree> = self.trees.iter().collect();
+        let outcome = refs.as_slice().transaction(|trees: &Vec<TransactionalTree>| {
+            let scope = batch::Scope::enter(Batch::new(self.id, trees.clone()));
+            let all_made = (writes.borrow_mut())(self);
+            let batch = scope.leave().ok_or(ConflictableTransactionError::Abort(BatchFailed))?;
+            match batch.broken {
+                Some(Broken::Conflict) => Err(ConflictableTransactionError::Conflict),
+                Some(Broken::Failed) => Err(ConflictableTransactionError::Abort(BatchFailed)),
+                None if !all_made => Err(ConflictableTransactionError::Abort(BatchFailed)),
+                None => Ok((batch.cached, batch.waiters)),
+            }
+        });
+        match outcome {
+            Ok((cached, waiters)) => {
+                self.forget_cached(cached);
+                self.commit.queue(waiters);
+                Ok(true)
+            }
+            Err(TransactionError::Abort(BatchFailed)) => Ok(false),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
     }
 
     fn stats(&self) -> StoreStats {

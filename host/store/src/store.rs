@@ -171,4 +171,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Group-commit counters.
     fn stats(&self) -> StoreStats;
+
+    /// Runs `writes`, which makes writes through the store it is given, so
+    /// that they all commit together in one transaction: cheaper than one
+    /// each (see [`crate::Writer`]). Each write's value comes back as it is
+    /// made, and its [`Committed`] resolves once the whole batch is on disk.
+    ///
+    /// `writes` returns whether every write it meant to make was made. If
+    /// not, or if a write fails (a rule refuses it, say), nothing of the
+    /// batch is kept and the answer is `Ok(false)`: the caller then makes
+    /// the writes one by one, so that one write's failure stays its own.
+    /// `writes` may run more than once, after a conflict; only its last
+    /// run counts. Reads made outside a write do not see the batch's
+    /// writes until it has committed.
+    fn write_batch(&self, writes: &mut dyn FnMut(&dyn Store) -> bool) -> Result<bool, StoreError>;
 }

@@ -20,7 +20,9 @@
 //! It runs its transactions inline, and the runtime hands a plugin's writes
 //! over only when many calls are in progress.
 
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
@@ -28,56 +30,155 @@ use tokio::sync::oneshot;
 
 use crate::{Store, StoreError};
 
-type Job = Box<dyn FnOnce(&dyn Store) + Send>;
+/// The most writes run as one transaction. A batch's writes all wait for
+/// the last of them, so this bounds what one write can wait behind.
+const MAX_BATCH: usize = 32;
+
+/// A write waiting for the writer thread.
+trait Job: Send {
+    /// Makes the write, keeping its result. Returns false if it panicked.
+    /// A batch that is retried runs it again.
+    fn run(&mut self, store: &dyn Store) -> bool;
+
+    /// Sends the last run's result to the caller.
+    fn answer(self: Box<Self>);
+}
+
+/// A caller's write, its last result, and where the result goes.
+struct Call<F, T> {
+    write: F,
+    result: Option<Result<T, ()>>,
+    reply: oneshot::Sender<Result<T, ()>>,
+}
+
+impl<F: FnMut(&dyn Store) -> T + Send, T: Send> Job for Call<F, T> {
+    fn run(&mut self, store: &dyn Store) -> bool {
+        let result = catch_unwind(AssertUnwindSafe(|| (self.write)(store))).map_err(|_| ());
+        let made = result.is_ok();
+        self.result = Some(result);
+        made
+    }
+
+    fn answer(self: Box<Self>) {
+        if let Some(result) = self.result {
+            // The caller may have gone; its write has still been made.
+            let _ = self.reply.send(result);
+        }
+    }
+}
 
 /// Runs writes against a store on a dedicated thread, in the order they
-/// arrive. Dropping the writer finishes the queued writes and ends the
-/// thread, which then no longer holds the store: a server that stops
-/// releases its data directory.
+/// arrive. Writes that queue up while it works run together as one
+/// transaction (see [`Store::write_batch`]). Dropping the writer finishes
+/// the queued writes and ends the thread, which then no longer holds the
+/// store: a server that stops releases its data directory.
 pub struct Writer {
-    jobs: Option<mpsc::Sender<Job>>,
+    jobs: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
+    counts: Arc<Counts>,
+}
+
+/// How much batching the writer has done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions that committed more than one write.
+    pub batches: u64,
+    /// The writes those transactions committed.
+    pub batched_writes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    batches: AtomicU64,
+    batched_writes: AtomicU64,
 }
 
 impl Writer {
     /// Starts the thread, named `store-writer`.
     pub fn spawn(store: Arc<dyn Store>) -> Result<Writer, StoreError> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let counts = Arc::new(Counts::default());
+        let counted = Arc::clone(&counts);
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
-                while let Ok(job) = queue.recv() {
-                    job(&*store);
+                while let Ok(first) = queue.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH
+                        && let Ok(next) = queue.try_recv()
+                    {
+                        batch.push(next);
+                    }
+                    run_batch(&*store, batch, &counted);
                 }
             })
             .map_err(|e| StoreError::Writer(format!("cannot start the writer thread: {e}")))?;
-        Ok(Writer { jobs: Some(jobs), thread: Some(thread) })
+        Ok(Writer { jobs: Some(jobs), thread: Some(thread), counts })
     }
 
-    /// Runs `write` on the writer thread and returns its result.
+    /// Queues `write` for the writer thread at once, and returns a future
+    /// of its result.
+    ///
+    /// `write` may run more than once: when it shares a transaction with
+    /// other writes and that transaction has to be retried or given up
+    /// (see [`Store::write_batch`]). Only its last run's writes are kept
+    /// and only that run's result comes back, so it must make the same
+    /// writes each time.
     ///
     /// If the caller stops waiting, the write still runs: it was handed
     /// over whole, so it is either done or not started, never half done.
     /// A write that panics is reported as an error and the thread goes on.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        write: impl FnOnce(&dyn Store) -> T + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |store| {
-            let done = catch_unwind(AssertUnwindSafe(|| write(store)));
-            // The caller may have gone; its write has still been made.
-            let _ = answer.send(done.map_err(|_| ()));
-        });
-        let sent = self.jobs.as_ref().map(|jobs| jobs.send(job));
-        if !matches!(sent, Some(Ok(()))) {
-            return Err(StoreError::Writer("the writer thread has stopped".into()));
+    pub fn run<T, W>(&self, write: W) -> impl Future<Output = Result<T, StoreError>> + use<T, W>
+    where
+        T: Send + 'static,
+        W: FnMut(&dyn Store) -> T + Send + 'static,
+    {
+        let (reply, answered) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Call { write, result: None, reply });
+        let sent = self.jobs.as_ref().is_some_and(|jobs| jobs.send(job).is_ok());
+        async move {
+            if !sent {
+                return Err(StoreError::Writer("the writer thread has stopped".into()));
+            }
+            match answered.await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(())) => Err(StoreError::Writer("a write panicked".into())),
+                Err(_) => Err(StoreError::Writer("the writer thread has stopped".into())),
+            }
         }
-        match answered.await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(())) => Err(StoreError::Writer("a write panicked".into())),
-            Err(_) => Err(StoreError::Writer("the writer thread has stopped".into())),
+    }
+
+    /// How much batching the writer has done so far.
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            batches: self.counts.batches.load(Ordering::Relaxed),
+            batched_writes: self.counts.batched_writes.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Runs the writes of `batch` as one transaction, or one by one when that
+/// is not possible.
+fn run_batch(store: &dyn Store, mut batch: Vec<Box<dyn Job>>, counts: &Counts) {
+    if batch.len() > 1 {
+        match store.write_batch(&mut |store| batch.iter_mut().all(|job| job.run(store))) {
+            Ok(true) => {
+                counts.batches.fetch_add(1, Ordering::Relaxed);
+                counts.batched_writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                batch.into_iter().for_each(|job| job.answer());
+                return;
+            }
+            // A write failed or panicked: each runs alone below and gets
+            // its own answer.
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, writes = batch.len(), "a batch of writes failed; writing them one by one")
+            }
+        }
+    }
+    for mut job in batch {
+        job.run(store);
+        job.answer();
     }
 }
 

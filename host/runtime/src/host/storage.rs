@@ -43,7 +43,7 @@ impl Host for HostState {
             return Err(PluginError::Permanent(format!("storage is full: {MAX_KEYS} keys")));
         }
         let (team, plugin) = (team.clone(), plugin.clone());
-        self.write(move |store, _| store.kv_set(&team, &plugin, &key, value)).await
+        self.write(move |store, _| store.kv_set(&team, &plugin, &key, value.clone())).await
     }
 
     async fn delete(&mut self, key: String) -> Result<(), PluginError> {

@@ -32,7 +32,7 @@ impl HostState {
     async fn edit(&mut self, id: u64, edit: TicketEdit) -> Result<wit::Ticket, PluginError> {
         self.own_ticket(id)?;
         let author = self.author();
-        let updated = self.write(move |store, now| store.update_ticket(id, &edit, author, now)).await?;
+        let updated = self.write(move |store, now| store.update_ticket(id, &edit, author.clone(), now)).await?;
         self.to_wit(&updated)
     }
 }
@@ -59,7 +59,9 @@ impl Host for HostState {
         };
         let contact = ticket.contact.map(contact_from_wit);
         let (team, author) = (self.scope.team.clone(), self.author());
-        let created = self.write(move |store, now| store.create_ticket(&team, draft, contact, author, now)).await?;
+        let created = self
+            .write(move |store, now| store.create_ticket(&team, draft.clone(), contact.clone(), author.clone(), now))
+            .await?;
         self.to_wit(&created)
     }
 
@@ -96,7 +98,7 @@ impl Host for HostState {
             _ => self.author(),
         };
         let draft = MessageDraft { kind, author, body };
-        let appended = self.write(move |store, now| store.append_message(id, draft, now)).await?;
+        let appended = self.write(move |store, now| store.append_message(id, draft.clone(), now)).await?;
         Ok(message_to_wit(&appended))
     }
 
@@ -119,7 +121,7 @@ impl Host for HostState {
         self.scope.require(&Capability::Tickets)?;
         self.own_ticket(id)?;
         let author = self.author();
-        self.write(move |store, now| store.set_ticket_fields(id, &fields, author, now)).await.map(drop)
+        self.write(move |store, now| store.set_ticket_fields(id, &fields, author.clone(), now)).await.map(drop)
     }
 
     async fn get_fields(&mut self, id: u64) -> Result<Vec<(String, String)>, PluginError> {
