@@ -105,12 +105,29 @@ async fn open_ticket(client: &reqwest::Client, base: &str, through_plugin: bool,
     body[if through_plugin { "ticket" } else { "id" }].as_u64()
 }
 
+/// Checks in `/metrics` that writes went to the store's writer thread and
+/// that some of them shared a transaction, so that a kill meets batches
+/// that were committed but not yet acknowledged.
+async fn assert_writes_were_batched(client: &reqwest::Client, base: &str) {
+    let metrics = client.get(format!("{base}/metrics")).bearer_auth(TOKEN).send().await.expect("metrics");
+    let text = metrics.text().await.expect("metrics text");
+    let counter = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
+    };
+    let handed_over = counter("switchboard_store_handed_over_writes_total");
+    assert!(handed_over > 0, "no write went to the store's writer thread:\n{text}");
+    let batched = counter("switchboard_store_batched_writes_total");
+    assert!(batched > 0, "the writer never committed writes together:\n{text}");
+}
+
 /// Streams ticket creations from at least 16 clients, SIGKILLs the server
 /// after at least 400 acknowledgements, restarts it, and checks every
-/// acknowledged ticket. Through the plugin there are enough clients that the
-/// runtime hands writes to the store's writer thread, which commits the
-/// writes queued together in one transaction; the test checks that both
-/// happened.
+/// acknowledged ticket. There are enough clients that the server hands
+/// writes to the store's writer thread, which commits the writes queued
+/// together in one transaction; the test checks that both happened.
 async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, base, client) = start_with_team(dir.path()).await;
@@ -120,7 +137,7 @@ async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
 
     let acked: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
     let mut clients = Vec::new();
-    // The runtime hands writes over above two calls in progress per CPU.
+    // Writes are handed over above two requests in progress per CPU.
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     for c in 0..16.max(4 * cpus) {
         let (client, base, acked) = (client.clone(), base.clone(), Arc::clone(&acked));
@@ -138,22 +155,7 @@ async fn acknowledged_tickets_survive_sigkill(through_plugin: bool) {
     while acked.lock().expect("lock").len() < 400 && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    if through_plugin {
-        let metrics = client.get(format!("{base}/metrics")).bearer_auth(TOKEN).send().await.expect("metrics");
-        let text = metrics.text().await.expect("metrics text");
-        let counter = |name: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
-        };
-        let handed_over = counter("switchboard_plugin_handed_over_writes_total");
-        assert!(handed_over > 0, "no write went to the store's writer thread:\n{text}");
-        // Some of them shared a transaction, so the kill below also meets
-        // batches that were committed but not yet acknowledged.
-        let batched = counter("switchboard_store_batched_writes_total");
-        assert!(batched > 0, "the writer never committed writes together:\n{text}");
-    }
+    assert_writes_were_batched(&client, &base).await;
     child.start_kill().expect("SIGKILL");
     child.wait().await.expect("reaped");
     for c in clients {

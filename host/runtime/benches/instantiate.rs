@@ -11,15 +11,21 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_main};
 use switchboard_core::{Capability, Installation, Limits, Manifest, PluginKind, Timestamp};
 use switchboard_runtime::{HttpRequest, Runtime, RuntimeConfig};
-use switchboard_store::SledStore;
+use switchboard_store::{SledStore, Store, Writer};
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio");
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SledStore::open(&dir.path().join("db")).expect("store"));
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("db")).expect("store"));
+    let writer = Arc::new(Writer::spawn(Arc::clone(&store)).expect("writer"));
     let _guard = rt.enter();
-    let runtime =
-        Runtime::new(RuntimeConfig::new(dir.path().join("cache")), store, Arc::new(Timestamp::now)).expect("runtime");
+    let runtime = Runtime::new(
+        RuntimeConfig::new(dir.path().join("cache")),
+        Arc::clone(&store),
+        Arc::clone(&writer),
+        Arc::new(Timestamp::now),
+    )
+    .expect("runtime");
     let guest = switchboard_artifacts::HELLO_CHANNEL;
     let manifest = Manifest {
         id: "hello-channel".into(),
@@ -65,16 +71,21 @@ fn bench(c: &mut Criterion) {
 
     // The same ticket creation, durable, directly and through the plugin.
     let store = SledStore::open(&dir.path().join("db2")).expect("store");
-    let store: Arc<dyn switchboard_store::Store> = Arc::new(store);
+    let store: Arc<dyn Store> = Arc::new(store);
     let team = switchboard_core::Team::new(
         switchboard_core::TeamDraft { name: "Bench".into(), ..Default::default() },
         Timestamp::now(),
     )
     .expect("team");
     rt.block_on(async { store.create_team(team)?.durable().await }).expect("team");
-    let runtime2 =
-        Runtime::new(RuntimeConfig::new(dir.path().join("cache")), Arc::clone(&store), Arc::new(Timestamp::now))
-            .expect("runtime");
+    let writer2 = Arc::new(Writer::spawn(Arc::clone(&store)).expect("writer"));
+    let runtime2 = Runtime::new(
+        RuntimeConfig::new(dir.path().join("cache")),
+        Arc::clone(&store),
+        writer2,
+        Arc::new(Timestamp::now),
+    )
+    .expect("runtime");
     runtime2.load(&manifest, &guest.wasm_bytes()).expect("load");
     let installation =
         Installation { team: "bench".into(), settings: r#"{"count_submissions": false}"#.into(), ..installation };

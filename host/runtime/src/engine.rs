@@ -16,7 +16,6 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 use crate::bindings::{channel, robot};
 use crate::cache::Cache;
 use crate::host::{HostState, Services};
-use crate::load::CallLoad;
 use crate::metrics::{Metrics, RuntimeStats};
 use crate::plugin::Loaded;
 use crate::{NowFn, RuntimeError, SUPPORTED_WIT};
@@ -155,7 +154,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Runtime {
     /// Sets up the engine, the linkers and the epoch ticker.
-    pub fn new(config: RuntimeConfig, store: Arc<dyn Store>, now: NowFn) -> Result<Runtime, RuntimeError> {
+    /// Plugins' writes go through `writer`, which the server's own writes
+    /// share, so that both count towards its load and batch together.
+    pub fn new(
+        config: RuntimeConfig,
+        store: Arc<dyn Store>,
+        writer: Arc<Writer>,
+        now: NowFn,
+    ) -> Result<Runtime, RuntimeError> {
         let (engine, pooling) = build_engine(config.pooling)?;
         let (channel_linker, robot_linker) =
             build_linkers(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
@@ -165,12 +171,9 @@ impl Runtime {
             .timeout(config.http_timeout)
             .build()
             .map_err(|e| RuntimeError::Engine(format!("cannot build the HTTP client: {e}")))?;
-        let writer = Writer::spawn(Arc::clone(&store))
-            .map_err(|e| RuntimeError::Engine(format!("cannot start the store writer: {e}")))?;
         let services = Arc::new(Services {
             store,
             writer,
-            load: CallLoad::new(),
             http,
             now,
             max_http_body: config.max_http_body,
@@ -252,8 +255,7 @@ impl Runtime {
 
     /// Counters for `/metrics`.
     pub fn stats(&self) -> RuntimeStats {
-        let services = &self.inner.services;
-        self.inner.metrics.snapshot(self.inner.pooling, services.load.handed_over(), services.writer.stats())
+        self.inner.metrics.snapshot(self.inner.pooling)
     }
 }
 

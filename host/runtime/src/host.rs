@@ -18,7 +18,6 @@ use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 use crate::NowFn;
 use crate::bindings::wit::PluginError;
 use crate::guest_clock::GuestClock;
-use crate::load::CallLoad;
 use crate::stdio::{GuestOutput, Which};
 
 /// The most entries a call's resource table may hold.
@@ -32,12 +31,9 @@ const MAX_PENDING_WRITES: usize = 64;
 /// What the host offers every call: the store, an HTTP client and the time.
 pub(crate) struct Services {
     pub(crate) store: Arc<dyn Store>,
-    /// Runs the plugins' writes when many calls are in progress (see
+    /// Makes the plugins' writes, and counts their calls in progress (see
     /// `HostState::write`).
-    pub(crate) writer: Writer,
-    /// How many plugin calls are in progress, and from how many on a write
-    /// goes to `writer`.
-    pub(crate) load: CallLoad,
+    pub(crate) writer: Arc<Writer>,
     pub(crate) http: reqwest::Client,
     pub(crate) now: NowFn,
     pub(crate) max_http_body: usize,
@@ -186,10 +182,12 @@ impl HostState {
     /// When many calls are in progress the transaction runs on the store's
     /// writer thread (see `switchboard_store::Writer`): the guest's fiber
     /// suspends and this worker serves other requests meanwhile, and the
-    /// transactions no longer compete for sled's lock on two workers at
-    /// once. With few calls in progress the worker would have nothing else
-    /// to do, and the hand-over would only add two thread wake-ups, so the
-    /// transaction runs here (see `CallLoad`).
+    /// writes that queue up there meanwhile commit together as one
+    /// transaction, which costs sled far less than one each. With few calls
+    /// in progress the worker would have nothing else to do, and the
+    /// hand-over would only add two thread wake-ups, so the transaction runs
+    /// here (see `Writer::write`). `write` may therefore run more than once (a
+    /// batch that is retried or given up), so it clones what it consumes.
     ///
     /// Not waiting for the disk here is what lets the instance end (and its
     /// memory slot and stack go back to the pool, still warm in the CPU's
@@ -205,11 +203,7 @@ impl HostState {
         }
         let now = (self.services.now)();
         self.clock.host_begin();
-        let result = if self.services.load.hand_over() {
-            self.services.writer.run(move |store| write(store, now)).await.and_then(|written| written)
-        } else {
-            write(&*self.services.store, now)
-        };
+        let result = self.services.writer.write(move |store| write(store, now)).await;
         self.clock.host_end();
         let (value, durability) = result.map_err(plugin_error)?.split();
         self.pending.push(durability);

@@ -21,7 +21,6 @@ mod engine;
 mod error;
 mod guest_clock;
 mod host;
-mod load;
 mod metrics;
 mod plugin;
 mod stdio;

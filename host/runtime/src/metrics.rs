@@ -25,11 +25,6 @@ pub struct RuntimeStats {
     pub cache_hits: u64,
     /// Whether the pooling allocator is in use.
     pub pooling: bool,
-    /// Plugin writes run on the store's writer thread because many calls
-    /// were in progress.
-    pub handed_over_writes: u64,
-    /// How many of those the writer committed several to a transaction.
-    pub writer: switchboard_store::WriterStats,
     /// Per-plugin call counters, by plugin id.
     pub plugins: BTreeMap<String, PluginStats>,
 }
@@ -59,18 +54,11 @@ impl Metrics {
     }
 
     /// A snapshot.
-    pub(crate) fn snapshot(
-        &self,
-        pooling: bool,
-        handed_over_writes: u64,
-        writer: switchboard_store::WriterStats,
-    ) -> RuntimeStats {
+    pub(crate) fn snapshot(&self, pooling: bool) -> RuntimeStats {
         RuntimeStats {
             compiled: self.compiled.load(Ordering::Relaxed),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             pooling,
-            handed_over_writes,
-            writer,
             plugins: self.plugins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
         }
     }

@@ -34,6 +34,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         stats.flushes, stats.durable_writes
     );
     let runtime = state.runtime.stats();
+    let writer = state.writer.stats();
     body.push_str(&format!(
         "# HELP switchboard_plugin_compilations_total Plugin components compiled by this process.\n\
          # TYPE switchboard_plugin_compilations_total counter\n\
@@ -44,9 +45,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          # HELP switchboard_plugin_pooling Whether the pooling instance allocator is in use.\n\
          # TYPE switchboard_plugin_pooling gauge\n\
          switchboard_plugin_pooling {}\n\
-         # HELP switchboard_plugin_handed_over_writes_total Plugin writes run on the store's writer thread under load.\n\
-         # TYPE switchboard_plugin_handed_over_writes_total counter\n\
-         switchboard_plugin_handed_over_writes_total {}\n\
+         # HELP switchboard_store_handed_over_writes_total Writes run on the store's writer thread because the server was busy.\n\
+         # TYPE switchboard_store_handed_over_writes_total counter\n\
+         switchboard_store_handed_over_writes_total {}\n\
          # HELP switchboard_store_write_batches_total Transactions in which the store writer committed several writes.\n\
          # TYPE switchboard_store_write_batches_total counter\n\
          switchboard_store_write_batches_total {}\n\
@@ -56,9 +57,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         runtime.compiled,
         runtime.cache_hits,
         u8::from(runtime.pooling),
-        runtime.handed_over_writes,
-        runtime.writer.batches,
-        runtime.writer.batched_writes
+        writer.handed_over,
+        writer.batches,
+        writer.batched_writes
     ));
     for (name, help, pick) in [
         ("switchboard_plugin_calls_total", "Plugin calls.", 0),

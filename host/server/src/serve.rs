@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use switchboard_runtime::{Runtime, RuntimeConfig, RuntimeError};
-use switchboard_store::{SledStore, Store, StoreError};
+use switchboard_store::{SledStore, Store, StoreError, Writer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -55,11 +55,15 @@ pub async fn serve(
     let clock = Arc::clone(&config.clock);
     let mut runtime_config = RuntimeConfig::new(config.data_dir.join("plugin-cache"));
     runtime_config.pooling = config.pooling;
-    let runtime = Runtime::new(runtime_config, Arc::clone(&store), Arc::new(move || clock.now()))?;
+    // One writer for the API's writes and the plugins': they count towards
+    // the same load and batch together.
+    let writer = Arc::new(Writer::spawn(Arc::clone(&store))?);
+    let runtime = Runtime::new(runtime_config, Arc::clone(&store), Arc::clone(&writer), Arc::new(move || clock.now()))?;
     crate::plugins::load_installed(&store, &runtime).await?;
     crate::plugins::install_bundled(&store, &runtime, &config.bundled, now).await;
     let state = AppState {
         store: Arc::clone(&store),
+        writer,
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),
         runtime,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use switchboard_runtime::Runtime;
-use switchboard_store::Store;
+use switchboard_store::{Store, Writer};
 
 use crate::clock::Clock;
 use crate::rate_limit::RateLimiter;
@@ -13,6 +13,9 @@ use crate::rate_limit::RateLimiter;
 pub struct AppState {
     /// Where everything is kept.
     pub store: Arc<dyn Store>,
+    /// Makes the writes of busy routes (see `Writer::write`), shared with
+    /// the plugin runtime.
+    pub writer: Arc<Writer>,
     /// Where the time comes from.
     pub clock: Arc<dyn Clock>,
     /// The e-mail alias domain.

@@ -18,6 +18,7 @@ mod committed;
 mod error;
 mod group_commit;
 mod keys;
+mod load;
 mod record_cache;
 mod sled_store;
 mod store;
@@ -25,6 +26,7 @@ mod writer;
 
 pub use committed::{Committed, Durability};
 pub use error::StoreError;
+pub use load::InProgress;
 pub use sled_store::{SCHEMA_VERSION, SledStore};
 pub use store::{Store, StoreStats, TicketEdit, TicketFilter};
 pub use writer::{Writer, WriterStats};

@@ -1,24 +1,24 @@
-//! A thread that runs store writes one after another, for callers whose own
-//! thread should not run a transaction.
+//! Where a write runs: on the caller's thread, or on a writer thread that
+//! commits the writes queued behind each other as one transaction.
 //!
-//! sled 0.34 runs every transaction under one process-wide lock, and the
-//! transaction itself (reads, encoding, log reservation) is tens of
-//! microseconds of CPU. A plugin's host call that ran its transaction on a
-//! tokio worker held that worker for all of it, with the guest's instance
-//! live around it, and competed with the other workers for sled's lock.
-//! Handing the transaction to this thread lets the guest's fiber suspend and
-//! the worker go on with other requests; the transactions run in turn with
-//! warm caches and without contending with each other.
+//! sled 0.34 runs every transaction under one process-wide lock, and each
+//! transaction seals its log buffer and wakes all of sled's IO threads (see
+//! `batch`): most of a small write's cost is per transaction, not per
+//! record. When many requests are writing, [`Writer::write`] hands the
+//! write to this thread. The caller's task waits without holding its tokio
+//! worker (a plugin's guest fiber suspends with it), and the writer runs
+//! whatever queued up meanwhile as one transaction.
 //!
-//! Measured with `ticket_load` at 64 clients (medians, same run): the
-//! plugin path went from 0.74-0.76x of the direct API's tickets/s with its
-//! transactions on the workers to 0.82-0.86x (7434 against 9121, 7443
-//! against 8680), and its tokio workers' CPU per ticket from 103-110 to
-//! 60-62 us. The direct API path was tried the same way and lost (8804 to
-//! 6527 tickets/s): its workers have so little else to do that they sleep
-//! between requests, and each hand-off then costs a wake-up on both sides.
-//! It runs its transactions inline, and the runtime hands a plugin's writes
-//! over only when many calls are in progress.
+//! With few requests in progress a hand-over would only add two thread
+//! wake-ups, with nothing to batch with, so the write runs inline (see
+//! `load`). Measured with `ticket_load` on 2 CPUs before batching: handing
+//! a plugin's writes over lifted the plugin path at 64 clients from 0.74x
+//! of the direct API to 0.82-0.86x, and sending the API's writes over too
+//! dropped it from 8804 to 6527 tickets/s. With batching both gain, and
+//! both now hand over (same run, medians of 3 x 5 s): the API went from
+//! 7852 to 10366 tickets/s at 16 clients and from 9278 to 13203 at 64, and
+//! hello-channel from 6109-8942 to 8886 at 16 and from 7800 to 14590 at 64.
+//! At 1 and 4 clients nothing changed, as nothing is handed over there.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -28,7 +28,8 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::{Store, StoreError};
+use crate::load::{InProgress, Load};
+use crate::{Committed, Store, StoreError};
 
 /// The most writes run as one transaction. A batch's writes all wait for
 /// the last of them, so this bounds what one write can wait behind.
@@ -73,14 +74,20 @@ impl<F: FnMut(&dyn Store) -> T + Send, T: Send> Job for Call<F, T> {
 /// the queued writes and ends the thread, which then no longer holds the
 /// store: a server that stops releases its data directory.
 pub struct Writer {
+    /// For writes made on the caller's thread.
+    store: Arc<dyn Store>,
     jobs: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
     counts: Arc<Counts>,
+    load: Load,
 }
 
-/// How much batching the writer has done.
+/// How much the writer has done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriterStats {
+    /// Writes [`Writer::write`] handed to the thread because the server
+    /// was busy.
+    pub handed_over: u64,
     /// Transactions that committed more than one write.
     pub batches: u64,
     /// The writes those transactions committed.
@@ -96,6 +103,7 @@ struct Counts {
 impl Writer {
     /// Starts the thread, named `store-writer`.
     pub fn spawn(store: Arc<dyn Store>) -> Result<Writer, StoreError> {
+        let threads_store = Arc::clone(&store);
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let counts = Arc::new(Counts::default());
         let counted = Arc::clone(&counts);
@@ -109,11 +117,11 @@ impl Writer {
                     {
                         batch.push(next);
                     }
-                    run_batch(&*store, batch, &counted);
+                    run_batch(&*threads_store, batch, &counted);
                 }
             })
             .map_err(|e| StoreError::Writer(format!("cannot start the writer thread: {e}")))?;
-        Ok(Writer { jobs: Some(jobs), thread: Some(thread), counts })
+        Ok(Writer { store, jobs: Some(jobs), thread: Some(thread), counts, load: Load::new() })
     }
 
     /// Queues `write` for the writer thread at once, and returns a future
@@ -148,9 +156,32 @@ impl Writer {
         }
     }
 
-    /// How much batching the writer has done so far.
+    /// Counts a request that writes as in progress until the returned
+    /// guard is dropped. Hold it for the whole request, the wait for the
+    /// disk included: how many are in progress decides where
+    /// [`Writer::write`] runs a write.
+    pub fn enter(&self) -> InProgress<'_> {
+        self.load.enter()
+    }
+
+    /// Makes a write where it is cheapest. With few requests in progress
+    /// (see [`Writer::enter`]) it runs here, on the caller's thread, which
+    /// would otherwise have nothing to do. With more than two per CPU it
+    /// goes to the writer thread: the caller's task waits without holding
+    /// its thread, and the writes that queue up meanwhile commit together.
+    /// Like [`Writer::run`], `write` may run more than once.
+    pub async fn write<T, W>(&self, mut write: W) -> Result<Committed<T>, StoreError>
+    where
+        T: Send + 'static,
+        W: FnMut(&dyn Store) -> Result<Committed<T>, StoreError> + Send + 'static,
+    {
+        if self.load.hand_over() { self.run(write).await? } else { write(&*self.store) }
+    }
+
+    /// What the writer has done so far.
     pub fn stats(&self) -> WriterStats {
         WriterStats {
+            handed_over: self.load.handed_over(),
             batches: self.counts.batches.load(Ordering::Relaxed),
             batched_writes: self.counts.batched_writes.load(Ordering::Relaxed),
         }
@@ -233,7 +264,9 @@ mod tests {
         let (_dir, store) = store();
         let writer = Writer::spawn(Arc::clone(&store)).expect("writer");
         writer.run(|_| ()).await.expect("run");
-        assert_eq!(Arc::strong_count(&store), 2);
+        // The thread holds one reference, the writer one for writes made on
+        // the caller's thread.
+        assert_eq!(Arc::strong_count(&store), 3);
         drop(writer);
         assert_eq!(Arc::strong_count(&store), 1);
     }

@@ -132,7 +132,7 @@ async fn run_batch(kinds: &[Kind]) -> WriterStats {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_queued_behind_each_other_commit_as_one_transaction() {
     let stats = run_batch(&[Kind::Good; 5]).await;
-    assert_eq!(stats, WriterStats { batches: 1, batched_writes: 5 });
+    assert_eq!(stats, WriterStats { batches: 1, batched_writes: 5, handed_over: 0 });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +162,7 @@ proptest! {
         let stats = runtime.block_on(run_batch(&kinds));
         let all_good = kinds.iter().all(|k| matches!(k, Kind::Good));
         if all_good && kinds.len() > 1 {
-            prop_assert_eq!(stats, WriterStats { batches: 1, batched_writes: kinds.len() as u64 });
+            prop_assert_eq!(stats, WriterStats { batches: 1, batched_writes: kinds.len() as u64, handed_over: 0 });
         }
     }
 }

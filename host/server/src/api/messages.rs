@@ -96,7 +96,10 @@ pub async fn create_message(
         }
     };
     let draft = MessageDraft { kind, author, body: body.body };
-    let message = state.store.append_message(id, draft, state.clock.now())?.durable().await?;
+    let now = state.clock.now();
+    let _busy = state.writer.enter();
+    let message =
+        state.writer.write(move |store| store.append_message(id, draft.clone(), now)).await?.durable().await?;
     Ok((StatusCode::CREATED, Json((&message).into())))
 }
 

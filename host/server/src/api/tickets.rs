@@ -226,8 +226,14 @@ pub async fn create_ticket(
         fields: body.fields.into_iter().collect(),
     };
     let contact = body.contact.map(Into::into);
-    let ticket =
-        state.store.create_ticket(&slug, draft, contact, caller.author(), state.clock.now())?.durable().await?;
+    let _busy = state.writer.enter();
+    let (team_slug, author, now) = (slug.clone(), caller.author(), state.clock.now());
+    let ticket = state
+        .writer
+        .write(move |store| store.create_ticket(&team_slug, draft.clone(), contact.clone(), author.clone(), now))
+        .await?
+        .durable()
+        .await?;
     Ok((StatusCode::CREATED, Json(TicketOut::new(&ticket, &team))))
 }
 
@@ -290,11 +296,19 @@ pub async fn patch_ticket(
         priority: body.priority.as_ref().map(|p| p.resolve("priority")).transpose()?,
         stage: body.stage.as_ref().map(|s| s.resolve(&team, "stage")).transpose()?,
     };
-    let now = state.clock.now();
-    let mut ticket = state.store.update_ticket(id, &edit, caller.author(), now)?.durable().await?;
+    let (now, author) = (state.clock.now(), caller.author());
+    let _busy = state.writer.enter();
+    let by = author.clone();
+    let mut ticket =
+        state.writer.write(move |store| store.update_ticket(id, &edit, by.clone(), now)).await?.durable().await?;
     if let Some(fields) = body.fields {
         let fields: Vec<(String, String)> = fields.into_iter().collect();
-        ticket = state.store.set_ticket_fields(id, &fields, caller.author(), now)?.durable().await?;
+        ticket = state
+            .writer
+            .write(move |store| store.set_ticket_fields(id, &fields, author.clone(), now))
+            .await?
+            .durable()
+            .await?;
     }
     Ok(Json(TicketOut::new(&ticket, &team)))
 }
