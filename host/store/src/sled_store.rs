@@ -164,6 +164,7 @@ impl SledStore {
 
     /// Runs `f` in one transaction over every tree and queues the result
     /// for the next group flush.
+    ///
     /// Inside a batch (see `Store::write_batch`), `f` joins the batch's
     /// transaction instead.
     fn write<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<Committed<T>, StoreError> {
