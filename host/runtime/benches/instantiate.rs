@@ -16,16 +16,11 @@ use switchboard_store::{SledStore, Store, Writer};
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio");
     let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("db")).expect("store"));
-    let writer = Arc::new(Writer::spawn(Arc::clone(&store)).expect("writer"));
+    let writer =
+        Arc::new(Writer::spawn(Arc::new(SledStore::open(&dir.path().join("db")).expect("store"))).expect("writer"));
     let _guard = rt.enter();
-    let runtime = Runtime::new(
-        RuntimeConfig::new(dir.path().join("cache")),
-        Arc::clone(&store),
-        Arc::clone(&writer),
-        Arc::new(Timestamp::now),
-    )
-    .expect("runtime");
+    let runtime =
+        Runtime::new(RuntimeConfig::new(dir.path().join("cache")), writer, Arc::new(Timestamp::now)).expect("runtime");
     let guest = switchboard_artifacts::HELLO_CHANNEL;
     let manifest = Manifest {
         id: "hello-channel".into(),
@@ -78,14 +73,9 @@ fn bench(c: &mut Criterion) {
     )
     .expect("team");
     rt.block_on(async { store.create_team(team)?.durable().await }).expect("team");
-    let writer2 = Arc::new(Writer::spawn(Arc::clone(&store)).expect("writer"));
-    let runtime2 = Runtime::new(
-        RuntimeConfig::new(dir.path().join("cache")),
-        Arc::clone(&store),
-        writer2,
-        Arc::new(Timestamp::now),
-    )
-    .expect("runtime");
+    let writer = Arc::new(Writer::spawn(Arc::clone(&store)).expect("writer"));
+    let runtime2 =
+        Runtime::new(RuntimeConfig::new(dir.path().join("cache")), writer, Arc::new(Timestamp::now)).expect("runtime");
     runtime2.load(&manifest, &guest.wasm_bytes()).expect("load");
     let installation =
         Installation { team: "bench".into(), settings: r#"{"count_submissions": false}"#.into(), ..installation };

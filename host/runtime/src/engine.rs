@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use switchboard_core::Manifest;
-use switchboard_store::{Store, Writer};
+use switchboard_store::Writer;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -154,14 +154,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Runtime {
     /// Sets up the engine, the linkers and the epoch ticker.
-    /// Plugins' writes go through `writer`, which the server's own writes
-    /// share, so that both count towards its load and batch together.
-    pub fn new(
-        config: RuntimeConfig,
-        store: Arc<dyn Store>,
-        writer: Arc<Writer>,
-        now: NowFn,
-    ) -> Result<Runtime, RuntimeError> {
+    /// Plugins read `writer`'s store and write through `writer`, which the
+    /// server's own writes share, so that both count towards its load and
+    /// batch together.
+    pub fn new(config: RuntimeConfig, writer: Arc<Writer>, now: NowFn) -> Result<Runtime, RuntimeError> {
         let (engine, pooling) = build_engine(config.pooling)?;
         let (channel_linker, robot_linker) =
             build_linkers(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
@@ -172,7 +168,7 @@ impl Runtime {
             .build()
             .map_err(|e| RuntimeError::Engine(format!("cannot build the HTTP client: {e}")))?;
         let services = Arc::new(Services {
-            store,
+            store: Arc::clone(writer.store()),
             writer,
             http,
             now,

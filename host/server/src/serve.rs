@@ -58,7 +58,7 @@ pub async fn serve(
     // One writer for the API's writes and the plugins': they count towards
     // the same load and batch together.
     let writer = Arc::new(Writer::spawn(Arc::clone(&store))?);
-    let runtime = Runtime::new(runtime_config, Arc::clone(&store), Arc::clone(&writer), Arc::new(move || clock.now()))?;
+    let runtime = Runtime::new(runtime_config, Arc::clone(&writer), Arc::new(move || clock.now()))?;
     crate::plugins::load_installed(&store, &runtime).await?;
     crate::plugins::install_bundled(&store, &runtime, &config.bundled, now).await;
     let state = AppState {

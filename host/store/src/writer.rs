@@ -178,6 +178,24 @@ impl Writer {
         if self.load.hand_over() { self.run(write).await? } else { write(&*self.store) }
     }
 
+    /// Makes a write as [`Writer::write`] does and waits until it is on
+    /// disk, counting the request as in progress meanwhile (see
+    /// [`Writer::enter`]). For callers that answer once their write is
+    /// durable, such as API routes.
+    pub async fn write_durable<T, W>(&self, write: W) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        W: FnMut(&dyn Store) -> Result<Committed<T>, StoreError> + Send + 'static,
+    {
+        let _busy = self.enter();
+        self.write(write).await?.durable().await
+    }
+
+    /// The store this writer writes to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// What the writer has done so far.
     pub fn stats(&self) -> WriterStats {
         WriterStats {

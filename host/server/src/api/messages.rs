@@ -97,9 +97,7 @@ pub async fn create_message(
     };
     let draft = MessageDraft { kind, author, body: body.body };
     let now = state.clock.now();
-    let _busy = state.writer.enter();
-    let message =
-        state.writer.write(move |store| store.append_message(id, draft.clone(), now)).await?.durable().await?;
+    let message = state.writer.write_durable(move |store| store.append_message(id, draft.clone(), now)).await?;
     Ok((StatusCode::CREATED, Json((&message).into())))
 }
 

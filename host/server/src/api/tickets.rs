@@ -226,13 +226,12 @@ pub async fn create_ticket(
         fields: body.fields.into_iter().collect(),
     };
     let contact = body.contact.map(Into::into);
-    let _busy = state.writer.enter();
     let (team_slug, author, now) = (slug.clone(), caller.author(), state.clock.now());
     let ticket = state
         .writer
-        .write(move |store| store.create_ticket(&team_slug, draft.clone(), contact.clone(), author.clone(), now))
-        .await?
-        .durable()
+        .write_durable(move |store| {
+            store.create_ticket(&team_slug, draft.clone(), contact.clone(), author.clone(), now)
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(TicketOut::new(&ticket, &team))))
 }
@@ -296,19 +295,12 @@ pub async fn patch_ticket(
         priority: body.priority.as_ref().map(|p| p.resolve("priority")).transpose()?,
         stage: body.stage.as_ref().map(|s| s.resolve(&team, "stage")).transpose()?,
     };
-    let (now, author) = (state.clock.now(), caller.author());
-    let _busy = state.writer.enter();
-    let by = author.clone();
-    let mut ticket =
-        state.writer.write(move |store| store.update_ticket(id, &edit, by.clone(), now)).await?.durable().await?;
+    let (now, by) = (state.clock.now(), caller.author());
+    let mut ticket = state.writer.write_durable(move |store| store.update_ticket(id, &edit, by.clone(), now)).await?;
     if let Some(fields) = body.fields {
         let fields: Vec<(String, String)> = fields.into_iter().collect();
-        ticket = state
-            .writer
-            .write(move |store| store.set_ticket_fields(id, &fields, author.clone(), now))
-            .await?
-            .durable()
-            .await?;
+        let by = caller.author();
+        ticket = state.writer.write_durable(move |store| store.set_ticket_fields(id, &fields, by.clone(), now)).await?;
     }
     Ok(Json(TicketOut::new(&ticket, &team)))
 }
