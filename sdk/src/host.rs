@@ -4,16 +4,52 @@
 //! panic, so keep plugin logic in plain functions that tests can call.
 
 /// Tickets of the team the plugin is enabled for (capability `tickets`).
+///
+/// A webhook may be delivered twice, even at the same moment. Give each
+/// ticket the sender's id for it as its external key and open it with
+/// [`create_or_get`]: the second delivery gets the first ticket back, with
+/// `created` false, instead of a second ticket.
+///
+/// ```ignore
+/// use switchboard_sdk::host::tickets;
+/// use switchboard_sdk::types::NewTicket;
+///
+/// let got = tickets::create_or_get(
+///     &NewTicket {
+///         title: "Order 1042 arrived damaged".into(),
+///         description: String::new(),
+///         priority: None,
+///         contact: None,
+///         external_key: Some(format!("delivery:{delivery_id}")),
+///     },
+///     &[],
+/// )?;
+/// if got.created {
+///     // First delivery: do what a new ticket needs, once.
+/// }
+/// ```
 pub mod tickets {
     pub use crate::bindings::switchboard::plugin::tickets::{
-        append_message, create, create_with_fields, find_by_external_key, get, get_fields, move_to_stage, set_fields,
-        set_priority,
+        GotTicket, append_message, create, create_or_get, create_with_fields, find_by_external_key, get, get_fields,
+        move_to_stage, set_fields, set_priority,
     };
 }
 
 /// A key-value space private to this installation (capability `storage`).
+///
+/// [`set_if_absent`] claims a key exactly once, also among calls running at
+/// the same moment: the way to do an effect once, such as a robot sending
+/// one SMS per run id.
+///
+/// ```ignore
+/// use switchboard_sdk::host::storage;
+///
+/// if storage::set_if_absent(&format!("sent:{run_id}"), b"1")? {
+///     // This call won the claim: send the SMS.
+/// }
+/// ```
 pub mod storage {
-    pub use crate::bindings::switchboard::plugin::storage::{delete, get, keys, set};
+    pub use crate::bindings::switchboard::plugin::storage::{delete, get, keys, set, set_if_absent};
 
     use crate::PluginError;
 

@@ -11,16 +11,16 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_main};
 use switchboard_core::{Capability, Installation, Limits, Manifest, PluginKind, Timestamp};
 use switchboard_runtime::{HttpRequest, Runtime, RuntimeConfig};
-use switchboard_store::{SledStore, Store, Writer};
+use switchboard_store::{Stores, TeamStore, TicketStore};
+use switchboard_store_sled::{SledConfig, SledStore};
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio");
     let dir = tempfile::tempdir().expect("tempdir");
-    let writer =
-        Arc::new(Writer::spawn(Arc::new(SledStore::open(&dir.path().join("db")).expect("store"))).expect("writer"));
+    let stores = Stores::new(Arc::new(SledStore::open(&dir.path().join("db"), SledConfig::default()).expect("store")));
     let _guard = rt.enter();
     let runtime =
-        Runtime::new(RuntimeConfig::new(dir.path().join("cache")), writer, Arc::new(Timestamp::now)).expect("runtime");
+        Runtime::new(RuntimeConfig::new(dir.path().join("cache")), &stores, Arc::new(Timestamp::now)).expect("runtime");
     let guest = switchboard_artifacts::HELLO_CHANNEL;
     let manifest = Manifest {
         id: "hello-channel".into(),
@@ -65,17 +65,16 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     // The same ticket creation, durable, directly and through the plugin.
-    let store = SledStore::open(&dir.path().join("db2")).expect("store");
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store = Arc::new(SledStore::open(&dir.path().join("db2"), SledConfig::default()).expect("store"));
     let team = switchboard_core::Team::new(
         switchboard_core::TeamDraft { name: "Bench".into(), ..Default::default() },
         Timestamp::now(),
     )
     .expect("team");
-    rt.block_on(async { store.create_team(team)?.durable().await }).expect("team");
-    let writer = Arc::new(Writer::spawn(Arc::clone(&store)).expect("writer"));
+    rt.block_on(async { store.create_team(team, None).await?.durable().await }).expect("team");
+    let stores = Stores::new(Arc::clone(&store));
     let runtime2 =
-        Runtime::new(RuntimeConfig::new(dir.path().join("cache")), writer, Arc::new(Timestamp::now)).expect("runtime");
+        Runtime::new(RuntimeConfig::new(dir.path().join("cache")), &stores, Arc::new(Timestamp::now)).expect("runtime");
     runtime2.load(&manifest, &guest.wasm_bytes()).expect("load");
     let installation =
         Installation { team: "bench".into(), settings: r#"{"count_submissions": false}"#.into(), ..installation };
@@ -93,7 +92,8 @@ fn bench(c: &mut Criterion) {
             let draft =
                 switchboard_core::TicketDraft { title: "A customer cannot log in".into(), ..Default::default() };
             store
-                .create_ticket("bench", draft, None, switchboard_core::Author::System, Timestamp::now())
+                .create_ticket("bench", draft, None, switchboard_core::Author::System, Timestamp::now(), None)
+                .await
                 .expect("create")
                 .durable()
                 .await

@@ -133,7 +133,6 @@ impl Runtime {
         body: impl for<'a> FnOnce(&'a mut Store<HostState>, &'a Pre) -> CallFuture<'a, R>,
     ) -> Result<R, RuntimeError> {
         let scope = Arc::new(scope);
-        let _active = self.inner.services.writer.enter();
         let mut store = self.new_store(Arc::clone(&scope));
         let clock = store.data().clock.clone();
         let started = Instant::now();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use switchboard_core::Manifest;
-use switchboard_store::Writer;
+use switchboard_store::Stores;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -153,11 +153,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Runtime {
-    /// Sets up the engine, the linkers and the epoch ticker.
-    /// Plugins read `writer`'s store and write through `writer`, which the
-    /// server's own writes share, so that both count towards its load and
-    /// batch together.
-    pub fn new(config: RuntimeConfig, writer: Arc<Writer>, now: NowFn) -> Result<Runtime, RuntimeError> {
+    /// Sets up the engine, the linkers and the epoch ticker. The host
+    /// imports use the capabilities of `stores` that they offer plugins:
+    /// teams, tickets, contacts and plugin storage.
+    pub fn new(config: RuntimeConfig, stores: &Stores, now: NowFn) -> Result<Runtime, RuntimeError> {
         let (engine, pooling) = build_engine(config.pooling)?;
         let (channel_linker, robot_linker) =
             build_linkers(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
@@ -168,8 +167,10 @@ impl Runtime {
             .build()
             .map_err(|e| RuntimeError::Engine(format!("cannot build the HTTP client: {e}")))?;
         let services = Arc::new(Services {
-            store: Arc::clone(writer.store()),
-            writer,
+            teams: Arc::clone(&stores.teams),
+            tickets: Arc::clone(&stores.tickets),
+            contacts: Arc::clone(&stores.contacts),
+            kv: Arc::clone(&stores.kv),
             http,
             now,
             max_http_body: config.max_http_body,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Capability, Limits};
-use switchboard_store::{Committed, Durability, Store, StoreError, Writer};
+use switchboard_store::{Committed, ContactStore, Durability, KvStore, StoreError, TeamStore, TicketStore};
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 
@@ -28,12 +28,17 @@ const MAX_RESOURCES: usize = 1024;
 /// bound.
 const MAX_PENDING_WRITES: usize = 64;
 
-/// What the host offers every call: the store, an HTTP client and the time.
+/// What the host offers every call: the stores its imports use, an HTTP
+/// client and the time.
 pub(crate) struct Services {
-    pub(crate) store: Arc<dyn Store>,
-    /// Makes the plugins' writes, and counts their calls in progress (see
-    /// `HostState::write`).
-    pub(crate) writer: Arc<Writer>,
+    /// Teams, read to show a ticket's stage by name.
+    pub(crate) teams: Arc<dyn TeamStore>,
+    /// Tickets and threads, for the `tickets` import.
+    pub(crate) tickets: Arc<dyn TicketStore>,
+    /// Contacts, read to attribute a customer's message.
+    pub(crate) contacts: Arc<dyn ContactStore>,
+    /// Plugin storage, for the `storage` import.
+    pub(crate) kv: Arc<dyn KvStore>,
     pub(crate) http: reqwest::Client,
     pub(crate) now: NowFn,
     pub(crate) max_http_body: usize,
@@ -173,37 +178,32 @@ impl WasiView for HostState {
 }
 
 impl HostState {
-    /// Makes a store write, passing the current time, and returns its value
-    /// once it is visible, without waiting for the disk: the guest goes on
-    /// while the write waits for the group flush. The write's durability
-    /// joins `pending`. The transaction's time counts as host time, not
-    /// against the plugin's CPU budget.
-    ///
-    /// When many calls are in progress the transaction runs on the store's
-    /// writer thread (see `switchboard_store::Writer`): the guest's fiber
-    /// suspends and this worker serves other requests meanwhile, and the
-    /// writes that queue up there meanwhile commit together as one
-    /// transaction, which costs sled far less than one each. With few calls
-    /// in progress the worker would have nothing else to do, and the
-    /// hand-over would only add two thread wake-ups, so the transaction runs
-    /// here (see `Writer::write`). `write` may therefore run more than once (a
-    /// batch that is retried or given up), so it clones what it consumes.
+    /// The time host calls stamp their writes with.
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        (self.services.now)()
+    }
+
+    /// Makes a store write and returns its value once it is visible,
+    /// without waiting for the disk: the guest goes on while the write
+    /// waits for the group flush, and the write's durability joins
+    /// `pending`, which is waited for before anything leaves the server.
+    /// The write's time counts as host time, not against the plugin's CPU
+    /// budget.
     ///
     /// Not waiting for the disk here is what lets the instance end (and its
     /// memory slot and stack go back to the pool, still warm in the CPU's
     /// caches) before the flush, instead of every in-flight request holding
     /// an instance across its disk wait; and a call that writes twice waits
     /// for one flush, not two in a row.
-    pub(crate) async fn write<T: Send + 'static>(
+    pub(crate) async fn write<T>(
         &mut self,
-        write: impl Fn(&dyn Store, jiff::Timestamp) -> Result<Committed<T>, StoreError> + Send + 'static,
+        write: impl Future<Output = Result<Committed<T>, StoreError>>,
     ) -> Result<T, PluginError> {
         if self.pending.len() >= MAX_PENDING_WRITES {
             self.settle().await?;
         }
-        let now = (self.services.now)();
         self.clock.host_begin();
-        let result = self.services.writer.write(move |store| write(store, now)).await;
+        let result = write.await;
         self.clock.host_end();
         let (value, durability) = result.map_err(plugin_error)?.split();
         self.pending.push(durability);
@@ -240,7 +240,9 @@ pub(crate) fn plugin_error(e: StoreError) -> PluginError {
         StoreError::UnknownTicket(_) | StoreError::UnknownTeam(_) | StoreError::UnknownContact(_) => {
             PluginError::NotFound(e.to_string())
         }
-        StoreError::Rule(_) | StoreError::ExternalKeyTaken { .. } => PluginError::Permanent(e.to_string()),
+        StoreError::Rule(_) | StoreError::ExternalKeyTaken { .. } | StoreError::StorageFull { .. } => {
+            PluginError::Permanent(e.to_string())
+        }
         other => {
             tracing::error!(error = %other, "store failure in a host call");
             PluginError::Transient("the host could not complete the call; try again".into())

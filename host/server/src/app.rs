@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Liveness: answers without a token, and checks that the store reads.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.teams() {
+    match state.stores.teams.teams().await {
         Ok(_) => axum::Json(json!({"status": "ok"})).into_response(),
         Err(e) => ApiError::internal(&e).into_response(),
     }
@@ -23,7 +23,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus text format. It needs a token like the API.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let stats = state.store.stats();
+    let stats = (state.store_stats)();
     let mut body = format!(
         "# HELP switchboard_store_flushes_total Group-commit flushes (fsyncs) of the store.\n\
          # TYPE switchboard_store_flushes_total counter\n\
@@ -34,7 +34,6 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         stats.flushes, stats.durable_writes
     );
     let runtime = state.runtime.stats();
-    let writer = state.writer.stats();
     body.push_str(&format!(
         "# HELP switchboard_plugin_compilations_total Plugin components compiled by this process.\n\
          # TYPE switchboard_plugin_compilations_total counter\n\
@@ -57,9 +56,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         runtime.compiled,
         runtime.cache_hits,
         u8::from(runtime.pooling),
-        writer.handed_over,
-        writer.batches,
-        writer.batched_writes
+        stats.handed_over,
+        stats.batches,
+        stats.batched_writes
     ));
     for (name, help, pick) in [
         ("switchboard_plugin_calls_total", "Plugin calls.", 0),

@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 use switchboard_core::{Author, Role, Timestamp, User};
-use switchboard_store::{Store, StoreError};
+use switchboard_store::{StoreError, UserStore};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -40,25 +40,25 @@ pub fn hash_token(token: &str) -> String {
 /// 0600, and given to a new admin. Returns the path when a token file was
 /// written.
 pub async fn bootstrap_admin(
-    store: &dyn Store,
+    store: &dyn UserStore,
     data_dir: &Path,
     configured: Option<&str>,
     now: Timestamp,
 ) -> Result<Option<std::path::PathBuf>, BootstrapError> {
     if let Some(token) = configured {
         let hash = hash_token(token);
-        if store.user_by_token(&hash)?.is_none() {
-            store.create_user("admin", Role::Admin, hash, now)?.durable().await?;
+        if store.user_by_token(&hash).await?.is_none() {
+            store.create_user("admin", Role::Admin, hash, now).await?.durable().await?;
         }
         return Ok(None);
     }
-    if store.users()?.iter().any(User::is_admin) {
+    if store.users().await?.iter().any(User::is_admin) {
         return Ok(None);
     }
     let token = generate_token().map_err(|e| BootstrapError::Random(e.to_string()))?;
     let path = data_dir.join(ADMIN_TOKEN_FILE);
     write_secret(&path, &token).map_err(|e| BootstrapError::TokenFile(path.display().to_string(), e))?;
-    store.create_user("admin", Role::Admin, hash_token(&token), now)?.durable().await?;
+    store.create_user("admin", Role::Admin, hash_token(&token), now).await?.durable().await?;
     Ok(Some(path))
 }
 
@@ -128,7 +128,12 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("authorization header is not \"Bearer <token>\""))?;
-    let user = state.store.user_by_token(&hash_token(token))?.ok_or_else(|| ApiError::unauthorized("invalid token"))?;
+    let user = state
+        .stores
+        .users
+        .user_by_token(&hash_token(token))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid token"))?;
     req.extensions_mut().insert(Caller(user));
     Ok(next.run(req).await)
 }

@@ -55,6 +55,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// Try wasmtime's pooling allocator.
     pub pooling: bool,
+    /// The most memory the store's page cache may use, in bytes.
+    pub store_cache_bytes: u64,
 }
 
 /// A plugin that ships with the server.
@@ -89,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("public_body_limit", &self.public_body_limit)
             .field("public_rate", &self.public_rate)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("store_cache_bytes", &self.store_cache_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +117,7 @@ impl Config {
             public_burst: 40,
             trusted_proxies: Vec::new(),
             pooling: true,
+            store_cache_bytes: switchboard_store_sled::SledConfig::default().cache_bytes,
         }
     }
 }

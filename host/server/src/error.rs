@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use switchboard_core::CoreError;
 use switchboard_runtime::RuntimeError;
-use switchboard_store::StoreError;
+use switchboard_store::{StoreError, StoredAnswer};
 use utoipa::ToSchema;
 
 /// The body of every error response.
@@ -26,11 +26,18 @@ pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
     retry_after: Option<u64>,
+    /// The answer kept for an idempotency key, sent again as it was.
+    replay: Option<StoredAnswer>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, body: ErrorBody { error, detail: detail.into(), field: None }, retry_after: None }
+        ApiError {
+            status,
+            body: ErrorBody { error, detail: detail.into(), field: None },
+            retry_after: None,
+            replay: None,
+        }
     }
 
     /// 400: the request is malformed.
@@ -135,6 +142,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some(answer) = self.replay {
+            let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+            let mut response = (status, answer.body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return response;
+        }
         let mut response = (self.status, axum::Json(self.body)).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -169,12 +184,25 @@ impl From<StoreError> for ApiError {
             | StoreError::AliasTaken { .. }
             | StoreError::StageInUse { .. }
             | StoreError::PluginInUse { .. }
+            | StoreError::StorageFull { .. }
             | StoreError::ExternalKeyTaken { .. } => ApiError::conflict(e.to_string()),
-            StoreError::SchemaMismatch { .. }
-            | StoreError::Corrupt { .. }
-            | StoreError::Sled(_)
-            | StoreError::Flush(_)
-            | StoreError::Writer(_) => ApiError::internal(&e),
+            StoreError::Replayed { answer, .. } => {
+                let mut replayed = ApiError::new(StatusCode::OK, "replayed", "");
+                replayed.replay = Some(answer);
+                replayed
+            }
+            StoreError::KeyReused(_) => ApiError::invalid("Idempotency-Key", format!("{e}; use a new key")),
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %e, "store unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the store is not taking requests; try again later",
+                )
+            }
+            StoreError::SchemaMismatch { .. } | StoreError::Corrupt { .. } | StoreError::Backend(_) => {
+                ApiError::internal(&e)
+            }
         }
     }
 }

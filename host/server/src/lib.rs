@@ -19,8 +19,8 @@ mod plugins;
 mod public;
 mod rate_limit;
 mod serve;
-mod sla_sweeper;
 mod state;
+mod sweeper;
 
 pub use config::{BundledPlugin, Config, FileConfig, LogFormat};
 pub use manifest::parse_manifest;

@@ -1,11 +1,9 @@
 //! Installing plugins: checking a component against its world, keeping it
 //! in the store, and loading every installed and shipped plugin at start.
 
-use std::sync::Arc;
-
 use switchboard_core::{Manifest, PluginRecord, Timestamp};
 use switchboard_runtime::Runtime;
-use switchboard_store::{Store, StoreError};
+use switchboard_store::{PluginStore, StoreError};
 
 use crate::config::BundledPlugin;
 use crate::error::ApiError;
@@ -15,7 +13,7 @@ use crate::manifest::parse_manifest;
 /// while), then records the plugin. Re-installing an id upgrades it: the
 /// new code serves the next call, and installations keep their settings.
 pub async fn install(
-    store: &Arc<dyn Store>,
+    store: &dyn PluginStore,
     runtime: &Runtime,
     manifest: Manifest,
     wasm: Vec<u8>,
@@ -39,15 +37,15 @@ pub async fn install(
         installed_at: now,
         updated_at: now,
     };
-    Ok(store.put_plugin(record, wasm)?.durable().await?)
+    Ok(store.put_plugin(record, wasm).await?.durable().await?)
 }
 
 /// Loads every installed plugin into the runtime. Precompiled forms come
 /// from the cache, so nothing is recompiled after a restart. A plugin that
 /// fails to load is logged and stays installed; its calls answer 503.
-pub async fn load_installed(store: &Arc<dyn Store>, runtime: &Runtime) -> Result<(), StoreError> {
-    for record in store.plugins()? {
-        let wasm = store.plugin_code(&record.manifest.id)?;
+pub async fn load_installed(store: &dyn PluginStore, runtime: &Runtime) -> Result<(), StoreError> {
+    for record in store.plugins().await? {
+        let wasm = store.plugin_code(&record.manifest.id).await?;
         let runtime = runtime.clone();
         let manifest = record.manifest.clone();
         let loaded = tokio::task::spawn_blocking(move || runtime.load(&manifest, &wasm)).await;
@@ -67,7 +65,7 @@ pub async fn load_installed(store: &Arc<dyn Store>, runtime: &Runtime) -> Result
 /// Installs the plugins that ship with the server, and upgrades an
 /// installed one when the shipped version is newer or, at the same version,
 /// its component differs. A newer version an admin installed is kept.
-pub async fn install_bundled(store: &Arc<dyn Store>, runtime: &Runtime, bundled: &[BundledPlugin], now: Timestamp) {
+pub async fn install_bundled(store: &dyn PluginStore, runtime: &Runtime, bundled: &[BundledPlugin], now: Timestamp) {
     for plugin in bundled {
         let manifest = match parse_manifest(&plugin.manifest) {
             Ok(m) => m,
@@ -77,7 +75,7 @@ pub async fn install_bundled(store: &Arc<dyn Store>, runtime: &Runtime, bundled:
             }
         };
         let sha256 = switchboard_runtime::sha256_hex(&plugin.wasm);
-        let wanted = match store.plugin(&manifest.id) {
+        let wanted = match store.plugin(&manifest.id).await {
             Ok(installed) => {
                 installed.manifest.is_older_than(&manifest.version)
                     || (installed.manifest.version == manifest.version && installed.sha256 != sha256)

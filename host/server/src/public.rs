@@ -92,7 +92,7 @@ async fn serve_plugin(
 ) -> Result<Response, ApiError> {
     let client = client_addr(peer.ip(), request.headers(), &state.trusted_proxies);
     state.public_limiter.check(client, Instant::now()).map_err(ApiError::too_many_requests)?;
-    let installation = match state.store.installation(team, plugin) {
+    let installation = match state.stores.plugins.installation(team, plugin).await {
         Ok(i) => i,
         Err(StoreError::NotEnabled { .. } | StoreError::UnknownTeam(_)) => {
             return Err(not_found(team, plugin));

@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use switchboard_runtime::{Runtime, RuntimeConfig, RuntimeError};
-use switchboard_store::{SledStore, Store, StoreError, Writer};
+use switchboard_store::{StoreError, Stores};
+use switchboard_store_sled::{SledConfig, SledStore};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::auth::{BootstrapError, bootstrap_admin};
 use crate::config::Config;
@@ -32,11 +33,19 @@ pub enum ServeError {
     /// Serving failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The store stopped after a fault that could lose acknowledged writes.
+    #[error("the store stopped after a fault: {0}")]
+    StoreFault(String),
 }
 
 /// Opens the store in `config.data_dir`, makes sure an admin exists, and
 /// serves HTTP on `listener` until `shutdown` resolves. In-flight requests
-/// finish, and the store is flushed, before this returns.
+/// finish, and the store is flushed and closed, before this returns.
+///
+/// If the store stops after a fault that could lose acknowledged writes
+/// (see `switchboard_store::Health`), the server stops taking requests and
+/// this returns [`ServeError::StoreFault`], so that the binary exits with
+/// an error and a supervisor restarts it from what is on disk.
 pub async fn serve(
     listener: TcpListener,
     config: Config,
@@ -44,26 +53,30 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| ServeError::DataDir(config.data_dir.display().to_string(), e))?;
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir.join("db"))?);
+    let sled_config = SledConfig { cache_bytes: config.store_cache_bytes };
+    let backend = Arc::new(SledStore::open(&config.data_dir.join("db"), sled_config)?);
+    let stores = Stores::new(Arc::clone(&backend));
     let now = config.clock.now();
-    if let Some(path) = bootstrap_admin(&*store, &config.data_dir, config.admin_token.as_deref(), now).await? {
+    if let Some(path) = bootstrap_admin(&*stores.users, &config.data_dir, config.admin_token.as_deref(), now).await? {
         tracing::info!(path = %path.display(), "generated the first admin token");
     }
     if config.demo {
-        crate::demo::ensure_demo_team(&*store, now).await?;
+        crate::demo::ensure_demo_team(&*backend, now).await?;
     }
     let clock = Arc::clone(&config.clock);
     let mut runtime_config = RuntimeConfig::new(config.data_dir.join("plugin-cache"));
     runtime_config.pooling = config.pooling;
-    // One writer for the API's writes and the plugins': they count towards
-    // the same load and batch together.
-    let writer = Arc::new(Writer::spawn(Arc::clone(&store))?);
-    let runtime = Runtime::new(runtime_config, Arc::clone(&writer), Arc::new(move || clock.now()))?;
-    crate::plugins::load_installed(&store, &runtime).await?;
-    crate::plugins::install_bundled(&store, &runtime, &config.bundled, now).await;
+    let runtime = Runtime::new(runtime_config, &stores, Arc::new(move || clock.now()))?;
+    crate::plugins::load_installed(&*stores.plugins, &runtime).await?;
+    crate::plugins::install_bundled(&*stores.plugins, &runtime, &config.bundled, now).await;
+    // Every clone of the state holds a sender; when the last is dropped,
+    // `closed` ends: no request can touch the store any more (mini-redis's
+    // shutdown-complete signal).
+    let (alive, mut closed) = mpsc::channel::<()>(1);
+    let stats = Arc::clone(&backend);
     let state = AppState {
-        store: Arc::clone(&store),
-        writer,
+        stores: stores.clone(),
+        store_stats: Arc::new(move || stats.stats()),
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),
         runtime,
@@ -71,33 +84,62 @@ pub async fn serve(
         trusted_proxies: config.trusted_proxies.clone().into(),
         plugin_upload_limit: config.plugin_upload_limit,
         public_body_limit: config.public_body_limit,
+        _alive: alive,
     };
     let (stop, stopped) = watch::channel(false);
-    let sweeper = tokio::spawn(crate::sla_sweeper::run(
-        Arc::clone(&store),
+    let sweeper = tokio::spawn(crate::sweeper::run(
+        Arc::clone(&stores.tickets),
+        Arc::clone(&stores.idempotency),
         Arc::clone(&config.clock),
         config.sla_sweep_interval,
         stopped,
     ));
+    let mut fault = stores.health.fault();
+    drop(stores);
+    let faulted = async move {
+        let reason = fault.wait_for(Option::is_some).await.map(|reason| reason.clone().unwrap_or_default());
+        match reason {
+            Ok(reason) => reason,
+            // The store is gone, so it cannot fault any more.
+            Err(_) => std::future::pending().await,
+        }
+    };
     tracing::info!(addr = ?listener.local_addr().ok(), "serving");
     let app = crate::app::app(state, config.body_limit);
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let (stop_serving, serving_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = serving_stopped.await;
+        })
+        .into_future();
+    tokio::pin!(server);
+    let fault = tokio::select! {
+        served = &mut server => {
+            served?;
+            None
+        }
+        () = shutdown => None,
+        reason = faulted => Some(reason),
+    };
+    let _ = stop_serving.send(());
+    if let Some(reason) = &fault {
+        tracing::error!(reason = %reason, "the store stopped after a fault; shutting down");
+    }
+    let served = server.await;
     let _ = stop.send(true);
     let _ = sweeper.await;
-    // axum reports the connections closed a moment before their tasks have
-    // dropped the state they hold. Wait for the last of them, so that when
-    // serve returns the database is flushed and its lock released, and a
-    // restart on the same directory can open it.
-    let closing = std::time::Instant::now();
-    while Arc::strong_count(&store) > 1 && closing.elapsed() < std::time::Duration::from_secs(10) {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    if Arc::strong_count(&store) > 1 {
+    // Connection tasks drop their copy of the state a moment after axum
+    // reports them closed; wait for the last, so that the store closes (its
+    // writer and flusher finish, sled releases the directory) before this
+    // returns and a restart on the same directory can open it.
+    let _ = closed.recv().await;
+    if Arc::strong_count(&backend) > 1 {
         tracing::warn!("the store is still in use after shutdown; closing without waiting for it");
     }
-    drop(store);
+    drop(backend);
     served?;
-    Ok(())
+    match fault {
+        Some(reason) => Err(ServeError::StoreFault(reason)),
+        None => Ok(()),
+    }
 }

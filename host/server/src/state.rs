@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use switchboard_runtime::Runtime;
-use switchboard_store::{Store, Writer};
+use switchboard_store::Stores;
 
 use crate::clock::Clock;
 use crate::rate_limit::RateLimiter;
@@ -11,11 +11,8 @@ use crate::rate_limit::RateLimiter;
 /// Shared, cheaply cloned server state.
 #[derive(Clone)]
 pub struct AppState {
-    /// Where everything is kept.
-    pub store: Arc<dyn Store>,
-    /// Makes the writes of busy routes (see `Writer::write`), shared with
-    /// the plugin runtime.
-    pub writer: Arc<Writer>,
+    /// Where everything is kept, one capability per field.
+    pub stores: Stores,
     /// Where the time comes from.
     pub clock: Arc<dyn Clock>,
     /// The e-mail alias domain.
@@ -30,4 +27,9 @@ pub struct AppState {
     pub plugin_upload_limit: usize,
     /// The largest request body on public plugin routes.
     pub public_body_limit: usize,
+    /// The storage backend's own counters, for `/metrics`.
+    pub store_stats: Arc<dyn Fn() -> switchboard_store_sled::SledStats + Send + Sync>,
+    /// Held by every clone of the state, so that `serve` learns when the
+    /// last request is done with the store.
+    pub _alive: tokio::sync::mpsc::Sender<()>,
 }

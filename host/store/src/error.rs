@@ -1,9 +1,12 @@
-//! The one error type of the store.
+//! The one error type of the store traits, the same for every backend.
 
 use switchboard_core::{CoreError, StageId, TicketId};
 
+use crate::StoredAnswer;
+
 /// A store operation failed. Lookups and conflicts name the value at fault;
-/// `Sled`, `Corrupt` and `Flush` are internal and should be logged, not shown.
+/// `Corrupt`, `Backend` and `Unavailable` are internal: log them, do not
+/// show them to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A domain rule refused the change.
@@ -38,12 +41,14 @@ pub enum StoreError {
         teams: u32,
     },
     /// Another ticket of the team has this origin and external key.
-    #[error("a ticket from \"{origin}\" with external key \"{key}\" exists")]
+    #[error("ticket {ticket} from \"{origin}\" already has external key \"{key}\"")]
     ExternalKeyTaken {
         /// The ticket's origin.
         origin: String,
         /// The external key.
         key: String,
+        /// The ticket that has it.
+        ticket: TicketId,
     },
     /// Another team already has this slug.
     #[error("team slug \"{0}\" is taken")]
@@ -66,8 +71,26 @@ pub enum StoreError {
         /// How many tickets are in it.
         count: u64,
     },
-    /// The data directory was written by an incompatible version.
-    #[error("data directory has schema version {found}; this build reads version {expected}")]
+    /// An installation's storage holds as many keys as it may.
+    #[error("storage is full: it holds {limit} keys, the most it may")]
+    StorageFull {
+        /// The most keys an installation may hold.
+        limit: u64,
+    },
+    /// An earlier request with this idempotency key made this write
+    /// already; its answer is to be sent again.
+    #[error("idempotency key \"{key}\" was used before; its answer is replayed")]
+    Replayed {
+        /// The key.
+        key: String,
+        /// The first request's answer.
+        answer: StoredAnswer,
+    },
+    /// An earlier request used this idempotency key with another body.
+    #[error("idempotency key \"{0}\" was used for a different request")]
+    KeyReused(String),
+    /// The data was written by a build with another layout.
+    #[error("data has schema version {found}; this build reads version {expected}")]
     SchemaMismatch {
         /// The version on disk.
         found: u32,
@@ -82,22 +105,27 @@ pub enum StoreError {
         /// What was wrong with it.
         reason: String,
     },
-    /// sled itself failed.
-    #[error("sled: {0}")]
-    Sled(#[from] sled::Error),
-    /// Flushing to disk failed, so the write may not be durable.
-    #[error("flush to disk failed: {0}")]
-    Flush(String),
-    /// The writer thread could not run a write (see [`crate::Writer`]).
-    #[error("store writer: {0}")]
-    Writer(String),
+    /// The backend failed in a way a retry may not fix, such as an I/O
+    /// error; the text is for the log.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+    /// The store no longer accepts work: it is closing, or it stopped after
+    /// a fault that could lose acknowledged writes (see
+    /// [`crate::Health`]).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
 }
 
-impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
-    fn from(e: sled::transaction::TransactionError<StoreError>) -> Self {
-        match e {
-            sled::transaction::TransactionError::Abort(e) => e,
-            sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
-        }
+impl StoreError {
+    /// Whether this is the caller's mistake or a conflict with what is
+    /// stored, as opposed to a failure of the store itself.
+    pub fn is_client_error(&self) -> bool {
+        !matches!(
+            self,
+            StoreError::SchemaMismatch { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::Backend(_)
+                | StoreError::Unavailable(_)
+        )
     }
 }

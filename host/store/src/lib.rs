@@ -1,32 +1,45 @@
-//! Switchboard's persistence.
+//! Switchboard's persistence contract: what a storage backend must do.
 //!
-//! The server talks to a [`Store`]: a narrow trait of use cases (create a
-//! team, open a ticket, move it, append to its thread, …). Each method
-//! checks the domain rules of `switchboard-core` inside one transaction and
-//! keeps every secondary index in that same transaction. [`SledStore`] is
-//! the implementation on sled 0.34; the trait is kept narrow enough that a
-//! second backend can exist.
+//! The server and the plugin runtime talk to storage through the
+//! capability-sized traits here ([`TeamStore`], [`TicketStore`],
+//! [`ContactStore`], [`UserStore`], [`PluginStore`], [`KvStore`],
+//! [`IdempotencyStore`]), each a set of domain use cases: open a ticket,
+//! move it, append to its thread. A module depends only on the traits it
+//! uses; [`Stores`] hands each of them out from one backend. The traits say
+//! nothing of how a backend keeps its data: the sled backend lives in
+//! `switchboard-store-sled`, and a PostgreSQL one can sit beside it.
 //!
-//! Writes return a [`Committed`] value. The write is visible at once but
-//! durable only when [`Committed::durable`] resolves, which happens when the
-//! group-commit flusher has fsynced it. Callers answer a client only after
-//! that.
+//! Every write checks the rules of `switchboard-core` and keeps its indexes
+//! in one transaction, and returns a [`Committed`] value: callers await
+//! [`Committed::durable`] before they tell anyone the write succeeded.
+//! Reads never show a write of another caller that is not yet durable.
+//!
+//! [`conformance`] holds the tests every backend must pass, written once
+//! against the traits.
 
-mod batch;
-mod codec;
 mod committed;
+pub mod conformance;
+mod contacts;
 mod error;
-mod group_commit;
-mod keys;
-mod load;
-mod record_cache;
-mod sled_store;
+mod health;
+mod idempotency;
+mod kv;
+mod plugins;
 mod store;
-mod writer;
+mod teams;
+mod tickets;
+mod types;
+mod users;
 
 pub use committed::{Committed, Durability};
+pub use contacts::ContactStore;
 pub use error::StoreError;
-pub use load::InProgress;
-pub use sled_store::{SCHEMA_VERSION, SledStore};
-pub use store::{Store, StoreStats, TicketEdit, TicketFilter};
-pub use writer::{Writer, WriterStats};
+pub use health::Health;
+pub use idempotency::IdempotencyStore;
+pub use kv::{KvScope, KvStore};
+pub use plugins::PluginStore;
+pub use store::{Store, Stores};
+pub use teams::TeamStore;
+pub use tickets::TicketStore;
+pub use types::{Got, Idempotency, IdempotencyRecord, StoredAnswer, TeamEdit, TicketEdit, TicketFilter};
+pub use users::UserStore;

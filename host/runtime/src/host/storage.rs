@@ -1,6 +1,9 @@
 //! `storage`: a key-value space private to the installation.
 
+use std::sync::Arc;
+
 use switchboard_core::Capability;
+use switchboard_store::KvScope;
 
 use crate::bindings::channel::switchboard::plugin::storage::Host;
 use crate::bindings::wit::PluginError;
@@ -11,7 +14,7 @@ const MAX_KEY: usize = 256;
 /// The largest value, in bytes.
 const MAX_VALUE: usize = 64 * 1024;
 /// The most keys one installation may hold.
-const MAX_KEYS: usize = 10_000;
+const MAX_KEYS: u64 = 10_000;
 
 fn check_key(key: &str) -> Result<(), PluginError> {
     if key.is_empty() || key.len() > MAX_KEY {
@@ -20,41 +23,59 @@ fn check_key(key: &str) -> Result<(), PluginError> {
     Ok(())
 }
 
+fn check_value(key: &str, value: &[u8]) -> Result<(), PluginError> {
+    if value.len() > MAX_VALUE {
+        return Err(PluginError::Permanent(format!(
+            "storage value for \"{key}\" is {} bytes; the limit is {MAX_VALUE}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+impl HostState {
+    /// This installation's storage.
+    fn kv_scope(&self) -> KvScope<'_> {
+        KvScope { team: &self.scope.team, plugin: &self.scope.plugin }
+    }
+}
+
 impl Host for HostState {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, PluginError> {
         self.scope.require(&Capability::Storage)?;
         check_key(&key)?;
-        self.services.store.kv_get(&self.scope.team, &self.scope.plugin, &key).map_err(plugin_error)
+        self.services.kv.kv_get(self.kv_scope(), &key).await.map_err(plugin_error)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), PluginError> {
         self.scope.require(&Capability::Storage)?;
         check_key(&key)?;
-        if value.len() > MAX_VALUE {
-            return Err(PluginError::Permanent(format!(
-                "storage value for \"{key}\" is {} bytes; the limit is {MAX_VALUE}",
-                value.len()
-            )));
-        }
-        let (store, team, plugin) = (&self.services.store, &self.scope.team, &self.scope.plugin);
-        if store.kv_get(team, plugin, &key).map_err(plugin_error)?.is_none()
-            && store.kv_keys(team, plugin, "").map_err(plugin_error)?.len() >= MAX_KEYS
-        {
-            return Err(PluginError::Permanent(format!("storage is full: {MAX_KEYS} keys")));
-        }
-        let (team, plugin) = (team.clone(), plugin.clone());
-        self.write(move |store, _| store.kv_set(&team, &plugin, &key, value.clone())).await
+        check_value(&key, &value)?;
+        let (kv, scope) = (Arc::clone(&self.services.kv), Arc::clone(&self.scope));
+        let scope = KvScope { team: &scope.team, plugin: &scope.plugin };
+        self.write(kv.kv_set(scope, &key, value, MAX_KEYS)).await
+    }
+
+    async fn set_if_absent(&mut self, key: String, value: Vec<u8>) -> Result<bool, PluginError> {
+        self.scope.require(&Capability::Storage)?;
+        check_key(&key)?;
+        check_value(&key, &value)?;
+        let (kv, scope) = (Arc::clone(&self.services.kv), Arc::clone(&self.scope));
+        let scope = KvScope { team: &scope.team, plugin: &scope.plugin };
+        self.write(kv.kv_set_if_absent(scope, &key, value, MAX_KEYS)).await
     }
 
     async fn delete(&mut self, key: String) -> Result<(), PluginError> {
         self.scope.require(&Capability::Storage)?;
         check_key(&key)?;
-        let (team, plugin) = (self.scope.team.clone(), self.scope.plugin.clone());
-        self.write(move |store, _| store.kv_delete(&team, &plugin, &key)).await
+        let (kv, scope) = (Arc::clone(&self.services.kv), Arc::clone(&self.scope));
+        let scope = KvScope { team: &scope.team, plugin: &scope.plugin };
+        self.write(kv.kv_delete(scope, &key)).await
     }
 
     async fn keys(&mut self, prefix: String) -> Result<Vec<String>, PluginError> {
         self.scope.require(&Capability::Storage)?;
-        self.services.store.kv_keys(&self.scope.team, &self.scope.plugin, &prefix).map_err(plugin_error)
+        let limit = usize::try_from(MAX_KEYS).unwrap_or(usize::MAX);
+        self.services.kv.kv_keys(self.kv_scope(), &prefix, limit).await.map_err(plugin_error)
     }
 }

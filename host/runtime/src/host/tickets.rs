@@ -1,9 +1,11 @@
 //! `tickets`: the team's tickets, scoped to the installation's team.
 
-use switchboard_core::{Author, Capability, MessageDraft, MessageKind, Ticket, TicketDraft};
+use std::sync::Arc;
+
+use switchboard_core::{Author, Capability, ContactDraft, MessageDraft, MessageKind, Ticket, TicketDraft};
 use switchboard_store::TicketEdit;
 
-use crate::bindings::channel::switchboard::plugin::tickets::Host;
+use crate::bindings::channel::switchboard::plugin::tickets::{GotTicket, Host};
 use crate::bindings::wit::{self, PluginError};
 use crate::convert::{contact_from_wit, message_kind_from_wit, message_to_wit, priority_from_wit, ticket_to_wit};
 use crate::host::{HostState, plugin_error};
@@ -13,27 +15,49 @@ impl HostState {
         Author::Plugin { id: self.scope.plugin.to_string() }
     }
 
-    /// The ticket, if it belongs to this installation's team.
-    fn own_ticket(&self, id: u64) -> Result<Ticket, PluginError> {
-        let not_found =
-            || PluginError::NotFound(format!("ticket {id} is not a ticket of team \"{}\"", self.scope.team));
-        match self.services.store.ticket(id) {
-            Ok(t) if *t.team == *self.scope.team => Ok(t),
-            Ok(_) | Err(switchboard_store::StoreError::UnknownTicket(_)) => Err(not_found()),
-            Err(e) => Err(plugin_error(e)),
+    /// The ticket, if it belongs to this installation's team. The future
+    /// holds no borrow of the call's state, which is not `Sync`.
+    fn own_ticket(&self, id: u64) -> impl Future<Output = Result<Ticket, PluginError>> + Send + 'static {
+        let (tickets, team) = (Arc::clone(&self.services.tickets), Arc::clone(&self.scope.team));
+        async move {
+            match tickets.ticket(id).await {
+                Ok(t) if *t.team == *team => Ok(t),
+                Ok(_) | Err(switchboard_store::StoreError::UnknownTicket(_)) => {
+                    Err(PluginError::NotFound(format!("ticket {id} is not a ticket of team \"{team}\"")))
+                }
+                Err(e) => Err(plugin_error(e)),
+            }
         }
     }
 
-    fn to_wit(&self, ticket: &Ticket) -> Result<wit::Ticket, PluginError> {
-        let team = self.services.store.team(&ticket.team).map_err(plugin_error)?;
-        Ok(ticket_to_wit(ticket, &team))
+    /// The WIT form of a ticket, with its stage by name.
+    fn to_wit(&self, ticket: Ticket) -> impl Future<Output = Result<wit::Ticket, PluginError>> + Send + 'static {
+        let teams = Arc::clone(&self.services.teams);
+        async move {
+            let team = teams.team(&ticket.team).await.map_err(plugin_error)?;
+            Ok(ticket_to_wit(&ticket, &team))
+        }
     }
 
     async fn edit(&mut self, id: u64, edit: TicketEdit) -> Result<wit::Ticket, PluginError> {
-        self.own_ticket(id)?;
-        let author = self.author();
-        let updated = self.write(move |store, now| store.update_ticket(id, &edit, author.clone(), now)).await?;
-        self.to_wit(&updated)
+        self.own_ticket(id).await?;
+        let (tickets, author, now) = (Arc::clone(&self.services.tickets), self.author(), self.now());
+        let updated = self.write(tickets.update_ticket(id, edit, author, now, None)).await?;
+        self.to_wit(updated).await
+    }
+
+    /// A draft of a ticket this plugin opens.
+    fn draft(&self, ticket: wit::NewTicket, fields: Vec<(String, String)>) -> (TicketDraft, Option<ContactDraft>) {
+        let draft = TicketDraft {
+            title: ticket.title,
+            description: ticket.description,
+            priority: ticket.priority.map(priority_from_wit),
+            stage: None,
+            origin: self.scope.plugin.to_string(),
+            external_key: ticket.external_key,
+            fields,
+        };
+        (draft, ticket.contact.map(contact_from_wit))
     }
 }
 
@@ -48,37 +72,47 @@ impl Host for HostState {
         fields: Vec<(String, String)>,
     ) -> Result<wit::Ticket, PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        let draft = TicketDraft {
-            title: ticket.title,
-            description: ticket.description,
-            priority: ticket.priority.map(priority_from_wit),
-            stage: None,
-            origin: self.scope.plugin.to_string(),
-            external_key: ticket.external_key,
-            fields,
-        };
-        let contact = ticket.contact.map(contact_from_wit);
-        let (team, author) = (self.scope.team.clone(), self.author());
-        let created = self
-            .write(move |store, now| store.create_ticket(&team, draft.clone(), contact.clone(), author.clone(), now))
-            .await?;
-        self.to_wit(&created)
+        let (draft, contact) = self.draft(ticket, fields);
+        let (tickets, team, author, now) =
+            (Arc::clone(&self.services.tickets), self.scope.team.clone(), self.author(), self.now());
+        let created = self.write(tickets.create_ticket(&team, draft, contact, author, now, None)).await?;
+        self.to_wit(created).await
+    }
+
+    async fn create_or_get(
+        &mut self,
+        ticket: wit::NewTicket,
+        fields: Vec<(String, String)>,
+    ) -> Result<GotTicket, PluginError> {
+        self.scope.require(&Capability::Tickets)?;
+        if ticket.external_key.is_none() {
+            return Err(PluginError::Permanent("create-or-get needs an external-key to find the ticket by".into()));
+        }
+        let (draft, contact) = self.draft(ticket, fields);
+        let (tickets, team, author, now) =
+            (Arc::clone(&self.services.tickets), self.scope.team.clone(), self.author(), self.now());
+        let got = self.write(tickets.create_or_get_ticket(&team, draft, contact, author, now)).await?;
+        Ok(GotTicket { ticket: self.to_wit(got.record).await?, created: got.created })
     }
 
     async fn get(&mut self, id: u64) -> Result<wit::Ticket, PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        let ticket = self.own_ticket(id)?;
-        self.to_wit(&ticket)
+        let ticket = self.own_ticket(id).await?;
+        self.to_wit(ticket).await
     }
 
     async fn find_by_external_key(&mut self, key: String) -> Result<Option<wit::Ticket>, PluginError> {
         self.scope.require(&Capability::Tickets)?;
         let found = self
             .services
-            .store
+            .tickets
             .ticket_by_external_key(&self.scope.team, &self.scope.plugin, &key)
+            .await
             .map_err(plugin_error)?;
-        found.as_ref().map(|t| self.to_wit(t)).transpose()
+        match found {
+            Some(t) => self.to_wit(t).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn append_message(
@@ -88,17 +122,18 @@ impl Host for HostState {
         body: String,
     ) -> Result<wit::Message, PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        let ticket = self.own_ticket(id)?;
+        let ticket = self.own_ticket(id).await?;
         let kind = message_kind_from_wit(kind);
         let author = match (kind, ticket.contact) {
             (MessageKind::Customer, Some(contact)) => {
-                let name = self.services.store.contact(contact).map_err(plugin_error)?.name;
+                let name = self.services.contacts.contact(contact).await.map_err(plugin_error)?.name;
                 Author::Contact { id: contact, name }
             }
             _ => self.author(),
         };
         let draft = MessageDraft { kind, author, body };
-        let appended = self.write(move |store, now| store.append_message(id, draft.clone(), now)).await?;
+        let (tickets, now) = (Arc::clone(&self.services.tickets), self.now());
+        let appended = self.write(tickets.append_message(id, draft, now, None)).await?;
         Ok(message_to_wit(&appended))
     }
 
@@ -109,7 +144,7 @@ impl Host for HostState {
 
     async fn move_to_stage(&mut self, id: u64, stage: String) -> Result<wit::Ticket, PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        let team = self.services.store.team(&self.scope.team).map_err(plugin_error)?;
+        let team = self.services.teams.team(&self.scope.team).await.map_err(plugin_error)?;
         let stage = team
             .find_stage(&stage)
             .map_err(|_| PluginError::NotFound(format!("team \"{}\" has no stage \"{stage}\"", team.slug)))?
@@ -119,13 +154,11 @@ impl Host for HostState {
 
     async fn set_fields(&mut self, id: u64, fields: Vec<(String, String)>) -> Result<(), PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        self.own_ticket(id)?;
-        let author = self.author();
-        self.write(move |store, now| store.set_ticket_fields(id, &fields, author.clone(), now)).await.map(drop)
+        self.edit(id, TicketEdit::fields(fields)).await.map(drop)
     }
 
     async fn get_fields(&mut self, id: u64) -> Result<Vec<(String, String)>, PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        Ok(self.own_ticket(id)?.fields.into_iter().collect())
+        Ok(self.own_ticket(id).await?.fields.into_iter().collect())
     }
 }

@@ -66,7 +66,7 @@ pub async fn find_contact(State(state): State<AppState>, Query(q): Query<FindCon
     if q.email.is_none() && q.phone.is_none() {
         return Err(ApiError::invalid("email", "give email or phone to search by"));
     }
-    let found = state.store.find_contact(q.email.as_deref(), q.phone.as_deref())?;
+    let found = state.stores.contacts.find_contact(q.email.as_deref(), q.phone.as_deref()).await?;
     let contact = found.ok_or_else(|| {
         let by = q.email.as_deref().or(q.phone.as_deref()).unwrap_or_default();
         ApiError::not_found(format!("no contact owns \"{by}\""))
@@ -79,5 +79,5 @@ pub async fn find_contact(State(state): State<AppState>, Query(q): Query<FindCon
     responses((status = 200, body = ContactOut), (status = 404, body = ErrorBody)))]
 pub async fn get_contact(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ContactOut>> {
     let id = id.parse().map_err(|_| ApiError::not_found(format!("unknown contact \"{id}\"")))?;
-    Ok(Json((&state.store.contact(id)?).into()))
+    Ok(Json((&state.stores.contacts.contact(id).await?).into()))
 }

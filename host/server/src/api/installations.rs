@@ -94,8 +94,8 @@ pub async fn enable_plugin(
     Json(body): Json<EnableBody>,
 ) -> ApiResult<(StatusCode, Json<InstallationOut>)> {
     caller.require_admin()?;
-    state.store.team(&slug)?;
-    let plugin = state.store.plugin(&id)?;
+    state.stores.teams.team(&slug).await?;
+    let plugin = state.stores.plugins.plugin(&id).await?;
     let grants =
         body.grants.iter().map(|g| Capability::parse(g)).collect::<Result<Vec<_>, _>>().map_err(|e| match e {
             switchboard_core::CoreError::Invalid { reason, .. } => ApiError::invalid("grants", reason),
@@ -109,7 +109,7 @@ pub async fn enable_plugin(
         }
         Err(e) => return Err(e.into()),
     }
-    let existing = state.store.installation(&slug, &id).ok();
+    let existing = state.stores.plugins.installation(&slug, &id).await.ok();
     let now = state.clock.now();
     let installation = Installation {
         team: slug.clone(),
@@ -120,7 +120,7 @@ pub async fn enable_plugin(
         enabled_at: now,
         updated_at: now,
     };
-    let installation = state.store.put_installation(installation)?.durable().await?;
+    let installation = state.stores.plugins.put_installation(installation).await?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin enabled");
     let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(out(&installation, plugin.manifest.kind))))
@@ -136,9 +136,9 @@ pub async fn get_installation(
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<InstallationOut>> {
     caller.require_admin()?;
-    state.store.team(&slug)?;
-    let installation = state.store.installation(&slug, &id)?;
-    let kind = state.store.plugin(&id)?.manifest.kind;
+    state.stores.teams.team(&slug).await?;
+    let installation = state.stores.plugins.installation(&slug, &id).await?;
+    let kind = state.stores.plugins.plugin(&id).await?.manifest.kind;
     Ok(Json(out(&installation, kind)))
 }
 
@@ -151,10 +151,10 @@ pub async fn list_installations(
     Path(slug): Path<String>,
 ) -> ApiResult<Json<Vec<InstallationOut>>> {
     caller.require_admin()?;
-    state.store.team(&slug)?;
+    state.stores.teams.team(&slug).await?;
     let mut list = Vec::new();
-    for installation in state.store.installations(&slug)? {
-        let kind = state.store.plugin(&installation.plugin)?.manifest.kind;
+    for installation in state.stores.plugins.installations(&slug).await? {
+        let kind = state.stores.plugins.plugin(&installation.plugin).await?.manifest.kind;
         list.push(out(&installation, kind));
     }
     Ok(Json(list))
@@ -170,8 +170,8 @@ pub async fn disable_plugin(
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
-    state.store.team(&slug)?;
-    state.store.remove_installation(&slug, &id)?.durable().await?;
+    state.stores.teams.team(&slug).await?;
+    state.stores.plugins.remove_installation(&slug, &id).await?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin disabled");
     Ok(StatusCode::NO_CONTENT)
 }

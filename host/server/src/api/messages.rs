@@ -87,17 +87,17 @@ pub async fn create_message(
         NewMessageKind::Reply => (MessageKind::Reply, caller.author()),
         NewMessageKind::Note => (MessageKind::Note, caller.author()),
         NewMessageKind::Customer => {
-            let ticket = state.store.ticket(id)?;
+            let ticket = state.stores.tickets.ticket(id).await?;
             let contact = ticket.contact.ok_or_else(|| {
                 ApiError::invalid("kind", format!("ticket {id} has no contact to attribute a customer message to"))
             })?;
-            let name = state.store.contact(contact)?.name;
+            let name = state.stores.contacts.contact(contact).await?.name;
             (MessageKind::Customer, Author::Contact { id: contact, name })
         }
     };
     let draft = MessageDraft { kind, author, body: body.body };
     let now = state.clock.now();
-    let message = state.writer.write_durable(move |store| store.append_message(id, draft.clone(), now)).await?;
+    let message = state.stores.tickets.append_message(id, draft, now, None).await?.durable().await?;
     Ok((StatusCode::CREATED, Json((&message).into())))
 }
 
@@ -106,6 +106,6 @@ pub async fn create_message(
 #[utoipa::path(get, path = "/tickets/{id}/messages", tag = "tickets", params(("id" = u64, Path, description = "ticket number")),
     responses((status = 200, body = Vec<MessageOut>), (status = 404, body = ErrorBody)))]
 pub async fn list_messages(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<MessageOut>>> {
-    let messages = state.store.messages(parse_id(&id)?)?;
+    let messages = state.stores.tickets.messages(parse_id(&id)?).await?;
     Ok(Json(messages.iter().map(MessageOut::from).collect()))
 }

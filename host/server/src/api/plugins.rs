@@ -115,10 +115,16 @@ pub async fn install_plugin(
     let manifest = manifest.ok_or_else(|| ApiError::invalid("manifest", "missing part"))?;
     let component = component.ok_or_else(|| ApiError::invalid("component", "missing part"))?;
     let manifest = parse_manifest(&manifest).map_err(|(field, reason)| ApiError::invalid(&field, reason))?;
-    let upgrade = state.store.plugin(&manifest.id).is_ok();
-    let record =
-        crate::plugins::install(&state.store, &state.runtime, manifest, component.to_vec(), false, state.clock.now())
-            .await?;
+    let upgrade = state.stores.plugins.plugin(&manifest.id).await.is_ok();
+    let record = crate::plugins::install(
+        &*state.stores.plugins,
+        &state.runtime,
+        manifest,
+        component.to_vec(),
+        false,
+        state.clock.now(),
+    )
+    .await?;
     tracing::info!(plugin = %record.manifest.id, version = %record.manifest.version, upgrade, "plugin installed");
     let status = if upgrade { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(PluginOut::new(&record, &state))))
@@ -135,7 +141,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 /// Lists installed plugins.
 #[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Vec<PluginOut>)))]
 pub async fn list_plugins(State(state): State<AppState>) -> ApiResult<Json<Vec<PluginOut>>> {
-    let records = state.store.plugins()?;
+    let records = state.stores.plugins.plugins().await?;
     Ok(Json(records.iter().map(|r| PluginOut::new(r, &state)).collect()))
 }
 
@@ -143,7 +149,7 @@ pub async fn list_plugins(State(state): State<AppState>) -> ApiResult<Json<Vec<P
 #[utoipa::path(get, path = "/plugins/{id}", tag = "plugins", params(("id" = String, Path, description = "plugin id")),
     responses((status = 200, body = PluginOut), (status = 404, body = ErrorBody)))]
 pub async fn get_plugin(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<PluginOut>> {
-    Ok(Json(PluginOut::new(&state.store.plugin(&id)?, &state)))
+    Ok(Json(PluginOut::new(&state.stores.plugins.plugin(&id).await?, &state)))
 }
 
 /// Uninstalls a plugin. Refused while a team has it enabled.
@@ -155,7 +161,7 @@ pub async fn delete_plugin(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
-    state.store.remove_plugin(&id)?.durable().await?;
+    state.stores.plugins.remove_plugin(&id).await?.durable().await?;
     state.runtime.unload(&id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -35,24 +35,24 @@ pub async fn run_robot(
     Path((id, plugin)): Path<(String, String)>,
 ) -> ApiResult<Json<RunOut>> {
     let id = parse_id(&id)?;
-    let ticket = state.store.ticket(id)?;
-    let team = state.store.team(&ticket.team)?;
-    let installation = state.store.installation(&team.slug, &plugin)?;
-    if state.store.plugin(&plugin)?.manifest.kind != PluginKind::Robot {
+    let ticket = state.stores.tickets.ticket(id).await?;
+    let team = state.stores.teams.team(&ticket.team).await?;
+    let installation = state.stores.plugins.installation(&team.slug, &plugin).await?;
+    if state.stores.plugins.plugin(&plugin).await?.manifest.kind != PluginKind::Robot {
         return Err(ApiError::conflict(format!("plugin \"{plugin}\" is a channel, not a robot")));
     }
-    let contact = ticket.contact.map(|c| state.store.contact(c)).transpose()?;
+    let contact = match ticket.contact {
+        Some(c) => Some(state.stores.contacts.contact(c).await?),
+        None => None,
+    };
     let event =
         |body: String| MessageDraft { kind: MessageKind::Event, author: Author::Plugin { id: plugin.clone() }, body };
     let by = match caller.author() {
         Author::User { name, .. } => name,
         _ => "someone".into(),
     };
-    state
-        .store
-        .append_message(id, event(format!("Robot {plugin} started by {by}")), state.clock.now())?
-        .durable()
-        .await?;
+    let started = event(format!("Robot {plugin} started by {by}"));
+    state.stores.tickets.append_message(id, started, state.clock.now(), None).await?.durable().await?;
     let result = state.runtime.run_robot(&installation, RunInput { ticket, team, contact }).await;
     let (outcome, detail) = match result {
         Ok(Outcome::Done) => ("done", None),
@@ -64,6 +64,6 @@ pub async fn run_robot(
         Some(d) => format!("Robot {plugin} {outcome}: {d}"),
         None => format!("Robot {plugin} {outcome}"),
     };
-    state.store.append_message(id, event(line), state.clock.now())?.durable().await?;
+    state.stores.tickets.append_message(id, event(line), state.clock.now(), None).await?.durable().await?;
     Ok(Json(RunOut { robot: plugin, outcome, detail }))
 }

@@ -1,5 +1,7 @@
 //! `/api/teams/{slug}/sla-policies`: a team's SLA promises.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -7,6 +9,8 @@ use switchboard_core::{SlaPolicy, SlaPolicyDraft, Team};
 use utoipa::ToSchema;
 
 use super::wire::{PriorityIn, StageRef};
+use switchboard_store::TeamEdit;
+
 use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::json::Json;
@@ -73,7 +77,7 @@ impl PolicyIn {
 #[utoipa::path(get, path = "/teams/{slug}/sla-policies", tag = "sla", params(("slug" = String, Path, description = "team slug")),
     responses((status = 200, body = Vec<PolicyOut>), (status = 404, body = ErrorBody)))]
 pub async fn list_policies(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<Vec<PolicyOut>>> {
-    let team = state.store.team(&slug)?;
+    let team = state.stores.teams.team(&slug).await?;
     Ok(Json(team.sla_policies.iter().map(PolicyOut::from).collect()))
 }
 
@@ -89,16 +93,12 @@ pub async fn create_policy(
     Json(body): Json<PolicyIn>,
 ) -> ApiResult<(StatusCode, Json<PolicyOut>)> {
     caller.require_admin()?;
-    let draft = body.draft(&state.store.team(&slug)?)?;
-    let mut id = 0;
-    let team = state
-        .store
-        .update_team(&slug, &mut |team| {
-            id = team.add_policy(draft.clone())?;
-            Ok(())
-        })?
-        .durable()
-        .await?;
+    let draft = body.draft(&state.stores.teams.team(&slug).await?)?;
+    let add: TeamEdit = Arc::new(move |team| team.add_policy(draft.clone()).map(drop));
+    let team = state.stores.teams.update_team(&slug, add, None).await?.durable().await?;
+    // The edit ran on the stored team, so the new policy has the id handed
+    // out last.
+    let id = team.next_policy_id - 1;
     Ok((StatusCode::CREATED, Json(team.policy(id)?.into())))
 }
 
@@ -114,8 +114,14 @@ pub async fn put_policy(
     Json(body): Json<PolicyIn>,
 ) -> ApiResult<Json<PolicyOut>> {
     caller.require_admin()?;
-    let draft = body.draft(&state.store.team(&slug)?)?;
-    let team = state.store.update_team(&slug, &mut |team| team.edit_policy(id, draft.clone()))?.durable().await?;
+    let draft = body.draft(&state.stores.teams.team(&slug).await?)?;
+    let team = state
+        .stores
+        .teams
+        .update_team(&slug, Arc::new(move |team| team.edit_policy(id, draft.clone())), None)
+        .await?
+        .durable()
+        .await?;
     Ok(Json(team.policy(id)?.into()))
 }
 
@@ -129,6 +135,12 @@ pub async fn delete_policy(
     Path((slug, id)): Path<(String, u32)>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
-    state.store.update_team(&slug, &mut |team| team.remove_policy(id).map(drop))?.durable().await?;
+    state
+        .stores
+        .teams
+        .update_team(&slug, Arc::new(move |team| team.remove_policy(id).map(drop)), None)
+        .await?
+        .durable()
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

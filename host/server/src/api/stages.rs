@@ -1,5 +1,7 @@
 //! `/api/teams/{slug}/stages`: a team's pipeline.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -7,6 +9,8 @@ use switchboard_core::StageId;
 use utoipa::ToSchema;
 
 use super::wire::StageOut;
+use switchboard_store::TeamEdit;
+
 use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::json::Json;
@@ -54,8 +58,8 @@ pub struct StageOrder {
 }
 
 async fn stages_with_counts(state: &AppState, slug: &str) -> ApiResult<Json<Vec<StageWithCount>>> {
-    let team = state.store.team(slug)?;
-    let counts = state.store.stage_counts(slug)?;
+    let team = state.stores.teams.team(slug).await?;
+    let counts = state.stores.teams.stage_counts(slug).await?;
     Ok(Json(
         team.stages
             .iter()
@@ -88,15 +92,11 @@ pub async fn create_stage(
     Json(body): Json<NewStage>,
 ) -> ApiResult<(StatusCode, Json<StageOut>)> {
     caller.require_admin()?;
-    let mut id = 0;
-    let team = state
-        .store
-        .update_team(&slug, &mut |team| {
-            id = team.add_stage(&body.name, body.closing, body.position)?;
-            Ok(())
-        })?
-        .durable()
-        .await?;
+    let add: TeamEdit = Arc::new(move |team| team.add_stage(&body.name, body.closing, body.position).map(drop));
+    let team = state.stores.teams.update_team(&slug, add, None).await?.durable().await?;
+    // The edit ran on the stored team, so the new stage has the id handed
+    // out last.
+    let id = team.next_stage_id - 1;
     Ok((StatusCode::CREATED, Json(team.stage(id)?.into())))
 }
 
@@ -112,11 +112,8 @@ pub async fn patch_stage(
     Json(body): Json<StagePatch>,
 ) -> ApiResult<Json<StageOut>> {
     caller.require_admin()?;
-    let team = state
-        .store
-        .update_team(&slug, &mut |team| team.edit_stage(id, body.name.as_deref(), body.closing))?
-        .durable()
-        .await?;
+    let edit: TeamEdit = Arc::new(move |team| team.edit_stage(id, body.name.as_deref(), body.closing));
+    let team = state.stores.teams.update_team(&slug, edit, None).await?.durable().await?;
     Ok(Json(team.stage(id)?.into()))
 }
 
@@ -130,7 +127,7 @@ pub async fn delete_stage(
     Path((slug, id)): Path<(String, StageId)>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
-    state.store.remove_stage(&slug, id)?.durable().await?;
+    state.stores.teams.remove_stage(&slug, id).await?.durable().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,6 +142,12 @@ pub async fn reorder_stages(
     Json(body): Json<StageOrder>,
 ) -> ApiResult<Json<Vec<StageWithCount>>> {
     caller.require_admin()?;
-    state.store.update_team(&slug, &mut |team| team.reorder_stages(&body.order))?.durable().await?;
+    state
+        .stores
+        .teams
+        .update_team(&slug, Arc::new(move |team| team.reorder_stages(&body.order)), None)
+        .await?
+        .durable()
+        .await?;
     stages_with_counts(&state, &slug).await
 }

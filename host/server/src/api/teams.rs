@@ -1,5 +1,7 @@
 //! `/api/teams`: create, list, show and edit teams.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -8,6 +10,8 @@ use utoipa::ToSchema;
 
 use super::sla_policies::PolicyOut;
 use super::wire::StageOut;
+use switchboard_store::TeamEdit;
+
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::Json;
@@ -95,7 +99,7 @@ pub async fn create_team(
     let alias = body.alias.as_deref().map(|a| alias_local_part(a, &state.mail_domain)).transpose()?;
     let draft = TeamDraft { name: body.name, slug: body.slug, alias };
     let team = Team::new(draft, state.clock.now())?;
-    let team = state.store.create_team(team)?.durable().await?;
+    let team = state.stores.teams.create_team(team, None).await?.durable().await?;
     tracing::info!(team = %team.slug, "team created");
     Ok((StatusCode::CREATED, Json(TeamOut::new(&team, &state.mail_domain))))
 }
@@ -103,7 +107,7 @@ pub async fn create_team(
 /// Lists every team.
 #[utoipa::path(get, path = "/teams", tag = "teams", responses((status = 200, body = Vec<TeamOut>)))]
 pub async fn list_teams(State(state): State<AppState>) -> ApiResult<Json<Vec<TeamOut>>> {
-    let teams = state.store.teams()?;
+    let teams = state.stores.teams.teams().await?;
     Ok(Json(teams.iter().map(|t| TeamOut::new(t, &state.mail_domain)).collect()))
 }
 
@@ -111,7 +115,7 @@ pub async fn list_teams(State(state): State<AppState>) -> ApiResult<Json<Vec<Tea
 #[utoipa::path(get, path = "/teams/{slug}", tag = "teams", params(("slug" = String, Path, description = "team slug")),
     responses((status = 200, body = TeamOut), (status = 404, body = ErrorBody)))]
 pub async fn get_team(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<TeamOut>> {
-    let team = state.store.team(&slug)?;
+    let team = state.stores.teams.team(&slug).await?;
     Ok(Json(TeamOut::new(&team, &state.mail_domain)))
 }
 
@@ -128,18 +132,15 @@ pub async fn patch_team(
 ) -> ApiResult<Json<TeamOut>> {
     caller.require_admin()?;
     let alias = body.alias.as_deref().map(|a| alias_local_part(a, &state.mail_domain)).transpose()?;
-    let team = state
-        .store
-        .update_team(&slug, &mut |team| {
-            if let Some(name) = &body.name {
-                team.rename(name)?;
-            }
-            if let Some(alias) = &alias {
-                team.set_alias(alias)?;
-            }
-            Ok(())
-        })?
-        .durable()
-        .await?;
+    let edit: TeamEdit = Arc::new(move |team| {
+        if let Some(name) = &body.name {
+            team.rename(name)?;
+        }
+        if let Some(alias) = &alias {
+            team.set_alias(alias)?;
+        }
+        Ok(())
+    });
+    let team = state.stores.teams.update_team(&slug, edit, None).await?.durable().await?;
     Ok(Json(TeamOut::new(&team, &state.mail_domain)))
 }

@@ -215,7 +215,7 @@ pub async fn create_ticket(
     Path(slug): Path<String>,
     Json(body): Json<NewTicket>,
 ) -> ApiResult<(StatusCode, Json<TicketOut>)> {
-    let team = state.store.team(&slug)?;
+    let team = state.stores.teams.team(&slug).await?;
     let draft = TicketDraft {
         title: body.title,
         description: body.description,
@@ -227,12 +227,8 @@ pub async fn create_ticket(
     };
     let contact = body.contact.map(Into::into);
     let (team_slug, author, now) = (slug.clone(), caller.author(), state.clock.now());
-    let ticket = state
-        .writer
-        .write_durable(move |store| {
-            store.create_ticket(&team_slug, draft.clone(), contact.clone(), author.clone(), now)
-        })
-        .await?;
+    let ticket =
+        state.stores.tickets.create_ticket(&team_slug, draft, contact, author, now, None).await?.durable().await?;
     Ok((StatusCode::CREATED, Json(TicketOut::new(&ticket, &team))))
 }
 
@@ -245,7 +241,7 @@ pub async fn list_tickets(
     Path(slug): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<TicketOut>>> {
-    let team = state.store.team(&slug)?;
+    let team = state.stores.teams.team(&slug).await?;
     let known = ["stage", "priority", "breached", "offset", "limit"];
     if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(ApiError::invalid(unknown, format!("unknown filter; use {}", known.join(", "))));
@@ -258,7 +254,7 @@ pub async fn list_tickets(
         offset: get("offset"),
         limit: get("limit"),
     };
-    let tickets = state.store.tickets(&slug, &query.filter(&team)?)?;
+    let tickets = state.stores.tickets.tickets(&slug, &query.filter(&team)?).await?;
     Ok(Json(tickets.iter().map(|t| TicketOut::new(t, &team)).collect()))
 }
 
@@ -266,8 +262,8 @@ pub async fn list_tickets(
 #[utoipa::path(get, path = "/tickets/{id}", tag = "tickets", params(("id" = u64, Path, description = "ticket number")),
     responses((status = 200, body = TicketOut), (status = 404, body = ErrorBody)))]
 pub async fn get_ticket(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<TicketOut>> {
-    let ticket = state.store.ticket(parse_id(&id)?)?;
-    let team = state.store.team(&ticket.team)?;
+    let ticket = state.stores.tickets.ticket(parse_id(&id)?).await?;
+    let team = state.stores.teams.team(&ticket.team).await?;
     Ok(Json(TicketOut::new(&ticket, &team)))
 }
 
@@ -289,18 +285,14 @@ pub async fn patch_ticket(
     Json(body): Json<TicketPatch>,
 ) -> ApiResult<Json<TicketOut>> {
     let id = parse_id(&id)?;
-    let team = state.store.team(&state.store.ticket(id)?.team)?;
+    let team = state.stores.teams.team(&state.stores.tickets.ticket(id).await?.team).await?;
     let edit = TicketEdit {
         title: body.title,
         priority: body.priority.as_ref().map(|p| p.resolve("priority")).transpose()?,
         stage: body.stage.as_ref().map(|s| s.resolve(&team, "stage")).transpose()?,
+        fields: body.fields.map(|f| f.into_iter().collect()),
     };
     let (now, by) = (state.clock.now(), caller.author());
-    let mut ticket = state.writer.write_durable(move |store| store.update_ticket(id, &edit, by.clone(), now)).await?;
-    if let Some(fields) = body.fields {
-        let fields: Vec<(String, String)> = fields.into_iter().collect();
-        let by = caller.author();
-        ticket = state.writer.write_durable(move |store| store.set_ticket_fields(id, &fields, by.clone(), now)).await?;
-    }
+    let ticket = state.stores.tickets.update_ticket(id, edit, by, now, None).await?.durable().await?;
     Ok(Json(TicketOut::new(&ticket, &team)))
 }

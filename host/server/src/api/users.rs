@@ -88,8 +88,13 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<UserCreated>)> {
     caller.require_admin()?;
     let token = generate_token().map_err(|e| ApiError::internal(&e))?;
-    let user =
-        state.store.create_user(&body.name, body.role.into(), hash_token(&token), state.clock.now())?.durable().await?;
+    let user = state
+        .stores
+        .users
+        .create_user(&body.name, body.role.into(), hash_token(&token), state.clock.now())
+        .await?
+        .durable()
+        .await?;
     tracing::info!(user = user.id, by = caller.0.id, "user created");
     Ok((StatusCode::CREATED, Json(UserCreated { user: (&user).into(), token })))
 }
@@ -98,5 +103,5 @@ pub async fn create_user(
 #[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, body = Vec<UserOut>), (status = 403, body = ErrorBody)))]
 pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserOut>>> {
     caller.require_admin()?;
-    Ok(Json(state.store.users()?.iter().map(UserOut::from).collect()))
+    Ok(Json(state.stores.users.users().await?.iter().map(UserOut::from).collect()))
 }

@@ -4,12 +4,12 @@
 //! that buffer to sled's IO thread pool, which wakes all of its idle threads
 //! to take it; the transaction itself also takes sled's process-wide lock
 //! and sets up a view of every tree. That fixed cost is most of a small
-//! write: a standalone probe of a ticket-sized transaction over our 17 trees
+//! write: a standalone probe of a ticket-sized transaction over our trees
 //! (flushing every 16 records) measured about 100 us of process CPU per
 //! record one per transaction, 67 at two per transaction, 54 at four and 41
 //! at eight.
 //!
-//! So the store writer (see [`crate::Writer`]) runs the writes queued
+//! So the store writer (see `crate::writer`) runs the writes queued
 //! behind each other as one transaction. While a batch runs, the thread
 //! that runs it has a [`Batch`] set here, and each write method of the
 //! store joins it instead of opening a transaction of its own. A write that
@@ -19,10 +19,9 @@
 
 use std::cell::RefCell;
 
+use crate::group_commit::Waiter;
+use crate::trees::Tree;
 use sled::transaction::TransactionalTree;
-use tokio::sync::oneshot;
-
-use crate::group_commit::FlushResult;
 
 /// Why an attempt at a batch must not commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,17 +36,17 @@ pub(crate) enum Broken {
 
 /// The shared transaction of the batch this thread is running.
 pub(crate) struct Batch {
-    /// Which store the batch belongs to (see `SledStore::id`).
+    /// Which store the batch belongs to (see `Inner::id`).
     pub(crate) store: u64,
     /// The transaction's view of every tree.
     pub(crate) trees: Vec<TransactionalTree>,
     /// Set once this attempt must not commit.
     pub(crate) broken: Option<Broken>,
     /// Keys of cached records the batch wrote, to forget once it commits.
-    pub(crate) cached: Vec<(usize, Vec<u8>)>,
+    pub(crate) cached: Vec<(Tree, Vec<u8>)>,
     /// One flush waiter per joined write, to queue once it commits: queued
     /// earlier, a flush could report a write durable before it existed.
-    pub(crate) waiters: Vec<oneshot::Sender<FlushResult>>,
+    pub(crate) waiters: Vec<Waiter>,
 }
 
 impl Batch {

@@ -59,6 +59,26 @@ pub(crate) fn sla_due_until(now: Timestamp) -> Vec<u8> {
     k
 }
 
+/// An idempotency record: the caller's scope, then the key. Scopes never
+/// contain a zero byte.
+pub(crate) fn idempotency(scope: &str, key: &str) -> Vec<u8> {
+    let mut k = team_prefix(scope);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+/// An idempotency record in the expiry index, ordered by expiry time.
+pub(crate) fn idempotency_expiry(expires: Timestamp, record: &[u8]) -> Vec<u8> {
+    let mut k = time(expires).to_vec();
+    k.extend_from_slice(record);
+    k
+}
+
+/// The upper bound of expiry entries due by `now`.
+pub(crate) fn idempotency_expired_by(now: Timestamp) -> Vec<u8> {
+    time(now).to_vec()
+}
+
 /// The ticket id at the end of an `sla_due` key.
 pub(crate) fn sla_due_ticket(key: &[u8]) -> Option<TicketId> {
     key.get(8..16).and_then(read_id)

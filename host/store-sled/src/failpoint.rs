@@ -1,0 +1,64 @@
+//! Fault injection for tests: named points where the store can be made to
+//! fail as a disk or a bug would, to check that it fails safe.
+//!
+//! A point is armed by the environment variable `SWITCHBOARD_FAILPOINTS`,
+//! read once: a comma-separated list of `name=action`, where the action is
+//! `error` (an I/O error, as a full or failing disk gives) or `panic`, and
+//! may be preceded by `N*` to fire only from the N+1st pass on, such as
+//! `sync=50*error`. The points are `sync` (making a flush stable),
+//! `commit` (a transaction) and `writer` (a write on the writer thread).
+//! Unarmed, a point costs one relaxed atomic load.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What an armed point does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Error,
+    Panic,
+}
+
+struct Point {
+    name: String,
+    after: u64,
+    action: Action,
+    passes: AtomicU64,
+}
+
+fn points() -> &'static [Point] {
+    static POINTS: OnceLock<Vec<Point>> = OnceLock::new();
+    POINTS.get_or_init(|| {
+        let spec = std::env::var("SWITCHBOARD_FAILPOINTS").unwrap_or_default();
+        spec.split(',')
+            .filter_map(|item| {
+                let (name, action) = item.trim().split_once('=')?;
+                let (after, action) = match action.split_once('*') {
+                    Some((n, a)) => (n.parse().ok()?, a),
+                    None => (0, action),
+                };
+                let action = match action {
+                    "error" => Action::Error,
+                    "panic" => Action::Panic,
+                    _ => return None,
+                };
+                tracing::warn!(point = name, ?action, after, "fail point armed");
+                Some(Point { name: name.to_owned(), after, action, passes: AtomicU64::new(0) })
+            })
+            .collect()
+    })
+}
+
+/// Passes point `name`: an error or a panic if it is armed and due.
+pub(crate) fn check(name: &str) -> std::io::Result<()> {
+    let Some(point) = points().iter().find(|p| p.name == name) else {
+        return Ok(());
+    };
+    if point.passes.fetch_add(1, Ordering::Relaxed) < point.after {
+        return Ok(());
+    }
+    match point.action {
+        Action::Error => Err(std::io::Error::other(format!("fail point \"{name}\""))),
+        Action::Panic => panic!("fail point \"{name}\""),
+    }
+}

@@ -1,0 +1,261 @@
+//! Group commit: many writers, one flush.
+//!
+//! A write is durable only after sled has written its log and the disk has
+//! made it stable. That costs about the same for one record as for a
+//! hundred, so writers do not flush for themselves. Each one, after its
+//! transaction, queues a waiter here; a single flusher thread takes every
+//! queued waiter, flushes once, and answers them all. Writers that arrive
+//! during a flush are served by the next one.
+//!
+//! sled's own flush is not enough for a power cut: on Linux it makes its
+//! log stable with `sync_file_range`, which flushes neither the disk's
+//! write cache nor the file's metadata, and it never syncs the blob files
+//! it writes values over 128 KiB to. So after each `Db::flush` the flusher
+//! syncs new blob files and their directory, then `fdatasync`s the log
+//! (see [`Syncer`]), before any waiter is answered.
+//!
+//! A failed flush is a fault the store does not recover from: after a
+//! failed fsync the kernel may already have dropped the dirty pages, so a
+//! retry can report success for data that is gone ("fsyncgate"). The
+//! flusher reports the fault, refuses every later waiter, and the store
+//! refuses every later write; the server then exits.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use switchboard_store::StoreError;
+use tokio::sync::{oneshot, watch};
+
+use crate::load::InProgress;
+
+/// A write waiting for the flush that makes it durable.
+pub(crate) struct Waiter {
+    /// Where the outcome goes.
+    pub(crate) reply: oneshot::Sender<Result<(), StoreError>>,
+    /// Keeps the write counted as in progress until it is on disk.
+    pub(crate) _load: Option<InProgress>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiters: Vec<Waiter>,
+    closing: bool,
+    /// The flusher is asleep waiting for a first writer. Only then does a
+    /// writer wake it (or when it is gathering and the writer completes
+    /// the batch): otherwise it is flushing and will look at the queue
+    /// anyway, and a wake-up per write would be a futex call and a context
+    /// switch per write.
+    idle: bool,
+    /// While the flusher gathers a batch: how many waiters it waits for.
+    gathering: Option<usize>,
+}
+
+/// How long the flusher may gather a batch, counted from the start of the
+/// previous flush. After a flush that carried `n` writes the flusher waits
+/// until `n` writers are queued again, or until this much time has passed
+/// since that flush started: writers come in waves, and a wave is flushed
+/// once, not in pieces. A lone writer (`n` = 1) is never held back. The
+/// measurements behind it are in `benches/README.md`.
+const MAX_GATHER: Duration = Duration::from_millis(2);
+
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    flushes: AtomicU64,
+    writes: AtomicU64,
+    fault: watch::Sender<Option<String>>,
+}
+
+/// The flusher thread and its queue.
+pub(crate) struct GroupCommit {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl GroupCommit {
+    /// Starts the flusher thread for `db`, whose files are in `dir`.
+    pub(crate) fn start(db: sled::Db, dir: &Path) -> std::io::Result<GroupCommit> {
+        let (fault, _) = watch::channel(None);
+        let shared = Arc::new(Shared {
+            queue: Mutex::default(),
+            wake: Condvar::new(),
+            flushes: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            fault,
+        });
+        let worker = Arc::clone(&shared);
+        let mut syncer = Syncer::open(dir)?;
+        let thread = std::thread::Builder::new()
+            .name("sled-group-commit".into())
+            .spawn(move || flush_loop(&worker, &db, &mut syncer))?;
+        Ok(GroupCommit { shared, thread: Some(thread) })
+    }
+
+    /// Queues waiters for the next flush. Call it after their writes'
+    /// transaction has committed, so that the flush covers them.
+    pub(crate) fn queue(&self, waiters: impl IntoIterator<Item = Waiter>) {
+        if let Some(reason) = self.fault_reason() {
+            for waiter in waiters {
+                let _ = waiter.reply.send(Err(StoreError::Unavailable(reason.clone())));
+            }
+            return;
+        }
+        let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.waiters.extend(waiters);
+        let wake = queue.idle || queue.gathering.is_some_and(|wanted| queue.waiters.len() >= wanted);
+        drop(queue);
+        if wake {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// The fault that stopped the store, if one did.
+    pub(crate) fn fault_reason(&self) -> Option<String> {
+        self.shared.fault.borrow().clone()
+    }
+
+    /// Stops the store for good, as a failed flush does.
+    pub(crate) fn stop(&self, reason: String) {
+        tracing::error!(reason = %reason, "the store stopped accepting writes");
+        self.shared.fault.send_replace(Some(reason));
+    }
+
+    /// Follows the fault state.
+    pub(crate) fn watch_fault(&self) -> watch::Receiver<Option<String>> {
+        self.shared.fault.subscribe()
+    }
+
+    /// How many flushes have run, and how many writes they made durable.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (self.shared.flushes.load(Ordering::Relaxed), self.shared.writes.load(Ordering::Relaxed))
+    }
+}
+
+/// Makes what sled flushed stable on disk.
+struct Syncer {
+    /// The log file, opened for syncing.
+    log: File,
+    blobs: PathBuf,
+    /// Blob files already synced.
+    synced: HashSet<OsString>,
+}
+
+impl Syncer {
+    fn open(dir: &Path) -> std::io::Result<Syncer> {
+        // sled creates its files before it returns from `open`; the
+        // directory entries themselves are made stable here, once.
+        File::open(dir)?.sync_all()?;
+        Ok(Syncer { log: File::open(dir.join("db"))?, blobs: dir.join("blobs"), synced: HashSet::new() })
+    }
+
+    /// Syncs blob files written since the last call (and, if there were
+    /// any, the directory that names them), then the log's data.
+    fn sync(&mut self) -> std::io::Result<()> {
+        crate::failpoint::check("sync")?;
+        let mut seen = HashSet::new();
+        let mut new = false;
+        if let Ok(entries) = std::fs::read_dir(&self.blobs) {
+            for entry in entries {
+                let entry = entry?;
+                let name = entry.file_name();
+                if !self.synced.contains(&name) {
+                    File::open(entry.path())?.sync_all()?;
+                    new = true;
+                }
+                seen.insert(name);
+            }
+        }
+        if new {
+            File::open(&self.blobs)?.sync_all()?;
+        }
+        // Names of blobs sled has since removed are forgotten.
+        self.synced = seen;
+        self.log.sync_data()
+    }
+}
+
+fn flush_loop(shared: &Shared, db: &sled::Db, syncer: &mut Syncer) {
+    // When the last flush started and how many writes it carried.
+    let mut last: Option<(Instant, usize)> = None;
+    loop {
+        let batch = {
+            let mut queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            while queue.waiters.is_empty() && !queue.closing {
+                queue.idle = true;
+                queue = shared.wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
+            }
+            queue.idle = false;
+            if let Some((started, carried)) = last.filter(|&(_, carried)| carried > 1) {
+                let deadline = started + MAX_GATHER;
+                while queue.waiters.len() < carried && !queue.closing {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    queue.gathering = Some(carried);
+                    queue = shared.wake.wait_timeout(queue, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+                }
+                queue.gathering = None;
+            }
+            if queue.waiters.is_empty() {
+                // Closing with nobody waiting: one last flush for writes
+                // that did not ask for durability, then stop.
+                if shared.fault.borrow().is_none()
+                    && let Err(e) = db
+                        .flush()
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| syncer.sync().map_err(|e| e.to_string()))
+                {
+                    tracing::error!(error = %e, "final flush failed");
+                }
+                return;
+            }
+            std::mem::take(&mut queue.waiters)
+        };
+        last = Some((Instant::now(), batch.len()));
+        let result = match shared.fault.borrow().clone() {
+            Some(reason) => Err(reason),
+            None => db
+                .flush()
+                .map(drop)
+                .map_err(|e| format!("flush failed: {e}"))
+                .and_then(|()| syncer.sync().map_err(|e| format!("sync failed: {e}"))),
+        };
+        shared.flushes.fetch_add(1, Ordering::Relaxed);
+        match &result {
+            Ok(()) => {
+                // Counted here, not when queued, so that the figure is what
+                // is on disk.
+                shared.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            }
+            Err(reason) => {
+                if shared.fault.borrow().is_none() {
+                    tracing::error!(error = %reason, waiters = batch.len(), "group commit failed; the store stops");
+                    shared.fault.send_replace(Some(reason.clone()));
+                }
+            }
+        }
+        for waiter in batch {
+            let outcome = result.clone().map_err(StoreError::Unavailable);
+            // A waiter whose request was dropped no longer cares.
+            let _ = waiter.reply.send(outcome);
+        }
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).closing = true;
+        self.shared.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! How busy the store is: the writes in progress, from their call until
+//! they are on disk, and when that is enough to hand them to the writer
+//! thread.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Counts writes in progress, including those waiting for the disk.
+#[derive(Debug)]
+pub(crate) struct Load {
+    active: AtomicUsize,
+    /// From this many writes in progress on, writes are handed over.
+    busy_from: usize,
+    /// Writes handed over so far, for `/metrics`.
+    handed_over: AtomicU64,
+}
+
+impl Load {
+    /// Writes are handed over once more than two per CPU are in progress:
+    /// then each tokio worker (one per CPU) has other requests to serve
+    /// while a transaction runs elsewhere, and the writes that queue up on
+    /// the writer meanwhile commit together. With one or two there is
+    /// nothing to batch with, and a hand-over only adds two wake-ups (the
+    /// measurements are in `benches/README.md`).
+    pub(crate) fn new() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Load::with_threshold(2 * cpus + 1)
+    }
+
+    fn with_threshold(busy_from: usize) -> Self {
+        Load { active: AtomicUsize::new(0), busy_from, handed_over: AtomicU64::new(0) }
+    }
+
+    /// Whether enough writes are in progress to hand one over; counts it as
+    /// handed over if so.
+    pub(crate) fn hand_over(&self) -> bool {
+        let busy = self.active.load(Ordering::Relaxed) >= self.busy_from;
+        if busy {
+            self.handed_over.fetch_add(1, Ordering::Relaxed);
+        }
+        busy
+    }
+
+    /// How many writes were handed over so far.
+    pub(crate) fn handed_over(&self) -> u64 {
+        self.handed_over.load(Ordering::Relaxed)
+    }
+
+    /// Counts a write as in progress until the returned token is dropped:
+    /// by the flusher once the write is on disk, or at once if it fails.
+    pub(crate) fn enter(self: &Arc<Self>) -> InProgress {
+        self.active.fetch_add(1, Ordering::Relaxed);
+        InProgress(Arc::clone(self))
+    }
+}
+
+/// A write in progress; see [`Load::enter`].
+#[derive(Debug)]
+pub(crate) struct InProgress(Arc<Load>);
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hands_over_only_while_enough_writes_are_in_progress() {
+        let load = Arc::new(Load::with_threshold(5));
+        let writes: Vec<_> = (0..4).map(|_| load.enter()).collect();
+        assert!(!load.hand_over());
+        let fifth = load.enter();
+        assert!(load.hand_over());
+        drop(fifth);
+        assert!(!load.hand_over());
+        drop(writes);
+        assert_eq!(load.active.load(Ordering::Relaxed), 0);
+        assert_eq!(load.handed_over(), 1);
+    }
+}

@@ -1,0 +1,124 @@
+//! A transaction's view of every tree, with typed helpers.
+
+use std::cell::RefCell;
+
+use sled::transaction::{ConflictableTransactionError, ConflictableTransactionResult, TransactionalTree};
+use switchboard_core::{Team, Ticket, TicketId};
+use switchboard_store::StoreError;
+
+use crate::codec::{decode, encode};
+use crate::keys;
+use crate::trees::{Sequence, Tree};
+
+/// What a transaction's closure returns: a value, or why to abort.
+pub(crate) type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
+
+/// Aborts a transaction with a store or domain error.
+pub(crate) fn abort<T>(e: impl Into<StoreError>) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e.into()))
+}
+
+/// Lets `?` abort a transaction with a store or domain error.
+pub(crate) trait OrAbort<T> {
+    /// The value, or an abort with the error.
+    fn or_abort(self) -> TxResult<T>;
+}
+
+impl<T, E: Into<StoreError>> OrAbort<T> for Result<T, E> {
+    fn or_abort(self) -> TxResult<T> {
+        self.or_else(abort)
+    }
+}
+
+/// A transaction over every tree.
+pub(crate) struct Tx<'a> {
+    trees: &'a [TransactionalTree],
+    /// Keys of cached trees (teams, installations) this attempt wrote, to
+    /// forget once it commits.
+    pub(crate) cached: RefCell<Vec<(Tree, Vec<u8>)>>,
+}
+
+impl<'a> Tx<'a> {
+    /// A view of `trees`, which are in [`Tree::ALL`] order.
+    pub(crate) fn new(trees: &'a [TransactionalTree]) -> Self {
+        Tx { trees, cached: RefCell::default() }
+    }
+
+    fn tree(&self, tree: Tree) -> &TransactionalTree {
+        &self.trees[tree.index()]
+    }
+
+    /// Decodes the record at `key`, naming `what` it is if it is corrupt.
+    pub(crate) fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: Tree,
+        key: &[u8],
+        what: &str,
+    ) -> TxResult<Option<T>> {
+        match self.tree(tree).get(key)? {
+            Some(v) => decode(what, &v).map(Some).or_abort(),
+            None => Ok(None),
+        }
+    }
+
+    /// The raw bytes at `key`.
+    pub(crate) fn get_raw(&self, tree: Tree, key: &[u8]) -> TxResult<Option<sled::IVec>> {
+        Ok(self.tree(tree).get(key)?)
+    }
+
+    /// Encodes and stores a record.
+    pub(crate) fn put<T: serde::Serialize>(&self, tree: Tree, key: &[u8], value: &T) -> TxResult<()> {
+        self.put_raw(tree, key, encode(value))
+    }
+
+    /// Stores raw bytes.
+    pub(crate) fn put_raw(&self, tree: Tree, key: &[u8], value: impl Into<sled::IVec>) -> TxResult<()> {
+        self.tree(tree).insert(key, value)?;
+        self.touched(tree, key);
+        Ok(())
+    }
+
+    /// Removes the entry at `key`, returning whether there was one.
+    pub(crate) fn remove(&self, tree: Tree, key: &[u8]) -> TxResult<bool> {
+        let removed = self.tree(tree).remove(key)?.is_some();
+        self.touched(tree, key);
+        Ok(removed)
+    }
+
+    /// Notes a write to a tree whose records the store caches.
+    fn touched(&self, tree: Tree, key: &[u8]) {
+        if matches!(tree, Tree::Teams | Tree::Installations) {
+            self.cached.borrow_mut().push((tree, key.to_vec()));
+        }
+    }
+
+    /// The big-endian id or count stored at `key`.
+    pub(crate) fn id_at(&self, tree: Tree, key: &[u8]) -> TxResult<Option<u64>> {
+        Ok(self.tree(tree).get(key)?.and_then(|v| keys::read_id(&v)))
+    }
+
+    /// Hands out the next id of `sequence`. The sequence is a record of
+    /// the same transaction, so an id is never handed out twice, also
+    /// across restarts, and a rolled-back write hands nothing out.
+    pub(crate) fn next_id(&self, sequence: Sequence) -> TxResult<u64> {
+        let id = self.id_at(Tree::Meta, sequence.key())?.unwrap_or(1);
+        self.put_raw(Tree::Meta, sequence.key(), &keys::id(id + 1))?;
+        Ok(id)
+    }
+
+    /// The team with this slug, or an abort naming it.
+    pub(crate) fn team(&self, slug: &str) -> TxResult<Team> {
+        match self.get(Tree::Teams, slug.as_bytes(), "team")? {
+            Some(team) => Ok(team),
+            None => abort(StoreError::UnknownTeam(slug.to_owned())),
+        }
+    }
+
+    /// The ticket with this id, or an abort naming it.
+    pub(crate) fn ticket(&self, id: TicketId) -> TxResult<Ticket> {
+        match self.get(Tree::Tickets, &keys::id(id), "ticket")? {
+            Some(ticket) => Ok(ticket),
+            None => abort(StoreError::UnknownTicket(id)),
+        }
+    }
+}

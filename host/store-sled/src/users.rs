@@ -1,0 +1,48 @@
+//! Users, found by id and by the hash of their token.
+
+use async_trait::async_trait;
+use switchboard_core::{Role, Timestamp, User, UserId};
+use switchboard_store::{Committed, StoreError, UserStore};
+
+use crate::SledResult;
+use crate::codec::decode;
+use crate::keys;
+use crate::store::SledStore;
+use crate::trees::{Sequence, Tree};
+use crate::tx::OrAbort;
+
+#[async_trait]
+impl UserStore for SledStore {
+    async fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        token_hash: String,
+        now: Timestamp,
+    ) -> Result<Committed<User>, StoreError> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            let id = tx.next_id(Sequence::User)?;
+            let user = User::new(id, &name, role, token_hash.clone(), now).or_abort()?;
+            tx.put(Tree::Users, &keys::id(id), &user)?;
+            tx.put_raw(Tree::Tokens, user.token_hash.as_bytes(), keys::id(id).as_slice())?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        match self.inner.tree(Tree::Tokens).get(token_hash.as_bytes()).backend()?.and_then(|v| keys::read_id(&v)) {
+            Some(id) => self.user(id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.inner.get(Tree::Users, &keys::id(id), "user")
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.inner.tree(Tree::Users).iter().values().map(|v| decode("user", &v.backend()?)).collect()
+    }
+}

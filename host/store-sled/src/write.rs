@@ -1,0 +1,160 @@
+//! How a write is made: one sled transaction over every tree, run on the
+//! caller's thread or handed to the writer thread, then queued for the
+//! group flush.
+
+use std::cell::RefCell;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional, TransactionalTree};
+use switchboard_store::{Committed, Durability, StoreError};
+use tokio::sync::oneshot;
+
+use crate::batch::{self, Batch, Broken};
+use crate::group_commit::Waiter;
+use crate::load::InProgress;
+use crate::store::{Inner, SledStore};
+use crate::trees::Tree;
+use crate::tx::{Tx, TxResult};
+
+/// A batch attempt that must not commit.
+struct BatchFailed;
+
+/// The error a failed transaction reports.
+pub(crate) fn tx_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Backend(e.to_string()),
+    }
+}
+
+impl SledStore {
+    /// Makes a write: `f` runs in one transaction over every tree, on this
+    /// thread while few writes are in progress, or on the writer thread
+    /// (batched with others) while many are. `f` may run more than once (a
+    /// retried or given-up batch), so it must make the same writes each
+    /// time. The write counts as in progress until it is on disk.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<Committed<T>, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&Tx<'_>) -> TxResult<T> + Send + Sync + 'static,
+    {
+        self.inner.check_healthy()?;
+        let load = self.inner.load.enter();
+        if self.inner.load.hand_over() {
+            let mut load = Some(load);
+            self.writer.run(move |inner| inner.write_now(&f, load.take())).await
+        } else {
+            self.inner.write_now(&f, Some(load))
+        }
+    }
+}
+
+impl Inner {
+    /// Makes a write on this thread: it joins the batch this thread is
+    /// running, if any, or runs as a transaction of its own.
+    pub(crate) fn write_now<T>(
+        &self,
+        f: &dyn Fn(&Tx<'_>) -> TxResult<T>,
+        load: Option<InProgress>,
+    ) -> Result<Committed<T>, StoreError> {
+        let mut load = load;
+        if let Some(joined) = batch::with_current(self.id, |batch| self.join(batch, f, load.take())) {
+            return joined;
+        }
+        crate::failpoint::check("commit").map_err(|e| StoreError::Backend(e.to_string()))?;
+        let trees = self.all_trees();
+        let (value, cached) = trees
+            .as_slice()
+            .transaction(|trees: &Vec<TransactionalTree>| {
+                let tx = Tx::new(trees);
+                let value = f(&tx)?;
+                Ok((value, tx.cached.into_inner()))
+            })
+            .map_err(tx_error)?;
+        // Only now is the new value what readers see, so only now may the
+        // old copies go.
+        self.forget_cached(cached);
+        let (reply, flushed) = oneshot::channel();
+        self.commit.queue([Waiter { reply, _load: load }]);
+        Ok(Committed::pending(value, Durability::pending(flushed)))
+    }
+
+    /// Runs `f` in `batch`'s transaction. Its value comes back at once; its
+    /// flush waiter is queued only when the batch commits.
+    fn join<T>(
+        &self,
+        batch: &mut Batch,
+        f: &dyn Fn(&Tx<'_>) -> TxResult<T>,
+        load: Option<InProgress>,
+    ) -> Result<Committed<T>, StoreError> {
+        if batch.broken.is_some() {
+            // This attempt will be thrown away: do not build on it.
+            return Err(StoreError::Backend("an earlier write of its batch failed".into()));
+        }
+        let tx = Tx::new(&batch.trees);
+        let outcome = f(&tx);
+        let cached = tx.cached.into_inner();
+        match outcome {
+            Ok(value) => {
+                batch.cached.extend(cached);
+                let (reply, flushed) = oneshot::channel();
+                batch.waiters.push(Waiter { reply, _load: load });
+                Ok(Committed::pending(value, Durability::pending(flushed)))
+            }
+            Err(ConflictableTransactionError::Conflict) => {
+                batch.broken = Some(Broken::Conflict);
+                Err(StoreError::Backend("its batch met a conflict".into()))
+            }
+            Err(ConflictableTransactionError::Abort(e)) => {
+                batch.broken = Some(Broken::Failed);
+                Err(e)
+            }
+            Err(ConflictableTransactionError::Storage(e)) => {
+                batch.broken = Some(Broken::Failed);
+                Err(StoreError::Backend(e.to_string()))
+            }
+        }
+    }
+
+    /// Runs `writes`, whose store writes all join one transaction. Returns
+    /// `Ok(false)`, keeping nothing, if a write failed or `writes` says not
+    /// all were made: the caller then makes them one by one, so that one
+    /// write's failure stays its own. `writes` may run more than once,
+    /// after a conflict; only its last run counts. Reads made outside a
+    /// write do not see the batch's writes until it has committed.
+    pub(crate) fn write_batch(&self, writes: &mut dyn FnMut(&Inner) -> bool) -> Result<bool, StoreError> {
+        crate::failpoint::check("commit").map_err(|e| StoreError::Backend(e.to_string()))?;
+        let writes = RefCell::new(writes);
+        let trees = self.all_trees();
+        let outcome = trees.as_slice().transaction(|trees: &Vec<TransactionalTree>| {
+            let scope = batch::Scope::enter(Batch::new(self.id, trees.clone()));
+            let all_made = (writes.borrow_mut())(self);
+            let batch = scope.leave().ok_or(ConflictableTransactionError::Abort(BatchFailed))?;
+            match batch.broken {
+                Some(Broken::Conflict) => Err(ConflictableTransactionError::Conflict),
+                Some(Broken::Failed) => Err(ConflictableTransactionError::Abort(BatchFailed)),
+                None if !all_made => Err(ConflictableTransactionError::Abort(BatchFailed)),
+                None => Ok((batch.cached, batch.waiters)),
+            }
+        });
+        match outcome {
+            Ok((cached, waiters)) => {
+                self.forget_cached(cached);
+                self.commit.queue(waiters);
+                Ok(true)
+            }
+            Err(TransactionError::Abort(BatchFailed)) => Ok(false),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Backend(e.to_string())),
+        }
+    }
+
+    /// Forgets the cached copies of records a committed write changed.
+    fn forget_cached(&self, cached: Vec<(Tree, Vec<u8>)>) {
+        for (tree, key) in cached {
+            match tree {
+                Tree::Teams => self.teams.forget(&key),
+                Tree::Installations => self.installations.forget(&key),
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Tickets, their threads, and the SLA sweep.
+
+use async_trait::async_trait;
+use switchboard_core::{Author, ContactDraft, Message, MessageDraft, Ticket, TicketDraft, TicketId, Timestamp};
+
+use crate::{Committed, Got, Idempotency, StoreError, TicketEdit, TicketFilter};
+
+/// Tickets and their threads. A ticket's external key is unique per team
+/// and origin: a second ticket with the same one is refused.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Opens a ticket in a team, finding or creating its contact, and
+    /// writes a "created" event into its thread by `author`. Refuses with
+    /// [`StoreError::ExternalKeyTaken`] if the team already has a ticket
+    /// from the draft's origin with its external key.
+    async fn create_ticket(
+        &self,
+        slug: &str,
+        draft: TicketDraft,
+        contact: Option<ContactDraft>,
+        author: Author,
+        now: Timestamp,
+        idem: Option<Idempotency<Ticket>>,
+    ) -> Result<Committed<Ticket>, StoreError>;
+
+    /// Opens a ticket as [`TicketStore::create_ticket`] does, unless the
+    /// team has one from the draft's origin with its external key (which
+    /// the draft must have): then that ticket comes back, unchanged. Two
+    /// concurrent calls with one key make one ticket.
+    async fn create_or_get_ticket(
+        &self,
+        slug: &str,
+        draft: TicketDraft,
+        contact: Option<ContactDraft>,
+        author: Author,
+        now: Timestamp,
+    ) -> Result<Committed<Got<Ticket>>, StoreError>;
+
+    /// The ticket with this id.
+    async fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError>;
+
+    /// A team's tickets in list order.
+    async fn tickets(&self, slug: &str, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError>;
+
+    /// The ticket that `origin` opened in a team with this external key.
+    async fn ticket_by_external_key(&self, slug: &str, origin: &str, key: &str) -> Result<Option<Ticket>, StoreError>;
+
+    /// Changes a ticket in one write and writes each change into its
+    /// thread as an event by `author`.
+    async fn update_ticket(
+        &self,
+        id: TicketId,
+        edit: TicketEdit,
+        author: Author,
+        now: Timestamp,
+        idem: Option<Idempotency<Ticket>>,
+    ) -> Result<Committed<Ticket>, StoreError>;
+
+    /// Adds a message to a ticket's thread.
+    async fn append_message(
+        &self,
+        id: TicketId,
+        draft: MessageDraft,
+        now: Timestamp,
+        idem: Option<Idempotency<Message>>,
+    ) -> Result<Committed<Message>, StoreError>;
+
+    /// A ticket's thread, oldest first.
+    async fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError>;
+
+    /// Marks every running SLA whose deadline passed by `now` as breached
+    /// and returns the tickets affected.
+    async fn breach_overdue(&self, now: Timestamp) -> Result<Committed<Vec<TicketId>>, StoreError>;
+}
