@@ -5,6 +5,13 @@
 //! same fields as an HTML form, opens a ticket in the team and answers with
 //! its number and how many submissions this installation has seen. `GET`
 //! answers with a short usage text.
+//!
+//! A submission with a `delivery` id, as webhooks carry, is taken once
+//! however often it is sent, also when copies arrive at the same moment:
+//! the ticket is opened with `tickets::create_or_get` keyed by the id (201
+//! the first time, 200 with the same ticket after), and the first copy
+//! alone wins `storage::set_if_absent` on `delivery:<id>`, which the answer
+//! reports as `first_claim`.
 
 use serde::Deserialize;
 use switchboard_sdk::host::{storage, tickets};
@@ -47,6 +54,9 @@ pub struct Submission {
     /// The customer's e-mail address.
     #[serde(default)]
     pub email: Option<String>,
+    /// The sender's id for this submission, if it may send it again.
+    #[serde(default)]
+    pub delivery: Option<String>,
 }
 
 /// Parses a priority name.
@@ -72,6 +82,7 @@ pub fn read_submission(request: &Request) -> Result<Submission, String> {
                     "description" => s.description = value,
                     "name" => s.name = Some(value),
                     "email" => s.email = Some(value),
+                    "delivery" => s.delivery = Some(value),
                     _ => {}
                 }
             }
@@ -97,7 +108,7 @@ pub fn new_ticket(settings: &Settings, submission: Submission) -> NewTicket {
         description: submission.description,
         priority: settings.priority.as_deref().and_then(parse_priority),
         contact,
-        external_key: None,
+        external_key: submission.delivery.map(|id| format!("delivery:{id}")),
     }
 }
 
@@ -130,7 +141,11 @@ impl Channel for HelloChannel {
                     Ok(s) => s,
                     Err(why) => return Ok(Response::json(422, &serde_json::json!({"error": why}))),
                 };
-                let ticket = tickets::create(&new_ticket(&settings, submission))?;
+                let ticket = new_ticket(&settings, submission);
+                if let Some(key) = ticket.external_key.clone() {
+                    return deliver_once(&ticket, &key);
+                }
+                let ticket = tickets::create(&ticket)?;
                 let mut answer = serde_json::json!({"ticket": ticket.id, "title": ticket.title});
                 if settings.count_submissions {
                     let count = storage::get_json::<u64>("submissions")?.unwrap_or(0) + 1;
@@ -142,6 +157,20 @@ impl Channel for HelloChannel {
             _ => Ok(Response::text(405, "use GET or POST\n").with_header("allow", "GET, POST")),
         }
     }
+}
+
+/// Opens the ticket of a submission that may arrive more than once, and
+/// claims the delivery, each exactly once.
+fn deliver_once(ticket: &NewTicket, key: &str) -> Result<Response, PluginError> {
+    let got = tickets::create_or_get(ticket, &[])?;
+    let first_claim = storage::set_if_absent(key, b"1")?;
+    let answer = serde_json::json!({
+        "ticket": got.ticket.id,
+        "title": got.ticket.title,
+        "created": got.created,
+        "first_claim": first_claim,
+    });
+    Ok(Response::json(if got.created { 201 } else { 200 }, &answer))
 }
 
 switchboard_sdk::export_channel!(HelloChannel);
@@ -177,5 +206,11 @@ mod tests {
         let t = new_ticket(&settings, Submission { title: "Hi".into(), ..Submission::default() });
         assert_eq!((t.title.as_str(), t.priority), ("[web] Hi", Some(Priority::High)));
         assert!(t.contact.is_none());
+        assert_eq!(t.external_key, None);
+        let keyed = new_ticket(
+            &settings,
+            Submission { title: "Hi".into(), delivery: Some("d-1".into()), ..Submission::default() },
+        );
+        assert_eq!(keyed.external_key.as_deref(), Some("delivery:d-1"));
     }
 }
