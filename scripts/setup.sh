@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing Switchboard needs on a fresh machine:
 # the pinned toolchain with the wasm32-wasip2 target (plugins are built for
-# it), and with `--browser` Debian's chromium and chromedriver for the
-# browser test (the demo does not need them). Safe to run again; it only
-# installs what is missing.
+# it), and with `--for-tests` the Debian packages only the tests use:
+# chromium and chromedriver for the browser test, strace for the power-loss
+# test (the demo needs none of them). Safe to run again; it only installs
+# what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,10 +21,13 @@ for component in rustfmt clippy; do
     fi
 done
 
-# The browser test drives Debian's chromium through chromedriver.
-if [ "${1:-}" = --browser ] && { ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ]; }; then
+# The browser test drives Debian's chromium through chromedriver; the
+# power-loss test runs the server under strace.
+if [ "${1:-}" = --for-tests ] && { ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ] \
+    || ! command -v strace >/dev/null; }; then
     as_root=""
     [ "$(id -u)" -eq 0 ] || as_root="sudo"
     $as_root apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends chromium chromium-driver
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends \
+        chromium chromium-driver strace
 fi

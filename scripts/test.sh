@@ -5,7 +5,7 @@
 # components. Ends with one line totalling every test binary's results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --browser
+scripts/setup.sh --for-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 scripts/guests.sh test 2>&1 | tee -a "$log"

@@ -5,39 +5,18 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{listening_address, plugin_upload};
-use tokio::process::{Child, Command};
+use support::{plugin_upload, spawn_server};
+use tokio::process::Child;
 
 const TOKEN: &str = "durability-admin-token";
 
-/// Starts the binary on port 0 and returns it with its base URL, read from
-/// the line it prints on stdout.
+/// Starts the binary on port 0 and returns it with its base URL.
 async fn start(data: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        // Every client is 127.0.0.1: no per-client limit on public routes.
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
-        .arg(data)
-        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
-        .env("SWITCHBOARD_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn switchboard");
-    let base = listening_address(&mut child).await;
-    // serve() opens the store before accepting; wait until it answers.
-    let client = reqwest::Client::new();
-    for _ in 0..500 {
-        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return (child, base);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("server did not come up");
+    spawn_server(data, TOKEN, &[]).await
 }
 
 /// Starts the binary on a fresh data directory and creates team "ops";

@@ -216,6 +216,37 @@ impl Reply {
     }
 }
 
+/// Starts the real `switchboard` binary on port 0 with data in `data`, the
+/// admin token `token` and the extra environment `env`, and waits until it
+/// answers; returns it with its base URL. Every client is 127.0.0.1, so
+/// public routes have no per-client limit.
+pub async fn spawn_server(
+    data: &std::path::Path,
+    token: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .arg(data)
+        .env("SWITCHBOARD_ADMIN_TOKEN", token)
+        .env("SWITCHBOARD_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn switchboard");
+    let base = listening_address(&mut child).await;
+    // serve() opens the store before accepting; wait until it answers.
+    let client = reqwest::Client::new();
+    for _ in 0..500 {
+        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return (child, base);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("server did not come up");
+}
+
 /// Reads the line `switchboard serve` prints on stdout once it listens,
 /// within 60 s, and returns the base URL in it.
 pub async fn listening_address(child: &mut tokio::process::Child) -> String {

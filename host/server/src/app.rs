@@ -52,13 +52,17 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          switchboard_store_write_batches_total {}\n\
          # HELP switchboard_store_batched_writes_total Writes committed in those transactions.\n\
          # TYPE switchboard_store_batched_writes_total counter\n\
-         switchboard_store_batched_writes_total {}\n",
+         switchboard_store_batched_writes_total {}\n\
+         # HELP switchboard_store_write_panics_total Writes that panicked on the writer thread and failed alone.\n\
+         # TYPE switchboard_store_write_panics_total counter\n\
+         switchboard_store_write_panics_total {}\n",
         runtime.compiled,
         runtime.cache_hits,
         u8::from(runtime.pooling),
         stats.handed_over,
         stats.batches,
-        stats.batched_writes
+        stats.batched_writes,
+        stats.write_panics
     ));
     for (name, help, pick) in [
         ("switchboard_plugin_calls_total", "Plugin calls.", 0),

@@ -3,11 +3,11 @@
 //!
 //! A point is armed by the environment variable `SWITCHBOARD_FAILPOINTS`,
 //! read once: a comma-separated list of `name=action`, where the action is
-//! `error` (an I/O error, as a full or failing disk gives) or `panic`, and
-//! may be preceded by `N*` to fire only from the N+1st pass on, such as
-//! `sync=50*error`. The points are `sync` (making a flush stable),
+//! `error` (an I/O error, as a full or failing disk gives) or `panic`. Plain,
+//! it fires on every pass; preceded by `N*` it fires once, on pass N+1, such
+//! as `sync=50*error`. The points are `sync` (making a flush stable),
 //! `commit` (a transaction) and `writer` (a write on the writer thread).
-//! Unarmed, a point costs one relaxed atomic load.
+//! Unarmed, a point costs a look at an empty list.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +21,8 @@ enum Action {
 
 struct Point {
     name: String,
-    after: u64,
+    /// Fire once, after this many passes; or every time.
+    after: Option<u64>,
     action: Action,
     passes: AtomicU64,
 }
@@ -34,15 +35,15 @@ fn points() -> &'static [Point] {
             .filter_map(|item| {
                 let (name, action) = item.trim().split_once('=')?;
                 let (after, action) = match action.split_once('*') {
-                    Some((n, a)) => (n.parse().ok()?, a),
-                    None => (0, action),
+                    Some((n, a)) => (Some(n.parse().ok()?), a),
+                    None => (None, action),
                 };
                 let action = match action {
                     "error" => Action::Error,
                     "panic" => Action::Panic,
                     _ => return None,
                 };
-                tracing::warn!(point = name, ?action, after, "fail point armed");
+                tracing::warn!(point = name, ?action, ?after, "fail point armed");
                 Some(Point { name: name.to_owned(), after, action, passes: AtomicU64::new(0) })
             })
             .collect()
@@ -54,7 +55,8 @@ pub(crate) fn check(name: &str) -> std::io::Result<()> {
     let Some(point) = points().iter().find(|p| p.name == name) else {
         return Ok(());
     };
-    if point.passes.fetch_add(1, Ordering::Relaxed) < point.after {
+    let pass = point.passes.fetch_add(1, Ordering::Relaxed);
+    if point.after.is_some_and(|after| pass != after) {
         return Ok(());
     }
     match point.action {

@@ -59,6 +59,8 @@ pub(crate) struct Inner {
     pub(crate) installations: RecordCache<Installation>,
     /// Writes in progress, which decide where a write runs.
     pub(crate) load: Arc<Load>,
+    /// Writes that panicked on the writer thread.
+    pub(crate) panics: AtomicU64,
     // Declared last so that it is dropped after the trees it flushes.
     pub(crate) commit: GroupCommit,
     pub(crate) db: sled::Db,
@@ -86,6 +88,8 @@ pub struct SledStats {
     pub batches: u64,
     /// The writes those transactions committed.
     pub batched_writes: u64,
+    /// Writes that panicked on the writer thread (each failed alone).
+    pub write_panics: u64,
 }
 
 impl SledStore {
@@ -101,6 +105,7 @@ impl SledStore {
             teams: RecordCache::default(),
             installations: RecordCache::default(),
             load: Arc::new(Load::new()),
+            panics: AtomicU64::new(0),
             commit,
             db,
         });
@@ -118,6 +123,7 @@ impl SledStore {
             handed_over: self.inner.load.handed_over(),
             batches: self.writer.counts.batches.load(Ordering::Relaxed),
             batched_writes: self.writer.counts.batched_writes.load(Ordering::Relaxed),
+            write_panics: self.inner.panics.load(Ordering::Relaxed),
         }
     }
 }

@@ -18,14 +18,6 @@ use crate::tx::{Tx, TxResult};
 /// A batch attempt that must not commit.
 struct BatchFailed;
 
-/// The error a failed transaction reports.
-pub(crate) fn tx_error(e: TransactionError<StoreError>) -> StoreError {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Backend(e.to_string()),
-    }
-}
-
 impl SledStore {
     /// Makes a write: `f` runs in one transaction over every tree, on this
     /// thread while few writes are in progress, or on the writer thread
@@ -60,7 +52,7 @@ impl Inner {
         if let Some(joined) = batch::with_current(self.id, |batch| self.join(batch, f, load.take())) {
             return joined;
         }
-        crate::failpoint::check("commit").map_err(|e| StoreError::Backend(e.to_string()))?;
+        crate::failpoint::check("commit").map_err(|e| self.storage_fault(e.to_string()))?;
         let trees = self.all_trees();
         let (value, cached) = trees
             .as_slice()
@@ -69,7 +61,10 @@ impl Inner {
                 let value = f(&tx)?;
                 Ok((value, tx.cached.into_inner()))
             })
-            .map_err(tx_error)?;
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => self.storage_fault(e.to_string()),
+            })?;
         // Only now is the new value what readers see, so only now may the
         // old copies go.
         self.forget_cached(cached);
@@ -122,7 +117,7 @@ impl Inner {
     /// after a conflict; only its last run counts. Reads made outside a
     /// write do not see the batch's writes until it has committed.
     pub(crate) fn write_batch(&self, writes: &mut dyn FnMut(&Inner) -> bool) -> Result<bool, StoreError> {
-        crate::failpoint::check("commit").map_err(|e| StoreError::Backend(e.to_string()))?;
+        crate::failpoint::check("commit").map_err(|e| self.storage_fault(e.to_string()))?;
         let writes = RefCell::new(writes);
         let trees = self.all_trees();
         let outcome = trees.as_slice().transaction(|trees: &Vec<TransactionalTree>| {
@@ -143,8 +138,16 @@ impl Inner {
                 Ok(true)
             }
             Err(TransactionError::Abort(BatchFailed)) => Ok(false),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Backend(e.to_string())),
+            Err(TransactionError::Storage(e)) => Err(self.storage_fault(e.to_string())),
         }
+    }
+
+    /// A transaction that failed in sled's storage, not in our rules,
+    /// leaves sled in a state nobody vouches for (sled keeps the error and
+    /// fails what follows): the store stops, as after a failed flush.
+    fn storage_fault(&self, reason: String) -> StoreError {
+        self.stop(format!("a transaction failed in storage: {reason}"));
+        StoreError::Unavailable(reason)
     }
 
     /// Forgets the cached copies of records a committed write changed.

@@ -57,6 +57,10 @@ impl<F: FnMut(&Inner) -> Result<T, StoreError> + Send, T: Send> Job for Call<F, 
             (self.write)(inner)
         }));
         let made = outcome.is_ok();
+        if !made {
+            inner.panics.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!("a write panicked on the writer thread; it fails alone");
+        }
         self.result = Some(outcome.unwrap_or_else(|_| Err(StoreError::Backend("a write panicked".into()))));
         made
     }

@@ -1,0 +1,183 @@
+//! Injected storage faults against the real binary: a failed sync, a
+//! failed transaction, a write that panics, a full disk. After each the
+//! server either answers correctly or has exited with an error, and every
+//! write it acknowledged is there after a restart.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::spawn_server;
+
+const TOKEN: &str = "faults-admin-token";
+
+/// What the clients saw: acknowledged tickets, and the other statuses.
+#[derive(Debug, Default)]
+struct Seen {
+    acked: Vec<(u64, String)>,
+    refused: Vec<(u16, String)>,
+}
+
+/// Creates team "ops" and streams ticket creations from 16 clients until
+/// `done` says so or the server stops answering.
+async fn stream(base: &str, done: impl Fn(&Seen) -> bool + Send + Sync + 'static) -> Seen {
+    let client = reqwest::Client::new();
+    let team = client.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"})).send().await;
+    assert_eq!(team.expect("create team").status(), 201);
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let done = Arc::new(done);
+    let mut clients = Vec::new();
+    for c in 0..16 {
+        let (client, base, seen, done) = (client.clone(), base.to_owned(), Arc::clone(&seen), Arc::clone(&done));
+        clients.push(tokio::spawn(async move {
+            for i in 0.. {
+                if done(&seen.lock().expect("lock")) {
+                    return;
+                }
+                let title = format!("client {c} ticket {i}");
+                let sent = client
+                    .post(format!("{base}/api/teams/ops/tickets"))
+                    .bearer_auth(TOKEN)
+                    .json(&json!({"title": title, "description": "A customer cannot log in. ".repeat(40)}))
+                    .send()
+                    .await;
+                let Ok(resp) = sent else { return };
+                let status = resp.status().as_u16();
+                let Ok(body) = resp.json::<Value>().await else { return };
+                let mut seen = seen.lock().expect("lock");
+                match (status, body["id"].as_u64()) {
+                    (201, Some(id)) => seen.acked.push((id, title)),
+                    _ => seen.refused.push((status, title)),
+                }
+            }
+        }));
+    }
+    for c in clients {
+        c.await.expect("client");
+    }
+    Arc::try_unwrap(seen).expect("clients done").into_inner().expect("lock")
+}
+
+/// Waits for the server to exit by itself and returns whether it
+/// succeeded.
+async fn exits(child: &mut tokio::process::Child) -> bool {
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    status.expect("the server exited after the fault").expect("reaped").success()
+}
+
+/// Restarts on `data` without fault points and checks every acknowledged
+/// ticket.
+async fn every_acknowledged_ticket_is_there(data: &std::path::Path, acked: &[(u64, String)]) {
+    let (_child, base) = spawn_server(data, TOKEN, &[]).await;
+    let client = reqwest::Client::new();
+    for (id, title) in acked {
+        let resp = client.get(format!("{base}/api/tickets/{id}")).bearer_auth(TOKEN).send().await.expect("get");
+        assert_eq!(resp.status(), 200, "ticket {id} was acknowledged but is gone");
+        assert_eq!(resp.json::<Value>().await.expect("json")["title"], title.as_str());
+    }
+}
+
+/// The server's `/metrics` counter `name`.
+async fn counter(base: &str, name: &str) -> u64 {
+    let text = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
+}
+
+/// A failed sync is not retried: the server stops taking writes and exits
+/// with an error, and what it acknowledged before is on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_stops_the_server_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "sync=100*error")]).await;
+    let started = Instant::now();
+    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(30)).await;
+    assert!(!exits(&mut child).await, "the server exits with an error");
+    assert!(seen.acked.len() > 20, "the fault came after some writes: {} acknowledged", seen.acked.len());
+    assert!(seen.refused.iter().all(|(status, _)| *status == 503), "refused with 503 only: {:?}", seen.refused);
+    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+}
+
+/// A transaction that fails in storage stops the store the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_transaction_stops_the_server_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "commit=150*error")]).await;
+    let started = Instant::now();
+    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(30)).await;
+    assert!(!exits(&mut child).await, "the server exits with an error");
+    assert!(seen.acked.len() > 20, "the fault came after some writes: {} acknowledged", seen.acked.len());
+    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+}
+
+/// A full disk, made real with a file-size limit (`ulimit -f`, with
+/// SIGXFSZ ignored so that writes past it fail with `EFBIG` as they would
+/// with `ENOSPC`): sled's log write fails, the flush reports it, and the
+/// server stops and exits with an error; what it acknowledged is on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_stops_the_server_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = tokio::process::Command::new("sh")
+        .args(["-c", r#"ulimit -f 4096; trap "" XFSZ; exec "$0" "$@""#, env!("CARGO_BIN_EXE_switchboard")])
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .arg(dir.path())
+        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
+        .env("SWITCHBOARD_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn switchboard");
+    let base = support::listening_address(&mut child).await;
+    let started = Instant::now();
+    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(60)).await;
+    assert!(!exits(&mut child).await, "the server exits with an error");
+    assert!(seen.acked.len() > 20, "the disk filled after some writes: {} acknowledged", seen.acked.len());
+    assert!(seen.refused.iter().all(|(status, _)| *status == 503), "refused with 503 only: {:?}", seen.refused);
+    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+}
+
+/// A write that panics on the writer thread fails alone: the server keeps
+/// answering, the other writes are made, and nothing of it is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_panics_fails_alone_and_the_server_carries_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "writer=40*panic")]).await;
+    let seen = stream(&base, |seen| seen.acked.len() >= 600).await;
+    assert_eq!(counter(&base, "switchboard_store_write_panics_total").await, 1, "the fault point fired once");
+    // A panic in a batch gives the batch up; its writes run again alone,
+    // and the one that panicked is answered 500 unless its rerun went
+    // through.
+    assert!(seen.refused.iter().all(|(status, _)| *status == 500), "{:?}", seen.refused);
+    assert!(seen.refused.len() <= 1, "only the write that panicked failed: {:?}", seen.refused);
+    let health = reqwest::get(format!("{base}/health")).await.expect("health");
+    assert_eq!(health.status(), 200, "the server carries on");
+    child.start_kill().expect("stop");
+    child.wait().await.expect("reaped");
+    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+    let (_child, base) = spawn_server(dir.path(), TOKEN, &[]).await;
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{base}/api/teams/ops/tickets?limit=1000"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let titles: Vec<&str> = listed.as_array().expect("list").iter().filter_map(|t| t["title"].as_str()).collect();
+    for (_, title) in &seen.refused {
+        assert!(!titles.contains(&title.as_str()), "the write that failed left ticket {title:?} behind");
+    }
+}
