@@ -24,7 +24,11 @@
 //! `LOAD_CLIENTS` (default "1,4,16,64": 4 is where a flush delay that only
 //! pays off under saturation would show as a loss, and 16 is where the
 //! plugin path is weakest against the API), `LOAD_PATHS` (default
-//! "api,plugin,plugin+storage,form").
+//! "api,plugin,plugin+storage,form"). `LOAD_BASELINE` names another
+//! `switchboard` binary (an older build, say) to run beside this one: every
+//! round then runs on both, one after the other, and the medians show each
+//! and their ratio, so that a change is measured against its baseline in
+//! the same run. The report ends with each server's resident memory.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -226,6 +230,89 @@ async fn round(client: &reqwest::Client, base: &str, pid: u32, target: Target, c
     }
 }
 
+/// A server under load: the binary, its process and address.
+struct Server {
+    label: String,
+    child: tokio::process::Child,
+    pid: u32,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Resident memory of a process, in MiB, from `/proc/<pid>/status`.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Starts `binary` on a fresh data directory, with teams "load" and
+/// "counted", hello-channel enabled in both and the web form in "load".
+async fn start(label: &str, binary: &str, client: &reqwest::Client) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(binary)
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .arg(dir.path())
+        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn switchboard");
+    let pid = child.id().expect("server pid");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = lines.next_line().await.expect("stdout").expect("address line");
+    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    for _ in 0..500 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for team in ["Load", "Counted"] {
+        let created = client
+            .post(format!("{base}/api/teams"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"name": team}))
+            .send()
+            .await
+            .expect("team");
+        assert_eq!(created.status(), 201);
+    }
+    let guest = switchboard_artifacts::HELLO_CHANNEL;
+    let form = reqwest::multipart::Form::new()
+        .text("manifest", guest.manifest_text())
+        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("c.wasm"));
+    let installed =
+        client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("install");
+    assert_eq!(installed.status(), 201, "install hello-channel on {label}");
+    for (team, settings) in [("load", json!({"count_submissions": false})), ("counted", json!({}))] {
+        let enabled = client
+            .put(format!("{base}/api/teams/{team}/plugins/hello-channel"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"settings": settings, "grants": ["tickets", "storage"]}))
+            .send()
+            .await
+            .expect("enable");
+        assert_eq!(enabled.status(), 201);
+    }
+    // The web form ships with the server; without a per-client limit, since
+    // every bench client comes from 127.0.0.1.
+    let enabled = client
+        .put(format!("{base}/api/teams/load/plugins/web-form"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"settings": {"rate_limit": {"submissions": 0, "per_minutes": 10}}, "grants": ["tickets"]}))
+        .send()
+        .await
+        .expect("enable web-form");
+    assert_eq!(enabled.status(), 201);
+    Server { label: label.to_owned(), child, pid, base, _dir: dir }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // `cargo bench` passes `--bench`; any other run (such as `cargo test
@@ -254,77 +341,28 @@ async fn main() {
         })
         .collect();
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
-        .arg(dir.path())
-        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
-        .env("SWITCHBOARD_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn switchboard");
-    let pid = child.id().expect("server pid");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = lines.next_line().await.expect("stdout").expect("address line");
-    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
     // Redirects are not followed: the form's 303 is its success answer.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    for _ in 0..500 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let mut servers = vec![start("this", env!("CARGO_BIN_EXE_switchboard"), &client).await];
+    if let Ok(baseline) = std::env::var("LOAD_BASELINE") {
+        servers.push(start("baseline", &baseline, &client).await);
     }
-    for team in ["Load", "Counted"] {
-        let created = client
-            .post(format!("{base}/api/teams"))
-            .bearer_auth(TOKEN)
-            .json(&json!({"name": team}))
-            .send()
-            .await
-            .expect("team");
-        assert_eq!(created.status(), 201);
-    }
-    let guest = switchboard_artifacts::HELLO_CHANNEL;
-    let form = reqwest::multipart::Form::new()
-        .text("manifest", guest.manifest_text())
-        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("c.wasm"));
-    let installed =
-        client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("install");
-    assert_eq!(installed.status(), 201);
-    for (team, settings) in [("load", json!({"count_submissions": false})), ("counted", json!({}))] {
-        let enabled = client
-            .put(format!("{base}/api/teams/{team}/plugins/hello-channel"))
-            .bearer_auth(TOKEN)
-            .json(&json!({"settings": settings, "grants": ["tickets", "storage"]}))
-            .send()
-            .await
-            .expect("enable");
-        assert_eq!(enabled.status(), 201);
-    }
-    // The web form ships with the server; without a per-client limit, since
-    // every bench client comes from 127.0.0.1.
-    let enabled = client
-        .put(format!("{base}/api/teams/load/plugins/web-form"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"settings": {"rate_limit": {"submissions": 0, "per_minutes": 10}}, "grants": ["tickets"]}))
-        .send()
-        .await
-        .expect("enable web-form");
-    assert_eq!(enabled.status(), 201);
+    let idle: Vec<f64> = servers.iter().map(|s| rss_mib(s.pid)).collect();
     // Warm up connections and caches on every path.
-    for &target in &targets {
-        round(&client, &base, pid, target, 8, 1.0).await;
+    for server in &servers {
+        for &target in &targets {
+            round(&client, &server.base, server.pid, target, 8, 1.0).await;
+        }
     }
 
-    println!("durable ticket creation, {seconds}s per round, {rounds} rounds, paths interleaved");
+    println!("durable ticket creation, {seconds}s per round, {rounds} rounds, paths and servers interleaved");
     println!(
-        "{:>14} {:>8} {:>6} {:>12} {:>10} {:>10} {:>14} {:>12} {:>10} {:>10} {:>10}",
+        "{:>9} {:>14} {:>8} {:>6} {:>12} {:>10} {:>10} {:>14} {:>12} {:>10} {:>10} {:>10}",
+        "server",
         "path",
         "clients",
         "round",
@@ -337,13 +375,18 @@ async fn main() {
         "sled io",
         "writer"
     );
-    let mut results: Vec<(Target, usize, Vec<Round>)> =
-        levels.iter().flat_map(|&c| targets.iter().map(move |&t| (t, c, Vec::new()))).collect();
+    let count = servers.len();
+    let mut results: Vec<(usize, Target, usize, Vec<Round>)> = levels
+        .iter()
+        .flat_map(|&c| targets.iter().flat_map(move |&t| (0..count).map(move |s| (s, t, c, Vec::new()))))
+        .collect();
     for r in 0..rounds {
-        for (target, clients, got_rounds) in &mut results {
-            let got = round(&client, &base, pid, *target, *clients, seconds).await;
+        for (server, target, clients, got_rounds) in &mut results {
+            let s = &servers[*server];
+            let got = round(&client, &s.base, s.pid, *target, *clients, seconds).await;
             println!(
-                "{:>14} {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1} {:>12.0} {:>10.0} {:>10.0} {:>10.0}",
+                "{:>9} {:>14} {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1} {:>12.0} {:>10.0} {:>10.0} {:>10.0}",
+                s.label,
                 target.name(),
                 clients,
                 r + 1,
@@ -360,18 +403,19 @@ async fn main() {
         }
     }
     println!("\nmedians over {rounds} rounds:");
-    let rate_of = |t: Target, c: usize| {
+    let rate_of = |s: usize, t: Target, c: usize| {
         results
             .iter()
-            .find(|(tt, cc, _)| *tt == t && *cc == c)
-            .map(|(_, _, r)| median(r.iter().map(|x| x.per_sec).collect()))
+            .find(|(ss, tt, cc, _)| *ss == s && *tt == t && *cc == c)
+            .map(|(_, _, _, r)| median(r.iter().map(|x| x.per_sec).collect()))
     };
-    for (target, clients, got_rounds) in &results {
+    for (server, target, clients, got_rounds) in &results {
         let rate = median(got_rounds.iter().map(|x| x.per_sec).collect());
-        let vs_api = rate_of(Target::Api, *clients).map_or(f64::NAN, |api| rate / api);
-        let vs_one = rate_of(*target, levels[0]).map_or(f64::NAN, |one| rate / one);
+        let vs_api = rate_of(*server, Target::Api, *clients).map_or(f64::NAN, |api| rate / api);
+        let vs_baseline = rate_of(1, *target, *clients).map_or(f64::NAN, |base| rate / base);
         println!(
-            "{:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>4.0} server cpu µs/ticket ({:>3.0} workers, {:>3.0} sled io, {:>3.0} writer)  {:>5.2}x api  {:>5.2}x {} client(s)",
+            "{:>9} {:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>4.0} server cpu µs/ticket ({:>3.0} workers, {:>3.0} sled io, {:>3.0} writer)  {:>5.2}x api  {:>5.2}x baseline",
+            servers[*server].label,
             target.name(),
             clients,
             rate,
@@ -383,17 +427,22 @@ async fn main() {
             median(got_rounds.iter().map(|x| x.sled_io_us).collect()),
             median(got_rounds.iter().map(|x| x.writer_us).collect()),
             vs_api,
-            vs_one,
-            levels[0],
+            vs_baseline,
         );
     }
-    let text = metrics(&client, &base).await;
-    let calls = metric(&text, "switchboard_plugin_calls_total{plugin=\"hello-channel\"}");
-    let busy = metric(&text, "switchboard_plugin_busy_microseconds_total{plugin=\"hello-channel\"}");
-    println!(
-        "\nhello-channel: {calls} calls, mean {:.0} µs inside the runtime per call (instance, guest, host calls, durable waits)",
-        busy / calls
-    );
-    child.start_kill().expect("stop server");
-    let _ = child.wait().await;
+    for (server, idle) in servers.iter().zip(idle) {
+        let text = metrics(&client, &server.base).await;
+        let calls = metric(&text, "switchboard_plugin_calls_total{plugin=\"hello-channel\"}");
+        let busy = metric(&text, "switchboard_plugin_busy_microseconds_total{plugin=\"hello-channel\"}");
+        println!(
+            "\n{}: resident memory {idle:.0} MiB idle, {:.0} MiB after the load; hello-channel: {calls} calls, mean {:.0} µs inside the runtime per call",
+            server.label,
+            rss_mib(server.pid),
+            busy / calls
+        );
+    }
+    for mut server in servers {
+        server.child.start_kill().expect("stop server");
+        let _ = server.child.wait().await;
+    }
 }
