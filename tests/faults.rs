@@ -181,3 +181,49 @@ async fn a_write_that_panics_fails_alone_and_the_server_carries_on() {
         assert!(!titles.contains(&title.as_str()), "the write that failed left ticket {title:?} behind");
     }
 }
+
+/// A read does not show another client a write that is not yet durable:
+/// with every sync slowed to 300 ms, a GET of a ticket whose creation has
+/// committed but not yet been synced answers only once the sync is done,
+/// not before the creation's own 201.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_waits_until_the_write_it_sees_is_durable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "sync=delay")]).await;
+    let client = reqwest::Client::new();
+    let team = client.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"}));
+    assert_eq!(team.send().await.expect("team").status(), 201);
+    let create = tokio::spawn({
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let resp = client
+                .post(format!("{base}/api/teams/ops/tickets"))
+                .bearer_auth(TOKEN)
+                .json(&json!({"title": "Not durable yet"}))
+                .send()
+                .await
+                .expect("create");
+            assert_eq!(resp.status(), 201);
+            Instant::now()
+        }
+    });
+    // The first ticket of a new server is number 1. Ask for it until it is
+    // visible: the write commits at once, and its sync takes 300 ms.
+    let started = Instant::now();
+    let shown = loop {
+        let resp = client.get(format!("{base}/api/tickets/1")).bearer_auth(TOKEN).send().await.expect("get");
+        if resp.status() == 200 {
+            break Instant::now();
+        }
+        assert_eq!(resp.status(), 404);
+        assert!(started.elapsed() < Duration::from_secs(10), "the ticket never showed");
+    };
+    let acknowledged = create.await.expect("create task");
+    // The GET that showed the ticket waited for the same sync as the
+    // creation: it cannot have answered well before the 201.
+    assert!(
+        shown + Duration::from_millis(100) >= acknowledged,
+        "the ticket was shown {:?} before its creation was acknowledged",
+        acknowledged.duration_since(shown)
+    );
+}

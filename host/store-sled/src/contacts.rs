@@ -11,6 +11,12 @@ use crate::keys;
 use crate::store::SledStore;
 use crate::trees::{Sequence, Tree};
 use crate::tx::{Tx, TxResult, abort};
+use crate::visibility::Trees;
+
+/// What contact writes touch.
+const WRITE: Trees = Trees::of(&[Tree::Meta, Tree::Contacts, Tree::ContactKeys]);
+/// What contact reads look at.
+const READ: Trees = Trees::of(&[Tree::Contacts, Tree::ContactKeys]);
 
 impl Tx<'_> {
     /// Finds the contact owning one of the draft's addresses or numbers and
@@ -59,11 +65,12 @@ impl Tx<'_> {
 impl ContactStore for SledStore {
     async fn upsert_contact(&self, draft: ContactDraft, now: Timestamp) -> Result<Committed<Contact>, StoreError> {
         let draft = draft.normalized()?;
-        self.write(move |tx| tx.upsert_contact(&draft, now)).await
+        self.write(WRITE, move |tx| tx.upsert_contact(&draft, now)).await
     }
 
     async fn contact(&self, id: u64) -> Result<Contact, StoreError> {
-        self.inner.get(Tree::Contacts, &keys::id(id), "contact")?.ok_or(StoreError::UnknownContact(id))
+        let contact = self.inner.get(Tree::Contacts, &keys::id(id), "contact");
+        self.read(READ, contact).await?.ok_or(StoreError::UnknownContact(id))
     }
 
     async fn find_contact(&self, email: Option<&str>, phone: Option<&str>) -> Result<Option<Contact>, StoreError> {

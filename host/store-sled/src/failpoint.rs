@@ -3,7 +3,8 @@
 //!
 //! A point is armed by the environment variable `SWITCHBOARD_FAILPOINTS`,
 //! read once: a comma-separated list of `name=action`, where the action is
-//! `error` (an I/O error, as a full or failing disk gives) or `panic`. Plain,
+//! `error` (an I/O error, as a full or failing disk gives), `panic`, or
+//! `delay` (300 ms, as a slow disk takes, then carry on). Plain,
 //! it fires on every pass; preceded by `N*` it fires once, on pass N+1, such
 //! as `sync=50*error`. The points are `sync` (making a flush stable),
 //! `commit` (a transaction) and `writer` (a write on the writer thread).
@@ -17,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 enum Action {
     Error,
     Panic,
+    Delay,
 }
 
 struct Point {
@@ -41,6 +43,7 @@ fn points() -> &'static [Point] {
                 let action = match action {
                     "error" => Action::Error,
                     "panic" => Action::Panic,
+                    "delay" => Action::Delay,
                     _ => return None,
                 };
                 tracing::warn!(point = name, ?action, ?after, "fail point armed");
@@ -62,5 +65,9 @@ pub(crate) fn check(name: &str) -> std::io::Result<()> {
     match point.action {
         Action::Error => Err(std::io::Error::other(format!("fail point \"{name}\""))),
         Action::Panic => panic!("fail point \"{name}\""),
+        Action::Delay => {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok(())
+        }
     }
 }

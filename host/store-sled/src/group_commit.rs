@@ -33,6 +33,7 @@ use switchboard_store::StoreError;
 use tokio::sync::{oneshot, watch};
 
 use crate::load::InProgress;
+use crate::visibility::Pending;
 
 /// A write waiting for the flush that makes it durable.
 pub(crate) struct Waiter {
@@ -40,6 +41,8 @@ pub(crate) struct Waiter {
     pub(crate) reply: oneshot::Sender<Result<(), StoreError>>,
     /// Keeps the write counted as in progress until it is on disk.
     pub(crate) _load: Option<InProgress>,
+    /// Keeps readers of the trees it wrote waiting until it is on disk.
+    pub(crate) _visible: Option<Pending>,
 }
 
 #[derive(Default)]
@@ -244,7 +247,9 @@ fn flush_loop(shared: &Shared, db: &sled::Db, syncer: &mut Syncer) {
         }
         for waiter in batch {
             let outcome = result.clone().map_err(StoreError::Unavailable);
-            // A waiter whose request was dropped no longer cares.
+            // A waiter whose request was dropped no longer cares. Dropping
+            // the waiter lets readers of its trees go on: after a failed
+            // flush they find the store stopped.
             let _ = waiter.reply.send(outcome);
         }
     }

@@ -10,6 +10,11 @@ use crate::keys;
 use crate::store::SledStore;
 use crate::trees::Tree;
 use crate::tx::{Tx, TxResult, abort};
+use crate::visibility::Trees;
+
+/// The trees an idempotency record lives in; every write that keeps one
+/// adds them to its own.
+pub(crate) const KEPT: Trees = Trees::of(&[Tree::Idempotency, Tree::IdempotencyExpiry]);
 
 /// A record as stored.
 #[derive(Serialize, Deserialize)]
@@ -80,6 +85,7 @@ impl IdempotencyStore for SledStore {
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let stored: Option<Stored> =
             self.inner.get(Tree::Idempotency, &keys::idempotency(scope, key), "idempotency record")?;
+        self.inner.settled(KEPT).await?;
         Ok(stored.filter(|s| s.expires_at > now).map(Stored::into_record))
     }
 
@@ -97,7 +103,7 @@ impl IdempotencyStore for SledStore {
         if due.is_empty() {
             return Ok(Committed::durable_now(0));
         }
-        self.write(move |tx| {
+        self.write(KEPT, move |tx| {
             for entry in &due {
                 tx.remove(Tree::IdempotencyExpiry, entry)?;
                 tx.remove(Tree::Idempotency, &entry[8..])?;

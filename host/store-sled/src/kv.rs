@@ -9,6 +9,12 @@ use crate::keys;
 use crate::store::SledStore;
 use crate::trees::Tree;
 use crate::tx::{Tx, TxResult, abort};
+use crate::visibility::Trees;
+
+/// What storage writes touch.
+const WRITE: Trees = Trees::of(&[Tree::PluginKv, Tree::KvCounts]);
+/// What storage reads look at.
+const READ: Trees = Trees::of(&[Tree::PluginKv]);
 
 impl Tx<'_> {
     /// Stores a value, counting a new key against `max_keys`. Returns
@@ -32,8 +38,8 @@ impl Tx<'_> {
 #[async_trait]
 impl KvStore for SledStore {
     async fn kv_get(&self, scope: KvScope<'_>, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.inner.tree(Tree::PluginKv).get(keys::plugin_kv(scope.team, scope.plugin, key)).backend()?;
-        Ok(value.map(|v| v.to_vec()))
+        let value = self.inner.tree(Tree::PluginKv).get(keys::plugin_kv(scope.team, scope.plugin, key)).backend();
+        Ok(self.read(READ, value).await?.map(|v| v.to_vec()))
     }
 
     async fn kv_set(
@@ -44,8 +50,10 @@ impl KvStore for SledStore {
         max_keys: u64,
     ) -> Result<Committed<()>, StoreError> {
         let (team, plugin, key) = (scope.team.to_owned(), scope.plugin.to_owned(), key.to_owned());
-        self.write(move |tx| tx.kv_put(KvScope { team: &team, plugin: &plugin }, &key, &value, max_keys).map(drop))
-            .await
+        self.write(WRITE, move |tx| {
+            tx.kv_put(KvScope { team: &team, plugin: &plugin }, &key, &value, max_keys).map(drop)
+        })
+        .await
     }
 
     async fn kv_set_if_absent(
@@ -56,7 +64,7 @@ impl KvStore for SledStore {
         max_keys: u64,
     ) -> Result<Committed<bool>, StoreError> {
         let (team, plugin, key) = (scope.team.to_owned(), scope.plugin.to_owned(), key.to_owned());
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             let scope = KvScope { team: &team, plugin: &plugin };
             if tx.get_raw(Tree::PluginKv, &keys::plugin_kv(&team, &plugin, &key))?.is_some() {
                 return Ok(false);
@@ -68,7 +76,7 @@ impl KvStore for SledStore {
 
     async fn kv_delete(&self, scope: KvScope<'_>, key: &str) -> Result<Committed<()>, StoreError> {
         let (team, plugin, key) = (scope.team.to_owned(), scope.plugin.to_owned(), key.to_owned());
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             if tx.remove(Tree::PluginKv, &keys::plugin_kv(&team, &plugin, &key))? {
                 let count_key = keys::installation(&team, &plugin);
                 let count = tx.id_at(Tree::KvCounts, &count_key)?.unwrap_or(1);
@@ -81,12 +89,14 @@ impl KvStore for SledStore {
 
     async fn kv_keys(&self, scope: KvScope<'_>, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         let start = keys::plugin_kv(scope.team, scope.plugin, "").len();
-        self.inner
+        let keys = self
+            .inner
             .tree(Tree::PluginKv)
             .scan_prefix(keys::plugin_kv(scope.team, scope.plugin, prefix))
             .keys()
             .take(limit)
             .map(|k| Ok(String::from_utf8_lossy(&k.backend()?[start..]).into_owned()))
-            .collect()
+            .collect();
+        self.read(READ, keys).await
     }
 }

@@ -30,6 +30,7 @@ mod tickets;
 mod trees;
 mod tx;
 mod users;
+mod visibility;
 mod write;
 mod writer;
 #[cfg(test)]

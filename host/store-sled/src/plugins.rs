@@ -10,11 +10,17 @@ use crate::keys;
 use crate::store::SledStore;
 use crate::trees::Tree;
 use crate::tx::{OrAbort, abort};
+use crate::visibility::Trees;
+
+/// What plugin and installation writes touch.
+const WRITE: Trees = Trees::of(&[Tree::Plugins, Tree::PluginCode, Tree::Installations]);
+/// What plugin reads look at.
+const READ: Trees = Trees::of(&[Tree::Plugins, Tree::PluginCode, Tree::Installations]);
 
 #[async_trait]
 impl PluginStore for SledStore {
     async fn put_plugin(&self, record: PluginRecord, code: Vec<u8>) -> Result<Committed<PluginRecord>, StoreError> {
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             let id = record.manifest.id.as_bytes();
             let mut record = record.clone();
             if let Some(old) = tx.get::<PluginRecord>(Tree::Plugins, id, "plugin")? {
@@ -29,21 +35,24 @@ impl PluginStore for SledStore {
     }
 
     async fn plugin(&self, id: &str) -> Result<PluginRecord, StoreError> {
-        self.inner.get(Tree::Plugins, id.as_bytes(), "plugin")?.ok_or_else(|| StoreError::UnknownPlugin(id.to_owned()))
+        let plugin = self.inner.get(Tree::Plugins, id.as_bytes(), "plugin");
+        self.read(READ, plugin).await?.ok_or_else(|| StoreError::UnknownPlugin(id.to_owned()))
     }
 
     async fn plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
-        self.inner.tree(Tree::Plugins).iter().values().map(|v| decode("plugin", &v.backend()?)).collect()
+        let plugins = self.inner.tree(Tree::Plugins).iter().values().map(|v| decode("plugin", &v.backend()?)).collect();
+        self.read(READ, plugins).await
     }
 
     async fn plugin_code(&self, id: &str) -> Result<Vec<u8>, StoreError> {
-        let code = self.inner.tree(Tree::PluginCode).get(id.as_bytes()).backend()?;
+        let code = self.inner.tree(Tree::PluginCode).get(id.as_bytes()).backend();
+        let code = self.read(READ, code).await?;
         code.map(|v| v.to_vec()).ok_or_else(|| StoreError::UnknownPlugin(id.to_owned()))
     }
 
     async fn remove_plugin(&self, id: &str) -> Result<Committed<()>, StoreError> {
         let id = id.to_owned();
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             let Some(record) = tx.get::<PluginRecord>(Tree::Plugins, id.as_bytes(), "plugin")? else {
                 return abort(StoreError::UnknownPlugin(id.clone()));
             };
@@ -58,7 +67,7 @@ impl PluginStore for SledStore {
     }
 
     async fn put_installation(&self, installation: Installation) -> Result<Committed<Installation>, StoreError> {
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             tx.team(&installation.team)?;
             let plugin_key = installation.plugin.as_bytes();
             let Some(mut plugin) = tx.get::<PluginRecord>(Tree::Plugins, plugin_key, "plugin")? else {
@@ -83,20 +92,21 @@ impl PluginStore for SledStore {
     async fn installation(&self, slug: &str, plugin: &str) -> Result<Installation, StoreError> {
         let key = keys::installation(slug, plugin);
         let inner = &self.inner;
-        inner
-            .installations
-            .get_or_load(&key, || inner.get(Tree::Installations, &key, "installation"))?
+        let found = inner.installations.get_or_load(&key, || inner.get(Tree::Installations, &key, "installation"));
+        self.read(READ, found)
+            .await?
             .ok_or_else(|| StoreError::NotEnabled { team: slug.to_owned(), plugin: plugin.to_owned() })
     }
 
     async fn installations(&self, slug: &str) -> Result<Vec<Installation>, StoreError> {
         let found = self.inner.tree(Tree::Installations).scan_prefix(keys::team_prefix(slug));
-        found.values().map(|v| decode("installation", &v.backend()?)).collect()
+        let installations = found.values().map(|v| decode("installation", &v.backend()?)).collect();
+        self.read(READ, installations).await
     }
 
     async fn remove_installation(&self, slug: &str, plugin: &str) -> Result<Committed<()>, StoreError> {
         let (slug, plugin) = (slug.to_owned(), plugin.to_owned());
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             let key = keys::installation(&slug, &plugin);
             if !tx.remove(Tree::Installations, &key)? {
                 return abort(StoreError::NotEnabled { team: slug.clone(), plugin: plugin.clone() });

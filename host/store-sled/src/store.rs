@@ -13,6 +13,7 @@ use crate::group_commit::GroupCommit;
 use crate::load::Load;
 use crate::record_cache::RecordCache;
 use crate::trees::Tree;
+use crate::visibility::{Trees, Visibility};
 use crate::writer::Writer;
 use crate::{SledResult, migrate};
 
@@ -61,6 +62,8 @@ pub(crate) struct Inner {
     pub(crate) load: Arc<Load>,
     /// Writes that panicked on the writer thread.
     pub(crate) panics: AtomicU64,
+    /// Writes not yet durable, which readers of their trees wait for.
+    pub(crate) visibility: Arc<Visibility>,
     // Declared last so that it is dropped after the trees it flushes.
     pub(crate) commit: GroupCommit,
     pub(crate) db: sled::Db,
@@ -106,6 +109,7 @@ impl SledStore {
             installations: RecordCache::default(),
             load: Arc::new(Load::new()),
             panics: AtomicU64::new(0),
+            visibility: Visibility::new(),
             commit,
             db,
         });
@@ -155,6 +159,14 @@ impl Inner {
             None => Ok(()),
             Some(reason) => Err(StoreError::Unavailable(reason)),
         }
+    }
+
+    /// Finishes a read of `trees`: waits until the writes in them that the
+    /// read could have seen are durable (see `visibility`), and refuses if
+    /// the store stopped meanwhile.
+    pub(crate) async fn settled(&self, trees: Trees) -> Result<(), StoreError> {
+        self.visibility.settled(trees).await;
+        self.check_healthy()
     }
 
     /// Stops the store for good after a fault.

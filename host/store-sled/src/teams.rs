@@ -10,6 +10,12 @@ use crate::keys;
 use crate::store::SledStore;
 use crate::trees::Tree;
 use crate::tx::{OrAbort, Tx, TxResult, abort};
+use crate::visibility::Trees;
+
+/// What team writes touch.
+const WRITE: Trees = Trees::of(&[Tree::Teams, Tree::Aliases]).and(crate::idempotency::KEPT);
+/// What team reads look at.
+const READ: Trees = Trees::of(&[Tree::Teams, Tree::Aliases]);
 
 impl Tx<'_> {
     /// Refuses an alias another team holds.
@@ -27,7 +33,7 @@ impl Tx<'_> {
 #[async_trait]
 impl TeamStore for SledStore {
     async fn create_team(&self, team: Team, idem: Option<Idempotency<Team>>) -> Result<Committed<Team>, StoreError> {
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             tx.check_idempotency(idem.as_ref())?;
             if tx.get_raw(Tree::Teams, team.slug.as_bytes())?.is_some() {
                 return abort(StoreError::SlugTaken(team.slug.clone()));
@@ -42,21 +48,21 @@ impl TeamStore for SledStore {
 
     async fn team(&self, slug: &str) -> Result<Team, StoreError> {
         let inner = &self.inner;
-        inner
-            .teams
-            .get_or_load(slug.as_bytes(), || inner.get(Tree::Teams, slug.as_bytes(), "team"))?
-            .ok_or_else(|| StoreError::UnknownTeam(slug.to_owned()))
+        let team = inner.teams.get_or_load(slug.as_bytes(), || inner.get(Tree::Teams, slug.as_bytes(), "team"));
+        self.read(READ, team).await?.ok_or_else(|| StoreError::UnknownTeam(slug.to_owned()))
     }
 
     async fn teams(&self) -> Result<Vec<Team>, StoreError> {
-        self.inner.tree(Tree::Teams).iter().values().map(|v| decode("team", &v.backend()?)).collect()
+        let teams = self.inner.tree(Tree::Teams).iter().values().map(|v| decode("team", &v.backend()?)).collect();
+        self.read(READ, teams).await
     }
 
     async fn team_by_alias(&self, alias: &str) -> Result<Option<Team>, StoreError> {
-        match self.inner.tree(Tree::Aliases).get(alias.to_ascii_lowercase().as_bytes()).backend()? {
+        let team = match self.inner.tree(Tree::Aliases).get(alias.to_ascii_lowercase().as_bytes()).backend()? {
             Some(slug) => self.inner.get(Tree::Teams, &slug, "team"),
             None => Ok(None),
-        }
+        };
+        self.read(READ, team).await
     }
 
     async fn update_team(
@@ -66,7 +72,7 @@ impl TeamStore for SledStore {
         idem: Option<Idempotency<Team>>,
     ) -> Result<Committed<Team>, StoreError> {
         let slug = slug.to_owned();
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             tx.check_idempotency(idem.as_ref())?;
             let old = tx.team(&slug)?;
             let mut team = old.clone();
@@ -85,7 +91,8 @@ impl TeamStore for SledStore {
 
     async fn remove_stage(&self, slug: &str, stage: StageId) -> Result<Committed<Team>, StoreError> {
         let slug = slug.to_owned();
-        self.write(move |tx| {
+        let trees = Trees::of(&[Tree::Teams, Tree::StageCounts]);
+        self.write(trees, move |tx| {
             let mut team = tx.team(&slug)?;
             let key = keys::stage_count(&slug, stage);
             let count = tx.id_at(Tree::StageCounts, &key)?.unwrap_or(0);
@@ -103,12 +110,14 @@ impl TeamStore for SledStore {
     async fn stage_counts(&self, slug: &str) -> Result<Vec<(StageId, u64)>, StoreError> {
         let team = self.team(slug).await?;
         let counts = self.inner.tree(Tree::StageCounts);
-        team.stages
+        let counted = team
+            .stages
             .iter()
             .map(|s| {
                 let count = counts.get(keys::stage_count(slug, s.id)).backend()?;
                 Ok((s.id, count.and_then(|v| keys::read_id(&v)).unwrap_or(0)))
             })
-            .collect()
+            .collect();
+        self.read(Trees::of(&[Tree::StageCounts]), counted).await
     }
 }

@@ -12,6 +12,24 @@ use crate::keys;
 use crate::store::SledStore;
 use crate::trees::{Sequence, Tree};
 use crate::tx::{OrAbort, Tx, TxResult, abort};
+use crate::visibility::Trees;
+
+/// What ticket writes touch: the ticket and its indexes, its thread, its
+/// contact, and the id sequences.
+const WRITE: Trees = Trees::of(&[
+    Tree::Meta,
+    Tree::Tickets,
+    Tree::TicketOrder,
+    Tree::StageCounts,
+    Tree::SlaDue,
+    Tree::Messages,
+    Tree::Contacts,
+    Tree::ContactKeys,
+    Tree::ExternalKeys,
+])
+.and(crate::idempotency::KEPT);
+/// What ticket reads look at.
+const READ: Trees = Trees::of(&[Tree::Tickets, Tree::TicketOrder, Tree::ExternalKeys, Tree::Messages]);
 
 impl Tx<'_> {
     fn add_to_stage_count(&self, slug: &str, stage: u32, delta: i64) -> TxResult<()> {
@@ -111,7 +129,7 @@ impl TicketStore for SledStore {
     ) -> Result<Committed<Ticket>, StoreError> {
         let contact = contact.map(|c| c.normalized()).transpose()?;
         let slug = slug.to_owned();
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             tx.check_idempotency(idem.as_ref())?;
             let team = tx.team(&slug)?;
             let ticket = tx.open_ticket(&team, &draft, contact.as_ref(), &author, now)?;
@@ -134,7 +152,7 @@ impl TicketStore for SledStore {
         };
         let contact = contact.map(|c| c.normalized()).transpose()?;
         let slug = slug.to_owned();
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             let team = tx.team(&slug)?;
             if let Some(ticket) = tx.keyed_ticket(&slug, &draft.origin, &key)? {
                 return Ok(Got { record: ticket, created: false });
@@ -146,7 +164,8 @@ impl TicketStore for SledStore {
     }
 
     async fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError> {
-        self.inner.get(Tree::Tickets, &keys::id(id), "ticket")?.ok_or(StoreError::UnknownTicket(id))
+        let ticket = self.inner.get(Tree::Tickets, &keys::id(id), "ticket");
+        self.read(READ, ticket).await?.ok_or(StoreError::UnknownTicket(id))
     }
 
     async fn tickets(&self, slug: &str, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
@@ -193,7 +212,7 @@ impl TicketStore for SledStore {
         now: Timestamp,
         idem: Option<Idempotency<Ticket>>,
     ) -> Result<Committed<Ticket>, StoreError> {
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             tx.check_idempotency(idem.as_ref())?;
             let old = tx.ticket(id)?;
             let team = tx.team(&old.team)?;
@@ -230,7 +249,7 @@ impl TicketStore for SledStore {
         now: Timestamp,
         idem: Option<Idempotency<Message>>,
     ) -> Result<Committed<Message>, StoreError> {
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             tx.check_idempotency(idem.as_ref())?;
             let mut ticket = tx.ticket(id)?;
             let message = tx.add_message(id, draft.clone(), now)?;
@@ -245,7 +264,8 @@ impl TicketStore for SledStore {
     async fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError> {
         self.ticket(id).await?;
         let thread = self.inner.tree(Tree::Messages).scan_prefix(keys::id(id));
-        thread.values().map(|v| decode("message", &v.backend()?)).collect()
+        let messages = thread.values().map(|v| decode("message", &v.backend()?)).collect();
+        self.read(READ, messages).await
     }
 
     async fn breach_overdue(&self, now: Timestamp) -> Result<Committed<Vec<TicketId>>, StoreError> {
@@ -260,7 +280,7 @@ impl TicketStore for SledStore {
         if due.is_empty() {
             return Ok(Committed::durable_now(due));
         }
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             let mut breached = Vec::new();
             for &id in &due {
                 let old = tx.ticket(id)?;

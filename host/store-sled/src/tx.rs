@@ -9,6 +9,7 @@ use switchboard_store::StoreError;
 use crate::codec::{decode, encode};
 use crate::keys;
 use crate::trees::{Sequence, Tree};
+use crate::visibility::Trees;
 
 /// What a transaction's closure returns: a value, or why to abort.
 pub(crate) type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
@@ -36,12 +37,14 @@ pub(crate) struct Tx<'a> {
     /// Keys of cached trees (teams, installations) this attempt wrote, to
     /// forget once it commits.
     pub(crate) cached: RefCell<Vec<(Tree, Vec<u8>)>>,
+    /// Every tree this attempt wrote, to check against its use case's mask.
+    pub(crate) touched: std::cell::Cell<Trees>,
 }
 
 impl<'a> Tx<'a> {
     /// A view of `trees`, which are in [`Tree::ALL`] order.
     pub(crate) fn new(trees: &'a [TransactionalTree]) -> Self {
-        Tx { trees, cached: RefCell::default() }
+        Tx { trees, cached: RefCell::default(), touched: std::cell::Cell::default() }
     }
 
     fn tree(&self, tree: Tree) -> &TransactionalTree {
@@ -87,9 +90,24 @@ impl<'a> Tx<'a> {
 
     /// Notes a write to a tree whose records the store caches.
     fn touched(&self, tree: Tree, key: &[u8]) {
+        let mut touched = self.touched.get();
+        touched.insert(tree);
+        self.touched.set(touched);
         if matches!(tree, Tree::Teams | Tree::Installations) {
             self.cached.borrow_mut().push((tree, key.to_vec()));
         }
+    }
+
+    /// Ends the attempt: returns the cached keys it wrote to forget, and in
+    /// debug builds checks that it wrote no tree outside `mask`, the trees
+    /// its use case declared (see `visibility`).
+    pub(crate) fn finish(self, mask: Trees) -> Vec<(Tree, Vec<u8>)> {
+        debug_assert!(
+            mask.covers(self.touched.get()),
+            "a write touched trees outside its mask: {:?} not within {mask:?}",
+            self.touched.get()
+        );
+        self.cached.into_inner()
     }
 
     /// The big-endian id or count stored at `key`.

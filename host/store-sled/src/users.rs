@@ -10,6 +10,12 @@ use crate::keys;
 use crate::store::SledStore;
 use crate::trees::{Sequence, Tree};
 use crate::tx::OrAbort;
+use crate::visibility::Trees;
+
+/// What user writes touch.
+const WRITE: Trees = Trees::of(&[Tree::Meta, Tree::Users, Tree::Tokens]);
+/// What user reads look at.
+const READ: Trees = Trees::of(&[Tree::Users, Tree::Tokens]);
 
 #[async_trait]
 impl UserStore for SledStore {
@@ -21,7 +27,7 @@ impl UserStore for SledStore {
         now: Timestamp,
     ) -> Result<Committed<User>, StoreError> {
         let name = name.to_owned();
-        self.write(move |tx| {
+        self.write(WRITE, move |tx| {
             let id = tx.next_id(Sequence::User)?;
             let user = User::new(id, &name, role, token_hash.clone(), now).or_abort()?;
             tx.put(Tree::Users, &keys::id(id), &user)?;
@@ -39,10 +45,12 @@ impl UserStore for SledStore {
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.inner.get(Tree::Users, &keys::id(id), "user")
+        let user = self.inner.get(Tree::Users, &keys::id(id), "user");
+        self.read(READ, user).await
     }
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
-        self.inner.tree(Tree::Users).iter().values().map(|v| decode("user", &v.backend()?)).collect()
+        let users = self.inner.tree(Tree::Users).iter().values().map(|v| decode("user", &v.backend()?)).collect();
+        self.read(READ, users).await
     }
 }

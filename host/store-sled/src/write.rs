@@ -14,9 +14,37 @@ use crate::load::InProgress;
 use crate::store::{Inner, SledStore};
 use crate::trees::Tree;
 use crate::tx::{Tx, TxResult};
+use crate::visibility::{Pending, Trees};
 
 /// A batch attempt that must not commit.
 struct BatchFailed;
+
+/// What a write holds from its call until it is durable: its place in the
+/// load count and its registration with the readers of its trees. A write
+/// retried after its batch was given up finds both gone with the batch's
+/// waiters; it registers with the readers again before it commits (see
+/// `Token::registered`) and goes on uncounted, which only makes the load
+/// look lighter for a moment.
+#[derive(Default)]
+pub(crate) struct Token {
+    load: Option<InProgress>,
+    visible: Option<Pending>,
+}
+
+impl Token {
+    /// This token, registered with the readers of `trees` if it is not.
+    fn registered(mut self, inner: &Inner, trees: Trees) -> Token {
+        if self.visible.is_none() {
+            self.visible = Some(inner.visibility.register(trees));
+        }
+        self
+    }
+
+    /// The flush waiter that carries the token until the write is durable.
+    fn waiter(self, reply: oneshot::Sender<Result<(), StoreError>>) -> Waiter {
+        Waiter { reply, _load: self.load, _visible: self.visible }
+    }
+}
 
 impl SledStore {
     /// Makes a write: `f` runs in one transaction over every tree, on this
@@ -24,19 +52,33 @@ impl SledStore {
     /// (batched with others) while many are. `f` may run more than once (a
     /// retried or given-up batch), so it must make the same writes each
     /// time. The write counts as in progress until it is on disk.
-    pub(crate) async fn write<T, F>(&self, f: F) -> Result<Committed<T>, StoreError>
+    ///
+    /// `trees` are the trees the write may touch: readers of them wait for
+    /// it from before it commits until it is durable.
+    pub(crate) async fn write<T, F>(&self, trees: Trees, f: F) -> Result<Committed<T>, StoreError>
     where
         T: Send + 'static,
         F: Fn(&Tx<'_>) -> TxResult<T> + Send + Sync + 'static,
     {
         self.inner.check_healthy()?;
-        let load = self.inner.load.enter();
+        let token = Token { load: Some(self.inner.load.enter()), visible: Some(self.inner.visibility.register(trees)) };
         if self.inner.load.hand_over() {
-            let mut load = Some(load);
-            self.writer.run(move |inner| inner.write_now(&f, load.take())).await
+            let mut token = Some(token);
+            self.writer.run(move |inner| inner.write_now(trees, &f, token.take().unwrap_or_default())).await
         } else {
-            self.inner.write_now(&f, Some(load))
+            self.inner.write_now(trees, &f, token)
         }
+    }
+}
+
+impl SledStore {
+    /// Finishes a read of `trees` that gave `value`: waits until the writes
+    /// in them that the read could have seen are durable (see
+    /// `visibility`), and refuses if the store stopped meanwhile.
+    pub(crate) async fn read<T>(&self, trees: Trees, value: Result<T, StoreError>) -> Result<T, StoreError> {
+        let value = value?;
+        self.inner.settled(trees).await?;
+        Ok(value)
     }
 }
 
@@ -45,21 +87,26 @@ impl Inner {
     /// running, if any, or runs as a transaction of its own.
     pub(crate) fn write_now<T>(
         &self,
+        trees: Trees,
         f: &dyn Fn(&Tx<'_>) -> TxResult<T>,
-        load: Option<InProgress>,
+        token: Token,
     ) -> Result<Committed<T>, StoreError> {
-        let mut load = load;
-        if let Some(joined) = batch::with_current(self.id, |batch| self.join(batch, f, load.take())) {
+        let mut token = Some(token.registered(self, trees));
+        if let Some(joined) =
+            batch::with_current(self.id, |batch| self.join(batch, trees, f, token.take().unwrap_or_default()))
+        {
             return joined;
         }
+        let token = token.unwrap_or_default();
         crate::failpoint::check("commit").map_err(|e| self.storage_fault(e.to_string()))?;
+        let mask = trees;
         let trees = self.all_trees();
         let (value, cached) = trees
             .as_slice()
             .transaction(|trees: &Vec<TransactionalTree>| {
                 let tx = Tx::new(trees);
                 let value = f(&tx)?;
-                Ok((value, tx.cached.into_inner()))
+                Ok((value, tx.finish(mask)))
             })
             .map_err(|e| match e {
                 TransactionError::Abort(e) => e,
@@ -69,7 +116,7 @@ impl Inner {
         // old copies go.
         self.forget_cached(cached);
         let (reply, flushed) = oneshot::channel();
-        self.commit.queue([Waiter { reply, _load: load }]);
+        self.commit.queue([token.waiter(reply)]);
         Ok(Committed::pending(value, Durability::pending(flushed)))
     }
 
@@ -78,8 +125,9 @@ impl Inner {
     fn join<T>(
         &self,
         batch: &mut Batch,
+        mask: Trees,
         f: &dyn Fn(&Tx<'_>) -> TxResult<T>,
-        load: Option<InProgress>,
+        token: Token,
     ) -> Result<Committed<T>, StoreError> {
         if batch.broken.is_some() {
             // This attempt will be thrown away: do not build on it.
@@ -87,12 +135,12 @@ impl Inner {
         }
         let tx = Tx::new(&batch.trees);
         let outcome = f(&tx);
-        let cached = tx.cached.into_inner();
+        let cached = tx.finish(mask);
         match outcome {
             Ok(value) => {
                 batch.cached.extend(cached);
                 let (reply, flushed) = oneshot::channel();
-                batch.waiters.push(Waiter { reply, _load: load });
+                batch.waiters.push(token.waiter(reply));
                 Ok(Committed::pending(value, Durability::pending(flushed)))
             }
             Err(ConflictableTransactionError::Conflict) => {

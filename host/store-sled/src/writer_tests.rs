@@ -74,7 +74,9 @@ fn queue(store: &SledStore, i: usize, kind: Kind) -> impl Future<Output = Create
         }
         Ok(ticket)
     };
-    store.writer.run(move |inner| inner.write_now(&write, None))
+    store.writer.run(move |inner| {
+        inner.write_now(crate::visibility::Trees::of(&crate::trees::Tree::ALL), &write, Default::default())
+    })
 }
 
 /// Checks each answer against its kind, waiting for the good ones to be
