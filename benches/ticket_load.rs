@@ -230,6 +230,48 @@ async fn round(client: &reqwest::Client, base: &str, pid: u32, target: Target, c
     }
 }
 
+/// Read latency under write load: 64 clients create tickets through the
+/// API for `seconds` while one more client reads, in turn, the newest
+/// ticket of the list (trees being written: a read waits for the writes it
+/// could see to be durable) and the team (a tree nobody writes). Returns
+/// the medians and 99th percentiles, in µs, of both.
+async fn reads_under_write_load(client: &reqwest::Client, base: &str, seconds: f64) -> [(f64, f64); 2] {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut writers = Vec::new();
+    for c in 0..64 {
+        let (client, url) = (client.clone(), format!("{base}/api/teams/load/tickets"));
+        writers.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let title = format!("read load c{c} #{i}");
+                let resp = client.post(&url).bearer_auth(TOKEN).json(&json!({"title": title})).send().await;
+                assert_eq!(resp.expect("request").status(), 201);
+                i += 1;
+            }
+        }));
+    }
+    let (mut list, mut team) = (Vec::new(), Vec::new());
+    while Instant::now() < deadline {
+        for (url, into) in [
+            (format!("{base}/api/teams/load/tickets?limit=1"), &mut list),
+            (format!("{base}/api/teams/load"), &mut team),
+        ] {
+            let sent = Instant::now();
+            let resp = client.get(url).bearer_auth(TOKEN).send().await.expect("read");
+            assert_eq!(resp.status(), 200);
+            resp.bytes().await.expect("body");
+            into.push(sent.elapsed().as_micros() as u64);
+        }
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    [&mut list, &mut team].map(|v| {
+        v.sort_unstable();
+        (percentile(v, 0.5), percentile(v, 0.99))
+    })
+}
+
 /// A server under load: the binary, its process and address.
 struct Server {
     label: String,
@@ -428,6 +470,25 @@ async fn main() {
             median(got_rounds.iter().map(|x| x.writer_us).collect()),
             vs_api,
             vs_baseline,
+        );
+    }
+    println!("\nreads while 64 clients write, {seconds}s per round, {rounds} rounds (medians of p50 / p99, µs):");
+    let mut reads: Vec<Vec<[(f64, f64); 2]>> = vec![Vec::new(); servers.len()];
+    for _ in 0..rounds {
+        for (server, got) in servers.iter().zip(&mut reads) {
+            got.push(reads_under_write_load(&client, &server.base, seconds).await);
+        }
+    }
+    for (server, got) in servers.iter().zip(&reads) {
+        let m =
+            |which: usize, p99: bool| median(got.iter().map(|r| if p99 { r[which].1 } else { r[which].0 }).collect());
+        println!(
+            "{:>9}: newest ticket p50 {:>7.0} p99 {:>7.0}   team p50 {:>7.0} p99 {:>7.0}",
+            server.label,
+            m(0, false),
+            m(0, true),
+            m(1, false),
+            m(1, true)
         );
     }
     for (server, idle) in servers.iter().zip(idle) {
