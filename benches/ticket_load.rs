@@ -28,7 +28,10 @@
 //! `switchboard` binary (an older build, say) to run beside this one: every
 //! round then runs on both, one after the other, and the medians show each
 //! and their ratio, so that a change is measured against its baseline in
-//! the same run. The report ends with each server's resident memory.
+//! the same run. An older build may not link this build's hello-channel
+//! (built against a newer WIT): `LOAD_BASELINE_GUESTS` names the folder of
+//! the baseline's own guest builds (its `target/guests/wasm32-wasip2/release`).
+//! The report ends with each server's resident memory.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -294,7 +297,10 @@ fn rss_mib(pid: u32) -> f64 {
 
 /// Starts `binary` on a fresh data directory, with teams "load" and
 /// "counted", hello-channel enabled in both and the web form in "load".
-async fn start(label: &str, binary: &str, client: &reqwest::Client) -> Server {
+/// `guests`, if given, is the folder of hello-channel's component for this
+/// binary; the manifest then states the oldest WIT version, which every
+/// build links.
+async fn start(label: &str, binary: &str, guests: Option<&str>, client: &reqwest::Client) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(binary)
         .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
@@ -326,9 +332,16 @@ async fn start(label: &str, binary: &str, client: &reqwest::Client) -> Server {
         assert_eq!(created.status(), 201);
     }
     let guest = switchboard_artifacts::HELLO_CHANNEL;
+    let (manifest, wasm) = match guests {
+        Some(dir) => {
+            let wasm = std::fs::read(format!("{dir}/hello_channel.wasm")).expect("the baseline's hello-channel");
+            (guest.manifest_text().replace("wit = \"0.1.3\"", "wit = \"0.1.0\""), wasm)
+        }
+        None => (guest.manifest_text(), guest.wasm_bytes()),
+    };
     let form = reqwest::multipart::Form::new()
-        .text("manifest", guest.manifest_text())
-        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("c.wasm"));
+        .text("manifest", manifest)
+        .part("component", reqwest::multipart::Part::bytes(wasm).file_name("c.wasm"));
     let installed =
         client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("install");
     assert_eq!(installed.status(), 201, "install hello-channel on {label}");
@@ -389,9 +402,10 @@ async fn main() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let mut servers = vec![start("this", env!("CARGO_BIN_EXE_switchboard"), &client).await];
+    let mut servers = vec![start("this", env!("CARGO_BIN_EXE_switchboard"), None, &client).await];
     if let Ok(baseline) = std::env::var("LOAD_BASELINE") {
-        servers.push(start("baseline", &baseline, &client).await);
+        let guests = std::env::var("LOAD_BASELINE_GUESTS").ok();
+        servers.push(start("baseline", &baseline, guests.as_deref(), &client).await);
     }
     let idle: Vec<f64> = servers.iter().map(|s| rss_mib(s.pid)).collect();
     // Warm up connections and caches on every path.
