@@ -122,7 +122,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     let (api, openapi) = documented(state.plugin_upload_limit);
     // Serializing a document built from our own annotations cannot fail.
     let doc: Arc<str> = openapi.to_pretty_json().unwrap_or_default().into();
-    api.fallback(no_route)
+    api.route_layer(middleware::from_fn_with_state(state.clone(), crate::idempotency::middleware))
+        .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(Extension(OpenApiJson(doc)))
         .layer(middleware::from_fn_with_state(state, require_token))

@@ -140,6 +140,8 @@ pub struct FileConfig {
     pub sla_sweep_seconds: Option<u64>,
     /// Public requests per second per client (0: no limit).
     pub public_rate: Option<u32>,
+    /// The store's page cache, in MiB.
+    pub store_cache_mb: Option<u64>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Option<Vec<IpAddr>>,
 }

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 mod demo;
 mod error;
+mod idempotency;
 mod json;
 mod manifest;
 mod plugins;

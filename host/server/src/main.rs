@@ -72,6 +72,9 @@ struct ServeArgs {
     /// Public plugin requests per second per client; 0 for no limit [default: 20].
     #[arg(long, env = "SWITCHBOARD_PUBLIC_RATE")]
     public_rate: Option<u32>,
+    /// The most memory the store's page cache may use, in MiB (1 to 65536) [default: 64].
+    #[arg(long, env = "SWITCHBOARD_STORE_CACHE_MB", value_parser = clap::value_parser!(u64).range(1..=65536))]
+    store_cache_mb: Option<u64>,
     /// A proxy whose X-Forwarded-For is believed; repeat for several.
     #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
@@ -131,6 +134,12 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(secs) = args.sla_sweep_seconds.or(file.sla_sweep_seconds) {
         config.sla_sweep_interval = Duration::from_secs(secs.max(1));
+    }
+    if let Some(mb) = args.store_cache_mb.or(file.store_cache_mb) {
+        if !(1..=65536).contains(&mb) {
+            anyhow::bail!("store_cache_mb: {mb} is not between 1 and 65536");
+        }
+        config.store_cache_bytes = mb * 1024 * 1024;
     }
     if let Some(rate) = args.public_rate.or(file.public_rate) {
         config.public_rate = rate;

@@ -84,6 +84,7 @@ pub async fn serve(
         trusted_proxies: config.trusted_proxies.clone().into(),
         plugin_upload_limit: config.plugin_upload_limit,
         public_body_limit: config.public_body_limit,
+        body_limit: config.body_limit,
         _alive: alive,
     };
     let (stop, stopped) = watch::channel(false);

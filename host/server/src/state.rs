@@ -27,6 +27,8 @@ pub struct AppState {
     pub plugin_upload_limit: usize,
     /// The largest request body on public plugin routes.
     pub public_body_limit: usize,
+    /// The largest request body on other routes.
+    pub body_limit: usize,
     /// The storage backend's own counters, for `/metrics`.
     pub store_stats: Arc<dyn Fn() -> switchboard_store_sled::SledStats + Send + Sync>,
     /// Held by every clone of the state, so that `serve` learns when the

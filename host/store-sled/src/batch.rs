@@ -4,10 +4,7 @@
 //! that buffer to sled's IO thread pool, which wakes all of its idle threads
 //! to take it; the transaction itself also takes sled's process-wide lock
 //! and sets up a view of every tree. That fixed cost is most of a small
-//! write: a standalone probe of a ticket-sized transaction over our trees
-//! (flushing every 16 records) measured about 100 us of process CPU per
-//! record one per transaction, 67 at two per transaction, 54 at four and 41
-//! at eight.
+//! write (the probe that showed it is in `benches/README.md`).
 //!
 //! So the store writer (see `crate::writer`) runs the writes queued
 //! behind each other as one transaction. While a batch runs, the thread

@@ -10,6 +10,7 @@ use super::tickets::parse_id;
 use super::wire::AuthorOut;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::idempotency::Idem;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -79,6 +80,7 @@ impl From<&Message> for MessageOut {
 pub async fn create_message(
     State(state): State<AppState>,
     caller: Caller,
+    idem: Idem,
     Path(id): Path<String>,
     Json(body): Json<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<MessageOut>)> {
@@ -97,7 +99,8 @@ pub async fn create_message(
     };
     let draft = MessageDraft { kind, author, body: body.body };
     let now = state.clock.now();
-    let message = state.stores.tickets.append_message(id, draft, now, None).await?.durable().await?;
+    let idem = idem.keep(&caller, now, StatusCode::CREATED, |m: &Message| MessageOut::from(m));
+    let message = state.stores.tickets.append_message(id, draft, now, idem).await?.durable().await?;
     Ok((StatusCode::CREATED, Json((&message).into())))
 }
 

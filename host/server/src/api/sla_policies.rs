@@ -12,7 +12,8 @@ use super::wire::{PriorityIn, StageRef};
 use switchboard_store::TeamEdit;
 
 use crate::auth::Caller;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::idempotency::Idem;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -89,17 +90,19 @@ pub async fn list_policies(State(state): State<AppState>, Path(slug): Path<Strin
 pub async fn create_policy(
     State(state): State<AppState>,
     caller: Caller,
+    idem: Idem,
     Path(slug): Path<String>,
     Json(body): Json<PolicyIn>,
 ) -> ApiResult<(StatusCode, Json<PolicyOut>)> {
     caller.require_admin()?;
     let draft = body.draft(&state.stores.teams.team(&slug).await?)?;
     let add: TeamEdit = Arc::new(move |team| team.add_policy(draft.clone()).map(drop));
-    let team = state.stores.teams.update_team(&slug, add, None).await?.durable().await?;
     // The edit ran on the stored team, so the new policy has the id handed
     // out last.
-    let id = team.next_policy_id - 1;
-    Ok((StatusCode::CREATED, Json(team.policy(id)?.into())))
+    let render = |team: &Team| team.policy(team.next_policy_id - 1).ok().map(PolicyOut::from);
+    let idem = idem.keep(&caller, state.clock.now(), StatusCode::CREATED, render);
+    let team = state.stores.teams.update_team(&slug, add, idem).await?.durable().await?;
+    Ok((StatusCode::CREATED, Json(render(&team).ok_or_else(|| ApiError::internal(&"the new policy is missing"))?)))
 }
 
 /// Replaces an SLA policy's settings.

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::StageId;
+use switchboard_core::{StageId, Team};
 use utoipa::ToSchema;
 
 use super::wire::StageOut;
 use switchboard_store::TeamEdit;
 
 use crate::auth::Caller;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::idempotency::Idem;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -88,16 +89,18 @@ pub async fn list_stages(
 pub async fn create_stage(
     State(state): State<AppState>,
     caller: Caller,
+    idem: Idem,
     Path(slug): Path<String>,
     Json(body): Json<NewStage>,
 ) -> ApiResult<(StatusCode, Json<StageOut>)> {
     caller.require_admin()?;
     let add: TeamEdit = Arc::new(move |team| team.add_stage(&body.name, body.closing, body.position).map(drop));
-    let team = state.stores.teams.update_team(&slug, add, None).await?.durable().await?;
     // The edit ran on the stored team, so the new stage has the id handed
     // out last.
-    let id = team.next_stage_id - 1;
-    Ok((StatusCode::CREATED, Json(team.stage(id)?.into())))
+    let render = |team: &Team| team.stage(team.next_stage_id - 1).ok().map(StageOut::from);
+    let idem = idem.keep(&caller, state.clock.now(), StatusCode::CREATED, render);
+    let team = state.stores.teams.update_team(&slug, add, idem).await?.durable().await?;
+    Ok((StatusCode::CREATED, Json(render(&team).ok_or_else(|| ApiError::internal(&"the new stage is missing"))?)))
 }
 
 /// Renames a stage or changes whether it closes tickets.
@@ -108,12 +111,15 @@ pub async fn create_stage(
 pub async fn patch_stage(
     State(state): State<AppState>,
     caller: Caller,
+    idem: Idem,
     Path((slug, id)): Path<(String, StageId)>,
     Json(body): Json<StagePatch>,
 ) -> ApiResult<Json<StageOut>> {
     caller.require_admin()?;
     let edit: TeamEdit = Arc::new(move |team| team.edit_stage(id, body.name.as_deref(), body.closing));
-    let team = state.stores.teams.update_team(&slug, edit, None).await?.durable().await?;
+    let render = move |team: &Team| team.stage(id).ok().map(StageOut::from);
+    let idem = idem.keep(&caller, state.clock.now(), StatusCode::OK, render);
+    let team = state.stores.teams.update_team(&slug, edit, idem).await?.durable().await?;
     Ok(Json(team.stage(id)?.into()))
 }
 

@@ -14,6 +14,7 @@ use switchboard_store::TeamEdit;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::idempotency::Idem;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -93,13 +94,16 @@ fn alias_local_part(alias: &str, mail_domain: &str) -> ApiResult<String> {
 pub async fn create_team(
     State(state): State<AppState>,
     caller: Caller,
+    idem: Idem,
     Json(body): Json<NewTeam>,
 ) -> ApiResult<(StatusCode, Json<TeamOut>)> {
     caller.require_admin()?;
     let alias = body.alias.as_deref().map(|a| alias_local_part(a, &state.mail_domain)).transpose()?;
     let draft = TeamDraft { name: body.name, slug: body.slug, alias };
     let team = Team::new(draft, state.clock.now())?;
-    let team = state.stores.teams.create_team(team, None).await?.durable().await?;
+    let domain = Arc::clone(&state.mail_domain);
+    let idem = idem.keep(&caller, state.clock.now(), StatusCode::CREATED, move |t: &Team| TeamOut::new(t, &domain));
+    let team = state.stores.teams.create_team(team, idem).await?.durable().await?;
     tracing::info!(team = %team.slug, "team created");
     Ok((StatusCode::CREATED, Json(TeamOut::new(&team, &state.mail_domain))))
 }
@@ -127,6 +131,7 @@ pub async fn get_team(State(state): State<AppState>, Path(slug): Path<String>) -
 pub async fn patch_team(
     State(state): State<AppState>,
     caller: Caller,
+    idem: Idem,
     Path(slug): Path<String>,
     Json(body): Json<TeamPatch>,
 ) -> ApiResult<Json<TeamOut>> {
@@ -141,6 +146,8 @@ pub async fn patch_team(
         }
         Ok(())
     });
-    let team = state.stores.teams.update_team(&slug, edit, None).await?.durable().await?;
+    let domain = Arc::clone(&state.mail_domain);
+    let idem = idem.keep(&caller, state.clock.now(), StatusCode::OK, move |t: &Team| TeamOut::new(t, &domain));
+    let team = state.stores.teams.update_team(&slug, edit, idem).await?.durable().await?;
     Ok(Json(TeamOut::new(&team, &state.mail_domain)))
 }

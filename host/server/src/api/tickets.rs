@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::wire::{ContactIn, PriorityIn, StageOut, StageRef};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::idempotency::Idem;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -212,6 +213,7 @@ impl ListQuery {
 pub async fn create_ticket(
     State(state): State<AppState>,
     caller: Caller,
+    idem: Idem,
     Path(slug): Path<String>,
     Json(body): Json<NewTicket>,
 ) -> ApiResult<(StatusCode, Json<TicketOut>)> {
@@ -227,8 +229,10 @@ pub async fn create_ticket(
     };
     let contact = body.contact.map(Into::into);
     let (team_slug, author, now) = (slug.clone(), caller.author(), state.clock.now());
+    let shown = team.clone();
+    let idem = idem.keep(&caller, now, StatusCode::CREATED, move |t: &Ticket| TicketOut::new(t, &shown));
     let ticket =
-        state.stores.tickets.create_ticket(&team_slug, draft, contact, author, now, None).await?.durable().await?;
+        state.stores.tickets.create_ticket(&team_slug, draft, contact, author, now, idem).await?.durable().await?;
     Ok((StatusCode::CREATED, Json(TicketOut::new(&ticket, &team))))
 }
 
@@ -281,6 +285,7 @@ pub(crate) fn parse_id(id: &str) -> ApiResult<TicketId> {
 pub async fn patch_ticket(
     State(state): State<AppState>,
     caller: Caller,
+    idem: Idem,
     Path(id): Path<String>,
     Json(body): Json<TicketPatch>,
 ) -> ApiResult<Json<TicketOut>> {
@@ -293,6 +298,8 @@ pub async fn patch_ticket(
         fields: body.fields.map(|f| f.into_iter().collect()),
     };
     let (now, by) = (state.clock.now(), caller.author());
-    let ticket = state.stores.tickets.update_ticket(id, edit, by, now, None).await?.durable().await?;
+    let shown = team.clone();
+    let idem = idem.keep(&caller, now, StatusCode::OK, move |t: &Ticket| TicketOut::new(t, &shown));
+    let ticket = state.stores.tickets.update_ticket(id, edit, by, now, idem).await?.durable().await?;
     Ok(Json(TicketOut::new(&ticket, &team)))
 }
