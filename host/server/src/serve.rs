@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 use crate::auth::{BootstrapError, bootstrap_admin};
 use crate::config::Config;
 use crate::rate_limit::RateLimiter;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -69,12 +69,12 @@ pub async fn serve(
     let runtime = Runtime::new(runtime_config, &stores, Arc::new(move || clock.now()))?;
     crate::plugins::load_installed(&*stores.plugins, &runtime).await?;
     crate::plugins::install_bundled(&*stores.plugins, &runtime, &config.bundled, now).await;
-    // Every clone of the state holds a sender; when the last is dropped,
-    // `closed` ends: no request can touch the store any more (mini-redis's
+    // The state holds a sender; when its last clone is dropped, `closed`
+    // ends: no request can touch the store any more (mini-redis's
     // shutdown-complete signal).
     let (alive, mut closed) = mpsc::channel::<()>(1);
     let stats = Arc::clone(&backend);
-    let state = AppState {
+    let state = AppState::new(Shared {
         stores: stores.clone(),
         store_stats: Arc::new(move || stats.stats()),
         clock: Arc::clone(&config.clock),
@@ -86,7 +86,7 @@ pub async fn serve(
         public_body_limit: config.public_body_limit,
         body_limit: config.body_limit,
         _alive: alive,
-    };
+    });
     let (stop, stopped) = watch::channel(false);
     let sweeper = tokio::spawn(crate::sweeper::run(
         Arc::clone(&stores.tickets),
