@@ -183,7 +183,7 @@ async fn components_that_do_not_fit_their_manifest_are_refused() {
         "is not a valid component",
     );
     s.install_with(
-        &HELLO_CHANNEL.manifest_text().replace("wit = \"0.1.1\"", "wit = \"0.2.0\""),
+        &HELLO_CHANNEL.manifest_text().replace("wit = \"0.1.3\"", "wit = \"0.2.0\""),
         HELLO_CHANNEL.wasm_bytes(),
     )
     .await
