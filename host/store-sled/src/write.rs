@@ -19,12 +19,12 @@ use crate::visibility::{Pending, Trees};
 /// A batch attempt that must not commit.
 struct BatchFailed;
 
-/// What a write holds from its call until it is durable: its place in the
-/// load count and its registration with the readers of its trees. A write
-/// retried after its batch was given up finds both gone with the batch's
-/// waiters; it registers with the readers again before it commits (see
-/// `Token::registered`) and goes on uncounted, which only makes the load
-/// look lighter for a moment.
+/// What a write holds until it is durable: its place in the load count,
+/// from its call, and its registration with the readers of its trees, from
+/// just before its transaction. A write retried after its batch was given
+/// up finds both gone with the batch's waiters; it registers with the
+/// readers again before it commits (see `Token::registered`) and goes on
+/// uncounted, which only makes the load look lighter for a moment.
 #[derive(Default)]
 pub(crate) struct Token {
     load: Option<InProgress>,
@@ -54,14 +54,17 @@ impl SledStore {
     /// time. The write counts as in progress until it is on disk.
     ///
     /// `trees` are the trees the write may touch: readers of them wait for
-    /// it from before it commits until it is durable.
+    /// it from just before it commits until it is durable. It registers
+    /// with the readers when its transaction is about to run (see
+    /// `Inner::write_now`), not when it is handed over: a read need not
+    /// wait for a write that is still queued, which it cannot have seen.
     pub(crate) async fn write<T, F>(&self, trees: Trees, f: F) -> Result<Committed<T>, StoreError>
     where
         T: Send + 'static,
         F: Fn(&Tx<'_>) -> TxResult<T> + Send + Sync + 'static,
     {
         self.inner.check_healthy()?;
-        let token = Token { load: Some(self.inner.load.enter()), visible: Some(self.inner.visibility.register(trees)) };
+        let token = Token { load: Some(self.inner.load.enter()), visible: None };
         if self.inner.load.hand_over() {
             let mut token = Some(token);
             self.writer.run(move |inner| inner.write_now(trees, &f, token.take().unwrap_or_default())).await
