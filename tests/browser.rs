@@ -220,3 +220,62 @@ async fn a_person_fills_in_the_form_in_a_browser() {
         (Some("Ann Lee"), Some("ann@example.com"))
     );
 }
+
+/// Serves one HTML page from a port of its own, which makes it another
+/// origin than the server's, and returns its address.
+async fn other_site(html: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = conn.read(&mut request).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                html.len()
+            );
+            let _ = conn.write_all(format!("{head}{html}").as_bytes()).await;
+        }
+    });
+    format!("http://{addr}/")
+}
+
+/// The text a framed page shows, read from inside the frame as a person
+/// would see it; `None` when the browser refused to show the page there.
+async fn framed_text(browser: &Browser, url: &str) -> Option<String> {
+    let page = other_site(format!("<!doctype html><iframe id=f src='{url}'></iframe>")).await;
+    browser.open(&page).await;
+    let frame = browser.find("#f").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        browser.call(reqwest::Method::POST, "/frame", Some(json!({"id": {ELEMENT: frame}}))).await;
+        let script = json!({"script": "return [location.href, document.readyState, document.body ? document.body.innerText : '']", "args": []});
+        let seen = browser.call(reqwest::Method::POST, "/execute/sync", Some(script)).await;
+        browser.call(reqwest::Method::POST, "/frame/parent", Some(json!({}))).await;
+        let (href, state, text) = (seen[0].as_str(), seen[1].as_str(), seen[2].as_str().unwrap_or_default());
+        if href.is_some_and(|h| h.starts_with("chrome-error:")) {
+            return None;
+        }
+        if href == Some(url) && state == Some("complete") {
+            return Some(text.to_owned());
+        }
+        assert!(Instant::now() < deadline, "the frame never loaded: {seen}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn another_site_cannot_frame_the_form() {
+    let s = Server::start_with(|c| c.bundled = switchboard_server::BundledPlugin::shipped()).await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    let form = json!({"title": "Contact us", "fields": [{"name": "subject", "target": "title", "label": "Subject"}]});
+    s.enable("ops", "web-form", form, &["tickets"]).await.expect(201);
+    let browser = Browser::start().await;
+    // The same frame shows a page that does not forbid framing, so a
+    // refusal below is the form's policy, not a broken test page.
+    let health = framed_text(&browser, &format!("{}/health", s.base)).await;
+    assert!(health.as_ref().is_some_and(|t| t.contains("ok")), "the control page should show in a frame: {health:?}");
+    let form = framed_text(&browser, &format!("{}/c/ops/web-form/", s.base)).await;
+    assert_eq!(form, None, "the form must not show inside another site's frame");
+}

@@ -198,6 +198,42 @@ async fn errors_come_back_beside_each_field_with_values_kept() {
 }
 
 #[tokio::test]
+async fn characters_the_host_refuses_are_the_fields_error_not_a_failure() {
+    let s = server_with(full_form(), |_| {}).await;
+    // Each value is one the ticket store refuses; the visitor must learn
+    // which field to fix (422), never "try again later" (503).
+    for (field, value, message) in [
+        ("name", "Ann\tLee", "Remove the tabs and control characters from this field"),
+        ("subject", "Refund\u{1b}[2J", "Remove the tabs and control characters from this field"),
+        ("subject", "gnp\u{202E}exe", "Remove the text-direction control characters from this field"),
+        ("name", "Ann\u{2067}", "Remove the text-direction control characters from this field"),
+    ] {
+        let mut body = json!({"name": "Ann", "email": "ann@example.com", "subject": "Help"});
+        body[field] = json!(value);
+        let r = s.call(Method::POST, "/c/ops/web-form/", None, Some(body)).await;
+        assert_eq!((r.status, r.body["fields"][field].as_str()), (422, Some(message)), "{field}={value:?}: {}", r.body);
+    }
+    // Tabs and line breaks belong in long text.
+    let body = json!({"name": "Ann", "email": "ann@example.com", "subject": "Help", "details": "a\tb\nc"});
+    assert_eq!(s.call(Method::POST, "/c/ops/web-form/", None, Some(body)).await.status, 201);
+
+    // A JSON body that names a field twice means what the reader decides.
+    let twice = br#"{"name": "Ann", "email": "ann@example.com", "subject": "Help", "subject": "Other"}"#.to_vec();
+    let r = s
+        .raw(Method::POST, "/c/ops/web-form/")
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .body(twice)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.expect("json");
+    assert!(body.to_string().contains("duplicate key \\\"subject\\\""), "{body}");
+    assert_eq!(tickets(&s).await.len(), 1, "only the long-text submission opened a ticket");
+}
+
+#[tokio::test]
 async fn an_unpublished_form_is_not_found() {
     let s = server_with(json!({"published": false}), |_| {}).await;
     assert_eq!(s.call(Method::GET, "/c/ops/web-form/", None, None).await.status, 404);

@@ -55,10 +55,25 @@ impl Request {
         form_urlencoded::parse(&self.body).into_owned().collect()
     }
 
-    /// The body parsed as JSON into `T`; the error says what was wrong.
+    /// The body parsed as JSON into `T` with [`parse_json`]; the error says
+    /// what was wrong.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, String> {
-        serde_json::from_slice(&self.body).map_err(|e| format!("body is not the JSON expected: {e}"))
+        parse_json(&self.body)
     }
+}
+
+/// Parses JSON into `T`, refusing a document in which an object repeats a
+/// key: readers disagree on which value counts, so the host refuses such
+/// bodies too. The error says what was wrong and where.
+///
+/// ```
+/// # use switchboard_sdk::http::parse_json;
+/// let err = parse_json::<serde_json::Value>(br#"{"name": "a", "name": "b"}"#).unwrap_err();
+/// assert!(err.contains(r#"duplicate key "name""#));
+/// ```
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    unique_json::check(body).map_err(|e| format!("body is not the JSON expected: {e}"))?;
+    serde_json::from_slice(body).map_err(|e| format!("body is not the JSON expected: {e}"))
 }
 
 /// A response to send back.

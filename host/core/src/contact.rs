@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::{MAX_NAME_LEN, line_problem};
 use crate::{CoreError, Timestamp};
 
 /// What kind of e-mail address or phone number a contact point is.
@@ -160,8 +161,8 @@ impl ContactDraft {
     /// there is something to identify the contact by.
     pub fn normalized(&self) -> Result<ContactDraft, CoreError> {
         let name = self.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-        if name.is_some_and(|n| n.chars().count() > 200 || n.chars().any(char::is_control)) {
-            return Err(CoreError::invalid("name", "is longer than 200 characters or has control characters"));
+        if let Some(problem) = name.and_then(|n| line_problem(n, MAX_NAME_LEN)) {
+            return Err(CoreError::invalid("name", problem));
         }
         let company = match &self.company {
             Some(c) if !c.name.trim().is_empty() => Some(Company {

@@ -16,6 +16,7 @@ mod sla;
 mod slug;
 mod stage;
 mod team;
+mod text;
 mod ticket;
 mod user;
 
@@ -27,10 +28,11 @@ pub use plugin::{
 };
 pub use priority::Priority;
 pub use rate::TokenBucket;
-pub use sla::{Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};
+pub use sla::{MAX_SLA_HOURS, MIN_SLA_HOURS, Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};
 pub use slug::{MAX_SLUG_LEN, slugify, validate_local_part, validate_slug};
 pub use stage::{Stage, StageId};
 pub use team::{Team, TeamDraft};
+pub use text::{MAX_NAME_LEN, clean_name, is_bidi_control, line_problem};
 pub use ticket::{Ticket, TicketChange, TicketDraft, TicketId, TicketSortKey};
 pub use user::{Role, User, UserId};
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::team::clean_name;
+use crate::text::clean_name;
 use crate::{CoreError, Timestamp};
 
 /// Which world a plugin's component implements.

@@ -3,11 +3,16 @@
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
-use crate::team::clean_name;
+use crate::text::clean_name;
 use crate::{CoreError, Priority, StageId, Team, Timestamp};
 
 /// The longest SLA target accepted: one year.
-const MAX_HOURS: f64 = 24.0 * 366.0;
+pub const MAX_SLA_HOURS: f64 = 24.0 * 366.0;
+
+/// The shortest SLA target accepted: one minute. A shorter one could
+/// never be met by a person, and values such as `1e-300` would only make
+/// every ticket breach at once.
+pub const MIN_SLA_HOURS: f64 = 1.0 / 60.0;
 
 /// What an admin gives to create or replace an SLA policy.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,10 +49,10 @@ impl SlaPolicy {
         let name = clean_name("name", &draft.name)?;
         team.stage(draft.target_stage)
             .map_err(|_| CoreError::invalid("target_stage", format!("unknown stage {}", draft.target_stage)))?;
-        if !draft.hours.is_finite() || draft.hours <= 0.0 || draft.hours > MAX_HOURS {
+        if !(MIN_SLA_HOURS..=MAX_SLA_HOURS).contains(&draft.hours) {
             return Err(CoreError::invalid(
                 "hours",
-                format!("{} is not between 0 (exclusive) and {MAX_HOURS}", draft.hours),
+                format!("{:?} is not between one minute ({MIN_SLA_HOURS}) and one year ({MAX_SLA_HOURS})", draft.hours),
             ));
         }
         Ok(SlaPolicy {
@@ -175,7 +180,11 @@ mod tests {
         assert!(team.add_policy(draft(99, 1.0)).is_err());
         assert!(team.add_policy(draft(3, 0.0)).is_err());
         assert!(team.add_policy(draft(3, f64::NAN)).is_err());
-        assert!(team.add_policy(draft(3, 0.5)).is_ok());
+        let tiny = team.add_policy(draft(3, 1e-300)).expect_err("a deadline no one can meet");
+        assert!(tiny.to_string().contains("1e-300 is not between one minute"), "{tiny}");
+        assert!(team.add_policy(draft(3, MAX_SLA_HOURS + 1.0)).is_err());
+        assert!(team.add_policy(draft(3, MIN_SLA_HOURS)).is_ok());
+        assert!(team.add_policy(draft(3, MAX_SLA_HOURS)).is_ok());
     }
 
     proptest! {

@@ -3,10 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::slug::{slugify, validate_local_part, validate_slug};
+use crate::text::clean_name;
 use crate::{CoreError, SlaPolicy, SlaPolicyDraft, Stage, StageId, Timestamp};
-
-/// The longest team or stage name accepted.
-const MAX_NAME_LEN: usize = 200;
 
 /// What an admin gives to create a team.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,21 +36,6 @@ pub struct Team {
     pub next_policy_id: u32,
     /// When the team was created.
     pub created_at: Timestamp,
-}
-
-/// Checks a display name and returns it trimmed.
-pub(crate) fn clean_name(field: &'static str, name: &str) -> Result<String, CoreError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(CoreError::invalid(field, "must not be empty"));
-    }
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(CoreError::invalid(field, format!("is longer than {MAX_NAME_LEN} characters")));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(CoreError::invalid(field, "must not contain control characters"));
-    }
-    Ok(name.to_owned())
 }
 
 impl Team {

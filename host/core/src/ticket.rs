@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::line_problem;
 use crate::{CoreError, Priority, Sla, SlaStatus, StageId, Team, Timestamp};
 
 /// A ticket's number, unique across the whole server.
@@ -161,7 +162,11 @@ fn clean_title(title: &str) -> Result<String, CoreError> {
         return Err(CoreError::invalid("title", format!("is longer than {MAX_TITLE_LEN} characters")));
     }
     // A title is one line; newlines pasted into it are folded into spaces.
-    Ok(title.split(['\r', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
+    let title = title.split(['\r', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    match line_problem(&title, MAX_TITLE_LEN) {
+        Some(problem) => Err(CoreError::invalid("title", problem)),
+        None => Ok(title),
+    }
 }
 
 fn check_description(description: &str) -> Result<(), CoreError> {
@@ -287,8 +292,17 @@ impl Ticket {
     /// Sets custom fields; an empty value removes the field. Keys are 1 to
     /// 64 letters, digits, `-` and `_`.
     pub fn set_fields(&mut self, fields: &[(String, String)], now: Timestamp) -> Result<Vec<TicketChange>, CoreError> {
+        // The size of the request is checked before any work, so that one
+        // oversized edit cannot hold the store: a change may clear every
+        // field and set as many new ones, and no more.
+        if fields.len() > 2 * MAX_FIELDS {
+            return Err(CoreError::invalid(
+                "fields",
+                format!("{} fields sent; a ticket has at most {MAX_FIELDS}", fields.len()),
+            ));
+        }
         let mut next = self.fields.clone();
-        let mut keys = Vec::new();
+        let mut keys = std::collections::BTreeSet::new();
         for (key, value) in fields {
             let key_ok = !key.is_empty()
                 && key.len() <= 64
@@ -310,8 +324,8 @@ impl Ticket {
             } else {
                 next.insert(key.clone(), value.clone()).as_ref() != Some(value)
             };
-            if changed && !keys.contains(key) {
-                keys.push(key.clone());
+            if changed {
+                keys.insert(key.clone());
             }
         }
         if next.len() > MAX_FIELDS {
@@ -322,7 +336,7 @@ impl Ticket {
         }
         self.fields = next;
         self.updated_at = now;
-        Ok(vec![TicketChange::Fields { keys }])
+        Ok(vec![TicketChange::Fields { keys: keys.into_iter().collect() }])
     }
 
     /// Records a breach if the deadline has passed. The store calls this

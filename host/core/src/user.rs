@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::CoreError;
 use crate::Timestamp;
-use crate::team::clean_name;
+use crate::text::clean_name;
 
 /// A user's id.
 pub type UserId = u64;

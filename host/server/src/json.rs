@@ -1,8 +1,10 @@
 //! A JSON body extractor whose rejections are API errors.
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -20,11 +22,40 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !is_json(req.headers()) {
+            return Err(ApiError::unsupported_media("send the body with Content-Type: application/json"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large("request body is over the size limit")
+            } else {
+                ApiError::bad_request(format!("could not read the body: {}", rejection.body_text()))
+            }
+        })?;
+        // A repeated key means what the reader decides; it is refused
+        // before the typed parse, which would keep the last one.
+        if let Err(e) = unique_json::check(&bytes) {
+            return Err(if e.is_data() {
+                ApiError::bad_request(format!("body repeats a key: {e}"))
+            } else {
+                ApiError::bad_request(format!("body is not valid JSON: {e}"))
+            });
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(rejection_to_error(&rejection)),
         }
     }
+}
+
+/// True for `application/json` and the `+json` types, with or without
+/// parameters such as a charset.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// The innermost cause, which for serde errors is the useful one.

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 mod demo;
 mod error;
+mod extract;
 mod idempotency;
 mod json;
 mod manifest;

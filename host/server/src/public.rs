@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use switchboard_runtime::{HttpRequest, RuntimeError};
@@ -13,6 +13,7 @@ use switchboard_store::StoreError;
 
 use crate::client_addr::client_addr;
 use crate::error::ApiError;
+use crate::extract::Path;
 use crate::state::AppState;
 
 /// Response headers a plugin may not set: the server owns framing and
@@ -145,5 +146,53 @@ async fn serve_plugin(
         }
     }
     headers.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
+    deny_framing_unless_chosen(headers);
     Ok(response)
+}
+
+/// Pages of a plugin may not be framed by other sites (clickjacking), unless
+/// the plugin decides otherwise by sending its own `frame-ancestors`
+/// directive, as the chat widget must to be embedded. A policy the plugin
+/// sends without that directive stays, and a second policy is added: a
+/// browser enforces every policy it gets.
+fn deny_framing_unless_chosen(headers: &mut axum::http::HeaderMap) {
+    let chosen = headers
+        .get_all(header::CONTENT_SECURITY_POLICY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|policy| policy.split(';').any(|d| d.trim().to_ascii_lowercase().starts_with("frame-ancestors")));
+    if !chosen {
+        headers.append(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use super::deny_framing_unless_chosen;
+
+    fn policies(headers: &HeaderMap) -> Vec<&str> {
+        headers.get_all(header::CONTENT_SECURITY_POLICY).iter().filter_map(|v| v.to_str().ok()).collect()
+    }
+
+    #[test]
+    fn a_page_without_a_choice_may_not_be_framed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'"));
+        deny_framing_unless_chosen(&mut headers);
+        assert_eq!(policies(&headers), ["default-src 'self'", "frame-ancestors 'none'"]);
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    }
+
+    #[test]
+    fn a_plugin_that_names_its_framers_keeps_its_choice() {
+        let mut headers = HeaderMap::new();
+        let chosen = "default-src 'self'; Frame-Ancestors https://shop.example";
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(chosen));
+        deny_framing_unless_chosen(&mut headers);
+        assert_eq!(policies(&headers), [chosen]);
+        assert!(headers.get(header::X_FRAME_OPTIONS).is_none());
+    }
 }

@@ -172,12 +172,29 @@ fn submit(settings: &Settings, request: &Request) -> Result<Response, PluginErro
             // The visitor keeps what they typed; the admin finds the cause
             // in the log, tagged with this plugin and team.
             log::error(&format!("could not open a ticket from the form: {} ({})", e.message(), e.kind()));
-            let why = "Your request could not be saved just now. Please try again in a moment.";
+            let (status, code, why) = refusal(&e);
             Ok(if as_json {
-                json_error(503, "unavailable", why, None)
+                json_error(status, code, why, None)
             } else {
-                form_response(503, settings, &form, &values, &FieldErrors::default(), Some(why))
+                form_response(status, settings, &form, &values, &FieldErrors::default(), Some(why))
             })
+        }
+    }
+}
+
+/// What the visitor is told when the host refused the ticket. Only a
+/// failure that may pass is "try again": retrying a refusal of what was
+/// entered, or of how the form is set up, would fail the same way.
+fn refusal(e: &PluginError) -> (u16, &'static str, &'static str) {
+    match e {
+        PluginError::Transient(_) | PluginError::RateLimited(_) => {
+            (503, "unavailable", "Your request could not be saved just now. Please try again in a moment.")
+        }
+        PluginError::Permanent(_) => {
+            (422, "not_accepted", "Your request could not be accepted as entered. Please check it and send it again.")
+        }
+        PluginError::InvalidSettings(_) | PluginError::Denied(_) | PluginError::NotFound(_) => {
+            (500, "form_unavailable", "This form cannot take requests at the moment. Please reach us another way.")
         }
     }
 }

@@ -28,8 +28,8 @@ impl Values {
     /// errors on that field; a body that is not an object is an error of
     /// its own.
     pub fn from_json(body: &[u8]) -> Result<(Self, FieldErrors), String> {
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
-            .map_err(|e| format!("the body must be a JSON object of field names and text values: {e}"))?;
+        let object: serde_json::Map<String, serde_json::Value> = switchboard_sdk::http::parse_json(body)
+            .map_err(|e| format!("the body must be a JSON object of field names and text values, each once: {e}"))?;
         let mut errors = FieldErrors::default();
         let mut pairs = Vec::new();
         for (name, value) in object {
@@ -155,8 +155,16 @@ fn check(field: &Field, raw: &str) -> Result<Option<String>, String> {
     if field.input != InputType::LongText && value.contains('\n') {
         return Err("Use a single line".into());
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err("Remove the control characters from this field".into());
+    // These mirror the host's rules for names and titles, so that a value
+    // the host would refuse is this field's error, not a failed submission.
+    // Only long text may hold line breaks and tabs.
+    let multi_line = field.input == InputType::LongText;
+    if value.chars().any(|c| c.is_control() && !(multi_line && (c == '\n' || c == '\t'))) {
+        return Err("Remove the tabs and control characters from this field".into());
+    }
+    let shown_in_lists = matches!(field.target, Target::ContactName | Target::Title);
+    if shown_in_lists && value.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        return Err("Remove the text-direction control characters from this field".into());
     }
     let (count, max) = (value.chars().count(), field.max_len() as usize);
     if count > max {
@@ -388,6 +396,8 @@ mod tests {
         assert_eq!(vals.get("name"), Some("Ann"));
         assert_eq!(errors.get("age"), Some("Send this field's value as text"));
         assert!(Values::from_json(b"[1]").is_err());
+        let twice = Values::from_json(br#"{"name": "Ann", "name": "Eve"}"#).expect_err("a repeated field");
+        assert!(twice.contains(r#"duplicate key "name""#), "{twice}");
         assert_eq!(values(&[("a", "1"), ("a", "2")]).get("a"), Some("1"), "the first value wins");
     }
 

@@ -1,6 +1,7 @@
 //! `/api/contacts`: customers.
 
-use axum::extract::{Path, Query, State};
+use crate::extract::{Path, Query};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use switchboard_core::Contact;
 use utoipa::{IntoParams, ToSchema};

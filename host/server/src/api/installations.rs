@@ -1,14 +1,15 @@
 //! `/api/teams/{slug}/plugins`: enabling plugins per team.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Capability, Installation, Limits, PluginKind};
 use switchboard_runtime::RuntimeError;
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Admin;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -89,11 +90,10 @@ fn out(installation: &Installation, kind: PluginKind) -> InstallationOut {
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn enable_plugin(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path((slug, id)): Path<(String, String)>,
     Json(body): Json<EnableBody>,
 ) -> ApiResult<(StatusCode, Json<InstallationOut>)> {
-    caller.require_admin()?;
     state.stores.teams.team(&slug).await?;
     let plugin = state.stores.plugins.plugin(&id).await?;
     let grants =
@@ -132,10 +132,9 @@ pub async fn enable_plugin(
     responses((status = 200, body = InstallationOut), (status = 404, body = ErrorBody)))]
 pub async fn get_installation(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<InstallationOut>> {
-    caller.require_admin()?;
     state.stores.teams.team(&slug).await?;
     let installation = state.stores.plugins.installation(&slug, &id).await?;
     let kind = state.stores.plugins.plugin(&id).await?.manifest.kind;
@@ -147,10 +146,9 @@ pub async fn get_installation(
     responses((status = 200, body = Vec<InstallationOut>), (status = 404, body = ErrorBody)))]
 pub async fn list_installations(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<Vec<InstallationOut>>> {
-    caller.require_admin()?;
     state.stores.teams.team(&slug).await?;
     let mut list = Vec::new();
     for installation in state.stores.plugins.installations(&slug).await? {
@@ -166,10 +164,9 @@ pub async fn list_installations(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn disable_plugin(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    caller.require_admin()?;
     state.stores.teams.team(&slug).await?;
     state.stores.plugins.remove_installation(&slug, &id).await?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin disabled");

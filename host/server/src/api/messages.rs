@@ -1,6 +1,7 @@
 //! `/api/tickets/{id}/messages`: a ticket's thread.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Author, Message, MessageDraft, MessageKind};

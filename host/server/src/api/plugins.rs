@@ -1,13 +1,14 @@
 //! `/api/plugins`: installing, listing and removing plugins.
 
-use axum::extract::{Multipart, Path, State};
+use crate::extract::{Multipart, Path};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use switchboard_core::PluginRecord;
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Admin;
 use crate::json::Json;
 use crate::manifest::parse_manifest;
 use crate::state::AppState;
@@ -93,10 +94,9 @@ pub struct PluginUpload {
         (status = 422, description = "bad manifest or component", body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn install_plugin(
     State(state): State<AppState>,
-    caller: Caller,
-    mut multipart: Multipart,
+    _admin: Admin,
+    Multipart(mut multipart): Multipart,
 ) -> ApiResult<(StatusCode, Json<PluginOut>)> {
-    caller.require_admin()?;
     let (mut manifest, mut component) = (None, None);
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name() {
@@ -157,10 +157,9 @@ pub async fn get_plugin(State(state): State<AppState>, Path(id): Path<String>) -
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_plugin(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_admin()?;
     state.stores.plugins.remove_plugin(&id).await?.durable().await?;
     state.runtime.unload(&id);
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,7 @@
 //! `/api/tickets/{id}/robots/{plugin}`: running a robot on a ticket now.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use serde::Serialize;
 use switchboard_core::{Author, MessageDraft, MessageKind, PluginKind};
 use switchboard_runtime::{Outcome, RunInput};

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{SlaPolicy, SlaPolicyDraft, Team};
@@ -11,8 +12,8 @@ use utoipa::ToSchema;
 use super::wire::{PriorityIn, StageRef};
 use switchboard_store::TeamEdit;
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Admin;
 use crate::idempotency::Idem;
 use crate::json::Json;
 use crate::state::AppState;
@@ -54,7 +55,9 @@ pub struct PolicyIn {
     pub min_priority: Option<PriorityIn>,
     /// The stage tickets must reach, by id or name.
     pub target_stage: StageRef,
-    /// Hours from creation to the deadline; fractions are allowed.
+    /// Hours from creation to the deadline, from one minute to one year;
+    /// fractions are allowed.
+    #[schema(minimum = 0.016666666666666666, maximum = 8784.0)]
     pub hours: f64,
 }
 
@@ -89,12 +92,11 @@ pub async fn list_policies(State(state): State<AppState>, Path(slug): Path<Strin
     responses((status = 201, body = PolicyOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_policy(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     idem: Idem,
     Path(slug): Path<String>,
     Json(body): Json<PolicyIn>,
 ) -> ApiResult<(StatusCode, Json<PolicyOut>)> {
-    caller.require_admin()?;
     let draft = body.draft(&state.stores.teams.team(&slug).await?)?;
     let add: TeamEdit = Arc::new(move |team| team.add_policy(draft.clone()).map(drop));
     // The edit ran on the stored team, so the new policy has the id handed
@@ -112,11 +114,10 @@ pub async fn create_policy(
     responses((status = 200, body = PolicyOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_policy(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path((slug, id)): Path<(String, u32)>,
     Json(body): Json<PolicyIn>,
 ) -> ApiResult<Json<PolicyOut>> {
-    caller.require_admin()?;
     let draft = body.draft(&state.stores.teams.team(&slug).await?)?;
     let team = state
         .stores
@@ -134,10 +135,9 @@ pub async fn put_policy(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_policy(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path((slug, id)): Path<(String, u32)>,
 ) -> ApiResult<StatusCode> {
-    caller.require_admin()?;
     state
         .stores
         .teams

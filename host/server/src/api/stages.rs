@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{StageId, Team};
@@ -11,8 +12,8 @@ use utoipa::ToSchema;
 use super::wire::StageOut;
 use switchboard_store::TeamEdit;
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Admin;
 use crate::idempotency::Idem;
 use crate::json::Json;
 use crate::state::AppState;
@@ -88,12 +89,11 @@ pub async fn list_stages(
     responses((status = 201, body = StageOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_stage(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     idem: Idem,
     Path(slug): Path<String>,
     Json(body): Json<NewStage>,
 ) -> ApiResult<(StatusCode, Json<StageOut>)> {
-    caller.require_admin()?;
     let add: TeamEdit = Arc::new(move |team| team.add_stage(&body.name, body.closing, body.position).map(drop));
     // The edit ran on the stored team, so the new stage has the id handed
     // out last.
@@ -110,12 +110,11 @@ pub async fn create_stage(
     responses((status = 200, body = StageOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn patch_stage(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     idem: Idem,
     Path((slug, id)): Path<(String, StageId)>,
     Json(body): Json<StagePatch>,
 ) -> ApiResult<Json<StageOut>> {
-    caller.require_admin()?;
     let edit: TeamEdit = Arc::new(move |team| team.edit_stage(id, body.name.as_deref(), body.closing));
     let render = move |team: &Team| team.stage(id).ok().map(StageOut::from);
     let idem = idem.keep(&caller, state.clock.now(), StatusCode::OK, render);
@@ -129,10 +128,9 @@ pub async fn patch_stage(
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_stage(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path((slug, id)): Path<(String, StageId)>,
 ) -> ApiResult<StatusCode> {
-    caller.require_admin()?;
     state.stores.teams.remove_stage(&slug, id).await?.durable().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -143,11 +141,10 @@ pub async fn delete_stage(
     responses((status = 200, body = Vec<StageWithCount>), (status = 422, body = ErrorBody)))]
 pub async fn reorder_stages(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path(slug): Path<String>,
     Json(body): Json<StageOrder>,
 ) -> ApiResult<Json<Vec<StageWithCount>>> {
-    caller.require_admin()?;
     state
         .stores
         .teams

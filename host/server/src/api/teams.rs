@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Team, TeamDraft};
@@ -12,8 +13,8 @@ use super::sla_policies::PolicyOut;
 use super::wire::StageOut;
 use switchboard_store::TeamEdit;
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Admin;
 use crate::idempotency::Idem;
 use crate::json::Json;
 use crate::state::AppState;
@@ -93,11 +94,10 @@ fn alias_local_part(alias: &str, mail_domain: &str) -> ApiResult<String> {
         (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_team(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     idem: Idem,
     Json(body): Json<NewTeam>,
 ) -> ApiResult<(StatusCode, Json<TeamOut>)> {
-    caller.require_admin()?;
     let alias = body.alias.as_deref().map(|a| alias_local_part(a, &state.mail_domain)).transpose()?;
     let draft = TeamDraft { name: body.name, slug: body.slug, alias };
     let team = Team::new(draft, state.clock.now())?;
@@ -130,12 +130,11 @@ pub async fn get_team(State(state): State<AppState>, Path(slug): Path<String>) -
         (status = 422, body = ErrorBody)))]
 pub async fn patch_team(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     idem: Idem,
     Path(slug): Path<String>,
     Json(body): Json<TeamPatch>,
 ) -> ApiResult<Json<TeamOut>> {
-    caller.require_admin()?;
     let alias = body.alias.as_deref().map(|a| alias_local_part(a, &state.mail_domain)).transpose()?;
     let edit: TeamEdit = Arc::new(move |team| {
         if let Some(name) = &body.name {

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::{Role, User};
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, generate_token, hash_token};
+use crate::auth::{generate_token, hash_token};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Admin;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -83,10 +84,9 @@ pub struct UserCreated {
     responses((status = 201, body = UserCreated), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Json(body): Json<NewUser>,
 ) -> ApiResult<(StatusCode, Json<UserCreated>)> {
-    caller.require_admin()?;
     let token = generate_token().map_err(|e| ApiError::internal(&e))?;
     let user = state
         .stores
@@ -101,7 +101,6 @@ pub async fn create_user(
 
 /// Lists every user.
 #[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, body = Vec<UserOut>), (status = 403, body = ErrorBody)))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserOut>>> {
-    caller.require_admin()?;
+pub async fn list_users(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<Vec<UserOut>>> {
     Ok(Json(state.stores.users.users().await?.iter().map(UserOut::from).collect()))
 }
