@@ -121,14 +121,17 @@ async fn settings_grants_and_limits_are_checked_before_enabling() {
     let s = Server::start().await;
     team(&s, "Ops").await;
     s.install(&HELLO_CHANNEL).await.expect(201);
+    // The manifest's JSON Schema is checked by the host before the plugin
+    // sees the settings; its errors name the JSON pointer at fault.
     let bad = s.enable("ops", "hello-channel", json!({"priority": "critical"}), &["tickets"]).await;
-    let body = bad.expect_error(422, "invalid_field", "priority: \"critical\" is not low, medium, high or urgent");
+    let body = bad.expect_error(422, "invalid_field", "settings/priority: \"critical\" is not one of");
     assert_eq!(body["field"], "settings");
-    s.enable("ops", "hello-channel", json!({"colour": "red"}), &["tickets"]).await.expect_error(
-        422,
-        "invalid_field",
-        "unknown field `colour`",
-    );
+    let bad =
+        s.enable("ops", "hello-channel", json!({"colour": "red", "count_submissions": "yes"}), &["tickets"]).await;
+    let body = bad.expect_error(422, "invalid_field", "settings: ");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("'colour' was unexpected"), "{detail}");
+    assert!(detail.contains("settings/count_submissions: \"yes\" is not of type \"boolean\""), "{detail}");
     s.enable("ops", "hello-channel", json!({}), &["http:evil.example"]).await.expect_error(
         422,
         "invalid_field",
@@ -189,6 +192,15 @@ async fn components_that_do_not_fit_their_manifest_are_refused() {
     .await
     .expect_error(422, "invalid_field", "this host links 0.1.0, 0.1.1");
     s.install_with("id = \"x\"", HELLO_CHANNEL.wasm_bytes()).await.expect_error(422, "invalid_field", "manifest");
+    // A settings schema the host cannot use is the vendor's mistake, found
+    // at install rather than when a team enables the plugin.
+    let bad_schema = HELLO_CHANNEL.manifest_text().replace("type = \"boolean\"", "type = \"boolish\"");
+    assert_ne!(bad_schema, HELLO_CHANNEL.manifest_text());
+    s.install_with(&bad_schema, HELLO_CHANNEL.wasm_bytes()).await.expect_error(
+        422,
+        "invalid_field",
+        "manifest.settings_schema: is not a usable JSON Schema",
+    );
     let no_component = reqwest::multipart::Form::new().text("manifest", HELLO_CHANNEL.manifest_text());
     let resp =
         s.raw(Method::POST, "/api/plugins").bearer_auth(ADMIN).multipart(no_component).send().await.expect("send");

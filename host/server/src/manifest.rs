@@ -1,7 +1,7 @@
 //! Reading plugin manifests (`plugin.toml`, or the same as JSON).
 
 use serde::Deserialize;
-use switchboard_core::{Capability, Manifest, PluginKind};
+use switchboard_core::{Capability, Manifest, PluginKind, SettingsSchema};
 
 /// A manifest as written in `plugin.toml`.
 #[derive(Debug, Deserialize)]
@@ -49,6 +49,12 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, (String, String)> {
         capabilities,
         settings_schema,
     };
+    // A schema that cannot be used would refuse every team's settings, or
+    // none; it is the vendor's mistake, found at install.
+    SettingsSchema::compile(&manifest.settings_schema).map_err(|e| match e {
+        switchboard_core::CoreError::Invalid { field, reason } => (format!("manifest.{field}"), reason),
+        other => ("manifest".into(), other.to_string()),
+    })?;
     manifest.validate().map_err(|e| match e {
         switchboard_core::CoreError::Invalid { field, reason } => (format!("manifest.{field}"), reason),
         other => ("manifest".into(), other.to_string()),

@@ -4,7 +4,7 @@ use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::{Capability, Installation, Limits, PluginKind};
+use switchboard_core::{Capability, CoreError, Installation, Limits, PluginKind, SettingsSchema};
 use switchboard_runtime::RuntimeError;
 use utoipa::ToSchema;
 
@@ -98,10 +98,18 @@ pub async fn enable_plugin(
     let plugin = state.stores.plugins.plugin(&id).await?;
     let grants =
         body.grants.iter().map(|g| Capability::parse(g)).collect::<Result<Vec<_>, _>>().map_err(|e| match e {
-            switchboard_core::CoreError::Invalid { reason, .. } => ApiError::invalid("grants", reason),
+            CoreError::Invalid { reason, .. } => ApiError::invalid("grants", reason),
             other => other.into(),
         })?;
-    let settings = body.settings.unwrap_or_else(|| serde_json::json!({})).to_string();
+    let settings = body.settings.unwrap_or_else(|| serde_json::json!({}));
+    // The manifest's schema first: its errors are the same for every
+    // plugin and name the JSON pointer at fault. The plugin's own check
+    // then judges what a schema cannot say.
+    SettingsSchema::compile(&plugin.manifest.settings_schema)?.check(&settings).map_err(|e| match e {
+        CoreError::Invalid { reason, .. } => ApiError::invalid_at("settings", reason),
+        other => other.into(),
+    })?;
+    let settings = settings.to_string();
     match state.runtime.validate_settings(&id, &settings).await {
         Ok(()) => {}
         Err(RuntimeError::Plugin { failure, .. }) if failure.kind == "invalid-settings" => {
