@@ -289,6 +289,22 @@ async fn contacts_are_reused_by_email_or_phone() {
         "invalid_field",
         "phone",
     );
+    // WhatsApp sends a number's digits without the +; it is the same
+    // person as the number written with it.
+    let wa = ticket(&s, "ops", json!({"title": "wa", "contact": {"phone": "12015550123"}})).await;
+    let sms = ticket(&s, "ops", json!({"title": "sms", "contact": {"phone": "+1 (201) 555-0123"}})).await;
+    assert_eq!(wa["contact_id"], sms["contact_id"]);
+    s.post("/api/teams/ops/tickets", json!({"title": "x", "contact": {"phone": "020 7946 0958"}})).await.expect_error(
+        422,
+        "invalid_field",
+        "needs its country code",
+    );
+    // An international domain is one address in either spelling.
+    let idn = ticket(&s, "ops", json!({"title": "idn", "contact": {"email": "Olena@Bücher.DE"}})).await;
+    let puny = ticket(&s, "ops", json!({"title": "puny", "contact": {"email": "olena@xn--bcher-kva.de"}})).await;
+    assert_eq!(idn["contact_id"], puny["contact_id"]);
+    let olena = s.get(&format!("/api/contacts/{}", idn["contact_id"])).await.expect(200);
+    assert_eq!(olena["emails"][0]["address"], "olena@bücher.de");
     // The customer message is attributed to the ticket's contact.
     let m = s
         .post(&format!("/api/tickets/{}/messages", a["id"]), json!({"kind": "customer", "body": "Any news?"}))

@@ -176,7 +176,7 @@ async fn errors_come_back_beside_each_field_with_values_kept() {
     assert!(html.contains("value=\"Ann\"") && html.contains("value=\"ann@\"") && html.contains("value=\"call me\""));
     for (field, message) in [
         ("email", "Enter an e-mail address such as name@example.com"),
-        ("phone", "Enter a phone number such as +1 555 123 4567"),
+        ("phone", "Enter a phone number with its country code, such as +44 20 7946 0958"),
         ("subject", "This field is required"),
         ("invoice", "This field is required"),
         ("site", "Enter a web address that starts with https://"),
@@ -213,6 +213,15 @@ async fn characters_the_host_refuses_are_the_fields_error_not_a_failure() {
         let r = s.call(Method::POST, "/c/ops/web-form/", None, Some(body)).await;
         assert_eq!((r.status, r.body["fields"][field].as_str()), (422, Some(message)), "{field}={value:?}: {}", r.body);
     }
+    // A value the form's own check lets through but the host refuses is
+    // still that field's error.
+    let body = json!({"name": "Ann", "email": "ann@example.com", "subject": "Help", "phone": "+999 1234567"});
+    let r = s.call(Method::POST, "/c/ops/web-form/", None, Some(body)).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["fields"]["phone"], "Enter a phone number with its country code, such as +44 20 7946 0958");
+    // International domains are addresses.
+    let body = json!({"name": "Олена", "email": "olena@приклад.укр", "subject": "Привіт"});
+    assert_eq!(s.call(Method::POST, "/c/ops/web-form/", None, Some(body)).await.status, 201);
     // Tabs and line breaks belong in long text.
     let body = json!({"name": "Ann", "email": "ann@example.com", "subject": "Help", "details": "a\tb\nc"});
     assert_eq!(s.call(Method::POST, "/c/ops/web-form/", None, Some(body)).await.status, 201);
@@ -230,7 +239,7 @@ async fn characters_the_host_refuses_are_the_fields_error_not_a_failure() {
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.expect("json");
     assert!(body.to_string().contains("duplicate key \\\"subject\\\""), "{body}");
-    assert_eq!(tickets(&s).await.len(), 1, "only the long-text submission opened a ticket");
+    assert_eq!(tickets(&s).await.len(), 2, "only the Cyrillic and the long-text submissions opened tickets");
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::address::{normalize_email, normalize_phone};
 use crate::text::{MAX_NAME_LEN, line_problem};
 use crate::{CoreError, Timestamp};
 
@@ -79,59 +80,6 @@ pub struct Contact {
     pub created_at: Timestamp,
     /// When the contact last changed.
     pub updated_at: Timestamp,
-}
-
-/// Normalizes an e-mail address for storage and lookup: trimmed, lowercased,
-/// one `@`, a non-empty local part and a dotted domain of letters, digits
-/// and hyphens.
-pub fn normalize_email(address: &str) -> Result<String, CoreError> {
-    let address = address.trim().to_lowercase();
-    let bad = |why: &str| CoreError::invalid("email", format!("\"{address}\" {why}"));
-    let Some((local, domain)) = address.rsplit_once('@') else {
-        return Err(bad("has no @"));
-    };
-    if local.is_empty() || local.len() > 64 {
-        return Err(bad("has an empty or too long local part"));
-    }
-    if local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == '<' || c == '>') {
-        return Err(bad("has a space or a forbidden character before the @"));
-    }
-    let labels_ok = domain.split('.').all(|label| {
-        !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    });
-    if !domain.contains('.') || !labels_ok || domain.len() > 253 {
-        return Err(bad("does not have a valid domain"));
-    }
-    Ok(address)
-}
-
-/// Normalizes a phone number for storage and lookup: separators (spaces,
-/// dots, hyphens, slashes, parentheses) are dropped, a leading `00` becomes
-/// `+`, and 5 to 15 digits must remain, as E.164 allows.
-pub fn normalize_phone(number: &str) -> Result<String, CoreError> {
-    let raw = number.trim();
-    let bad = |why: &str| CoreError::invalid("phone", format!("\"{raw}\" {why}"));
-    let mut out = String::with_capacity(raw.len());
-    for (i, c) in raw.chars().enumerate() {
-        match c {
-            '+' if i == 0 => out.push('+'),
-            '0'..='9' => out.push(c),
-            ' ' | '.' | '-' | '/' | '(' | ')' => {}
-            _ => return Err(bad(&format!("contains '{c}'"))),
-        }
-    }
-    if let Some(rest) = out.strip_prefix("00") {
-        out = format!("+{rest}");
-    }
-    let digits = out.trim_start_matches('+').len();
-    if !(5..=15).contains(&digits) {
-        return Err(bad("must have 5 to 15 digits"));
-    }
-    Ok(out)
 }
 
 fn normalize_emails(emails: &[Email]) -> Result<Vec<Email>, CoreError> {
@@ -237,24 +185,6 @@ impl Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn emails_are_normalized_and_checked() {
-        assert_eq!(normalize_email("  Ann@Example.COM "), Ok("ann@example.com".into()));
-        for bad in ["ann", "@example.com", "ann@", "ann@example", "a b@example.com", "ann@exa_mple.com"] {
-            assert!(normalize_email(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn phones_are_normalized_and_checked() {
-        assert_eq!(normalize_phone("+1 (555) 010-2030"), Ok("+15550102030".into()));
-        assert_eq!(normalize_phone("0044 20 7946 0958"), Ok("+442079460958".into()));
-        assert!(normalize_phone("12").is_err());
-        assert!(normalize_phone("555-CALL-NOW").is_err());
-        assert!(normalize_phone("1+2345678").is_err());
-    }
 
     #[test]
     fn draft_needs_something_to_identify_by() {
@@ -292,20 +222,5 @@ mod tests {
         assert_eq!(c.emails.len(), 1);
         assert_eq!(c.phones, vec![Phone { number: "+15550100".into(), kind: PointKind::Mobile }]);
         assert!(!c.absorb(&incoming, Timestamp::UNIX_EPOCH, |n| n != "+15550199"));
-    }
-
-    proptest! {
-        #[test]
-        fn phone_normalization_is_idempotent(raw in "[+]?[0-9 ().-]{0,24}") {
-            if let Ok(once) = normalize_phone(&raw) {
-                prop_assert_eq!(normalize_phone(&once), Ok(once.clone()));
-            }
-        }
-
-        #[test]
-        fn email_normalization_is_idempotent(local in "[A-Za-z0-9._+-]{1,20}", domain in "[A-Za-z0-9]{1,10}\\.[A-Za-z]{2,6}") {
-            let once = normalize_email(&format!("{local}@{domain}")).expect("valid");
-            prop_assert_eq!(normalize_email(&once), Ok(once.clone()));
-        }
     }
 }

@@ -6,6 +6,7 @@
 //! the current time and fresh ids in, which keeps every rule deterministic
 //! and testable on its own.
 
+mod address;
 mod contact;
 mod error;
 mod message;
@@ -21,7 +22,8 @@ mod text;
 mod ticket;
 mod user;
 
-pub use contact::{Company, Contact, ContactDraft, Email, Phone, PointKind, normalize_email, normalize_phone};
+pub use address::{normalize_email, normalize_phone};
+pub use contact::{Company, Contact, ContactDraft, Email, Phone, PointKind};
 pub use error::CoreError;
 pub use message::{Author, Message, MessageDraft, MessageKind};
 pub use plugin::{

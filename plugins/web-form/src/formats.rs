@@ -31,11 +31,15 @@ fn is_domain(text: &str) -> bool {
         })
 }
 
-/// Whether `text` looks like a phone number: an optional leading `+`, then
-/// 6 to 15 digits, with spaces, dots, dashes and parentheses allowed
-/// between them as people write them.
+/// Whether `text` looks like an international phone number: `+` or `00`,
+/// then 6 to 15 digits, with spaces, dots, dashes and parentheses allowed
+/// between them as people write them. The host keeps numbers in E.164 and
+/// cannot tell which country a national number (`020 7946 0958`) is in,
+/// so the form asks for the country code.
 pub fn is_phone(text: &str) -> bool {
-    let rest = text.strip_prefix('+').unwrap_or(text);
+    let Some(rest) = text.strip_prefix('+').or_else(|| text.strip_prefix("00")) else {
+        return false;
+    };
     let digits = rest.chars().filter(char::is_ascii_digit).count();
     (6..=15).contains(&digits) && rest.chars().all(|c| c.is_ascii_digit() || " .-()".contains(c))
 }
@@ -89,10 +93,13 @@ mod tests {
 
     #[test]
     fn phones() {
-        for good in ["+380 44 123 4567", "(555) 123-4567", "0441234567", "+1.555.123.4567"] {
+        for good in ["+380 44 123 4567", "+1 (201) 555-0123", "0044 20 7946 0958", "+1.201.555.0123"] {
             assert!(is_phone(good), "{good}");
         }
-        for bad in ["", "12345", "call me", "+", "555-CALL-NOW", "1234567890123456", "++123456789"] {
+        let national = ["(201) 555-0123", "0441234567"];
+        for bad in
+            ["", "12345", "call me", "+", "555-CALL-NOW", "+1234567890123456", "++123456789"].iter().chain(&national)
+        {
             assert!(!is_phone(bad), "{bad}");
         }
     }
@@ -133,7 +140,8 @@ mod tests {
         #[test]
         fn phones_count_digits(digits in "[0-9]{6,15}", sep in "[ .-]?") {
             let spaced: String = digits.chars().flat_map(|c| [c].into_iter().chain(sep.chars())).collect();
-            prop_assert!(is_phone(spaced.trim_end_matches(['.', '-', ' '])));
+            let international = format!("+{}", spaced.trim_end_matches(['.', '-', ' ']));
+            prop_assert!(is_phone(&international), "{}", international);
         }
     }
 }

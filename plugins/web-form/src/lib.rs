@@ -26,7 +26,7 @@ use switchboard_sdk::http::{Request, Response};
 use switchboard_sdk::{Channel, Info, PluginError};
 
 use crate::render::{FormState, form_page, thanks_page};
-use crate::settings::{Field, Settings};
+use crate::settings::{Field, Settings, Target};
 use crate::submission::{FieldErrors, Values, evaluate};
 
 /// The form's stylesheet.
@@ -171,6 +171,16 @@ fn submit(settings: &Settings, request: &Request) -> Result<Response, PluginErro
         Err(e) => {
             // The visitor keeps what they typed; the admin finds the cause
             // in the log, tagged with this plugin and team.
+            if let Some(errors) = refused_field(&form, &e) {
+                // The host judged a value the form's own checks let through:
+                // it is still that field's error, for the visitor to fix.
+                log::info(&format!("the host refused a value: {}", e.message()));
+                return Ok(if as_json {
+                    json_error(422, "invalid_submission", e.message(), Some(&errors))
+                } else {
+                    form_response(422, settings, &form, &values, &errors, None)
+                });
+            }
             log::error(&format!("could not open a ticket from the form: {} ({})", e.message(), e.kind()));
             let (status, code, why) = refusal(&e);
             Ok(if as_json {
@@ -180,6 +190,29 @@ fn submit(settings: &Settings, request: &Request) -> Result<Response, PluginErro
             })
         }
     }
+}
+
+/// The form field behind a value the host refused, with what to tell the
+/// visitor. The host names the value's field first (`phone: "+999 1"
+/// needs its country code…`), and each of those fields is filled from one
+/// form target.
+fn refused_field(form: &[Field], e: &PluginError) -> Option<FieldErrors> {
+    let PluginError::Permanent(message) = e else {
+        return None;
+    };
+    let (host_field, _) = message.split_once(": ")?;
+    let (target, advice) = match host_field {
+        "email" => (Target::ContactEmail, "Enter an e-mail address such as name@example.com"),
+        "phone" => (Target::ContactPhone, "Enter a phone number with its country code, such as +44 20 7946 0958"),
+        "name" => (Target::ContactName, "Check this name; it cannot be accepted as written"),
+        "title" => (Target::Title, "Check this text; it cannot be accepted as written"),
+        "description" => (Target::Description, "Check this text; it cannot be accepted as written"),
+        _ => return None,
+    };
+    let field = form.iter().find(|f| f.target == target)?;
+    let mut errors = FieldErrors::default();
+    errors.add(&field.name, advice.to_owned());
+    Some(errors)
 }
 
 /// What the visitor is told when the host refused the ticket. Only a

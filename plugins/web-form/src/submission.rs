@@ -180,7 +180,7 @@ fn check(field: &Field, raw: &str) -> Result<Option<String>, String> {
     if !format_ok {
         return Err(match field.input {
             InputType::Email => "Enter an e-mail address such as name@example.com".into(),
-            InputType::Phone => "Enter a phone number such as +1 555 123 4567".into(),
+            InputType::Phone => "Enter a phone number with its country code, such as +44 20 7946 0958".into(),
             InputType::Url => "Enter a web address that starts with https://".into(),
             _ => "Choose one of the options".into(),
         });
@@ -325,7 +325,7 @@ mod tests {
             [
                 ("name", "This field is required"),
                 ("email", "Enter an e-mail address such as name@example.com"),
-                ("phone", "Enter a phone number such as +1 555 123 4567"),
+                ("phone", "Enter a phone number with its country code, such as +44 20 7946 0958"),
                 ("site", "Enter a web address that starts with https://"),
                 ("level", "Choose one of the options"),
                 ("short", "Use at most 5 characters (this has 6)"),
