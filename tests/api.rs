@@ -552,8 +552,21 @@ async fn data_survives_a_restart() {
 async fn metrics_show_group_commit_counters() {
     let s = Server::start().await;
     team(&s, "Ops").await;
-    let text = s.call(Method::GET, "/metrics", Some(ADMIN), None).await;
-    assert_eq!(text.status, 200);
-    assert!(text.text.contains("switchboard_store_flushes_total "));
-    assert!(text.text.contains("switchboard_store_durable_writes_total "));
+    let reply = s.raw(Method::GET, "/metrics").bearer_auth(ADMIN).send().await.expect("metrics");
+    assert_eq!(reply.status(), 200);
+    let content_type = reply.headers()["content-type"].to_str().unwrap_or_default().to_owned();
+    assert!(content_type.starts_with("application/openmetrics-text; version=1.0.0"), "{content_type}");
+    let text = reply.text().await.expect("text");
+    // OpenMetrics: every family is typed and described, and the document
+    // ends with its end marker.
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(text.contains("# TYPE switchboard_store_flushes counter\n"), "{text}");
+    assert!(text.contains("# HELP switchboard_store_flushes Group-commit flushes"), "{text}");
+    let value = |name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')).and_then(|v| v.parse::<u64>().ok())
+    };
+    assert!(value("switchboard_store_flushes_total").is_some_and(|v| v > 0), "the team was flushed: {text}");
+    assert!(value("switchboard_store_durable_writes_total").is_some_and(|v| v > 0), "{text}");
+    assert_eq!(value("switchboard_plugin_pooling"), Some(1), "{text}");
+    s.call(Method::GET, "/metrics", None, None).await.expect_error(401, "unauthorized", "bearer token");
 }

@@ -30,7 +30,7 @@ pub use plugin::{
     Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, parse_version, validate_plugin_id,
 };
 pub use priority::Priority;
-pub use rate::TokenBucket;
+pub use rate::{KeyedBuckets, TokenBucket};
 pub use settings_schema::SettingsSchema;
 pub use sla::{MAX_SLA_HOURS, MIN_SLA_HOURS, Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};
 pub use slug::{MAX_SLUG_LEN, slugify, validate_local_part, validate_slug};

@@ -17,6 +17,7 @@ mod extract;
 mod idempotency;
 mod json;
 mod manifest;
+mod metrics;
 mod plugins;
 mod public;
 mod rate_limit;

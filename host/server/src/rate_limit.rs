@@ -1,26 +1,26 @@
 //! A token bucket per client address, for public routes.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use switchboard_core::TokenBucket;
+use switchboard_core::KeyedBuckets;
 
 /// How many clients are tracked before idle ones are forgotten.
-const PRUNE_AT: usize = 10_000;
+const MAX_CLIENTS: usize = 10_000;
 
 /// Allows `rate` requests per second per client, with bursts of `burst`.
 pub struct RateLimiter {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
+    buckets: Mutex<KeyedBuckets<IpAddr>>,
 }
 
 impl RateLimiter {
     /// A limiter; a `rate` of 0 allows everything.
     pub fn new(rate: u32, burst: u32) -> Self {
-        RateLimiter { rate: f64::from(rate), burst: f64::from(burst.max(1)), buckets: Mutex::default() }
+        let buckets = Mutex::new(KeyedBuckets::new(MAX_CLIENTS));
+        RateLimiter { rate: f64::from(rate), burst: f64::from(burst.max(1)), buckets }
     }
 
     /// Takes a token for `client`, or says how long to wait for one.
@@ -29,11 +29,7 @@ impl RateLimiter {
             return Ok(());
         }
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= PRUNE_AT {
-            // Forget clients whose bucket has refilled: they lose nothing.
-            buckets.retain(|_, b| !b.is_full(self.rate, self.burst, now));
-        }
-        buckets.entry(client).or_insert(TokenBucket::full(self.burst, now)).take(self.rate, self.burst, now)
+        buckets.take(client, self.rate, self.burst, now)
     }
 }
 
