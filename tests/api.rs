@@ -520,6 +520,22 @@ async fn openapi_documents_every_route() {
     ];
     expected.sort();
     assert_eq!(documented, expected);
+    // Every operation documents the errors the shared layers give.
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let responses = op["responses"].as_object().expect("responses");
+            let mut needed = vec!["400", "401"];
+            if path.contains('{') {
+                needed.push("404");
+            }
+            if op.get("requestBody").is_some() {
+                needed.extend(["413", "415", "422"]);
+            }
+            for status in needed {
+                assert!(responses.contains_key(status), "{method} {path} does not document {status}");
+            }
+        }
+    }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["TicketOut"].is_object());
     // Every documented route is really served: without a token each is a

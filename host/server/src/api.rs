@@ -1,6 +1,7 @@
 //! The `/api` router and its OpenAPI document.
 
 mod contacts;
+mod error_docs;
 mod installations;
 mod messages;
 mod plugins;
@@ -109,6 +110,7 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .into_iter()
         .map(|(path, item)| (format!("/api{path}"), item))
         .collect();
+    error_docs::add_shared_errors(&mut openapi);
     (router, openapi)
 }
 

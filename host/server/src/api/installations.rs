@@ -86,7 +86,7 @@ fn out(installation: &Installation, kind: PluginKind) -> InstallationOut {
 #[utoipa::path(put, path = "/teams/{slug}/plugins/{id}", tag = "plugins",
     params(("slug" = String, Path, description = "team slug"), ("id" = String, Path, description = "plugin id")),
     request_body = EnableBody,
-    responses((status = 201, description = "enabled", body = InstallationOut), (status = 200, description = "updated", body = InstallationOut),
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 201, description = "enabled", body = InstallationOut), (status = 200, description = "updated", body = InstallationOut),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn enable_plugin(
     State(state): State<AppState>,
@@ -137,7 +137,7 @@ pub async fn enable_plugin(
 /// A plugin's state in a team; 404 when it is not enabled there.
 #[utoipa::path(get, path = "/teams/{slug}/plugins/{id}", tag = "plugins",
     params(("slug" = String, Path, description = "team slug"), ("id" = String, Path, description = "plugin id")),
-    responses((status = 200, body = InstallationOut), (status = 404, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 200, body = InstallationOut), (status = 404, body = ErrorBody)))]
 pub async fn get_installation(
     State(state): State<AppState>,
     _admin: Admin,
@@ -151,7 +151,7 @@ pub async fn get_installation(
 
 /// The plugins enabled for a team.
 #[utoipa::path(get, path = "/teams/{slug}/plugins", tag = "plugins", params(("slug" = String, Path, description = "team slug")),
-    responses((status = 200, body = Vec<InstallationOut>), (status = 404, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 200, body = Vec<InstallationOut>), (status = 404, body = ErrorBody)))]
 pub async fn list_installations(
     State(state): State<AppState>,
     _admin: Admin,
@@ -169,7 +169,7 @@ pub async fn list_installations(
 /// Disables a plugin for a team. Its storage is kept for a later enable.
 #[utoipa::path(delete, path = "/teams/{slug}/plugins/{id}", tag = "plugins",
     params(("slug" = String, Path, description = "team slug"), ("id" = String, Path, description = "plugin id")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 204), (status = 404, body = ErrorBody)))]
 pub async fn disable_plugin(
     State(state): State<AppState>,
     _admin: Admin,

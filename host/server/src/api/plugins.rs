@@ -90,7 +90,7 @@ pub struct PluginUpload {
 /// the manifest's kind.
 #[utoipa::path(post, path = "/plugins", tag = "plugins",
     request_body(content = PluginUpload, content_type = "multipart/form-data"),
-    responses((status = 201, description = "installed", body = PluginOut), (status = 200, description = "upgraded", body = PluginOut),
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 201, description = "installed", body = PluginOut), (status = 200, description = "upgraded", body = PluginOut),
         (status = 422, description = "bad manifest or component", body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn install_plugin(
     State(state): State<AppState>,
@@ -154,7 +154,7 @@ pub async fn get_plugin(State(state): State<AppState>, Path(id): Path<String>) -
 
 /// Uninstalls a plugin. Refused while a team has it enabled.
 #[utoipa::path(delete, path = "/plugins/{id}", tag = "plugins", params(("id" = String, Path, description = "plugin id")),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_plugin(
     State(state): State<AppState>,
     _admin: Admin,

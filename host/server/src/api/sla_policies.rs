@@ -50,6 +50,11 @@ impl From<&SlaPolicy> for PolicyOut {
 #[serde(deny_unknown_fields)]
 pub struct PolicyIn {
     /// Its name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub name: String,
     /// The lowest priority it applies to; low when absent.
     pub min_priority: Option<PriorityIn>,
@@ -89,7 +94,7 @@ pub async fn list_policies(State(state): State<AppState>, Path(slug): Path<Strin
 /// from now on.
 #[utoipa::path(post, path = "/teams/{slug}/sla-policies", tag = "sla", params(("slug" = String, Path, description = "team slug")),
     request_body = PolicyIn,
-    responses((status = 201, body = PolicyOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 201, body = PolicyOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_policy(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -111,7 +116,7 @@ pub async fn create_policy(
 #[utoipa::path(put, path = "/teams/{slug}/sla-policies/{id}", tag = "sla",
     params(("slug" = String, Path, description = "team slug"), ("id" = u32, Path, description = "policy id")),
     request_body = PolicyIn,
-    responses((status = 200, body = PolicyOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 200, body = PolicyOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_policy(
     State(state): State<AppState>,
     _admin: Admin,
@@ -132,7 +137,7 @@ pub async fn put_policy(
 /// Removes an SLA policy.
 #[utoipa::path(delete, path = "/teams/{slug}/sla-policies/{id}", tag = "sla",
     params(("slug" = String, Path, description = "team slug"), ("id" = u32, Path, description = "policy id")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_policy(
     State(state): State<AppState>,
     _admin: Admin,

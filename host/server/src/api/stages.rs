@@ -33,6 +33,11 @@ pub struct StageWithCount {
 #[serde(deny_unknown_fields)]
 pub struct NewStage {
     /// Its name, unique within the team.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub name: String,
     /// Whether tickets in it count as finished.
     #[serde(default)]
@@ -46,6 +51,11 @@ pub struct NewStage {
 #[serde(deny_unknown_fields)]
 pub struct StagePatch {
     /// A new name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub name: Option<String>,
     /// Whether tickets in it count as finished.
     pub closing: Option<bool>,
@@ -86,7 +96,7 @@ pub async fn list_stages(
 /// Adds a stage.
 #[utoipa::path(post, path = "/teams/{slug}/stages", tag = "stages", params(("slug" = String, Path, description = "team slug")),
     request_body = NewStage,
-    responses((status = 201, body = StageOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 201, body = StageOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_stage(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -107,7 +117,7 @@ pub async fn create_stage(
 #[utoipa::path(patch, path = "/teams/{slug}/stages/{id}", tag = "stages",
     params(("slug" = String, Path, description = "team slug"), ("id" = u32, Path, description = "stage id")),
     request_body = StagePatch,
-    responses((status = 200, body = StageOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 200, body = StageOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn patch_stage(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -125,7 +135,7 @@ pub async fn patch_stage(
 /// Removes a stage that holds no tickets and no SLA policy targets.
 #[utoipa::path(delete, path = "/teams/{slug}/stages/{id}", tag = "stages",
     params(("slug" = String, Path, description = "team slug"), ("id" = u32, Path, description = "stage id")),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_stage(
     State(state): State<AppState>,
     _admin: Admin,
@@ -138,7 +148,7 @@ pub async fn delete_stage(
 /// Puts the stages in a new board order.
 #[utoipa::path(put, path = "/teams/{slug}/stages/order", tag = "stages", params(("slug" = String, Path, description = "team slug")),
     request_body = StageOrder,
-    responses((status = 200, body = Vec<StageWithCount>), (status = 422, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 200, body = Vec<StageWithCount>), (status = 422, body = ErrorBody)))]
 pub async fn reorder_stages(
     State(state): State<AppState>,
     _admin: Admin,

@@ -58,6 +58,11 @@ impl TeamOut {
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
     /// Display name, such as "Customer Care".
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub name: String,
     /// The slug; derived from the name when absent ("customer-care").
     pub slug: Option<String>,
@@ -71,6 +76,11 @@ pub struct NewTeam {
 #[serde(deny_unknown_fields)]
 pub struct TeamPatch {
     /// A new display name. The slug does not change.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub name: Option<String>,
     /// A new alias local part, or a full address at the mail domain.
     pub alias: Option<String>,
@@ -126,7 +136,7 @@ pub async fn get_team(State(state): State<AppState>, Path(slug): Path<String>) -
 /// Renames a team or changes its alias.
 #[utoipa::path(patch, path = "/teams/{slug}", tag = "teams", params(("slug" = String, Path, description = "team slug")),
     request_body = TeamPatch,
-    responses((status = 200, body = TeamOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 200, body = TeamOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn patch_team(
     State(state): State<AppState>,

@@ -124,6 +124,11 @@ impl TicketOut {
 #[serde(deny_unknown_fields)]
 pub struct NewTicket {
     /// One-line summary.
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub title: String,
     /// The full request.
     #[serde(default)]
@@ -147,6 +152,11 @@ pub struct NewTicket {
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
     /// A new title.
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub title: Option<String>,
     /// A new priority; the SLA deadline is recomputed.
     pub priority: Option<PriorityIn>,
@@ -166,10 +176,13 @@ pub struct ListQuery {
     /// Only this priority, 0-3 or a name.
     pub priority: Option<String>,
     /// Only breached (`true`) or not breached (`false`) tickets.
+    #[param(value_type = Option<bool>)]
     pub breached: Option<String>,
     /// Skip this many tickets.
+    #[param(value_type = Option<u64>, minimum = 0)]
     pub offset: Option<String>,
     /// Return at most this many (default 100, at most 1000).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 

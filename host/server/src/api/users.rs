@@ -56,6 +56,11 @@ pub struct UserOut {
     /// The user's id.
     pub id: u64,
     /// The user's name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub name: String,
     /// `admin` or `agent`.
     pub role: RoleWire,

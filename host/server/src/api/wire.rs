@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 
 /// A priority: 0-3 stars, or the name `low`, `medium`, `high` or `urgent`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum PriorityIn {
     /// 0 (low) to 3 (urgent).
@@ -17,6 +17,24 @@ pub enum PriorityIn {
     /// `low`, `medium`, `high` or `urgent`.
     Name(String),
 }
+
+// Written by hand because the derive cannot put bounds on the variants of
+// an untagged enum, and the document must say which values are accepted.
+impl utoipa::PartialSchema for PriorityIn {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let stars = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(3));
+        let names =
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["low", "medium", "high", "urgent"]));
+        OneOfBuilder::new()
+            .item(stars)
+            .item(names)
+            .description(Some("0 (low) to 3 (urgent) stars, or the name low, medium, high or urgent"))
+            .into()
+    }
+}
+
+impl ToSchema for PriorityIn {}
 
 impl PriorityIn {
     /// The priority named, or a 422 on the field.
