@@ -3,8 +3,8 @@
 # the pinned toolchain with the wasm32-wasip2 target (plugins are built for
 # it), and with `--for-tests` the Debian packages only the tests use:
 # chromium and chromedriver for the browser test, strace for the power-loss
-# test (the demo needs none of them). Safe to run again; it only installs
-# what is missing.
+# test, and schemathesis from PyPI for the API check (the demo needs none of
+# them). Safe to run again; it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +30,19 @@ if [ "${1:-}" = --for-tests ] && { ! command -v chromedriver >/dev/null || ! [ -
     $as_root apt-get update -q
     DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends \
         chromium chromium-driver strace
+fi
+
+# Schemathesis checks the live API against its OpenAPI document; it comes
+# from PyPI, pinned, into a virtual environment under target/.
+schemathesis_version=4.32.5
+if [ "${1:-}" = --for-tests ] \
+    && ! target/schemathesis/bin/schemathesis --version 2>/dev/null | grep -q "$schemathesis_version"; then
+    if ! python3 -m venv target/schemathesis; then
+        # Debian's own python3 keeps venv in a package of its own.
+        as_root=""
+        [ "$(id -u)" -eq 0 ] || as_root="sudo"
+        DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends python3-venv
+        python3 -m venv target/schemathesis
+    fi
+    target/schemathesis/bin/pip install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi

@@ -182,6 +182,17 @@ async fn extractor_rejections_are_json_errors() {
 }
 
 #[tokio::test]
+async fn bodies_are_objects_and_numbers_stay_in_their_range() {
+    let s = Server::start().await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    // serde would fill a struct from an array of its fields in order.
+    s.patch("/api/teams/ops", json!([null, "evil"])).await.expect_error(422, "invalid_field", "must be a JSON object");
+    assert_eq!(s.get("/api/teams/ops").await.expect(200)["alias"], "ops");
+    s.get("/api/teams/ops/tickets?offset=2147483648").await.expect_error(422, "invalid_field", "offset");
+    s.get("/api/teams/ops/tickets?offset=2147483647").await.expect(200);
+}
+
+#[tokio::test]
 async fn names_and_titles_refuse_control_and_direction_characters() {
     let s = Server::start().await;
     s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);

@@ -41,6 +41,12 @@ where
                 ApiError::bad_request(format!("body is not valid JSON: {e}"))
             });
         }
+        // Every body of this API is an object. serde would also fill a
+        // struct from an array of its fields in order (`[null, null]`),
+        // which no client means and no schema allows.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::invalid("body", "must be a JSON object"));
+        }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(rejection_to_error(&rejection)),

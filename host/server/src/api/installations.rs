@@ -27,9 +27,10 @@ pub struct LimitsWire {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnableBody {
-    /// The plugin's settings; the plugin validates them.
+    /// The plugin's settings, checked against the manifest's schema and
+    /// then by the plugin; absent or null is `{}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub settings: Option<serde_json::Value>,
     /// Capabilities to grant, from those the plugin requested.
     #[serde(default)]

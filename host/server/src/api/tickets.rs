@@ -179,15 +179,19 @@ pub struct ListQuery {
     #[param(value_type = Option<bool>)]
     pub breached: Option<String>,
     /// Skip this many tickets.
-    #[param(value_type = Option<u64>, minimum = 0)]
+    #[param(value_type = Option<i32>, minimum = 0)]
     pub offset: Option<String>,
     /// Return at most this many (default 100, at most 1000).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 
+/// A non-negative 32-bit integer, as the OpenAPI document says; a larger
+/// one is a mistake, not a request for an empty page.
 fn parse_number(field: &str, value: &str) -> ApiResult<usize> {
-    value.parse().map_err(|_| ApiError::invalid(field, format!("\"{value}\" is not a non-negative integer")))
+    let too_big = || ApiError::invalid(field, format!("\"{value}\" is not an integer between 0 and {}", i32::MAX));
+    let number: i32 = value.parse().map_err(|_| too_big())?;
+    usize::try_from(number).map_err(|_| too_big())
 }
 
 impl ListQuery {
@@ -223,6 +227,7 @@ impl ListQuery {
 #[utoipa::path(post, path = "/teams/{slug}/tickets", tag = "tickets", params(("slug" = String, Path, description = "team slug")),
     request_body = NewTicket,
     responses((status = 201, body = TicketOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 409, description = "the external key is taken by another ticket of this team", body = ErrorBody),
         (status = 413, body = ErrorBody)))]
 pub async fn create_ticket(
     State(state): State<AppState>,
