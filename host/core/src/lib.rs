@@ -13,7 +13,6 @@ mod message;
 mod plugin;
 mod priority;
 mod rate;
-mod settings_schema;
 mod sla;
 mod slug;
 mod stage;
@@ -31,7 +30,6 @@ pub use plugin::{
 };
 pub use priority::Priority;
 pub use rate::{KeyedBuckets, TokenBucket};
-pub use settings_schema::SettingsSchema;
 pub use sla::{MAX_SLA_HOURS, MIN_SLA_HOURS, Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};
 pub use slug::{MAX_SLUG_LEN, slugify, validate_local_part, validate_slug};
 pub use stage::{Stage, StageId};

@@ -22,6 +22,7 @@ mod plugins;
 mod public;
 mod rate_limit;
 mod serve;
+mod settings_schema;
 mod state;
 mod sweeper;
 

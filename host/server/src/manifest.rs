@@ -1,7 +1,9 @@
 //! Reading plugin manifests (`plugin.toml`, or the same as JSON).
 
 use serde::Deserialize;
-use switchboard_core::{Capability, Manifest, PluginKind, SettingsSchema};
+use switchboard_core::{Capability, Manifest, PluginKind};
+
+use crate::settings_schema::SettingsSchema;
 
 /// A manifest as written in `plugin.toml`.
 #[derive(Debug, Deserialize)]

@@ -16,7 +16,6 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use switchboard_runtime::{PluginStats, RuntimeStats};
-use switchboard_store_sled::SledStats;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -24,10 +23,26 @@ use crate::state::AppState;
 /// The content type of the OpenMetrics text format.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// One counter of the storage backend: the backend names and describes
+/// its own, so that this module shows any backend's.
+#[derive(Debug, Clone)]
+pub struct Counter {
+    name: &'static str,
+    help: &'static str,
+    value: u64,
+}
+
+impl Counter {
+    /// A counter named `name` (without `_total`, which the encoder adds).
+    pub fn new(name: &'static str, help: &'static str, value: u64) -> Self {
+        Counter { name, help, value }
+    }
+}
+
 /// One scrape's snapshot of every counter.
 #[derive(Debug)]
 struct Snapshot {
-    store: SledStats,
+    store: Vec<Counter>,
     runtime: RuntimeStats,
 }
 
@@ -43,34 +58,11 @@ fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) 
 
 impl Collector for Snapshot {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let (store, runtime) = (&self.store, &self.runtime);
+        let runtime = &self.runtime;
         let e = &mut encoder;
-        counter(e, "switchboard_store_flushes", "Group-commit flushes (fsyncs) of the store.", store.flushes)?;
-        counter(e, "switchboard_store_durable_writes", "Writes made durable by those flushes.", store.durable_writes)?;
-        counter(
-            e,
-            "switchboard_store_handed_over_writes",
-            "Writes run on the store's writer thread because the server was busy.",
-            store.handed_over,
-        )?;
-        counter(
-            e,
-            "switchboard_store_write_batches",
-            "Transactions in which the store writer committed several writes.",
-            store.batches,
-        )?;
-        counter(
-            e,
-            "switchboard_store_batched_writes",
-            "Writes committed in those transactions.",
-            store.batched_writes,
-        )?;
-        counter(
-            e,
-            "switchboard_store_write_panics",
-            "Writes that panicked on the writer thread and failed alone.",
-            store.write_panics,
-        )?;
+        for c in &self.store {
+            counter(e, c.name, c.help, c.value)?;
+        }
         counter(e, "switchboard_plugin_compilations", "Plugin components compiled by this process.", runtime.compiled)?;
         counter(
             e,

@@ -76,7 +76,7 @@ pub async fn serve(
     let stats = Arc::clone(&backend);
     let state = AppState::new(Shared {
         stores: stores.clone(),
-        store_stats: Arc::new(move || stats.stats()),
+        store_stats: Arc::new(move || sled_counters(stats.stats())),
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),
         runtime,
@@ -143,4 +143,33 @@ pub async fn serve(
         Some(reason) => Err(ServeError::StoreFault(reason)),
         None => Ok(()),
     }
+}
+
+/// The sled backend's counters as `/metrics` shows them.
+fn sled_counters(stats: switchboard_store_sled::SledStats) -> Vec<crate::metrics::Counter> {
+    use crate::metrics::Counter;
+    vec![
+        Counter::new("switchboard_store_flushes", "Group-commit flushes (fsyncs) of the store.", stats.flushes),
+        Counter::new("switchboard_store_durable_writes", "Writes made durable by those flushes.", stats.durable_writes),
+        Counter::new(
+            "switchboard_store_handed_over_writes",
+            "Writes run on the store's writer thread because the server was busy.",
+            stats.handed_over,
+        ),
+        Counter::new(
+            "switchboard_store_write_batches",
+            "Transactions in which the store writer committed several writes.",
+            stats.batches,
+        ),
+        Counter::new(
+            "switchboard_store_batched_writes",
+            "Writes committed in those transactions.",
+            stats.batched_writes,
+        ),
+        Counter::new(
+            "switchboard_store_write_panics",
+            "Writes that panicked on the writer thread and failed alone.",
+            stats.write_panics,
+        ),
+    ]
 }

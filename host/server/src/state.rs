@@ -51,8 +51,9 @@ pub struct Shared {
     pub public_body_limit: usize,
     /// The largest request body on other routes.
     pub body_limit: usize,
-    /// The storage backend's own counters, for `/metrics`.
-    pub store_stats: Arc<dyn Fn() -> switchboard_store_sled::SledStats + Send + Sync>,
+    /// The storage backend's own counters, for `/metrics`; each backend
+    /// names and describes its own.
+    pub store_stats: Arc<dyn Fn() -> Vec<crate::metrics::Counter> + Send + Sync>,
     /// Dropped with the last clone of the state, so that `serve` learns
     /// when the last request is done with the store.
     pub _alive: tokio::sync::mpsc::Sender<()>,

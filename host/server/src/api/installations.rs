@@ -4,13 +4,14 @@ use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::{Capability, CoreError, Installation, Limits, PluginKind, SettingsSchema};
+use switchboard_core::{Capability, CoreError, Installation, Limits, PluginKind};
 use switchboard_runtime::RuntimeError;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Admin;
 use crate::json::Json;
+use crate::settings_schema::SettingsSchema;
 use crate::state::AppState;
 
 /// Per-call limits.

@@ -1,5 +1,7 @@
 //! A plugin's settings schema: the JSON Schema in its manifest, compiled
-//! once and checked against the settings an admin gives.
+//! and checked against the settings an admin gives. It lives here, not in
+//! the core, because it is a rule about JSON documents, and the core knows
+//! no wire format.
 //!
 //! The host checks the schema before the plugin's own `validate-settings`
 //! runs, so that every plugin gets the same clear errors for the same
@@ -12,7 +14,7 @@
 use jsonschema::{PatternOptions, Validator};
 use serde_json::Value;
 
-use crate::error::CoreError;
+use switchboard_core::CoreError;
 
 /// How many of the problems in one document are listed; the rest are
 /// counted, so a document wrong everywhere gives a short answer.
