@@ -48,6 +48,15 @@ struct Entry {
     burst: f64,
 }
 
+impl Entry {
+    /// How long until this key could take an allowance; trying a copy
+    /// measures the wait without using it.
+    fn wait(&self, now: Instant) -> Duration {
+        let mut bucket = self.bucket;
+        bucket.take(self.rate, self.burst, now).err().unwrap_or_default()
+    }
+}
+
 /// Token buckets by key, at most `cap` of them. Keys come from outside
 /// (client addresses, a plugin's choice), so the map is bounded: when it is
 /// full, buckets that have refilled are forgotten, which loses nothing, and
@@ -97,22 +106,12 @@ impl<K: Hash + Eq> KeyedBuckets<K> {
         // Every key is inside its window: forget the tenth whose buckets
         // are closest to full, which loses the least.
         let drop = (self.cap / 10).max(1);
-        let mut waits: Vec<Duration> = self
-            .entries
-            .values()
-            .map(|e| {
-                // Trying a copy measures the wait without using it.
-                let mut bucket = e.bucket;
-                bucket.take(e.rate, e.burst, now).err().unwrap_or_default()
-            })
-            .collect();
+        let mut waits: Vec<Duration> = self.entries.values().map(|e| e.wait(now)).collect();
         let (_, cutoff, _) = waits.select_nth_unstable(drop - 1);
         let cutoff = *cutoff;
         let mut dropped = 0;
         self.entries.retain(|_, e| {
-            let mut bucket = e.bucket;
-            let wait = bucket.take(e.rate, e.burst, now).err().unwrap_or_default();
-            let keep = wait > cutoff || dropped >= drop;
+            let keep = e.wait(now) > cutoff || dropped >= drop;
             if !keep {
                 dropped += 1;
             }
