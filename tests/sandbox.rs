@@ -41,7 +41,7 @@ async fn forbidden_target() -> (String, Arc<AtomicU64>) {
 async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let s = Arc::new(Server::start().await);
-    for name in ["Ops", "Big"] {
+    for name in ["Ops", "Big", "Mem"] {
         s.post("/api/teams", json!({"name": name})).await.expect(201);
     }
     s.install(&HELLO_CHANNEL).await.expect(201);
@@ -49,6 +49,15 @@ async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
     s.install(&MISBEHAVE_ROBOT).await.expect(201);
     s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
     s.enable("ops", "misbehave-channel", json!({}), &["tickets", "http:allowed.example"]).await.expect(201);
+    // Team "mem" keeps the 64 MiB default but a CPU budget that filling
+    // 64 MiB cannot exhaust on a busy machine, so its memory cases end on
+    // memory, as they mean to.
+    s.put(
+        "/api/teams/mem/plugins/misbehave-channel",
+        json!({"grants": ["tickets"], "limits": {"cpu_ms": 1000, "memory_mib": 64}}),
+    )
+    .await
+    .expect(201);
     // Team "big" gives the fixture 256 MiB, enough to build a 20 MiB answer.
     s.put(
         "/api/teams/big/plugins/misbehave-channel",
@@ -94,7 +103,7 @@ async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
             "plugin \"misbehave-channel\" exceeded its CPU budget of 100 ms".into(),
         ),
         (
-            "/c/ops/misbehave-channel/bomb".into(),
+            "/c/mem/misbehave-channel/bomb".into(),
             502,
             "plugin_failed",
             "plugin \"misbehave-channel\" exceeded its memory limit of 64 MiB".into(),
@@ -109,7 +118,7 @@ async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
             ),
         ),
         (
-            "/c/ops/misbehave-channel/huge?mb=100".into(),
+            "/c/mem/misbehave-channel/huge?mb=100".into(),
             502,
             "plugin_failed",
             "exceeded its memory limit of 64 MiB".into(),
