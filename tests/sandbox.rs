@@ -138,18 +138,38 @@ async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
     assert_eq!(hits.load(Ordering::Relaxed), 0, "the ungranted host was never contacted");
 
     // The same misbehaviour from a robot: the run is marked failed with the
-    // reason, in the response and in the ticket's thread.
-    let ticket = s.post("/api/teams/ops/tickets", json!({"title": "Robot target"})).await.expect(201);
-    let id = ticket["id"].as_u64().expect("id");
+    // reason, in the response and in the ticket's thread. As with the
+    // channel, the memory case runs in team "mem", whose CPU budget filling
+    // 64 MiB cannot exhaust on a busy machine.
+    let mut tickets = std::collections::HashMap::new();
+    for team in ["ops", "mem"] {
+        let ticket = s.post(&format!("/api/teams/{team}/tickets"), json!({"title": "Robot target"})).await.expect(201);
+        tickets.insert(team, ticket["id"].as_u64().expect("id"));
+    }
     let robot_cases = [
-        (json!({"mode": "loop"}), "exceeded its CPU budget of 100 ms".to_owned()),
-        (json!({"mode": "bomb"}), "exceeded its memory limit of 64 MiB".to_owned()),
-        (json!({"mode": "trap"}), "crashed: ".to_owned()),
-        (json!({"mode": "fetch", "url": target}), format!("capability \"http:127.0.0.1:{port}\" was not granted")),
-        (json!({"mode": "fail"}), "permanent: the fixture was asked to fail".to_owned()),
+        ("ops", json!({"mode": "loop"}), "exceeded its CPU budget of 100 ms".to_owned()),
+        ("mem", json!({"mode": "bomb"}), "exceeded its memory limit of 64 MiB".to_owned()),
+        ("ops", json!({"mode": "trap"}), "crashed: ".to_owned()),
+        (
+            "ops",
+            json!({"mode": "fetch", "url": target}),
+            format!("capability \"http:127.0.0.1:{port}\" was not granted"),
+        ),
+        ("ops", json!({"mode": "fail"}), "permanent: the fixture was asked to fail".to_owned()),
     ];
-    for (settings, needle) in &robot_cases {
-        s.enable("ops", "misbehave-robot", settings.clone(), &["tickets", "http:allowed.example"]).await;
+    for (team, settings, needle) in &robot_cases {
+        let enabled = s
+            .put(
+                &format!("/api/teams/{team}/plugins/misbehave-robot"),
+                json!({
+                    "settings": settings,
+                    "grants": ["tickets", "http:allowed.example"],
+                    "limits": {"cpu_ms": if *team == "mem" { 1000 } else { 100 }, "memory_mib": 64},
+                }),
+            )
+            .await;
+        assert!(matches!(enabled.status, 200 | 201), "{settings}: {}", enabled.text);
+        let id = tickets[team];
         let started = Instant::now();
         let run = s.post(&format!("/api/tickets/{id}/robots/misbehave-robot"), json!({})).await.expect(200);
         assert!(started.elapsed() < PROMPT);
