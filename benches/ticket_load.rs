@@ -31,6 +31,10 @@
 //! the same run. An older build may not link this build's hello-channel
 //! (built against a newer WIT): `LOAD_BASELINE_GUESTS` names the folder of
 //! the baseline's own guest builds (its `target/guests/wasm32-wasip2/release`).
+//! `LOAD_OTHERS` adds more servers of this build's WIT, as comma-separated
+//! `label=binary` pairs (say, this build with the `measure-without-sync`
+//! feature, to show what the power-loss sync costs); they too are measured
+//! round by round and compared with the baseline.
 //! The report ends with each server's resident memory.
 
 use std::process::Stdio;
@@ -407,6 +411,11 @@ async fn main() {
         let guests = std::env::var("LOAD_BASELINE_GUESTS").ok();
         servers.push(start("baseline", &baseline, guests.as_deref(), &client).await);
     }
+    for other in std::env::var("LOAD_OTHERS").unwrap_or_default().split(',').filter(|s| !s.trim().is_empty()) {
+        let (label, binary) = other.split_once('=').expect("LOAD_OTHERS takes label=binary pairs");
+        servers.push(start(label.trim(), binary.trim(), None, &client).await);
+    }
+    let baseline = servers.iter().position(|s| s.label == "baseline");
     let idle: Vec<f64> = servers.iter().map(|s| rss_mib(s.pid)).collect();
     // Warm up connections and caches on every path.
     for server in &servers {
@@ -468,7 +477,7 @@ async fn main() {
     for (server, target, clients, got_rounds) in &results {
         let rate = median(got_rounds.iter().map(|x| x.per_sec).collect());
         let vs_api = rate_of(*server, Target::Api, *clients).map_or(f64::NAN, |api| rate / api);
-        let vs_baseline = rate_of(1, *target, *clients).map_or(f64::NAN, |base| rate / base);
+        let vs_baseline = baseline.and_then(|b| rate_of(b, *target, *clients)).map_or(f64::NAN, |base| rate / base);
         println!(
             "{:>9} {:>14} {:>3} clients: {:>7.0} tickets/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>5.1} writes/flush  {:>4.0} server cpu µs/ticket ({:>3.0} workers, {:>3.0} sled io, {:>3.0} writer)  {:>5.2}x api  {:>5.2}x baseline",
             servers[*server].label,

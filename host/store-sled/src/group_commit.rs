@@ -179,6 +179,9 @@ impl Syncer {
         }
         // Names of blobs sled has since removed are forgotten.
         self.synced = seen;
+        if cfg!(feature = "measure-without-sync") {
+            return Ok(());
+        }
         self.log.sync_data()
     }
 }
