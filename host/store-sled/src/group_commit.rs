@@ -12,7 +12,7 @@
 //! write cache nor the file's metadata, and it never syncs the blob files
 //! it writes values over 128 KiB to. So after each `Db::flush` the flusher
 //! syncs new blob files and their directory, then `fdatasync`s the log
-//! (see [`Syncer`]), before any waiter is answered.
+//! (see `sync`), before any waiter is answered.
 //!
 //! A failed flush is a fault the store does not recover from: after a
 //! failed fsync the kernel may already have dropped the dirty pages, so a
@@ -20,10 +20,7 @@
 //! flusher reports the fault, refuses every later waiter, and the store
 //! refuses every later write; the server then exits.
 
-use std::collections::HashSet;
-use std::ffi::OsString;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -33,6 +30,7 @@ use switchboard_store::StoreError;
 use tokio::sync::{oneshot, watch};
 
 use crate::load::InProgress;
+use crate::sync::Syncer;
 use crate::visibility::Pending;
 
 /// A write waiting for the flush that makes it durable.
@@ -137,52 +135,6 @@ impl GroupCommit {
     /// How many flushes have run, and how many writes they made durable.
     pub(crate) fn counts(&self) -> (u64, u64) {
         (self.shared.flushes.load(Ordering::Relaxed), self.shared.writes.load(Ordering::Relaxed))
-    }
-}
-
-/// Makes what sled flushed stable on disk.
-struct Syncer {
-    /// The log file, opened for syncing.
-    log: File,
-    blobs: PathBuf,
-    /// Blob files already synced.
-    synced: HashSet<OsString>,
-}
-
-impl Syncer {
-    fn open(dir: &Path) -> std::io::Result<Syncer> {
-        // sled creates its files before it returns from `open`; the
-        // directory entries themselves are made stable here, once.
-        File::open(dir)?.sync_all()?;
-        Ok(Syncer { log: File::open(dir.join("db"))?, blobs: dir.join("blobs"), synced: HashSet::new() })
-    }
-
-    /// Syncs blob files written since the last call (and, if there were
-    /// any, the directory that names them), then the log's data.
-    fn sync(&mut self) -> std::io::Result<()> {
-        crate::failpoint::check("sync")?;
-        let mut seen = HashSet::new();
-        let mut new = false;
-        if let Ok(entries) = std::fs::read_dir(&self.blobs) {
-            for entry in entries {
-                let entry = entry?;
-                let name = entry.file_name();
-                if !self.synced.contains(&name) {
-                    File::open(entry.path())?.sync_all()?;
-                    new = true;
-                }
-                seen.insert(name);
-            }
-        }
-        if new {
-            File::open(&self.blobs)?.sync_all()?;
-        }
-        // Names of blobs sled has since removed are forgotten.
-        self.synced = seen;
-        if cfg!(feature = "measure-without-sync") {
-            return Ok(());
-        }
-        self.log.sync_data()
     }
 }
 

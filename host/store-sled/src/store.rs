@@ -12,6 +12,7 @@ use crate::codec::decode;
 use crate::group_commit::GroupCommit;
 use crate::load::Load;
 use crate::record_cache::RecordCache;
+use crate::sequences::Sequences;
 use crate::trees::Tree;
 use crate::visibility::{Trees, Visibility};
 use crate::writer::Writer;
@@ -64,6 +65,8 @@ pub(crate) struct Inner {
     pub(crate) panics: AtomicU64,
     /// Writes not yet durable, which readers of their trees wait for.
     pub(crate) visibility: Arc<Visibility>,
+    /// The next id of each sequence.
+    pub(crate) sequences: Sequences,
     // Declared last so that it is dropped after the trees it flushes.
     pub(crate) commit: GroupCommit,
     pub(crate) db: sled::Db,
@@ -101,6 +104,7 @@ impl SledStore {
         let db = sled::Config::new().path(path).cache_capacity(config.cache_bytes).open().backend()?;
         let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>().backend()?;
         migrate::to_current(&db, &trees)?;
+        let sequences = Sequences::load(&trees[Tree::Meta.index()])?;
         let commit = GroupCommit::start(db.clone(), path).map_err(|e| StoreError::Backend(e.to_string()))?;
         let inner = Arc::new(Inner {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
@@ -110,6 +114,7 @@ impl SledStore {
             load: Arc::new(Load::new()),
             panics: AtomicU64::new(0),
             visibility: Visibility::new(),
+            sequences,
             commit,
             db,
         });
@@ -187,7 +192,8 @@ impl Drop for Inner {
         // after this); a store that stopped after a fault writes nothing
         // more.
         if self.commit.fault_reason().is_none()
-            && let Err(e) = self.db.flush()
+            && let Err(e) =
+                self.sequences.release(self.tree(Tree::Meta)).and_then(|()| self.db.flush().backend().map(drop))
         {
             tracing::error!(error = %e, "flush on close failed");
         }

@@ -118,7 +118,11 @@ pub(crate) enum Sequence {
 }
 
 impl Sequence {
-    /// Its key in [`Tree::Meta`]: the next id to hand out.
+    /// Every sequence, at its index.
+    pub(crate) const ALL: [Sequence; 4] = [Sequence::Ticket, Sequence::Contact, Sequence::User, Sequence::Message];
+
+    /// Its key in [`Tree::Meta`]: the first id not yet reserved (see
+    /// `sequences`).
     pub(crate) fn key(self) -> &'static [u8] {
         match self {
             Sequence::Ticket => b"next:ticket",

@@ -8,7 +8,8 @@ use switchboard_store::StoreError;
 
 use crate::codec::{decode, encode};
 use crate::keys;
-use crate::trees::{Sequence, Tree};
+use crate::sequences::Sequences;
+use crate::trees::Tree;
 use crate::visibility::Trees;
 
 /// What a transaction's closure returns: a value, or why to abort.
@@ -39,12 +40,19 @@ pub(crate) struct Tx<'a> {
     pub(crate) cached: RefCell<Vec<(Tree, Vec<u8>)>>,
     /// Every tree this attempt wrote, to check against its use case's mask.
     pub(crate) touched: std::cell::Cell<Trees>,
+    sequences: &'a Sequences,
 }
 
 impl<'a> Tx<'a> {
-    /// A view of `trees`, which are in [`Tree::ALL`] order.
-    pub(crate) fn new(trees: &'a [TransactionalTree]) -> Self {
-        Tx { trees, cached: RefCell::default(), touched: std::cell::Cell::default() }
+    /// A view of `trees`, which are in [`Tree::ALL`] order, handing out
+    /// ids from `sequences`.
+    pub(crate) fn new(trees: &'a [TransactionalTree], sequences: &'a Sequences) -> Self {
+        Tx { trees, cached: RefCell::default(), touched: std::cell::Cell::default(), sequences }
+    }
+
+    /// The store's id sequences.
+    pub(crate) fn sequences(&self) -> &Sequences {
+        self.sequences
     }
 
     fn tree(&self, tree: Tree) -> &TransactionalTree {
@@ -113,15 +121,6 @@ impl<'a> Tx<'a> {
     /// The big-endian id or count stored at `key`.
     pub(crate) fn id_at(&self, tree: Tree, key: &[u8]) -> TxResult<Option<u64>> {
         Ok(self.tree(tree).get(key)?.and_then(|v| keys::read_id(&v)))
-    }
-
-    /// Hands out the next id of `sequence`. The sequence is a record of
-    /// the same transaction, so an id is never handed out twice, also
-    /// across restarts, and a rolled-back write hands nothing out.
-    pub(crate) fn next_id(&self, sequence: Sequence) -> TxResult<u64> {
-        let id = self.id_at(Tree::Meta, sequence.key())?.unwrap_or(1);
-        self.put_raw(Tree::Meta, sequence.key(), &keys::id(id + 1))?;
-        Ok(id)
     }
 
     /// The team with this slug, or an abort naming it.

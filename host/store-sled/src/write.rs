@@ -107,7 +107,7 @@ impl Inner {
         let (value, cached) = trees
             .as_slice()
             .transaction(|trees: &Vec<TransactionalTree>| {
-                let tx = Tx::new(trees);
+                let tx = Tx::new(trees, &self.sequences);
                 let value = f(&tx)?;
                 Ok((value, tx.finish(mask)))
             })
@@ -136,7 +136,7 @@ impl Inner {
             // This attempt will be thrown away: do not build on it.
             return Err(StoreError::Backend("an earlier write of its batch failed".into()));
         }
-        let tx = Tx::new(&batch.trees);
+        let tx = Tx::new(&batch.trees, &self.sequences);
         let outcome = f(&tx);
         let cached = tx.finish(mask);
         match outcome {
