@@ -39,12 +39,11 @@ impl Sequences {
     /// Starts every sequence at its reserved limit in `meta`: ids below it
     /// may have been handed out before the store was last closed.
     pub(crate) fn load(meta: &sled::Tree) -> Result<Sequences, StoreError> {
-        let next = Sequence::ALL.map(|s| meta.get(s.key()).map(|v| v.as_deref().and_then(keys::read_id).unwrap_or(1)));
-        let mut start = [1; Sequence::ALL.len()];
-        for (slot, value) in start.iter_mut().zip(next) {
-            *slot = value.backend()?;
+        let mut next = [1; Sequence::ALL.len()];
+        for (slot, sequence) in next.iter_mut().zip(Sequence::ALL) {
+            *slot = stored_limit(meta, sequence)?;
         }
-        Ok(Sequences { next: start.map(AtomicU64::new) })
+        Ok(Sequences { next: next.map(AtomicU64::new) })
     }
 
     /// Takes the next id of `sequence` from memory.
@@ -58,13 +57,17 @@ impl Sequences {
     pub(crate) fn release(&self, meta: &sled::Tree) -> Result<(), StoreError> {
         for sequence in Sequence::ALL {
             let next = self.next[sequence as usize].load(Ordering::SeqCst);
-            let limit = meta.get(sequence.key()).backend()?.as_deref().and_then(keys::read_id).unwrap_or(1);
-            if next < limit {
+            if next < stored_limit(meta, sequence)? {
                 meta.insert(sequence.key(), &keys::id(next)).backend()?;
             }
         }
         Ok(())
     }
+}
+
+/// The limit of `sequence` stored in `meta`; 1 if none was reserved yet.
+fn stored_limit(meta: &sled::Tree, sequence: Sequence) -> Result<u64, StoreError> {
+    Ok(meta.get(sequence.key()).backend()?.as_deref().and_then(keys::read_id).unwrap_or(1))
 }
 
 impl Tx<'_> {

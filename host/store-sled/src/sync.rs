@@ -22,7 +22,8 @@ pub(crate) struct Syncer {
     /// Tells of files made in the blob directory since it was last read
     /// (see [`BlobWatch`]); without it, the directory is read every time.
     watch: Option<BlobWatch>,
-    /// Whether the blob directory must be read at the next sync.
+    /// Whether the next sync must read the blob directory whatever the
+    /// watch says: the first one, for the blobs made before the watch.
     rescan: bool,
     /// How often the blob directory was read, for tests.
     scans: u64,
@@ -48,7 +49,6 @@ impl Syncer {
         // flush began, so its event is queued by now.
         let changed = self.watch.as_mut().is_none_or(BlobWatch::changed);
         if changed || self.rescan {
-            self.rescan = true;
             self.sync_blobs()?;
             self.rescan = false;
         }
