@@ -70,13 +70,17 @@ async fn exits(child: &mut tokio::process::Child) -> bool {
 /// Restarts on `data` without fault points and checks every acknowledged
 /// ticket.
 async fn every_acknowledged_ticket_is_there(data: &std::path::Path, acked: &[(u64, String)]) {
-    let (_child, base) = spawn_server(data, TOKEN, &[]).await;
+    let (mut child, base) = spawn_server(data, TOKEN, &[]).await;
     let client = reqwest::Client::new();
     for (id, title) in acked {
         let resp = client.get(format!("{base}/api/tickets/{id}")).bearer_auth(TOKEN).send().await.expect("get");
         assert_eq!(resp.status(), 200, "ticket {id} was acknowledged but is gone");
         assert_eq!(resp.json::<Value>().await.expect("json")["title"], title.as_str());
     }
+    // Reaped before returning, so that a caller that starts the server on
+    // the same data again does not find the store still locked.
+    child.start_kill().expect("stop");
+    child.wait().await.expect("reaped");
 }
 
 /// The server's `/metrics` counter `name`.
