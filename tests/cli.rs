@@ -263,3 +263,26 @@ async fn without_room_for_the_instance_pool_plugins_still_run() {
     assert_eq!(created.status(), 201);
     child.start_kill().expect("kill");
 }
+
+/// The README's table of settings states each default; they are the ones
+/// `Config::new` gives, so the table cannot drift from the code.
+#[test]
+fn the_readme_states_the_defaults_the_server_uses() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
+    // The default column's first value in backquotes, by file key.
+    let stated = |key: &str| -> String {
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with('|') && line.contains(&format!("| `{key}` |")))
+            .unwrap_or_else(|| panic!("no README row for {key}"));
+        let default = row.trim_end_matches('|').rsplit('|').next().expect("default column");
+        default.split('`').nth(1).unwrap_or_else(|| panic!("no default in {row}")).to_owned()
+    };
+    let config = switchboard_server::Config::new("./data");
+    assert_eq!(stated("data"), config.data_dir.display().to_string());
+    assert_eq!(stated("mail_domain"), config.mail_domain);
+    assert_eq!(stated("body_limit"), config.body_limit.to_string());
+    assert_eq!(stated("sla_sweep_seconds"), config.sla_sweep_interval.as_secs().to_string());
+    assert_eq!(stated("public_rate"), config.public_rate.to_string());
+    assert_eq!(stated("store_cache_mb"), (config.store_cache_bytes / (1024 * 1024)).to_string());
+}

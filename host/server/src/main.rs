@@ -72,7 +72,7 @@ struct ServeArgs {
     /// Public plugin requests per second per client; 0 for no limit [default: 20].
     #[arg(long, env = "SWITCHBOARD_PUBLIC_RATE")]
     public_rate: Option<u32>,
-    /// The most memory the store's page cache may use, in MiB (1 to 65536) [default: 64].
+    /// The most memory the store's page cache may use, in MiB (1 to 65536) [default: 128].
     #[arg(long, env = "SWITCHBOARD_STORE_CACHE_MB", value_parser = clap::value_parser!(u64).range(1..=65536))]
     store_cache_mb: Option<u64>,
     /// A proxy whose X-Forwarded-For is believed; repeat for several.

@@ -33,10 +33,12 @@ pub struct SledConfig {
 }
 
 impl Default for SledConfig {
-    /// A 64 MiB page cache: sled's own default of 1 GiB lets a busy server
-    /// grow by hundreds of megabytes for data it rarely reads again.
+    /// A 128 MiB page cache: sled's own default of 1 GiB lets a busy server
+    /// grow by hundreds of megabytes for data it rarely reads again, and
+    /// 64 MiB cost a single client about 4% of its tickets/s (the
+    /// measurements are in `benches/README.md`).
     fn default() -> Self {
-        SledConfig { cache_bytes: 64 * 1024 * 1024 }
+        SledConfig { cache_bytes: 128 * 1024 * 1024 }
     }
 }
 
