@@ -512,6 +512,7 @@ async fn openapi_documents_every_route() {
         "POST /api/plugins",
         "GET /api/plugins/{id}",
         "DELETE /api/plugins/{id}",
+        "GET /api/plugins/{id}/failures",
         "GET /api/teams/{slug}/plugins",
         "PUT /api/teams/{slug}/plugins/{id}",
         "GET /api/teams/{slug}/plugins/{id}",

@@ -145,13 +145,21 @@ async fn settings_grants_and_limits_are_checked_before_enabling() {
     s.enable("nope", "hello-channel", json!({}), &[]).await.expect_error(404, "not_found", "unknown team \"nope\"");
     assert_eq!(s.get("/api/teams/ops/plugins/hello-channel").await.status, 404);
 
-    // Enabled without the tickets grant, the host call is denied and the
-    // answer names the missing capability.
+    // Enabled without the tickets grant, the host call is denied. The
+    // public caller gets a request id; the admin reads the missing
+    // capability under it.
     s.enable("ops", "hello-channel", json!({}), &["storage"]).await.expect(201);
-    public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"})).await.expect_error(
+    let denied = public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"})).await.expect_error(
         502,
         "plugin_failed",
-        "capability \"tickets\" was not granted to plugin \"hello-channel\" in team \"ops\"",
+        "request id",
+    );
+    let failures = s.get("/api/plugins/hello-channel/failures").await.expect(200);
+    assert_eq!(failures[0]["request_id"], denied["request_id"]);
+    let detail = failures[0]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("capability \"tickets\" was not granted to plugin \"hello-channel\" in team \"ops\""),
+        "{detail}"
     );
     // Updating the installation grants it.
     assert_eq!(s.enable("ops", "hello-channel", json!({}), &["storage", "tickets"]).await.status, 200);
@@ -373,6 +381,24 @@ async fn shipped_plugins_are_installed_at_start_and_upgraded_when_their_version_
     public_post(&s, "/c/ops/hello-channel/", json!({"title": "still here"})).await.expect(201);
 }
 
+/// Many webhook senders do not follow a redirect on POST: the route
+/// without its trailing slash serves the plugin's root as the one with it
+/// does, and only pages (GET) are redirected, for their relative links.
+#[tokio::test]
+async fn a_post_without_the_trailing_slash_is_served() {
+    let s = Server::start().await;
+    team(&s, "Ops").await;
+    s.install(&HELLO_CHANNEL).await.expect(201);
+    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
+    let created = public_post(&s, "/c/ops/hello-channel", json!({"title": "no slash"})).await.expect(201);
+    let id = created["ticket"].as_u64().expect("ticket id");
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["title"], "no slash");
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let page = no_redirects.get(format!("{}/c/ops/hello-channel", s.base)).send().await.expect("send");
+    assert_eq!(page.status(), 308, "a page is still redirected");
+    public_post(&s, "/c/ops/nobody", json!({"title": "x"})).await.expect_error(404, "not_found", "no channel");
+}
+
 #[tokio::test]
 async fn public_routes_are_rate_limited_and_size_capped() {
     let s = Server::start_with(|c| {
@@ -385,7 +411,13 @@ async fn public_routes_are_rate_limited_and_size_capped() {
     s.install(&HELLO_CHANNEL).await.expect(201);
     s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
     let big = json!({"title": "x".repeat(2000)});
-    public_post(&s, "/c/ops/hello-channel/", big).await.expect_error(413, "payload_too_large", "public routes");
+    // The refusal states the limit, so that a webhook sender's operator
+    // knows what to change.
+    public_post(&s, "/c/ops/hello-channel/", big).await.expect_error(
+        413,
+        "payload_too_large",
+        "over the limit of public routes, 1024 bytes",
+    );
     for _ in 0..2 {
         assert_eq!(s.call(Method::GET, "/c/ops/hello-channel/", None, None).await.status, 200);
     }

@@ -132,9 +132,33 @@ async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
     ];
     for (path, status, code, needle) in &cases {
         let started = Instant::now();
-        s.call(Method::GET, path, None, None).await.expect_error(*status, code, needle);
+        let reply = s.call(Method::GET, path, None, None).await;
         assert!(started.elapsed() < PROMPT, "{path} took {:?}", started.elapsed());
+        // The anonymous caller learns the status and a request id, and
+        // nothing of the plugin's insides: not its name, its team, the
+        // capability it lacked or how it failed.
+        let text = reply.text.clone();
+        let header = reply.request_id.clone();
+        let body = reply.expect_error(*status, code, "request id");
+        let id = body["request_id"].as_str().expect("request id in the body").to_owned();
+        assert_eq!(header.as_deref(), Some(id.as_str()), "X-Request-Id");
+        for secret in ["misbehave", "capability", "memory", "crashed", "CPU", "ops", "mem", "big", "127.0.0.1", "bytes"]
+        {
+            assert!(!text.contains(secret), "{path}: the public answer shows {secret:?}: {text}");
+        }
+        // The admin finds the cause under that id.
+        let failures = s.get("/api/plugins/misbehave-channel/failures").await.expect(200);
+        let failure = failures
+            .as_array()
+            .and_then(|all| all.iter().find(|f| f["request_id"] == id.as_str()))
+            .unwrap_or_else(|| panic!("{path}: no failure {id} in {failures}"));
+        assert!(failure["detail"].as_str().unwrap_or_default().contains(needle.as_str()), "{path}: {failure}");
+        assert_eq!(failure["status"], *status);
+        assert_eq!(failure["team"], path.split('/').nth(2).unwrap_or_default());
     }
+    // Only admins read the failures, and only of a plugin that exists.
+    s.call(Method::GET, "/api/plugins/misbehave-channel/failures", None, None).await.expect(401);
+    s.get("/api/plugins/nobody/failures").await.expect_error(404, "not_found", "nobody");
     assert_eq!(hits.load(Ordering::Relaxed), 0, "the ungranted host was never contacted");
 
     // The same misbehaviour from a robot: the run is marked failed with the

@@ -45,6 +45,8 @@ pub struct Reply {
     pub body: Value,
     /// The body as text.
     pub text: String,
+    /// The `X-Request-Id` header, when there was one.
+    pub request_id: Option<String>,
 }
 
 impl Server {
@@ -118,9 +120,10 @@ impl Server {
         }
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
+        let request_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = resp.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, body, text }
+        Reply { status, body, text, request_id }
     }
 
     /// GET as the admin.
@@ -165,9 +168,10 @@ impl Server {
             .await
             .expect("upload");
         let status = resp.status().as_u16();
+        let request_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = resp.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, body, text }
+        Reply { status, body, text, request_id }
     }
 
     /// Enables a plugin for a team with settings and grants, as the admin.

@@ -18,6 +18,11 @@ pub struct ErrorBody {
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// When a plugin failed a public request: the id under which the
+    /// cause is logged and listed for admins (it is also sent as
+    /// `X-Request-Id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// An error an API handler returns.
@@ -26,15 +31,16 @@ pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
     retry_after: Option<u64>,
-    /// The answer kept for an idempotency key, sent again as it was.
-    replay: Option<StoredAnswer>,
+    /// The answer kept for an idempotency key, sent again as it was. Boxed:
+    /// replays are rare, and every `ApiResult` carries this type's size.
+    replay: Option<Box<StoredAnswer>>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
         ApiError {
             status,
-            body: ErrorBody { error, detail: detail.into(), field: None },
+            body: ErrorBody { error, detail: detail.into(), field: None, request_id: None },
             retry_after: None,
             replay: None,
         }
@@ -138,6 +144,22 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What was wrong, as the detail says it.
+    pub fn detail(&self) -> &str {
+        &self.body.detail
+    }
+
+    /// This error as an anonymous caller may see it: the same status and
+    /// code, and a request id instead of the cause, which names the
+    /// plugin's insides (a trap, a capability, a team).
+    pub fn hidden(self, request_id: &str) -> Self {
+        let detail =
+            format!("the service could not answer this request; its operator can look up request id {request_id}");
+        let mut e = Self::new(self.status, self.body.error, detail);
+        e.body.request_id = Some(request_id.to_owned());
+        e
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -150,7 +172,11 @@ impl IntoResponse for ApiError {
             headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
             return response;
         }
+        let request_id = self.body.request_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok());
         let mut response = (self.status, axum::Json(self.body)).into_response();
+        if let Some(id) = request_id {
+            response.headers_mut().insert("x-request-id", id);
+        }
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -188,7 +214,7 @@ impl From<StoreError> for ApiError {
             | StoreError::ExternalKeyTaken { .. } => ApiError::conflict(e.to_string()),
             StoreError::Replayed { answer, .. } => {
                 let mut replayed = ApiError::new(StatusCode::OK, "replayed", "");
-                replayed.replay = Some(answer);
+                replayed.replay = Some(Box::new(answer));
                 replayed
             }
             StoreError::KeyReused(_) => ApiError::invalid("Idempotency-Key", format!("{e}; use a new key")),

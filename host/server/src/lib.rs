@@ -14,6 +14,7 @@ pub mod config;
 mod demo;
 mod error;
 mod extract;
+mod failures;
 mod idempotency;
 mod json;
 mod manifest;

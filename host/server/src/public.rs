@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use switchboard_runtime::{HttpRequest, RuntimeError};
 use switchboard_store::StoreError;
@@ -14,6 +14,7 @@ use switchboard_store::StoreError;
 use crate::client_addr::client_addr;
 use crate::error::ApiError;
 use crate::extract::Path;
+use crate::failures::{self, Failure};
 use crate::state::AppState;
 
 /// Response headers a plugin may not set: the server owns framing and
@@ -29,11 +30,20 @@ const HOP_BY_HOP: &[&str] = &[
     "proxy-authenticate",
 ];
 
-/// `/c/{team}/{plugin}` with no path below it: a permanent redirect to the
-/// same address with a trailing slash, as a web server does for a
-/// directory, so that a plugin's pages can use relative links (`form.css`,
-/// `thanks`) that resolve below its route. 308 keeps the method and body.
-pub async fn root(request: Request) -> Response {
+/// `/c/{team}/{plugin}` with no path below it. A page (GET or HEAD) is
+/// redirected to the same address with a trailing slash, as a web server
+/// does for a directory, so that its relative links (`form.css`, `thanks`)
+/// resolve below the route. Anything else is served as the plugin's root:
+/// many webhook senders do not follow a redirect on POST.
+pub async fn root(
+    state: State<AppState>,
+    Path((team, plugin)): Path<(String, String)>,
+    peer: ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return handle(state, team, plugin, "/".into(), peer, request).await;
+    }
     let uri = request.uri();
     let location = match uri.query() {
         Some(query) => format!("{}/?{query}", uri.path()),
@@ -101,9 +111,12 @@ async fn serve_plugin(
         Err(e) => return Err(e.into()),
     };
     let (parts, body) = request.into_parts();
-    let body = to_bytes(body, state.public_body_limit)
-        .await
-        .map_err(|_| ApiError::too_large("request body is over the size limit of public routes"))?;
+    let body = to_bytes(body, state.public_body_limit).await.map_err(|_| {
+        ApiError::too_large(format!(
+            "request body is over the limit of public routes, {} bytes",
+            state.public_body_limit
+        ))
+    })?;
     let headers = parts
         .headers
         .iter()
@@ -123,10 +136,15 @@ async fn serve_plugin(
     let answer = match state.runtime.handle_http(&installation, http).await {
         Ok(answer) => answer,
         Err(RuntimeError::WrongKind { .. } | RuntimeError::NotLoaded(_)) => return Err(not_found(team, plugin)),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(hidden(state, team, plugin, e.into())),
     };
     let status = StatusCode::from_u16(answer.status).ok().filter(|s| !s.is_informational()).ok_or_else(|| {
-        ApiError::plugin_failed(format!("plugin \"{plugin}\" answered with status {}", answer.status))
+        hidden(
+            state,
+            team,
+            plugin,
+            ApiError::plugin_failed(format!("plugin \"{plugin}\" answered with status {}", answer.status)),
+        )
     })?;
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() = status;
@@ -148,6 +166,24 @@ async fn serve_plugin(
     headers.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
     deny_framing_unless_chosen(headers);
     Ok(response)
+}
+
+/// A plugin's failure as the anonymous caller sees it: a request id in
+/// place of the cause, which goes to the log and to the plugin's recent
+/// failures under that id.
+fn hidden(state: &AppState, team: &str, plugin: &str, e: ApiError) -> ApiError {
+    let request_id = failures::request_id();
+    let status = e.status().as_u16();
+    tracing::warn!(request_id, team, plugin, status, detail = e.detail(), "a plugin failed a public request");
+    let failure = Failure {
+        at: state.clock.now().to_string(),
+        request_id: request_id.clone(),
+        team: team.to_owned(),
+        status,
+        detail: e.detail().to_owned(),
+    };
+    state.failures.record(plugin, failure);
+    e.hidden(&request_id)
 }
 
 /// Pages of a plugin may not be framed by other sites (clickjacking), unless

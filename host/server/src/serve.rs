@@ -76,6 +76,7 @@ pub async fn serve(
     let stats = Arc::clone(&backend);
     let state = AppState::new(Shared {
         stores: stores.clone(),
+        failures: crate::failures::Failures::default(),
         store_stats: Arc::new(move || sled_counters(stats.stats())),
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),

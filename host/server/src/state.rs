@@ -51,6 +51,8 @@ pub struct Shared {
     pub public_body_limit: usize,
     /// The largest request body on other routes.
     pub body_limit: usize,
+    /// The newest failures of each plugin's public routes, for admins.
+    pub failures: crate::failures::Failures,
     /// The storage backend's own counters, for `/metrics`; each backend
     /// names and describes its own.
     pub store_stats: Arc<dyn Fn() -> Vec<crate::metrics::Counter> + Send + Sync>,

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Admin;
+use crate::failures::Failure;
 use crate::json::Json;
 use crate::manifest::parse_manifest;
 use crate::state::AppState;
@@ -150,6 +151,19 @@ pub async fn list_plugins(State(state): State<AppState>) -> ApiResult<Json<Vec<P
     responses((status = 200, body = PluginOut), (status = 404, body = ErrorBody)))]
 pub async fn get_plugin(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<PluginOut>> {
     Ok(Json(PluginOut::new(&state.stores.plugins.plugin(&id).await?, &state)))
+}
+
+/// The plugin's newest failures on public routes, newest first: what an
+/// anonymous caller got only a request id for. Kept in memory, up to 50.
+#[utoipa::path(get, path = "/plugins/{id}/failures", tag = "plugins", params(("id" = String, Path, description = "plugin id")),
+    responses((status = 200, body = Vec<Failure>), (status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn plugin_failures(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Failure>>> {
+    state.stores.plugins.plugin(&id).await?;
+    Ok(Json(state.failures.recent(&id)))
 }
 
 /// Uninstalls a plugin. Refused while a team has it enabled.
