@@ -142,7 +142,9 @@ async fn start_logged(
 }
 
 async fn cli(base: &str, args: &[&str]) -> (bool, String, String) {
+    // A user's error prints one line even where backtraces are asked for.
     let out = switchboard()
+        .env("RUST_BACKTRACE", "1")
         .arg("plugin")
         .args(args)
         .args(["--url", base, "--token", TOKEN])
@@ -178,6 +180,8 @@ async fn plugin_commands_work_through_the_api_and_guest_output_is_logged() {
     assert!(ok && out.contains("\"misbehave-channel\""), "{out}");
     let (ok, _, err) = cli(&base, &["enable", "misbehave-channel", "--team", "ops", "--grant", "sockets"]).await;
     assert!(!ok && err.contains("\"sockets\""), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line, no backtrace: {err}");
+    assert!(err.starts_with("error: "), "{err}");
     let (ok, out, err) =
         cli(&base, &["enable", "misbehave-channel", "--team", "ops", "--grant", "tickets", "--cpu-ms", "200"]).await;
     assert!(ok, "{err}");
@@ -185,6 +189,21 @@ async fn plugin_commands_work_through_the_api_and_guest_output_is_logged() {
 
     let printed = client.get(format!("{base}/c/ops/misbehave-channel/print")).send().await.expect("print");
     assert_eq!(printed.status(), 200);
+    // A public failure: the caller gets a request id, and the log has the
+    // cause under it.
+    let trapped = client.get(format!("{base}/c/ops/misbehave-channel/trap")).send().await.expect("trap");
+    assert_eq!(trapped.status(), 502);
+    let request_id = trapped.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let logged = |log: &std::sync::Arc<std::sync::Mutex<Vec<String>>>| {
+        log.lock().expect("log").iter().any(|l| l.contains(&request_id) && l.contains("crashed"))
+    };
+    for _ in 0..200 {
+        if logged(&log) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(logged(&log), "no log line with {request_id} and the cause: {:?}", log.lock().expect("log"));
     let (ok, _, err) = cli(&base, &["remove", "misbehave-channel"]).await;
     assert!(!ok && err.contains("enabled for 1 teams"), "{err}");
     let (ok, _, err) = cli(&base, &["disable", "misbehave-channel", "--team", "ops"]).await;
