@@ -427,3 +427,20 @@ async fn public_routes_are_rate_limited_and_size_capped() {
     // The API is not behind the public limit.
     s.get("/api/teams").await.expect(200);
 }
+
+/// A channel that knows nothing of its visitor may still send an empty
+/// `contact-info` (here, hello-channel with an empty name): that means no
+/// contact, and the customer's request is kept, not failed.
+#[tokio::test]
+async fn an_empty_contact_means_no_contact() {
+    let s = Server::start().await;
+    team(&s, "Ops").await;
+    s.install(&HELLO_CHANNEL).await.expect(201);
+    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
+    let created =
+        public_post(&s, "/c/ops/hello-channel/", json!({"title": "anonymous", "name": " "})).await.expect(201);
+    let id = created["ticket"].as_u64().expect("ticket id");
+    let ticket = s.get(&format!("/api/tickets/{id}")).await.expect(200);
+    assert_eq!(ticket["title"], "anonymous");
+    assert_eq!(ticket["contact_id"], Value::Null, "{ticket}");
+}

@@ -81,13 +81,21 @@ pub(crate) fn contact_to_wit(c: &core::Contact) -> wit::Contact {
 }
 
 /// What a plugin knows about a contact, as a draft for the store.
-pub(crate) fn contact_from_wit(c: wit::ContactInfo) -> core::ContactDraft {
-    core::ContactDraft {
-        name: c.name,
+/// The contact a plugin names, or none when it names nobody: a
+/// `contact-info` without a name, an address or a number is what a channel
+/// sends for an anonymous visitor, and failing the whole call for it would
+/// lose the customer's request.
+pub(crate) fn contact_from_wit(c: wit::ContactInfo) -> Option<core::ContactDraft> {
+    let unnamed = c.name.as_deref().is_none_or(|name| name.trim().is_empty());
+    if unnamed && c.emails.is_empty() && c.phones.is_empty() {
+        return None;
+    }
+    Some(core::ContactDraft {
+        name: c.name.filter(|name| !name.trim().is_empty()),
         emails: c.emails.into_iter().map(|e| core::Email { address: e.address, kind: kind_from_wit(e.kind) }).collect(),
         phones: c.phones.into_iter().map(|p| core::Phone { number: p.number, kind: kind_from_wit(p.kind) }).collect(),
         company: None,
-    }
+    })
 }
 
 pub(crate) fn message_kind_from_wit(k: wit::MessageKind) -> core::MessageKind {

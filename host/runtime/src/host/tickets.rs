@@ -57,7 +57,7 @@ impl HostState {
             external_key: ticket.external_key,
             fields,
         };
-        (draft, ticket.contact.map(contact_from_wit))
+        (draft, ticket.contact.and_then(contact_from_wit))
     }
 }
 
