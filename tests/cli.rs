@@ -182,8 +182,27 @@ async fn plugin_commands_work_through_the_api_and_guest_output_is_logged() {
     assert!(!ok && err.contains("\"sockets\""), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line, no backtrace: {err}");
     assert!(err.starts_with("error: "), "{err}");
-    let (ok, out, err) =
+    let (ok, _, err) =
         cli(&base, &["enable", "misbehave-channel", "--team", "ops", "--grant", "tickets", "--cpu-ms", "200"]).await;
+    assert!(!ok && err.contains("grant or decline each"), "{err}");
+    let (ok, out, err) = cli(
+        &base,
+        &[
+            "enable",
+            "misbehave-channel",
+            "--team",
+            "ops",
+            "--grant",
+            "tickets",
+            "--decline",
+            "http:allowed.example",
+            "--decline",
+            "http:127.0.0.1",
+            "--cpu-ms",
+            "200",
+        ],
+    )
+    .await;
     assert!(ok, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).expect("json")["limits"]["cpu_ms"], 200);
 

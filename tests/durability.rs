@@ -47,12 +47,21 @@ async fn install_and_enable(
     let installed =
         client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("upload");
     assert_eq!(installed.status(), 201);
+    // What the plugin asks for and is not granted here is declined.
+    let asked: Value = installed.json().await.expect("plugin");
+    let declined: Vec<&str> = asked["capabilities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|c| !grants.contains(c))
+        .collect();
     // The fixtures' and examples' plugin ids are their package names.
     let id = guest.name;
     let enabled = client
         .put(format!("{base}/api/teams/ops/plugins/{id}"))
         .bearer_auth(TOKEN)
-        .json(&json!({"settings": settings, "grants": grants}))
+        .json(&json!({"settings": settings, "grants": grants, "declined": declined}))
         .send()
         .await
         .expect("enable");

@@ -138,9 +138,8 @@ async fn settings_grants_and_limits_are_checked_before_enabling() {
         "\"http:evil.example\" was not requested by plugin \"hello-channel\"",
     );
     s.enable("ops", "hello-channel", json!({}), &["sockets"]).await.expect_error(422, "invalid_field", "\"sockets\"");
-    s.put("/api/teams/ops/plugins/hello-channel", json!({"limits": {"cpu_ms": 0, "memory_mib": 64}}))
-        .await
-        .expect_error(422, "invalid_field", "limits.cpu_ms");
+    let granted = json!({"grants": ["tickets", "storage"], "limits": {"cpu_ms": 0, "memory_mib": 64}});
+    s.put("/api/teams/ops/plugins/hello-channel", granted).await.expect_error(422, "invalid_field", "limits.cpu_ms");
     s.enable("ops", "nope", json!({}), &[]).await.expect_error(404, "not_found", "unknown plugin \"nope\"");
     s.enable("nope", "hello-channel", json!({}), &[]).await.expect_error(404, "not_found", "unknown team \"nope\"");
     assert_eq!(s.get("/api/teams/ops/plugins/hello-channel").await.status, 404);
@@ -148,7 +147,20 @@ async fn settings_grants_and_limits_are_checked_before_enabling() {
     // Enabled without the tickets grant, the host call is denied. The
     // public caller gets a request id; the admin reads the missing
     // capability under it.
-    s.enable("ops", "hello-channel", json!({}), &["storage"]).await.expect(201);
+    s.put("/api/teams/ops/plugins/hello-channel", json!({"grants": ["storage"]})).await.expect_error(
+        422,
+        "invalid_field",
+        "plugin \"hello-channel\" asks for \"tickets\", \"storage\"; grant or decline each (not decided: \"tickets\")",
+    );
+    s.put("/api/teams/ops/plugins/hello-channel", json!({"grants": ["storage"], "declined": ["storage"]}))
+        .await
+        .expect_error(422, "invalid_field", "\"storage\" is also granted");
+    let enabled = s
+        .put("/api/teams/ops/plugins/hello-channel", json!({"grants": ["storage"], "declined": ["tickets"]}))
+        .await
+        .expect(201);
+    assert_eq!((enabled["grants"].clone(), enabled["declined"].clone()), (json!(["storage"]), json!(["tickets"])));
+    assert_eq!(enabled["undecided"], json!([]));
     let denied = public_post(&s, "/c/ops/hello-channel/", json!({"title": "x"})).await.expect_error(
         502,
         "plugin_failed",
@@ -257,6 +269,41 @@ async fn upgrade_swaps_the_code_and_keeps_settings_without_a_restart() {
         s.get("/api/teams/ops/plugins/hello-channel").await.expect(200)["settings"],
         json!({"title_prefix": "[v1] "})
     );
+}
+
+/// An upgrade that asks for more leaves each installation on the grants
+/// it had, and shows the admin which teams have a capability to decide on.
+#[tokio::test]
+async fn an_upgrade_that_asks_for_more_keeps_the_old_grants_until_an_admin_decides() {
+    let s = Server::start().await;
+    team(&s, "Ops").await;
+    team(&s, "Sales").await;
+    let narrow = HELLO_CHANNEL
+        .manifest_text()
+        .replace(r#"capabilities = ["tickets", "storage"]"#, r#"capabilities = ["tickets"]"#);
+    s.install_with(&narrow, HELLO_CHANNEL.wasm_bytes()).await.expect(201);
+    for team in ["ops", "sales"] {
+        s.enable(team, "hello-channel", json!({"count_submissions": false}), &["tickets"]).await.expect(201);
+    }
+    let wider = HELLO_CHANNEL.manifest_text().replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    let upgraded = s.install_with(&wider, HELLO_CHANNEL.wasm_bytes()).await.expect(200);
+    let awaiting = json!([{"team": "ops", "undecided": ["storage"]}, {"team": "sales", "undecided": ["storage"]}]);
+    assert_eq!(upgraded["awaiting_grants"], awaiting, "the upgrade's answer says who must decide");
+    assert_eq!(s.get("/api/plugins/hello-channel").await.expect(200)["awaiting_grants"], awaiting);
+    let ops = s.get("/api/teams/ops/plugins/hello-channel").await.expect(200);
+    assert_eq!((ops["grants"].clone(), ops["undecided"].clone()), (json!(["tickets"]), json!(["storage"])));
+    // It goes on working on the grants it had.
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": "still served"})).await.expect(201);
+    // Changing the installation means deciding.
+    s.put("/api/teams/ops/plugins/hello-channel", json!({"grants": ["tickets"]})).await.expect_error(
+        422,
+        "invalid_field",
+        "not decided: \"storage\"",
+    );
+    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(200);
+    s.enable("sales", "hello-channel", json!({}), &["tickets"]).await.expect(200);
+    assert_eq!(s.get("/api/plugins/hello-channel").await.expect(200)["awaiting_grants"], json!([]));
+    assert_eq!(s.get("/api/teams/sales/plugins/hello-channel").await.expect(200)["declined"], json!(["storage"]));
 }
 
 #[tokio::test]

@@ -54,14 +54,14 @@ async fn misbehaving_plugins_fail_clearly_while_others_keep_serving() {
     // memory, as they mean to.
     s.put(
         "/api/teams/mem/plugins/misbehave-channel",
-        json!({"grants": ["tickets"], "limits": {"cpu_ms": 1000, "memory_mib": 64}}),
+        json!({"grants": ["tickets"], "declined": ["http:allowed.example", "http:127.0.0.1"], "limits": {"cpu_ms": 1000, "memory_mib": 64}}),
     )
     .await
     .expect(201);
     // Team "big" gives the fixture 256 MiB, enough to build a 20 MiB answer.
     s.put(
         "/api/teams/big/plugins/misbehave-channel",
-        json!({"grants": ["tickets"], "limits": {"cpu_ms": 1000, "memory_mib": 256}}),
+        json!({"grants": ["tickets"], "declined": ["http:allowed.example", "http:127.0.0.1"], "limits": {"cpu_ms": 1000, "memory_mib": 256}}),
     )
     .await
     .expect(201);
@@ -238,7 +238,7 @@ async fn waiting_for_a_busy_server_does_not_count_against_the_cpu_budget() {
     s.install(&MISBEHAVE_CHANNEL).await.expect(201);
     s.put(
         "/api/teams/ops/plugins/misbehave-channel",
-        json!({"grants": ["tickets"], "limits": {"cpu_ms": 60, "memory_mib": 64}}),
+        json!({"grants": ["tickets"], "declined": ["http:allowed.example", "http:127.0.0.1"], "limits": {"cpu_ms": 60, "memory_mib": 64}}),
     )
     .await
     .expect(201);

@@ -175,10 +175,15 @@ impl Server {
     }
 
     /// Enables a plugin for a team with settings and grants, as the admin.
+    /// Every other capability the plugin asks for is declined, as an admin
+    /// must decide on each.
     pub async fn enable(&self, team: &str, plugin: &str, settings: Value, grants: &[&str]) -> Reply {
+        let asked = self.get(&format!("/api/plugins/{plugin}")).await.body["capabilities"].clone();
+        let declined: Vec<&str> =
+            asked.as_array().into_iter().flatten().filter_map(Value::as_str).filter(|c| !grants.contains(c)).collect();
         self.put(
             &format!("/api/teams/{team}/plugins/{plugin}"),
-            serde_json::json!({"settings": settings, "grants": grants}),
+            serde_json::json!({"settings": settings, "grants": grants, "declined": declined}),
         )
         .await
     }

@@ -255,6 +255,13 @@ pub struct Installation {
     pub settings: String,
     /// The capabilities the admin granted.
     pub grants: Vec<Capability>,
+    /// The capabilities the admin chose not to grant. Every capability the
+    /// manifest asks for is granted or declined when the plugin is
+    /// enabled, so that a missing grant is a decision, not a surprise at
+    /// the first customer's request. (Records from before this field have
+    /// none.)
+    #[serde(default)]
+    pub declined: Vec<Capability>,
     /// Per-call limits.
     pub limits: Limits,
     /// When it was first enabled.
@@ -264,22 +271,57 @@ pub struct Installation {
 }
 
 impl Installation {
-    /// Checks that every grant was requested by the plugin's manifest and
-    /// that the limits are within bounds.
+    /// Checks that every capability the manifest asks for is granted or
+    /// declined, that nothing else is, and that the limits are within
+    /// bounds.
     pub fn check(&self, manifest: &Manifest) -> Result<(), CoreError> {
-        if let Some(extra) = self.grants.iter().find(|g| !manifest.capabilities.contains(g)) {
+        for (field, list) in [("grants", &self.grants), ("declined", &self.declined)] {
+            if let Some(extra) = list.iter().find(|c| !manifest.capabilities.contains(c)) {
+                return Err(CoreError::invalid(
+                    field,
+                    format!("\"{extra}\" was not requested by plugin \"{}\"", manifest.id),
+                ));
+            }
+        }
+        if let Some(both) = self.grants.iter().find(|c| self.declined.contains(c)) {
+            return Err(CoreError::invalid("declined", format!("\"{both}\" is also granted")));
+        }
+        let undecided = self.undecided(manifest);
+        if !undecided.is_empty() {
             return Err(CoreError::invalid(
                 "grants",
-                format!("\"{extra}\" was not requested by plugin \"{}\"", manifest.id),
+                format!(
+                    "plugin \"{}\" asks for {}; grant or decline each (not decided: {})",
+                    manifest.id,
+                    quoted(&manifest.capabilities),
+                    quoted(&undecided)
+                ),
             ));
         }
         self.limits.validate()
+    }
+
+    /// The capabilities the manifest asks for that were neither granted
+    /// nor declined: after an upgrade that asks for more, the installation
+    /// keeps its grants and these wait for the admin.
+    pub fn undecided(&self, manifest: &Manifest) -> Vec<Capability> {
+        manifest
+            .capabilities
+            .iter()
+            .filter(|c| !self.grants.contains(c) && !self.declined.contains(c))
+            .cloned()
+            .collect()
     }
 
     /// Whether the installation holds `capability`.
     pub fn holds(&self, capability: &Capability) -> bool {
         self.grants.contains(capability)
     }
+}
+
+/// `"a", "b"`: capabilities as a message lists them.
+fn quoted(capabilities: &[Capability]) -> String {
+    capabilities.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -334,19 +376,31 @@ mod tests {
     #[test]
     fn grants_must_be_requested() {
         let now = Timestamp::UNIX_EPOCH;
-        let inst = |grants: Vec<Capability>| Installation {
+        let twilio = Capability::parse("http:api.twilio.com:443").expect("cap");
+        let inst = |grants: Vec<Capability>, declined: Vec<Capability>| Installation {
             team: "ops".into(),
             plugin: "sms".into(),
             settings: "{}".into(),
             grants,
+            declined,
             limits: Limits::default(),
             enabled_at: now,
             updated_at: now,
         };
-        assert!(inst(vec![Capability::Tickets]).check(&manifest()).is_ok());
-        let err = inst(vec![Capability::Storage]).check(&manifest()).expect_err("not requested");
+        assert!(inst(vec![Capability::Tickets, twilio.clone()], vec![]).check(&manifest()).is_ok());
+        assert!(inst(vec![Capability::Tickets], vec![twilio.clone()]).check(&manifest()).is_ok());
+        let err = inst(vec![Capability::Storage], vec![]).check(&manifest()).expect_err("not requested");
         assert!(err.to_string().contains("\"storage\" was not requested"), "{err}");
-        let mut big = inst(vec![]);
+        let err = inst(vec![Capability::Tickets], vec![]).check(&manifest()).expect_err("undecided");
+        assert!(err.to_string().contains("grant or decline each (not decided: \"http:api.twilio.com:443\")"), "{err}");
+        let err = inst(vec![Capability::Tickets, twilio.clone()], vec![twilio.clone()]).check(&manifest());
+        assert!(err.expect_err("both").to_string().contains("is also granted"));
+        // An upgrade that asks for more leaves the new capability undecided.
+        let mut upgraded = manifest();
+        upgraded.capabilities.push(Capability::Storage);
+        let kept = inst(vec![Capability::Tickets, twilio.clone()], vec![]);
+        assert_eq!(kept.undecided(&upgraded), [Capability::Storage]);
+        let mut big = inst(vec![Capability::Tickets, twilio], vec![]);
         big.limits.memory_mib = 4096;
         assert!(big.check(&manifest()).is_err());
     }

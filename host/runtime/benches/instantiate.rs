@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
         plugin: "hello-channel".into(),
         settings: "{}".into(),
         grants: manifest.capabilities.clone(),
+        declined: Vec::new(),
         limits: Limits::default(),
         enabled_at: Timestamp::now(),
         updated_at: Timestamp::now(),

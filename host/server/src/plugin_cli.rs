@@ -48,6 +48,10 @@ pub enum PluginCommand {
         /// A capability to grant; repeat for several.
         #[arg(long = "grant")]
         grants: Vec<String>,
+        /// A capability the plugin asks for that is not granted; repeat for
+        /// several. Each capability asked for is granted or declined.
+        #[arg(long = "decline")]
+        declined: Vec<String>,
         /// CPU time per call, in milliseconds.
         #[arg(long)]
         cpu_ms: Option<u32>,
@@ -122,9 +126,9 @@ pub async fn run(api: ApiArgs, command: PluginCommand) -> anyhow::Result<()> {
             send(client.post(url("/api/plugins")).multipart(form)).await?
         }
         PluginCommand::List => send(client.get(url("/api/plugins"))).await?,
-        PluginCommand::Enable { id, team, settings, grants, cpu_ms, memory_mib } => {
+        PluginCommand::Enable { id, team, settings, grants, declined, cpu_ms, memory_mib } => {
             let settings: Value = serde_json::from_str(&settings).context("--settings is not JSON")?;
-            let mut body = json!({"settings": settings, "grants": grants});
+            let mut body = json!({"settings": settings, "grants": grants, "declined": declined});
             if cpu_ms.is_some() || memory_mib.is_some() {
                 body["limits"] = json!({"cpu_ms": cpu_ms.unwrap_or(100), "memory_mib": memory_mib.unwrap_or(64)});
             }

@@ -4,7 +4,7 @@ use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::{Capability, CoreError, Installation, Limits, PluginKind};
+use switchboard_core::{Capability, CoreError, Installation, Limits, Manifest, PluginKind};
 use switchboard_runtime::RuntimeError;
 use utoipa::ToSchema;
 
@@ -36,6 +36,10 @@ pub struct EnableBody {
     /// Capabilities to grant, from those the plugin requested.
     #[serde(default)]
     pub grants: Vec<String>,
+    /// Capabilities the plugin requested that are not granted. Each one the
+    /// plugin requests must be granted or declined.
+    #[serde(default)]
+    pub declined: Vec<String>,
     /// Per-call limits; the defaults when absent.
     pub limits: Option<LimitsWire>,
 }
@@ -56,6 +60,12 @@ pub struct InstallationOut {
     pub settings: serde_json::Value,
     /// The granted capabilities.
     pub grants: Vec<String>,
+    /// The capabilities the admin declined.
+    pub declined: Vec<String>,
+    /// Capabilities the plugin asks for since an upgrade that were neither
+    /// granted nor declined: the plugin runs without them until an admin
+    /// decides.
+    pub undecided: Vec<String>,
     /// Per-call limits.
     pub limits: LimitsWire,
     /// Where a channel answers the public, such as `/c/ops/web-form/`.
@@ -66,14 +76,18 @@ pub struct InstallationOut {
     pub updated_at: String,
 }
 
-fn out(installation: &Installation, kind: PluginKind) -> InstallationOut {
+fn out(installation: &Installation, manifest: &Manifest) -> InstallationOut {
+    let kind = manifest.kind;
+    let names = |list: &[Capability]| list.iter().map(ToString::to_string).collect();
     InstallationOut {
         team: installation.team.clone(),
         plugin: installation.plugin.clone(),
         kind: kind.name(),
         enabled: true,
         settings: serde_json::from_str(&installation.settings).unwrap_or(serde_json::Value::Null),
-        grants: installation.grants.iter().map(ToString::to_string).collect(),
+        grants: names(&installation.grants),
+        declined: names(&installation.declined),
+        undecided: names(&installation.undecided(manifest)),
         limits: LimitsWire { cpu_ms: installation.limits.cpu_ms, memory_mib: installation.limits.memory_mib },
         public_path: (kind == PluginKind::Channel)
             .then(|| format!("/c/{}/{}/", installation.team, installation.plugin)),
@@ -98,11 +112,26 @@ pub async fn enable_plugin(
 ) -> ApiResult<(StatusCode, Json<InstallationOut>)> {
     state.stores.teams.team(&slug).await?;
     let plugin = state.stores.plugins.plugin(&id).await?;
-    let grants =
-        body.grants.iter().map(|g| Capability::parse(g)).collect::<Result<Vec<_>, _>>().map_err(|e| match e {
-            CoreError::Invalid { reason, .. } => ApiError::invalid("grants", reason),
+    let parse = |field: &str, list: &[String]| {
+        list.iter().map(|c| Capability::parse(c)).collect::<Result<Vec<_>, _>>().map_err(|e| match e {
+            CoreError::Invalid { reason, .. } => ApiError::invalid(field, reason),
             other => other.into(),
-        })?;
+        })
+    };
+    let (grants, declined) = (parse("grants", &body.grants)?, parse("declined", &body.declined)?);
+    // Decided before the settings are judged: an admin who has not looked
+    // at what the plugin asks for should hear that first.
+    let probe = Installation {
+        team: slug.clone(),
+        plugin: id.clone(),
+        settings: String::new(),
+        grants,
+        declined,
+        limits: body.limits.map_or_else(Limits::default, |l| Limits { cpu_ms: l.cpu_ms, memory_mib: l.memory_mib }),
+        enabled_at: state.clock.now(),
+        updated_at: state.clock.now(),
+    };
+    probe.check(&plugin.manifest)?;
     let settings = body.settings.unwrap_or_else(|| serde_json::json!({}));
     // The manifest's schema first: its errors are the same for every
     // plugin and name the JSON pointer at fault. The plugin's own check
@@ -121,19 +150,11 @@ pub async fn enable_plugin(
     }
     let existing = state.stores.plugins.installation(&slug, &id).await.ok();
     let now = state.clock.now();
-    let installation = Installation {
-        team: slug.clone(),
-        plugin: id.clone(),
-        settings,
-        grants,
-        limits: body.limits.map_or_else(Limits::default, |l| Limits { cpu_ms: l.cpu_ms, memory_mib: l.memory_mib }),
-        enabled_at: now,
-        updated_at: now,
-    };
+    let installation = Installation { settings, enabled_at: now, updated_at: now, ..probe };
     let installation = state.stores.plugins.put_installation(installation).await?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin enabled");
     let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(out(&installation, plugin.manifest.kind))))
+    Ok((status, Json(out(&installation, &plugin.manifest))))
 }
 
 /// A plugin's state in a team; 404 when it is not enabled there.
@@ -147,8 +168,8 @@ pub async fn get_installation(
 ) -> ApiResult<Json<InstallationOut>> {
     state.stores.teams.team(&slug).await?;
     let installation = state.stores.plugins.installation(&slug, &id).await?;
-    let kind = state.stores.plugins.plugin(&id).await?.manifest.kind;
-    Ok(Json(out(&installation, kind)))
+    let manifest = state.stores.plugins.plugin(&id).await?.manifest;
+    Ok(Json(out(&installation, &manifest)))
 }
 
 /// The plugins enabled for a team.
@@ -162,8 +183,8 @@ pub async fn list_installations(
     state.stores.teams.team(&slug).await?;
     let mut list = Vec::new();
     for installation in state.stores.plugins.installations(&slug).await? {
-        let kind = state.stores.plugins.plugin(&installation.plugin).await?.manifest.kind;
-        list.push(out(&installation, kind));
+        let manifest = state.stores.plugins.plugin(&installation.plugin).await?.manifest;
+        list.push(out(&installation, &manifest));
     }
     Ok(Json(list))
 }

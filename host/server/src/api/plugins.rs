@@ -48,11 +48,41 @@ pub struct PluginOut {
     pub installed_at: String,
     /// When its component last changed (RFC 3339).
     pub updated_at: String,
+    /// The teams whose installation has not decided on capabilities the
+    /// plugin asks for since an upgrade: it runs there on its old grants.
+    pub awaiting_grants: Vec<AwaitingGrants>,
+}
+
+/// An installation that an upgrade left with capabilities to decide on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AwaitingGrants {
+    /// The team's slug.
+    pub team: String,
+    /// The capabilities asked for that are neither granted nor declined.
+    pub undecided: Vec<String>,
 }
 
 impl PluginOut {
-    /// The wire form of a plugin.
-    pub fn new(record: &PluginRecord, state: &AppState) -> Self {
+    /// The wire form of a plugin, with the installations that wait for an
+    /// admin's decision on its capabilities.
+    pub async fn new(record: &PluginRecord, state: &AppState) -> ApiResult<Self> {
+        let mut awaiting_grants = Vec::new();
+        if record.enabled_in > 0 {
+            for team in state.stores.teams.teams().await? {
+                let Ok(installation) = state.stores.plugins.installation(&team.slug, &record.manifest.id).await else {
+                    continue;
+                };
+                let undecided = installation.undecided(&record.manifest);
+                if !undecided.is_empty() {
+                    let undecided = undecided.iter().map(ToString::to_string).collect();
+                    awaiting_grants.push(AwaitingGrants { team: team.slug, undecided });
+                }
+            }
+        }
+        Ok(PluginOut::plain(record, state, awaiting_grants))
+    }
+
+    fn plain(record: &PluginRecord, state: &AppState, awaiting_grants: Vec<AwaitingGrants>) -> Self {
         let m = &record.manifest;
         PluginOut {
             id: m.id.clone(),
@@ -70,6 +100,7 @@ impl PluginOut {
             loaded: state.runtime.loaded_version(&m.id).is_some_and(|(_, sha)| sha == record.sha256),
             installed_at: record.installed_at.to_string(),
             updated_at: record.updated_at.to_string(),
+            awaiting_grants,
         }
     }
 }
@@ -128,7 +159,7 @@ pub async fn install_plugin(
     .await?;
     tracing::info!(plugin = %record.manifest.id, version = %record.manifest.version, upgrade, "plugin installed");
     let status = if upgrade { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(PluginOut::new(&record, &state))))
+    Ok((status, Json(PluginOut::new(&record, &state).await?)))
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
@@ -143,14 +174,18 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 #[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Vec<PluginOut>)))]
 pub async fn list_plugins(State(state): State<AppState>) -> ApiResult<Json<Vec<PluginOut>>> {
     let records = state.stores.plugins.plugins().await?;
-    Ok(Json(records.iter().map(|r| PluginOut::new(r, &state)).collect()))
+    let mut list = Vec::with_capacity(records.len());
+    for record in &records {
+        list.push(PluginOut::new(record, &state).await?);
+    }
+    Ok(Json(list))
 }
 
 /// Shows one plugin.
 #[utoipa::path(get, path = "/plugins/{id}", tag = "plugins", params(("id" = String, Path, description = "plugin id")),
     responses((status = 200, body = PluginOut), (status = 404, body = ErrorBody)))]
 pub async fn get_plugin(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<PluginOut>> {
-    Ok(Json(PluginOut::new(&state.stores.plugins.plugin(&id).await?, &state)))
+    Ok(Json(PluginOut::new(&state.stores.plugins.plugin(&id).await?, &state).await?))
 }
 
 /// The plugin's newest failures on public routes, newest first: what an

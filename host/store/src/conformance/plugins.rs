@@ -26,12 +26,16 @@ fn record(id: &str) -> PluginRecord {
     }
 }
 
+/// An installation of "form" granting `grants` and declining the rest of
+/// what its manifest asks for.
 fn install(settings: &str, grants: Vec<Capability>) -> Installation {
+    let declined = record("form").manifest.capabilities.into_iter().filter(|c| !grants.contains(c)).collect();
     Installation {
         team: "care".into(),
         plugin: "form".into(),
         settings: settings.into(),
         grants,
+        declined,
         limits: Limits::default(),
         enabled_at: at(1),
         updated_at: at(1),
@@ -61,6 +65,9 @@ pub async fn installations_follow_every_change<H: Harness>() {
     assert_eq!(store.plugin("form").await.expect("plugin").enabled_in, 1);
     let extra = install("{}", vec![Capability::parse("http:example.com").expect("cap")]);
     assert!(matches!(store.put_installation(extra).await, Err(StoreError::Rule(_))));
+    // Every capability the manifest asks for is granted or declined.
+    let undecided = Installation { declined: Vec::new(), ..install("{}", vec![Capability::Tickets]) };
+    assert!(matches!(store.put_installation(undecided).await, Err(StoreError::Rule(_))));
     durable(store.remove_installation("care", "form").await).await;
     assert!(matches!(store.installation("care", "form").await, Err(StoreError::NotEnabled { .. })));
     assert_eq!(store.plugin("form").await.expect("plugin").enabled_in, 0);
