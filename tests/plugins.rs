@@ -255,7 +255,14 @@ async fn upgrade_swaps_the_code_and_keeps_settings_without_a_restart() {
     let manifest = HELLO_CHANNEL
         .manifest_text()
         .replace("version = \"0.1.0\"", "version = \"0.2.0\"")
-        .replace("wit = \"0.1.1\"", "wit = \"0.1.0\"");
+        .replace("wit = \"0.1.3\"", "wit = \"0.1.0\"");
+    // The manifest must name the WIT the component was built against.
+    let claims_newer = manifest.replace("wit = \"0.1.0\"", "wit = \"0.1.3\"");
+    s.install_with(&claims_newer, WIT010_CHANNEL.wasm_bytes()).await.expect_error(
+        422,
+        "invalid_field",
+        "says it was built against WIT 0.1.3, but its component uses WIT 0.1.0",
+    );
     let upgraded = s.install_with(&manifest, WIT010_CHANNEL.wasm_bytes()).await.expect(200);
     assert_eq!(upgraded["version"], "0.2.0");
     assert_ne!(upgraded["sha256"], first["sha256"]);

@@ -221,6 +221,7 @@ impl Runtime {
                 component
             }
         };
+        check_wit_version(manifest, &component, &inner.engine)?;
         let loaded = Loaded::link(manifest.clone(), sha256, &component, &inner.channel_linker, &inner.robot_linker)?;
         inner
             .plugins
@@ -254,6 +255,31 @@ impl Runtime {
     pub fn stats(&self) -> RuntimeStats {
         self.inner.metrics.snapshot(self.inner.pooling)
     }
+}
+
+/// Checks that the manifest's `wit` is the version of our package that
+/// the component was built against: the one its imports and exports name
+/// (`switchboard:plugin/tickets@0.1.3`). A manifest that claims an older
+/// version would make the host believe the plugin knows less than it does.
+fn check_wit_version(
+    manifest: &Manifest,
+    component: &wasmtime::component::Component,
+    engine: &Engine,
+) -> Result<(), RuntimeError> {
+    let ty = component.component_type();
+    let names = ty.imports(engine).map(|(name, _)| name).chain(ty.exports(engine).map(|(name, _)| name));
+    let mut versions: Vec<&str> =
+        names.filter_map(|name| name.strip_prefix("switchboard:plugin/")?.split_once('@').map(|(_, v)| v)).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    if versions.is_empty() || versions == [manifest.wit.as_str()] {
+        return Ok(());
+    }
+    Err(RuntimeError::WitMismatch {
+        plugin: manifest.id.clone(),
+        manifest: manifest.wit.clone(),
+        component: versions.join(", "),
+    })
 }
 
 /// Advances the engine's epoch every `tick` until `stop` is set.

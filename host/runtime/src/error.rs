@@ -35,6 +35,17 @@ pub enum RuntimeError {
         /// The versions this host links.
         supported: String,
     },
+    /// The manifest's WIT version is not the one the component was built
+    /// against (the version in the names it imports and exports).
+    #[error("plugin \"{plugin}\" says it was built against WIT {manifest}, but its component uses WIT {component}")]
+    WitMismatch {
+        /// The plugin's id.
+        plugin: String,
+        /// The version the manifest names.
+        manifest: String,
+        /// The versions the component's imports and exports name.
+        component: String,
+    },
     /// No component is loaded under this id.
     #[error("plugin \"{0}\" is not loaded")]
     NotLoaded(String),

@@ -246,7 +246,9 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::InvalidComponent { .. } | RuntimeError::WorldMismatch { .. } => {
                 ApiError::invalid("component", e)
             }
-            RuntimeError::UnsupportedWit { .. } => ApiError::invalid("manifest.wit", e),
+            RuntimeError::UnsupportedWit { .. } | RuntimeError::WitMismatch { .. } => {
+                ApiError::invalid("manifest.wit", e)
+            }
             RuntimeError::Engine(_) | RuntimeError::Cache { .. } | RuntimeError::Durability { .. } => {
                 ApiError::internal(&e)
             }
