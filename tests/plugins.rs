@@ -498,3 +498,32 @@ async fn an_empty_contact_means_no_contact() {
     assert_eq!(ticket["title"], "anonymous");
     assert_eq!(ticket["contact_id"], Value::Null, "{ticket}");
 }
+
+/// Hosts before the WIT check accepted a manifest that misnamed its
+/// component's WIT version. Such a plugin, already installed, still loads
+/// at start (with a warning in the log) rather than going down.
+#[tokio::test]
+async fn a_plugin_installed_before_the_wit_check_still_loads() {
+    use switchboard_store::PluginStore;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = switchboard_store_sled::SledStore::open(&dir.path().join("db"), Default::default()).expect("store");
+        let text = HELLO_CHANNEL.manifest_text().replace("wit = \"0.1.3\"", "wit = \"0.1.1\"");
+        let manifest = switchboard_server::parse_manifest(&text).expect("manifest");
+        let wasm = HELLO_CHANNEL.wasm_bytes();
+        let record = switchboard_core::PluginRecord {
+            sha256: switchboard_runtime::sha256_hex(&wasm),
+            size: wasm.len() as u64,
+            manifest,
+            bundled: false,
+            enabled_in: 0,
+            installed_at: switchboard_core::Timestamp::UNIX_EPOCH,
+            updated_at: switchboard_core::Timestamp::UNIX_EPOCH,
+        };
+        store.put_plugin(record, wasm).await.expect("put").durable().await.expect("durable");
+    }
+    let s = Server::start_in(dir, |c| c.bundled = Vec::new()).await;
+    let plugin = s.get("/api/plugins/hello-channel").await.expect(200);
+    assert_eq!((plugin["wit"].as_str(), plugin["loaded"].as_bool()), (Some("0.1.1"), Some(true)), "{plugin}");
+}

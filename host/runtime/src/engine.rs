@@ -200,6 +200,18 @@ impl Runtime {
     /// older version. Calls already running finish on the old code. This
     /// compiles on the calling thread; call it from a blocking context.
     pub fn load(&self, manifest: &Manifest, wasm: &[u8]) -> Result<(), RuntimeError> {
+        self.load_with(manifest, wasm, true)
+    }
+
+    /// Loads a plugin that was installed before: as [`Runtime::load`], but
+    /// a manifest that misnames the component's WIT version is logged, not
+    /// refused, since hosts before the check accepted it and refusing it now
+    /// would take a working plugin down at start.
+    pub fn reload(&self, manifest: &Manifest, wasm: &[u8]) -> Result<(), RuntimeError> {
+        self.load_with(manifest, wasm, false)
+    }
+
+    fn load_with(&self, manifest: &Manifest, wasm: &[u8], enforce_wit: bool) -> Result<(), RuntimeError> {
         if !SUPPORTED_WIT.contains(&manifest.wit.as_str()) {
             return Err(RuntimeError::UnsupportedWit {
                 plugin: manifest.id.clone(),
@@ -221,7 +233,10 @@ impl Runtime {
                 component
             }
         };
-        check_wit_version(manifest, &component, &inner.engine)?;
+        match check_wit_version(manifest, &component, &inner.engine) {
+            Err(e) if !enforce_wit => tracing::warn!(error = %e, "installed plugin misnames its WIT version"),
+            checked => checked?,
+        }
         let loaded = Loaded::link(manifest.clone(), sha256, &component, &inner.channel_linker, &inner.robot_linker)?;
         inner
             .plugins

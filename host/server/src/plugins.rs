@@ -48,7 +48,7 @@ pub async fn load_installed(store: &dyn PluginStore, runtime: &Runtime) -> Resul
         let wasm = store.plugin_code(&record.manifest.id).await?;
         let runtime = runtime.clone();
         let manifest = record.manifest.clone();
-        let loaded = tokio::task::spawn_blocking(move || runtime.load(&manifest, &wasm)).await;
+        let loaded = tokio::task::spawn_blocking(move || runtime.reload(&manifest, &wasm)).await;
         match loaded {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -64,7 +64,7 @@ pub async fn load_installed(store: &dyn PluginStore, runtime: &Runtime) -> Resul
 
 /// Installs the plugins that ship with the server, and upgrades an
 /// installed one when the shipped version is newer or, at the same version,
-/// its component differs. A newer version an admin installed is kept.
+/// its component or manifest differs. A newer version an admin installed is kept.
 pub async fn install_bundled(store: &dyn PluginStore, runtime: &Runtime, bundled: &[BundledPlugin], now: Timestamp) {
     for plugin in bundled {
         let manifest = match parse_manifest(&plugin.manifest) {
@@ -78,7 +78,8 @@ pub async fn install_bundled(store: &dyn PluginStore, runtime: &Runtime, bundled
         let wanted = match store.plugin(&manifest.id).await {
             Ok(installed) => {
                 installed.manifest.is_older_than(&manifest.version)
-                    || (installed.manifest.version == manifest.version && installed.sha256 != sha256)
+                    || (installed.manifest.version == manifest.version
+                        && (installed.sha256 != sha256 || installed.manifest != manifest))
             }
             Err(StoreError::UnknownPlugin(_)) => true,
             Err(e) => {
