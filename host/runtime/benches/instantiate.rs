@@ -28,7 +28,8 @@ fn bench(c: &mut Criterion) {
         version: "0.1.0".into(),
         kind: PluginKind::Channel,
         vendor: "bench".into(),
-        wit: "0.1.1".into(),
+        // The examples are built against the newest WIT this host links.
+        wit: switchboard_runtime::SUPPORTED_WIT.last().copied().unwrap_or_default().into(),
         capabilities: vec![Capability::Tickets, Capability::Storage],
         settings_schema: String::new(),
     };
