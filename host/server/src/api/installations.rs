@@ -121,6 +121,7 @@ pub async fn enable_plugin(
     let (grants, declined) = (parse("grants", &body.grants)?, parse("declined", &body.declined)?);
     // Decided before the settings are judged: an admin who has not looked
     // at what the plugin asks for should hear that first.
+    let now = state.clock.now();
     let probe = Installation {
         team: slug.clone(),
         plugin: id.clone(),
@@ -128,8 +129,8 @@ pub async fn enable_plugin(
         grants,
         declined,
         limits: body.limits.map_or_else(Limits::default, |l| Limits { cpu_ms: l.cpu_ms, memory_mib: l.memory_mib }),
-        enabled_at: state.clock.now(),
-        updated_at: state.clock.now(),
+        enabled_at: now,
+        updated_at: now,
     };
     probe.check(&plugin.manifest)?;
     let settings = body.settings.unwrap_or_else(|| serde_json::json!({}));
@@ -149,8 +150,7 @@ pub async fn enable_plugin(
         Err(e) => return Err(e.into()),
     }
     let existing = state.stores.plugins.installation(&slug, &id).await.ok();
-    let now = state.clock.now();
-    let installation = Installation { settings, enabled_at: now, updated_at: now, ..probe };
+    let installation = Installation { settings, ..probe };
     let installation = state.stores.plugins.put_installation(installation).await?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin enabled");
     let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };

@@ -4,7 +4,7 @@ use crate::extract::{Multipart, Path};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use switchboard_core::PluginRecord;
+use switchboard_core::{PluginRecord, Team};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -63,28 +63,24 @@ pub struct AwaitingGrants {
 }
 
 impl PluginOut {
-    /// The wire form of a plugin, with the installations that wait for an
-    /// admin's decision on its capabilities.
-    pub async fn new(record: &PluginRecord, state: &AppState) -> ApiResult<Self> {
+    /// The wire form of a plugin, with the installations among `teams`
+    /// that wait for an admin's decision on its capabilities.
+    pub async fn new(record: &PluginRecord, state: &AppState, teams: &[Team]) -> ApiResult<Self> {
         let mut awaiting_grants = Vec::new();
         if record.enabled_in > 0 {
-            for team in state.stores.teams.teams().await? {
+            for team in teams {
                 let Ok(installation) = state.stores.plugins.installation(&team.slug, &record.manifest.id).await else {
                     continue;
                 };
                 let undecided = installation.undecided(&record.manifest);
                 if !undecided.is_empty() {
                     let undecided = undecided.iter().map(ToString::to_string).collect();
-                    awaiting_grants.push(AwaitingGrants { team: team.slug, undecided });
+                    awaiting_grants.push(AwaitingGrants { team: team.slug.clone(), undecided });
                 }
             }
         }
-        Ok(PluginOut::plain(record, state, awaiting_grants))
-    }
-
-    fn plain(record: &PluginRecord, state: &AppState, awaiting_grants: Vec<AwaitingGrants>) -> Self {
         let m = &record.manifest;
-        PluginOut {
+        Ok(PluginOut {
             id: m.id.clone(),
             name: m.name.clone(),
             version: m.version.clone(),
@@ -101,7 +97,7 @@ impl PluginOut {
             installed_at: record.installed_at.to_string(),
             updated_at: record.updated_at.to_string(),
             awaiting_grants,
-        }
+        })
     }
 }
 
@@ -159,7 +155,8 @@ pub async fn install_plugin(
     .await?;
     tracing::info!(plugin = %record.manifest.id, version = %record.manifest.version, upgrade, "plugin installed");
     let status = if upgrade { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(PluginOut::new(&record, &state).await?)))
+    let teams = state.stores.teams.teams().await?;
+    Ok((status, Json(PluginOut::new(&record, &state, &teams).await?)))
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
@@ -173,10 +170,10 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 /// Lists installed plugins.
 #[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Vec<PluginOut>)))]
 pub async fn list_plugins(State(state): State<AppState>) -> ApiResult<Json<Vec<PluginOut>>> {
-    let records = state.stores.plugins.plugins().await?;
+    let (records, teams) = (state.stores.plugins.plugins().await?, state.stores.teams.teams().await?);
     let mut list = Vec::with_capacity(records.len());
     for record in &records {
-        list.push(PluginOut::new(record, &state).await?);
+        list.push(PluginOut::new(record, &state, &teams).await?);
     }
     Ok(Json(list))
 }
@@ -185,7 +182,8 @@ pub async fn list_plugins(State(state): State<AppState>) -> ApiResult<Json<Vec<P
 #[utoipa::path(get, path = "/plugins/{id}", tag = "plugins", params(("id" = String, Path, description = "plugin id")),
     responses((status = 200, body = PluginOut), (status = 404, body = ErrorBody)))]
 pub async fn get_plugin(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<PluginOut>> {
-    Ok(Json(PluginOut::new(&state.stores.plugins.plugin(&id).await?, &state).await?))
+    let (record, teams) = (state.stores.plugins.plugin(&id).await?, state.stores.teams.teams().await?);
+    Ok(Json(PluginOut::new(&record, &state, &teams).await?))
 }
 
 /// The plugin's newest failures on public routes, newest first: what an
