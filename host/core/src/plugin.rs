@@ -283,6 +283,12 @@ impl Installation {
                 ));
             }
         }
+        // Every entry is one the manifest asks for, so more entries than it
+        // asks for means one is listed twice; refusing that here keeps the
+        // checks below within the manifest's size, whatever a body holds.
+        if self.grants.len() + self.declined.len() > manifest.capabilities.len() {
+            return Err(CoreError::invalid("grants", "a capability is listed more than once in grants and declined"));
+        }
         if let Some(both) = self.grants.iter().find(|c| self.declined.contains(c)) {
             return Err(CoreError::invalid("declined", format!("\"{both}\" is also granted")));
         }
@@ -393,8 +399,12 @@ mod tests {
         assert!(err.to_string().contains("\"storage\" was not requested"), "{err}");
         let err = inst(vec![Capability::Tickets], vec![]).check(&manifest()).expect_err("undecided");
         assert!(err.to_string().contains("grant or decline each (not decided: \"http:api.twilio.com:443\")"), "{err}");
-        let err = inst(vec![Capability::Tickets, twilio.clone()], vec![twilio.clone()]).check(&manifest());
+        let err = inst(vec![Capability::Tickets], vec![Capability::Tickets]).check(&manifest());
         assert!(err.expect_err("both").to_string().contains("is also granted"));
+        // A body listing a capability many times is refused before the
+        // lists are compared with each other.
+        let twice = inst(vec![Capability::Tickets; 50_000], vec![twilio.clone(); 50_000]).check(&manifest());
+        assert!(twice.expect_err("repeated").to_string().contains("listed more than once"));
         // An upgrade that asks for more leaves the new capability undecided.
         let mut upgraded = manifest();
         upgraded.capabilities.push(Capability::Storage);
