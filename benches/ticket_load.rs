@@ -339,7 +339,7 @@ async fn start(label: &str, binary: &str, guests: Option<&str>, client: &reqwest
     let (manifest, wasm) = match guests {
         Some(dir) => {
             let wasm = std::fs::read(format!("{dir}/hello_channel.wasm")).expect("the baseline's hello-channel");
-            (guest.manifest_text().replace("wit = \"0.1.3\"", "wit = \"0.1.0\""), wasm)
+            (guest.manifest_text().replace("wit = \"0.1.4\"", "wit = \"0.1.0\""), wasm)
         }
         None => (guest.manifest_text(), guest.wasm_bytes()),
     };

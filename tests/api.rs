@@ -122,7 +122,7 @@ async fn tokens_are_required_and_roles_enforced() {
 async fn generated_admin_token_is_written_owner_only_and_works() {
     use std::os::unix::fs::PermissionsExt;
     let s = Server::start_with(|c| c.admin_token = None).await;
-    let path = s.dir.path().join("admin-token");
+    let path = s.dir.path().join("data/admin-token");
     let mode = std::fs::metadata(&path).expect("token file").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     let token = std::fs::read_to_string(&path).expect("read").trim().to_owned();
@@ -131,7 +131,7 @@ async fn generated_admin_token_is_written_owner_only_and_works() {
     // A restart keeps the same admin; no second token is generated.
     let dir = s.stop().await;
     let s = support::Server::start_in(dir, |c| c.admin_token = None).await;
-    let again = std::fs::read_to_string(s.dir.path().join("admin-token")).expect("read");
+    let again = std::fs::read_to_string(s.dir.path().join("data/admin-token")).expect("read");
     assert_eq!(again.trim(), token);
     s.call(Method::GET, "/api/teams", Some(&token), None).await.expect(200);
 }

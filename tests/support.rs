@@ -64,7 +64,9 @@ impl Server {
     /// Starts a server on an existing data directory.
     pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> Server {
         let clock = Arc::new(ManualClock::new());
-        let mut config = Config::new(dir.path());
+        // The data directory is a folder of the temporary one, so that the
+        // secret key file beside it is removed with it.
+        let mut config = Config::new(dir.path().join("data"));
         config.admin_token = Some(ADMIN.into());
         config.mail_domain = "help.example.com".into();
         config.sla_sweep_interval = std::time::Duration::from_millis(50);

@@ -78,6 +78,31 @@ pub mod rate_limit {
     pub use crate::bindings::switchboard::plugin::rate_limit::take;
 }
 
+/// The installation's secrets: settings the manifest's schema marks
+/// `"writeOnly": true`. They are not in the settings a plugin receives;
+/// the host uses them for the plugin, so a signing key never enters the
+/// plugin's memory. Always allowed.
+///
+/// Checking a signed webhook, where the sender puts the hex HMAC-SHA256
+/// of the body in a header:
+///
+/// ```ignore
+/// use switchboard_sdk::host::secrets;
+///
+/// let mac = hex::decode(signature_header).unwrap_or_default();
+/// if !secrets::verify_hmac_sha256("signing_key", &request.body, &mac)? {
+///     return Ok(Response::text(401, "bad signature"));
+/// }
+/// ```
+pub mod secrets {
+    pub use crate::bindings::switchboard::plugin::secrets::{hmac_sha256, is_set, reveal, verify_hmac_sha256};
+}
+
+/// SHA-256 and constant-time comparison, done by the host. Always allowed.
+pub mod digest {
+    pub use crate::bindings::switchboard::plugin::digest::{constant_time_equal, sha256};
+}
+
 /// Log lines, tagged by the host with the plugin and team.
 pub mod log {
     use crate::bindings::switchboard::plugin::log::{Level, log};

@@ -12,9 +12,13 @@
 //! the first time, 200 with the same ticket after), and the first copy
 //! alone wins `storage::set_if_absent` on `delivery:<id>`, which the answer
 //! reports as `first_claim`.
+//!
+//! With the secret `signing_key` set, a POST must carry
+//! `X-Signature: sha256=<hex HMAC-SHA256 of the body>`, as signed webhooks
+//! do; the host checks it with the key, which never enters this plugin.
 
 use serde::Deserialize;
-use switchboard_sdk::host::{storage, tickets};
+use switchboard_sdk::host::{secrets, storage, tickets};
 use switchboard_sdk::http::{Request, Response};
 use switchboard_sdk::types::{ContactInfo, Email, NewTicket, PointKind, Priority};
 use switchboard_sdk::{Channel, Info, PluginError};
@@ -137,6 +141,9 @@ impl Channel for HelloChannel {
                 "POST a JSON or form body with title, description, name and email to open a ticket.\n",
             )),
             "POST" => {
+                if let Some(refusal) = check_signature(&request)? {
+                    return Ok(refusal);
+                }
                 let submission = match read_submission(&request) {
                     Ok(s) => s,
                     Err(why) => return Ok(Response::json(422, &serde_json::json!({"error": why}))),
@@ -157,6 +164,30 @@ impl Channel for HelloChannel {
             _ => Ok(Response::text(405, "use GET or POST\n").with_header("allow", "GET, POST")),
         }
     }
+}
+
+/// Refuses a POST whose signature is missing or wrong when the secret
+/// `signing_key` is set; `None` lets it through.
+fn check_signature(request: &Request) -> Result<Option<Response>, PluginError> {
+    if !secrets::is_set("signing_key") {
+        return Ok(None);
+    }
+    let Some(mac) = request.header("x-signature").and_then(|v| v.strip_prefix("sha256=")).and_then(decode_hex) else {
+        return Ok(Some(Response::text(401, "missing X-Signature: sha256=<hex HMAC-SHA256 of the body>\n")));
+    };
+    if secrets::verify_hmac_sha256("signing_key", &request.body, &mac)? {
+        Ok(None)
+    } else {
+        Ok(Some(Response::text(401, "X-Signature does not match the body\n")))
+    }
+}
+
+/// Decodes hexadecimal text; `None` when it is not.
+pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Opens the ticket of a submission that may arrive more than once, and
@@ -197,6 +228,14 @@ mod tests {
         assert_eq!((form.title.as_str(), form.name.as_deref()), ("Hi there", Some("Ann")));
         assert!(read_submission(&post("text/plain", "hi")).is_err());
         assert!(read_submission(&post("application/json", r#"{"title": " "}"#)).is_err());
+    }
+
+    #[test]
+    fn signatures_are_hex() {
+        assert_eq!(decode_hex("00ff10"), Some(vec![0, 255, 16]));
+        assert_eq!(decode_hex("0g"), None);
+        assert_eq!(decode_hex("abc"), None);
+        assert_eq!(decode_hex("é1"), None);
     }
 
     #[test]

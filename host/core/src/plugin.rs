@@ -1,5 +1,6 @@
 //! Plugins: manifests, capabilities, and their installation in a team.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -251,8 +252,14 @@ pub struct Installation {
     pub team: String,
     /// The plugin's id.
     pub plugin: String,
-    /// The settings, as JSON text the plugin validated.
+    /// The settings, as JSON text the plugin validated, without secrets.
     pub settings: String,
+    /// The secrets among the settings (the properties the manifest's
+    /// schema marks `writeOnly`), by name, each sealed by the server with
+    /// a key the store never sees. The core and the store treat them as
+    /// opaque text. (Records from before secrets have none.)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
     /// The capabilities the admin granted.
     pub grants: Vec<Capability>,
     /// The capabilities the admin chose not to grant. Every capability the
@@ -387,6 +394,7 @@ mod tests {
             team: "ops".into(),
             plugin: "sms".into(),
             settings: "{}".into(),
+            secrets: BTreeMap::new(),
             grants,
             declined,
             limits: Limits::default(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_main};
 use switchboard_core::{Capability, Installation, Limits, Manifest, PluginKind, Timestamp};
-use switchboard_runtime::{HttpRequest, Runtime, RuntimeConfig};
+use switchboard_runtime::{HttpRequest, Runtime, RuntimeConfig, Secrets};
 use switchboard_store::{Stores, TeamStore, TicketStore};
 use switchboard_store_sled::{SledConfig, SledStore};
 
@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
         team: "bench".into(),
         plugin: "hello-channel".into(),
         settings: "{}".into(),
+        secrets: Default::default(),
         grants: manifest.capabilities.clone(),
         declined: Vec::new(),
         limits: Limits::default(),
@@ -55,7 +56,8 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("hello-channel");
     group.bench_function("fresh instance + handle-http GET", |b| {
         b.to_async(&rt).iter(|| async {
-            let response = runtime.handle_http(&installation, request.clone()).await.expect("call");
+            let response =
+                runtime.handle_http(&installation, &Secrets::default(), request.clone()).await.expect("call");
             assert_eq!(response.status, 200);
         });
     });
@@ -104,7 +106,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("hello-channel POST", |b| {
         b.to_async(&rt).iter(|| async {
-            let response = runtime2.handle_http(&installation, post.clone()).await.expect("call");
+            let response = runtime2.handle_http(&installation, &Secrets::default(), post.clone()).await.expect("call");
             assert_eq!(response.status, 201);
         });
     });

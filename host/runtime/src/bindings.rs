@@ -26,6 +26,8 @@ pub(crate) mod robot {
             "switchboard:plugin/log": super::channel::switchboard::plugin::log,
             "switchboard:plugin/http": super::channel::switchboard::plugin::http,
             "switchboard:plugin/rate-limit": super::channel::switchboard::plugin::rate_limit,
+            "switchboard:plugin/secrets": super::channel::switchboard::plugin::secrets,
+            "switchboard:plugin/digest": super::channel::switchboard::plugin::digest,
         },
     });
 }

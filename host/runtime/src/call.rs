@@ -10,7 +10,6 @@ use std::time::Instant;
 use switchboard_core::{Contact, Installation, Limits, Team, Ticket};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use crate::RuntimeError;
 use crate::bindings::channel::exports::switchboard::plugin::channel_handler as ch;
 use crate::bindings::robot::exports::switchboard::plugin::robot_handler as rh;
 use crate::bindings::wit::PluginError;
@@ -18,6 +17,7 @@ use crate::convert::{contact_to_wit, ticket_to_wit};
 use crate::engine::Runtime;
 use crate::host::{HostState, Scope};
 use crate::plugin::{Loaded, PluginInfo, Pre};
+use crate::{RuntimeError, Secrets};
 
 /// A request to a channel's public route.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -167,15 +167,17 @@ impl Runtime {
             team: "".into(),
             grants: Vec::new(),
             limits: Limits::default(),
+            secrets: Secrets::default(),
         }
     }
 
-    fn installation_scope(installation: &Installation) -> Scope {
+    fn installation_scope(installation: &Installation, secrets: &Secrets) -> Scope {
         Scope {
             plugin: installation.plugin.as_str().into(),
             team: installation.team.as_str().into(),
             grants: installation.grants.clone(),
             limits: installation.limits,
+            secrets: secrets.clone(),
         }
     }
 
@@ -202,12 +204,15 @@ impl Runtime {
         .await
     }
 
-    /// Asks a plugin whether `settings` (JSON) are valid. The plugin's own
-    /// refusal comes back as [`RuntimeError::Plugin`].
-    pub async fn validate_settings(&self, plugin: &str, settings: &str) -> Result<(), RuntimeError> {
+    /// Asks a plugin whether `settings` (JSON, without secrets) are valid.
+    /// A plugin built before the `secrets` import sees `secrets` inside the
+    /// settings, as it will in its calls; a newer one sees none, and no
+    /// secret is set during the check. The plugin's own refusal comes back
+    /// as [`RuntimeError::Plugin`].
+    pub async fn validate_settings(&self, plugin: &str, settings: &str, secrets: &Secrets) -> Result<(), RuntimeError> {
         let loaded = self.loaded(plugin)?;
         let scope = self.describe_scope(&loaded);
-        let settings = settings.to_owned();
+        let settings = secrets.settings_for(&loaded.wit, settings);
         let answer: Answer<()> = self
             .call(&loaded, scope, |store, pre| {
                 Box::pin(async move {
@@ -231,6 +236,7 @@ impl Runtime {
     pub async fn handle_http(
         &self,
         installation: &Installation,
+        secrets: &Secrets,
         request: HttpRequest,
     ) -> Result<HttpResponse, RuntimeError> {
         let loaded = self.loaded(&installation.plugin)?;
@@ -241,7 +247,7 @@ impl Runtime {
                 wanted: "channel",
             });
         }
-        let settings = installation.settings.clone();
+        let settings = secrets.settings_for(&loaded.wit, &installation.settings);
         let request = ch::HttpRequest {
             method: request.method,
             path: request.path,
@@ -251,7 +257,7 @@ impl Runtime {
             client_addr: request.client_addr,
         };
         let answer: Answer<ch::HttpResponse> = self
-            .call(&loaded, Self::installation_scope(installation), |store, pre| {
+            .call(&loaded, Self::installation_scope(installation, secrets), |store, pre| {
                 Box::pin(async move {
                     let Pre::Channel(pre) = pre else {
                         return Err(wasmtime::format_err!("not a channel"));
@@ -276,7 +282,12 @@ impl Runtime {
     }
 
     /// Runs a robot installation on a ticket.
-    pub async fn run_robot(&self, installation: &Installation, input: RunInput) -> Result<Outcome, RuntimeError> {
+    pub async fn run_robot(
+        &self,
+        installation: &Installation,
+        secrets: &Secrets,
+        input: RunInput,
+    ) -> Result<Outcome, RuntimeError> {
         let loaded = self.loaded(&installation.plugin)?;
         if !matches!(loaded.pre, Pre::Robot(_)) {
             return Err(RuntimeError::WrongKind {
@@ -290,10 +301,10 @@ impl Runtime {
             contact: input.contact.as_ref().map(contact_to_wit),
             team: rh::Team { slug: input.team.slug.clone(), name: input.team.name.clone() },
             stage: input.team.stage(input.ticket.stage).map(|s| s.name.clone()).unwrap_or_default(),
-            settings: installation.settings.clone(),
+            settings: secrets.settings_for(&loaded.wit, &installation.settings),
         };
         let outcome = self
-            .call(&loaded, Self::installation_scope(installation), |store, pre| {
+            .call(&loaded, Self::installation_scope(installation, secrets), |store, pre| {
                 Box::pin(async move {
                     let Pre::Robot(pre) = pre else {
                         return Err(wasmtime::format_err!("not a robot"));

@@ -233,11 +233,17 @@ impl Runtime {
                 component
             }
         };
-        match check_wit_version(manifest, &component, &inner.engine) {
-            Err(e) if !enforce_wit => tracing::warn!(error = %e, "installed plugin misnames its WIT version"),
+        let wit = match check_wit_version(manifest, &component, &inner.engine) {
+            Err(RuntimeError::WitMismatch { component: built, .. }) if !enforce_wit => {
+                tracing::warn!(plugin = %manifest.id, manifest = %manifest.wit, component = %built, "installed plugin misnames its WIT version");
+                // What the host gives the plugin follows what it was built
+                // against, not what its manifest says.
+                built.rsplit(", ").next().unwrap_or(&manifest.wit).to_owned()
+            }
             checked => checked?,
-        }
-        let loaded = Loaded::link(manifest.clone(), sha256, &component, &inner.channel_linker, &inner.robot_linker)?;
+        };
+        let loaded =
+            Loaded::link(manifest.clone(), wit, sha256, &component, &inner.channel_linker, &inner.robot_linker)?;
         inner
             .plugins
             .write()
@@ -276,19 +282,20 @@ impl Runtime {
 /// the component was built against: the one its imports and exports name
 /// (`switchboard:plugin/tickets@0.1.3`). A manifest that claims an older
 /// version would make the host believe the plugin knows less than it does.
+/// Returns the version the component was built against.
 fn check_wit_version(
     manifest: &Manifest,
     component: &wasmtime::component::Component,
     engine: &Engine,
-) -> Result<(), RuntimeError> {
+) -> Result<String, RuntimeError> {
     let ty = component.component_type();
     let names = ty.imports(engine).map(|(name, _)| name).chain(ty.exports(engine).map(|(name, _)| name));
     let mut versions: Vec<&str> =
         names.filter_map(|name| name.strip_prefix("switchboard:plugin/")?.split_once('@').map(|(_, v)| v)).collect();
-    versions.sort_unstable();
+    versions.sort_unstable_by_key(|v| switchboard_core::parse_version("wit", v).unwrap_or_default());
     versions.dedup();
     if versions.is_empty() || versions == [manifest.wit.as_str()] {
-        return Ok(());
+        return Ok(manifest.wit.clone());
     }
     Err(RuntimeError::WitMismatch {
         plugin: manifest.id.clone(),

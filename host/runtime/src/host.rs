@@ -4,6 +4,7 @@
 mod http;
 mod log;
 mod rate_limit;
+mod secrets;
 mod storage;
 mod tickets;
 
@@ -55,6 +56,8 @@ pub(crate) struct Scope {
     pub(crate) team: Arc<str>,
     pub(crate) grants: Vec<Capability>,
     pub(crate) limits: Limits,
+    /// The installation's secrets, for the `secrets` import.
+    pub(crate) secrets: crate::Secrets,
 }
 
 impl Scope {

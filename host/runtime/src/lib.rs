@@ -11,7 +11,8 @@
 //! - WASI with nothing preopened, no environment and no sockets; guest
 //!   stdout and stderr go to `tracing`, tagged with the plugin and team;
 //! - host imports (tickets, storage, log, http) scoped to the installation's
-//!   team, each checking the installation's grants.
+//!   team, each checking the installation's grants; `secrets` and
+//!   `digest` use the installation's secrets without handing them over.
 
 mod bindings;
 mod cache;
@@ -23,6 +24,7 @@ mod guest_clock;
 mod host;
 mod metrics;
 mod plugin;
+mod secrets;
 mod stdio;
 
 pub use call::{HttpRequest, HttpResponse, Outcome, PluginFailure, RunInput};
@@ -30,11 +32,12 @@ pub use engine::{Runtime, RuntimeConfig, sha256_hex};
 pub use error::RuntimeError;
 pub use metrics::{PluginStats, RuntimeStats};
 pub use plugin::PluginInfo;
+pub use secrets::Secrets;
 
 /// The WIT package versions this host links. A component built against
 /// any of them loads: the host provides the newest, and wasmtime matches
 /// semver-compatible names, so older components find what they import.
-pub const SUPPORTED_WIT: &[&str] = &["0.1.0", "0.1.1", "0.1.2", "0.1.3"];
+pub const SUPPORTED_WIT: &[&str] = &["0.1.0", "0.1.1", "0.1.2", "0.1.3", "0.1.4"];
 
 /// Returns the current time; passed in so that tests can move it.
 pub type NowFn = std::sync::Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;

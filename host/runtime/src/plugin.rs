@@ -29,6 +29,8 @@ pub(crate) enum Pre {
 /// A plugin the runtime can call.
 pub(crate) struct Loaded {
     pub(crate) manifest: Manifest,
+    /// The WIT version the component was built against.
+    pub(crate) wit: String,
     pub(crate) sha256: String,
     pub(crate) pre: Pre,
 }
@@ -39,6 +41,7 @@ impl Loaded {
     /// host does not provide or lacks the world's export.
     pub(crate) fn link(
         manifest: Manifest,
+        wit: String,
         sha256: String,
         component: &Component,
         channel_linker: &Linker<HostState>,
@@ -59,6 +62,6 @@ impl Loaded {
                 Pre::Robot(robot::RobotPre::new(instance).map_err(mismatch)?)
             }
         };
-        Ok(Loaded { manifest, sha256, pre })
+        Ok(Loaded { manifest, wit, sha256, pre })
     }
 }

@@ -57,6 +57,10 @@ pub struct Config {
     pub pooling: bool,
     /// The most memory the store's page cache may use, in bytes.
     pub store_cache_bytes: u64,
+    /// The file holding the key that seals plugin secrets; by default
+    /// beside the data directory (`<data>.key`), so that a copy of the data
+    /// directory does not carry it. Made on the first secret.
+    pub secret_key_file: PathBuf,
 }
 
 /// A plugin that ships with the server.
@@ -92,6 +96,7 @@ impl std::fmt::Debug for Config {
             .field("public_rate", &self.public_rate)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("store_cache_bytes", &self.store_cache_bytes)
+            .field("secret_key_file", &self.secret_key_file)
             .finish_non_exhaustive()
     }
 }
@@ -102,8 +107,10 @@ impl Config {
     /// SLA sweep, 20 public requests per second per client with bursts of
     /// 40, the shipped plugins, and the system clock.
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        let data_dir = data_dir.into();
         Config {
-            data_dir: data_dir.into(),
+            secret_key_file: default_secret_key_file(&data_dir),
+            data_dir,
             mail_domain: "localhost".into(),
             body_limit: 1024 * 1024,
             admin_token: None,
@@ -119,6 +126,15 @@ impl Config {
             pooling: true,
             store_cache_bytes: switchboard_store_sled::SledConfig::default().cache_bytes,
         }
+    }
+}
+
+/// `<data>.key` beside the data directory `<data>`; inside it only when the
+/// directory has no name of its own (such as `/`).
+pub fn default_secret_key_file(data_dir: &Path) -> PathBuf {
+    match data_dir.file_name() {
+        Some(name) => data_dir.with_file_name(format!("{}.key", name.to_string_lossy())),
+        None => data_dir.join("secrets.key"),
     }
 }
 
@@ -142,6 +158,8 @@ pub struct FileConfig {
     pub public_rate: Option<u32>,
     /// The store's page cache, in MiB.
     pub store_cache_mb: Option<u64>,
+    /// The file of the key that seals plugin secrets.
+    pub secret_key_file: Option<PathBuf>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Option<Vec<IpAddr>>,
 }

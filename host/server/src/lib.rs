@@ -22,6 +22,7 @@ mod metrics;
 mod plugins;
 mod public;
 mod rate_limit;
+mod secret_key;
 mod serve;
 mod settings_schema;
 mod state;

@@ -75,6 +75,9 @@ struct ServeArgs {
     /// The most memory the store's page cache may use, in MiB (1 to 65536) [default: 128].
     #[arg(long, env = "SWITCHBOARD_STORE_CACHE_MB", value_parser = clap::value_parser!(u64).range(1..=65536))]
     store_cache_mb: Option<u64>,
+    /// The file of the key that seals plugin secrets [default: <data>.key, beside the data directory].
+    #[arg(long, env = "SWITCHBOARD_SECRET_KEY_FILE")]
+    secret_key_file: Option<PathBuf>,
     /// A proxy whose X-Forwarded-For is believed; repeat for several.
     #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
@@ -140,6 +143,9 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             anyhow::bail!("store_cache_mb: {mb} is not between 1 and 65536");
         }
         config.store_cache_bytes = mb * 1024 * 1024;
+    }
+    if let Some(path) = args.secret_key_file.or(file.secret_key_file) {
+        config.secret_key_file = path;
     }
     if let Some(rate) = args.public_rate.or(file.public_rate) {
         config.public_rate = rate;

@@ -133,7 +133,9 @@ async fn serve_plugin(
     };
     // The runtime knows the loaded plugin's kind, so a robot (or a plugin
     // that is not loaded) is a 404 here without reading its record.
-    let answer = match state.runtime.handle_http(&installation, http).await {
+    let secrets =
+        state.secret_key.secrets_of(&installation).map_err(|e| hidden(state, team, plugin, ApiError::internal(&e)))?;
+    let answer = match state.runtime.handle_http(&installation, &secrets, http).await {
         Ok(answer) => answer,
         Err(RuntimeError::WrongKind { .. } | RuntimeError::NotLoaded(_)) => return Err(not_found(team, plugin)),
         Err(e) => return Err(hidden(state, team, plugin, e.into())),

@@ -33,6 +33,9 @@ pub enum ServeError {
     /// Serving failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The key that seals plugin secrets could not be read.
+    #[error(transparent)]
+    SecretKey(#[from] crate::secret_key::SecretKeyError),
     /// The store stopped after a fault that could lose acknowledged writes.
     #[error("the store stopped after a fault: {0}")]
     StoreFault(String),
@@ -53,6 +56,7 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| ServeError::DataDir(config.data_dir.display().to_string(), e))?;
+    let secret_key = Arc::new(crate::secret_key::SecretKey::open(&config.secret_key_file)?);
     let sled_config = SledConfig { cache_bytes: config.store_cache_bytes };
     let backend = Arc::new(SledStore::open(&config.data_dir.join("db"), sled_config)?);
     let stores = Stores::new(Arc::clone(&backend));
@@ -77,6 +81,7 @@ pub async fn serve(
     let state = AppState::new(Shared {
         stores: stores.clone(),
         failures: crate::failures::Failures::default(),
+        secret_key,
         store_stats: Arc::new(move || sled_counters(stats.stats())),
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),

@@ -10,6 +10,13 @@
 //! as untrusted input: references to other documents are refused (nothing
 //! is fetched), and patterns use the linear-time `regex` engine, so that no
 //! schema can make a check take exponential time.
+//!
+//! A top-level property marked `"writeOnly": true` is a secret: the
+//! server seals it at rest, never shows it, and keeps it out of the
+//! settings plugins built against WIT 0.1.4 receive (see `secret_key`).
+//! Secrets must be strings at the top level, so that each has a name the
+//! `secrets` import can use; `writeOnly` deeper in a schema is refused
+//! rather than silently ignored.
 
 use jsonschema::{PatternOptions, Validator};
 use serde_json::Value;
@@ -24,6 +31,7 @@ const SHOWN_PROBLEMS: usize = 5;
 #[derive(Debug)]
 pub struct SettingsSchema {
     validator: Option<Validator>,
+    secrets: Vec<String>,
 }
 
 impl SettingsSchema {
@@ -31,18 +39,24 @@ impl SettingsSchema {
     /// settings. The error names what is wrong in the schema.
     pub fn compile(schema: &str) -> Result<SettingsSchema, CoreError> {
         if schema.trim().is_empty() {
-            return Ok(SettingsSchema { validator: None });
+            return Ok(SettingsSchema { validator: None, secrets: Vec::new() });
         }
         let value: Value = serde_json::from_str(schema)
             .map_err(|e| CoreError::invalid("settings_schema", format!("is not JSON: {e}")))?;
         if !value.is_object() {
             return Err(CoreError::invalid("settings_schema", "must be a JSON Schema object"));
         }
+        let secrets = secret_properties(&value)?;
         let validator = jsonschema::options()
             .with_pattern_options(PatternOptions::regex())
             .build(&value)
             .map_err(|e| CoreError::invalid("settings_schema", format!("is not a usable JSON Schema: {e}")))?;
-        Ok(SettingsSchema { validator: Some(validator) })
+        Ok(SettingsSchema { validator: Some(validator), secrets })
+    }
+
+    /// The names of the secret properties, in the schema's order.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
     }
 
     /// Checks settings against the schema. The error lists the problems,
@@ -69,6 +83,59 @@ impl SettingsSchema {
         }
         Err(CoreError::invalid("settings", problems.join("; ")))
     }
+}
+
+/// The top-level properties marked `"writeOnly": true`, each of which must
+/// be a string. Refuses `writeOnly` anywhere else. One pass over the
+/// schema.
+fn secret_properties(schema: &Value) -> Result<Vec<String>, CoreError> {
+    let mut secrets = Vec::new();
+    let properties = schema.get("properties").and_then(Value::as_object);
+    for (name, property) in properties.into_iter().flatten() {
+        if property.get("writeOnly") == Some(&Value::Bool(true)) {
+            if property.get("type") != Some(&Value::String("string".into())) {
+                return Err(CoreError::invalid(
+                    "settings_schema",
+                    format!("secret property \"{name}\" (writeOnly) must have \"type\": \"string\""),
+                ));
+            }
+            secrets.push(name.clone());
+        }
+    }
+    // Anything marked writeOnly below the top level would be shown and
+    // stored in plain text; say so instead of ignoring the mark.
+    let mut stack: Vec<(&Value, String, bool)> = vec![(schema, String::new(), true)];
+    while let Some((value, pointer, top)) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    if key == "writeOnly" && !top && child != &Value::Bool(false) {
+                        return Err(CoreError::invalid(
+                            "settings_schema",
+                            format!("writeOnly at \"{pointer}\": only top-level properties can be secret"),
+                        ));
+                    }
+                    let top_property = pointer.is_empty() && key == "properties";
+                    if top_property {
+                        for (name, property) in child.as_object().into_iter().flatten() {
+                            for (k, v) in property.as_object().into_iter().flatten() {
+                                if k != "writeOnly" {
+                                    stack.push((v, format!("/properties/{name}/{k}"), false));
+                                }
+                            }
+                        }
+                    } else if !(top && key == "writeOnly") {
+                        stack.push((child, format!("{pointer}/{key}"), false));
+                    }
+                }
+            }
+            Value::Array(items) => {
+                stack.extend(items.iter().enumerate().map(|(i, v)| (v, format!("{pointer}/{i}"), false)));
+            }
+            _ => {}
+        }
+    }
+    Ok(secrets)
 }
 
 #[cfg(test)]
@@ -124,6 +191,29 @@ mod tests {
             let err = SettingsSchema::compile(bad).expect_err(bad);
             assert!(err.to_string().contains("settings_schema"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn top_level_write_only_strings_are_secrets_and_nothing_else_may_be() {
+        let text = json!({"properties": {
+            "title": {"type": "string"},
+            "signing_key": {"type": "string", "writeOnly": true, "minLength": 16},
+            "api_token": {"type": "string", "writeOnly": true}
+        }});
+        let s = SettingsSchema::compile(&text.to_string()).expect("schema");
+        assert_eq!(s.secrets(), ["api_token", "signing_key"]);
+        let not_string = json!({"properties": {"pin": {"type": "integer", "writeOnly": true}}});
+        let why = reason(SettingsSchema::compile(&not_string.to_string()).expect_err("integer secret"));
+        assert_eq!(why, "secret property \"pin\" (writeOnly) must have \"type\": \"string\"");
+        let nested = json!({"properties": {"smtp": {"type": "object",
+            "properties": {"password": {"type": "string", "writeOnly": true}}}}});
+        let why = reason(SettingsSchema::compile(&nested.to_string()).expect_err("nested secret"));
+        assert_eq!(
+            why,
+            "writeOnly at \"/properties/smtp/properties/password\": only top-level properties can be secret"
+        );
+        let in_list = json!({"properties": {"hooks": {"type": "array", "items": [{"writeOnly": true}]}}});
+        assert!(SettingsSchema::compile(&in_list.to_string()).is_err());
     }
 
     #[test]

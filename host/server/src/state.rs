@@ -51,6 +51,8 @@ pub struct Shared {
     pub public_body_limit: usize,
     /// The largest request body on other routes.
     pub body_limit: usize,
+    /// Seals plugin secrets at rest and opens them for calls.
+    pub secret_key: Arc<crate::secret_key::SecretKey>,
     /// The newest failures of each plugin's public routes, for admins.
     pub failures: crate::failures::Failures,
     /// The storage backend's own counters, for `/metrics`; each backend

@@ -1,16 +1,19 @@
 //! `/api/teams/{slug}/plugins`: enabling plugins per team.
 
+use std::collections::BTreeMap;
+
 use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Capability, CoreError, Installation, Limits, Manifest, PluginKind};
-use switchboard_runtime::RuntimeError;
+use switchboard_runtime::{RuntimeError, Secrets};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Admin;
 use crate::json::Json;
+use crate::secret_key::SecretKeyError;
 use crate::settings_schema::SettingsSchema;
 use crate::state::AppState;
 
@@ -29,7 +32,9 @@ pub struct LimitsWire {
 #[serde(deny_unknown_fields)]
 pub struct EnableBody {
     /// The plugin's settings, checked against the manifest's schema and
-    /// then by the plugin; absent or null is `{}`.
+    /// then by the plugin; absent or null is `{}`. A secret (a property the
+    /// schema marks `writeOnly`) left out keeps its current value, so that
+    /// editing other settings does not need it again; `null` removes it.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub settings: Option<serde_json::Value>,
@@ -55,9 +60,12 @@ pub struct InstallationOut {
     pub kind: &'static str,
     /// Always true: disabled plugins have no installation.
     pub enabled: bool,
-    /// The settings.
+    /// The settings, without secrets.
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,
+    /// Each secret the plugin's schema names (a `writeOnly` property) and
+    /// whether it is set. Secret values are never shown.
+    pub secrets: BTreeMap<String, bool>,
     /// The granted capabilities.
     pub grants: Vec<String>,
     /// The capabilities the admin declined.
@@ -78,6 +86,11 @@ pub struct InstallationOut {
 
 fn out(installation: &Installation, manifest: &Manifest) -> InstallationOut {
     let kind = manifest.kind;
+    // The schema compiled at install; should it no longer compile, the
+    // secrets that are set are still listed.
+    let named = SettingsSchema::compile(&manifest.settings_schema).map(|s| s.secrets().to_vec()).unwrap_or_default();
+    let mut secrets: BTreeMap<String, bool> = named.into_iter().map(|name| (name, false)).collect();
+    secrets.extend(installation.secrets.keys().map(|name| (name.clone(), true)));
     let names = |list: &[Capability]| list.iter().map(ToString::to_string).collect();
     InstallationOut {
         team: installation.team.clone(),
@@ -85,6 +98,7 @@ fn out(installation: &Installation, manifest: &Manifest) -> InstallationOut {
         kind: kind.name(),
         enabled: true,
         settings: serde_json::from_str(&installation.settings).unwrap_or(serde_json::Value::Null),
+        secrets,
         grants: names(&installation.grants),
         declined: names(&installation.declined),
         undecided: names(&installation.undecided(manifest)),
@@ -126,6 +140,7 @@ pub async fn enable_plugin(
         team: slug.clone(),
         plugin: id.clone(),
         settings: String::new(),
+        secrets: BTreeMap::new(),
         grants,
         declined,
         limits: body.limits.map_or_else(Limits::default, |l| Limits { cpu_ms: l.cpu_ms, memory_mib: l.memory_mib }),
@@ -133,28 +148,84 @@ pub async fn enable_plugin(
         updated_at: now,
     };
     probe.check(&plugin.manifest)?;
-    let settings = body.settings.unwrap_or_else(|| serde_json::json!({}));
+    let schema = SettingsSchema::compile(&plugin.manifest.settings_schema)?;
+    let existing = state.stores.plugins.installation(&slug, &id).await.ok();
+    let mut settings = body.settings.unwrap_or_else(|| serde_json::json!({}));
+    keep_secrets(&state, schema.secrets(), existing.as_ref(), &mut settings)?;
     // The manifest's schema first: its errors are the same for every
     // plugin and name the JSON pointer at fault. The plugin's own check
     // then judges what a schema cannot say.
-    SettingsSchema::compile(&plugin.manifest.settings_schema)?.check(&settings).map_err(|e| match e {
+    schema.check(&settings).map_err(|e| match e {
         CoreError::Invalid { reason, .. } => ApiError::invalid_at("settings", reason),
         other => other.into(),
     })?;
+    let secrets = take_secrets(schema.secrets(), &mut settings);
     let settings = settings.to_string();
-    match state.runtime.validate_settings(&id, &settings).await {
+    match state.runtime.validate_settings(&id, &settings, &Secrets::new(secrets.clone())).await {
         Ok(()) => {}
         Err(RuntimeError::Plugin { failure, .. }) if failure.kind == "invalid-settings" => {
             return Err(ApiError::invalid_at("settings", failure.message));
         }
         Err(e) => return Err(e.into()),
     }
-    let existing = state.stores.plugins.installation(&slug, &id).await.ok();
-    let installation = Installation { settings, ..probe };
+    let sealed = secrets
+        .iter()
+        .map(|(name, value)| Ok((name.clone(), state.secret_key.seal(&slug, &id, name, value)?)))
+        .collect::<Result<_, SecretKeyError>>()
+        .map_err(|e| ApiError::internal(&e))?;
+    let installation = Installation { settings, secrets: sealed, ..probe };
     let installation = state.stores.plugins.put_installation(installation).await?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin enabled");
     let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(out(&installation, &plugin.manifest))))
+}
+
+/// Puts back into `settings` each secret the admin left out, from the
+/// installation as it is, so that the schema judges the whole; a secret
+/// given as `null` is removed.
+fn keep_secrets(
+    state: &AppState,
+    names: &[String],
+    existing: Option<&Installation>,
+    settings: &mut serde_json::Value,
+) -> ApiResult<()> {
+    let Some(object) = settings.as_object_mut() else {
+        return Ok(());
+    };
+    for name in names {
+        match object.get(name) {
+            Some(serde_json::Value::Null) => {
+                object.remove(name);
+            }
+            Some(_) => {}
+            None => {
+                let Some((installation, sealed)) = existing.and_then(|i| Some((i, i.secrets.get(name)?))) else {
+                    continue;
+                };
+                let value = state
+                    .secret_key
+                    .open_secret(&installation.team, &installation.plugin, name, sealed)
+                    .map_err(|e| ApiError::internal(&e))?;
+                object.insert(name.clone(), serde_json::Value::String(value));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes the secrets out of checked settings; the schema made each one a
+/// string.
+fn take_secrets(names: &[String], settings: &mut serde_json::Value) -> BTreeMap<String, String> {
+    let Some(object) = settings.as_object_mut() else {
+        return BTreeMap::new();
+    };
+    names
+        .iter()
+        .filter_map(|name| match object.remove(name)? {
+            serde_json::Value::String(value) => Some((name.clone(), value)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A plugin's state in a team; 404 when it is not enabled there.

@@ -42,6 +42,7 @@ pub async fn run_robot(
     if state.stores.plugins.plugin(&plugin).await?.manifest.kind != PluginKind::Robot {
         return Err(ApiError::conflict(format!("plugin \"{plugin}\" is a channel, not a robot")));
     }
+    let secrets = state.secret_key.secrets_of(&installation).map_err(|e| ApiError::internal(&e))?;
     let contact = match ticket.contact {
         Some(c) => Some(state.stores.contacts.contact(c).await?),
         None => None,
@@ -54,7 +55,7 @@ pub async fn run_robot(
     };
     let started = event(format!("Robot {plugin} started by {by}"));
     state.stores.tickets.append_message(id, started, state.clock.now(), None).await?.durable().await?;
-    let result = state.runtime.run_robot(&installation, RunInput { ticket, team, contact }).await;
+    let result = state.runtime.run_robot(&installation, &secrets, RunInput { ticket, team, contact }).await;
     let (outcome, detail) = match result {
         Ok(Outcome::Done) => ("done", None),
         Ok(Outcome::Skipped(why)) => ("skipped", Some(why)),

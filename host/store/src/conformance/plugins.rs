@@ -34,6 +34,7 @@ fn install(settings: &str, grants: Vec<Capability>) -> Installation {
         team: "care".into(),
         plugin: "form".into(),
         settings: settings.into(),
+        secrets: std::collections::BTreeMap::new(),
         grants,
         declined,
         limits: Limits::default(),
@@ -59,8 +60,13 @@ pub async fn installations_follow_every_change<H: Harness>() {
     let both = vec![Capability::Tickets, Capability::Storage];
     durable(store.put_installation(install(r#"{"a":1}"#, both.clone())).await).await;
     let now = store.installation("care", "form").await.expect("enabled");
-    assert_eq!((now.settings.as_str(), now.grants), (r#"{"a":1}"#, both));
+    assert_eq!((now.settings.as_str(), now.grants), (r#"{"a":1}"#, both.clone()));
     assert_eq!(now.enabled_at, at(1));
+    // Sealed secrets are kept as given, beside the settings.
+    let sealed = std::collections::BTreeMap::from([("key".to_owned(), "v1:c2VhbGVk".to_owned())]);
+    let with_secret = Installation { secrets: sealed.clone(), ..install(r#"{"a":1}"#, both.clone()) };
+    durable(store.put_installation(with_secret).await).await;
+    assert_eq!(store.installation("care", "form").await.expect("enabled").secrets, sealed);
     assert_eq!(store.installations("care").await.expect("list").len(), 1);
     assert_eq!(store.plugin("form").await.expect("plugin").enabled_in, 1);
     let extra = install("{}", vec![Capability::parse("http:example.com").expect("cap")]);

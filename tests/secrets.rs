@@ -1,0 +1,179 @@
+//! Plugin secrets: settings a manifest's schema marks `writeOnly` are
+//! write-only through the API and the command line, sealed at rest with a
+//! key file beside the data directory, never logged, and used by plugins
+//! through the host's `secrets` import (here: hello-channel checking signed
+//! webhooks with HMAC-SHA256, the key never entering the plugin).
+
+mod support;
+
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use support::listening_address;
+
+const TOKEN: &str = "secrets-admin-token";
+const KEY: &str = "whsec-9f8e7d6c5b4a39281706";
+
+/// The real binary on `data`, its log (at debug level) written to `log`.
+async fn start(data: &std::path::Path, log: &std::path::Path) -> (tokio::process::Child, String) {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .arg(data)
+        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
+        .env("SWITCHBOARD_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn switchboard");
+    let base = listening_address(&mut child).await;
+    let client = reqwest::Client::new();
+    for _ in 0..500 {
+        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return (child, base);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("server did not come up");
+}
+
+/// Runs the command line against `base`; returns whether it succeeded and
+/// what it printed.
+async fn cli(base: &str, args: &[&str]) -> (bool, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("plugin")
+        .args(args)
+        .args(["--url", base, "--token", TOKEN])
+        .output()
+        .await
+        .expect("run the cli");
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), printed)
+}
+
+fn sign(key: &str, body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_bytes());
+    format!("sha256={}", hex::encode(ring::hmac::sign(&key, body).as_ref()))
+}
+
+/// Posts a submission to hello-channel, signed with `key` when given.
+async fn submit(client: &reqwest::Client, base: &str, title: &str, key: Option<&str>) -> (u16, String) {
+    let body = json!({"title": title}).to_string();
+    let mut request = client
+        .post(format!("{base}/c/ops/hello-channel/"))
+        .header("content-type", "application/json")
+        .body(body.clone());
+    if let Some(key) = key {
+        request = request.header("x-signature", sign(key, body.as_bytes()));
+    }
+    let response = request.send().await.expect("post");
+    (response.status().as_u16(), response.text().await.expect("body"))
+}
+
+/// Every file under `dir`, recursively, that holds `needle`.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).expect("read dir").map(|e| e.expect("entry").path()));
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_secret_is_write_only_sealed_at_rest_never_logged_and_checks_signatures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
+    let (mut child, base) = start(&data, &log).await;
+    let client = reqwest::Client::new();
+    let api =
+        |method: reqwest::Method, path: &str| client.request(method, format!("{base}/api{path}")).bearer_auth(TOKEN);
+    let team = api(reqwest::Method::POST, "/teams").json(&json!({"name": "Ops"})).send().await.expect("team");
+    assert_eq!(team.status(), 201);
+    let guest = &switchboard_artifacts::HELLO_CHANNEL;
+    let (ok, printed) = cli(&base, &["install", "--manifest", guest.manifest, "--component", guest.wasm]).await;
+    assert!(ok, "{printed}");
+
+    // Enabled from the command line with a secret: the answer says it is
+    // set and does not show it.
+    let settings = json!({"title_prefix": "[hook] ", "signing_key": KEY}).to_string();
+    let (ok, printed) = cli(
+        &base,
+        &[
+            "enable",
+            "hello-channel",
+            "--team",
+            "ops",
+            "--settings",
+            &settings,
+            "--grant",
+            "tickets",
+            "--grant",
+            "storage",
+        ],
+    )
+    .await;
+    assert!(ok, "{printed}");
+    assert!(!printed.contains(KEY), "the cli printed the secret: {printed}");
+    let shown: Value = serde_json::from_str(&printed).expect("the cli prints the installation as JSON");
+    assert_eq!(shown["secrets"], json!({"signing_key": true}));
+    assert_eq!(shown["settings"], json!({"title_prefix": "[hook] "}));
+    let key_file = dir.path().join("data.key").metadata().expect("a key file beside the data directory");
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&key_file.permissions()) & 0o777, 0o600);
+
+    // The host checks signatures with the key the plugin never sees.
+    assert_eq!(submit(&client, &base, "unsigned", None).await.0, 401);
+    assert_eq!(submit(&client, &base, "forged", Some("not-the-key-at-all")).await.0, 401);
+    let (status, body) = submit(&client, &base, "signed", Some(KEY)).await;
+    assert_eq!(status, 201, "{body}");
+
+    // Editing other settings keeps the secret; the answers never show it.
+    let edit = json!({"settings": {"title_prefix": "[edited] "}, "grants": ["tickets", "storage"]});
+    let edited = api(reqwest::Method::PUT, "/teams/ops/plugins/hello-channel").json(&edit).send().await.expect("edit");
+    assert_eq!(edited.status(), 200);
+    let edited = edited.text().await.expect("body");
+    assert!(!edited.contains(KEY), "{edited}");
+    for path in ["/teams/ops/plugins", "/teams/ops/plugins/hello-channel", "/plugins/hello-channel", "/plugins"] {
+        let text = api(reqwest::Method::GET, path).send().await.expect("get").text().await.expect("body");
+        assert!(!text.contains(KEY), "{path} shows the secret: {text}");
+    }
+    assert_eq!(submit(&client, &base, "still signed", None).await.0, 401);
+
+    // A secret too short for the schema is refused by the schema, naming it.
+    let short = json!({"settings": {"signing_key": "short"}, "grants": ["tickets", "storage"]});
+    let refused = api(reqwest::Method::PUT, "/teams/ops/plugins/hello-channel").json(&short).send().await.expect("put");
+    assert_eq!(refused.status(), 422);
+    let refused: Value = refused.json().await.expect("json");
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("settings/signing_key")), "{refused}");
+
+    // After a restart the key file opens the sealed secret again.
+    child.start_kill().expect("kill");
+    child.wait().await.expect("wait");
+    let (mut child, base) = start(&data, &log).await;
+    let (status, body) = submit(&client, &base, "after restart", Some(KEY)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(submit(&client, &base, "unsigned after restart", None).await.0, 401);
+
+    // `null` removes the secret; unsigned posts are taken again.
+    let clear = json!({"settings": {"signing_key": null}, "grants": ["tickets", "storage"]});
+    let api =
+        |method: reqwest::Method, path: &str| client.request(method, format!("{base}/api{path}")).bearer_auth(TOKEN);
+    let cleared = api(reqwest::Method::PUT, "/teams/ops/plugins/hello-channel").json(&clear).send().await.expect("put");
+    assert_eq!(cleared.json::<Value>().await.expect("json")["secrets"], json!({"signing_key": false}));
+    assert_eq!(submit(&client, &base, "open again", None).await.0, 201);
+    child.start_kill().expect("kill");
+    child.wait().await.expect("wait");
+
+    // Nothing on disk or in the log holds the secret in plain text.
+    assert_eq!(files_holding(&data, KEY.as_bytes()), Vec::<String>::new());
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("plugin enabled"), "the log was written at debug level");
+    assert!(!logged.contains(KEY), "the log holds the secret");
+}
