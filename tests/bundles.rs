@@ -126,3 +126,116 @@ async fn upgrades_under_load_drop_nothing_and_each_request_sees_one_version() {
         answers.len()
     );
 }
+
+/// Runs `switchboard plugin …` offline or against `base`; returns whether it
+/// succeeded, its stdout and its stderr.
+async fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("plugin")
+        .args(args)
+        .output()
+        .await
+        .expect("run the cli");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Uploads a bundle file's bytes as the admin.
+async fn upload(s: &Server, bytes: Vec<u8>) -> support::Reply {
+    let form =
+        reqwest::multipart::Form::new().part("bundle", reqwest::multipart::Part::bytes(bytes).file_name("p.bundle"));
+    let response = s
+        .raw(reqwest::Method::POST, "/api/plugins")
+        .bearer_auth(support::ADMIN)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    support::Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text, request_id: None }
+}
+
+/// A vendor makes a key, packs and signs a plugin with the command line;
+/// a server that trusts the key installs it and says who signed it. A
+/// bundle changed after signing (a widened capability, another component,
+/// another README), an unsigned one and one signed by an unknown key are
+/// refused, each with its reason; an unsigned one installs only where the
+/// admin allowed unsigned bundles.
+#[tokio::test]
+async fn signed_bundles_install_and_tampered_or_unsigned_ones_are_refused() {
+    use switchboard_server::bundle::Bundle;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (ok, public, err) = cli(&["keygen", "--out", &path("vendor.key")]).await;
+    assert!(ok, "{err}");
+    let public = public.trim().to_owned();
+    assert_eq!(std::fs::read_to_string(path("vendor.key.pub")).expect("public key file").trim(), public);
+    let mode = std::fs::metadata(path("vendor.key")).expect("key").permissions();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600, "the secret key is private");
+    let readme = path("README.md");
+    std::fs::write(&readme, "# Hello channel\n").expect("readme");
+    let (ok, _, err) = cli(&[
+        "pack",
+        "--manifest",
+        HELLO_CHANNEL.manifest,
+        "--component",
+        HELLO_CHANNEL.wasm,
+        "--readme",
+        &readme,
+        "--out",
+        &path("hello.bundle"),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let unsigned = std::fs::read(path("hello.bundle")).expect("bundle");
+    let (ok, _, err) = cli(&["sign", &path("hello.bundle"), "--key", &path("vendor.key")]).await;
+    assert!(ok, "{err}");
+    let signed = std::fs::read(path("hello.bundle")).expect("bundle");
+
+    let key = switchboard_server::bundle::parse_public_key(&public).expect("key");
+    let s = Server::start_with(|c| c.trusted_keys = vec![key]).await;
+    let original = Bundle::parse(&signed).expect("bundle");
+    let widened = Bundle {
+        manifest: original.manifest.replace(
+            "capabilities = [\"tickets\", \"storage\"]",
+            "capabilities = [\"tickets\", \"storage\", \"http:evil.example\"]",
+        ),
+        ..original.clone()
+    };
+    assert_ne!(widened.manifest, original.manifest);
+    let mut other = original.clone();
+    other.component = WIT010_CHANNEL.wasm_bytes();
+    let reworded = Bundle { readme: "# Something else\n".into(), ..original.clone() };
+    for tampered in [widened, other, reworded] {
+        upload(&s, tampered.to_bytes()).await.expect_error(422, "invalid_field", "changed after signing");
+    }
+    upload(&s, unsigned.clone()).await.expect_error(422, "invalid_field", "not signed");
+    let (ok, _, err) = cli(&["keygen", "--out", &path("stranger.key")]).await;
+    assert!(ok, "{err}");
+    let mut stranger = original.clone();
+    let seed = hex::decode(std::fs::read_to_string(path("stranger.key")).expect("key").trim()).expect("hex");
+    stranger.sign(&switchboard_server::bundle::VendorKey::from_seed(&seed).expect("seed"));
+    upload(&s, stranger.to_bytes()).await.expect_error(422, "invalid_field", "not among the trusted vendor keys");
+    upload(&s, b"PK\x03\x04".to_vec()).await.expect_error(422, "invalid_field", "not a plugin bundle");
+    assert_eq!(s.get("/api/plugins").await.expect(200), json!([]), "nothing refused was installed");
+
+    // The signed bundle, through the command line.
+    let (ok, out, err) =
+        cli(&["install", "--bundle", &path("hello.bundle"), "--url", &s.base, "--token", support::ADMIN]).await;
+    assert!(ok, "{err}");
+    let installed: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        (installed["id"].as_str(), installed["signed_by"].as_str()),
+        (Some("hello-channel"), Some(public.as_str()))
+    );
+
+    // Unsigned bundles install only where the admin allows them.
+    let lax = Server::start_with(|c| c.allow_unsigned_bundles = true).await;
+    let plugin = upload(&lax, unsigned).await.expect(201);
+    assert_eq!(plugin["signed_by"], Value::Null);
+}

@@ -518,6 +518,7 @@ async fn a_plugin_installed_before_the_wit_check_still_loads() {
             size: wasm.len() as u64,
             manifest,
             bundled: false,
+            signed_by: None,
             enabled_in: 0,
             installed_at: switchboard_core::Timestamp::UNIX_EPOCH,
             updated_at: switchboard_core::Timestamp::UNIX_EPOCH,

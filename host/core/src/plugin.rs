@@ -197,6 +197,11 @@ pub struct PluginRecord {
     pub size: u64,
     /// Whether it ships with the server.
     pub bundled: bool,
+    /// The vendor key (hex) whose signature was checked when it was
+    /// installed from a signed bundle. (Records from before bundles have
+    /// none.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
     /// How many teams have it enabled.
     pub enabled_in: u32,
     /// When it was first installed.

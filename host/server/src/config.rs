@@ -61,6 +61,13 @@ pub struct Config {
     /// beside the data directory (`<data>.key`), so that a copy of the data
     /// directory does not carry it. Made on the first secret.
     pub secret_key_file: PathBuf,
+    /// Vendor keys (ed25519 public keys) whose signed bundles may be
+    /// installed.
+    pub trusted_keys: Vec<[u8; 32]>,
+    /// Install bundles that carry no signature (off by default). Uploads
+    /// of a bare manifest and component, for plugins in development, are
+    /// not bundles and are not affected.
+    pub allow_unsigned_bundles: bool,
 }
 
 /// A plugin that ships with the server.
@@ -97,6 +104,8 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("store_cache_bytes", &self.store_cache_bytes)
             .field("secret_key_file", &self.secret_key_file)
+            .field("trusted_keys", &self.trusted_keys.len())
+            .field("allow_unsigned_bundles", &self.allow_unsigned_bundles)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +119,8 @@ impl Config {
         let data_dir = data_dir.into();
         Config {
             secret_key_file: default_secret_key_file(&data_dir),
+            trusted_keys: Vec::new(),
+            allow_unsigned_bundles: false,
             data_dir,
             mail_domain: "localhost".into(),
             body_limit: 1024 * 1024,
@@ -160,6 +171,10 @@ pub struct FileConfig {
     pub store_cache_mb: Option<u64>,
     /// The file of the key that seals plugin secrets.
     pub secret_key_file: Option<PathBuf>,
+    /// Trusted vendor keys, 64 hex digits each.
+    pub trusted_keys: Option<Vec<String>>,
+    /// Install bundles without a signature.
+    pub allow_unsigned_bundles: Option<bool>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Option<Vec<IpAddr>>,
 }

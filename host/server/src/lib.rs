@@ -8,6 +8,7 @@
 mod api;
 mod app;
 pub mod auth;
+pub mod bundle;
 mod client_addr;
 pub mod clock;
 pub mod config;

@@ -78,6 +78,12 @@ struct ServeArgs {
     /// The file of the key that seals plugin secrets [default: <data>.key, beside the data directory].
     #[arg(long, env = "SWITCHBOARD_SECRET_KEY_FILE")]
     secret_key_file: Option<PathBuf>,
+    /// A vendor's public key (64 hex digits) whose signed bundles may be installed; repeat for several.
+    #[arg(long = "trusted-key", env = "SWITCHBOARD_TRUSTED_KEYS", value_delimiter = ',')]
+    trusted_keys: Vec<String>,
+    /// Install plugin bundles that carry no signature.
+    #[arg(long, env = "SWITCHBOARD_ALLOW_UNSIGNED_BUNDLES")]
+    allow_unsigned_bundles: bool,
     /// A proxy whose X-Forwarded-For is believed; repeat for several.
     #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
@@ -151,6 +157,13 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         config.public_rate = rate;
         config.public_burst = rate.saturating_mul(2);
     }
+    let keys = if args.trusted_keys.is_empty() { file.trusted_keys.unwrap_or_default() } else { args.trusted_keys };
+    config.trusted_keys = keys
+        .iter()
+        .map(|k| switchboard_server::bundle::parse_public_key(k))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    config.allow_unsigned_bundles = args.allow_unsigned_bundles || file.allow_unsigned_bundles.unwrap_or(false);
     config.trusted_proxies =
         if args.trusted_proxies.is_empty() { file.trusted_proxies.unwrap_or_default() } else { args.trusted_proxies };
     config.admin_token = std::env::var("SWITCHBOARD_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());

@@ -1,11 +1,12 @@
 //! `switchboard plugin …`: plugin administration through the HTTP API, so
 //! that it works against a running server, local or remote.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
+use switchboard_server::bundle::{Bundle, VendorKey};
 
 /// Where the API is and how to log in.
 #[derive(Args)]
@@ -24,14 +25,51 @@ pub struct ApiArgs {
 /// Plugin commands.
 #[derive(Subcommand)]
 pub enum PluginCommand {
-    /// Install (or upgrade) a plugin from its manifest and component.
+    /// Install (or upgrade) a plugin from its manifest and component, or
+    /// from a bundle.
     Install {
+        /// The manifest, `plugin.toml`.
+        #[arg(long, required_unless_present = "bundle", conflicts_with = "bundle")]
+        manifest: Option<PathBuf>,
+        /// The component, a `.wasm` file.
+        #[arg(long, required_unless_present = "bundle", conflicts_with = "bundle")]
+        component: Option<PathBuf>,
+        /// A bundle made by `plugin pack`, signed by `plugin sign`.
+        #[arg(long)]
+        bundle: Option<PathBuf>,
+    },
+    /// Make a bundle of a plugin's manifest, component and README, to sign
+    /// and ship as one file. Works offline.
+    Pack {
         /// The manifest, `plugin.toml`.
         #[arg(long)]
         manifest: PathBuf,
         /// The component, a `.wasm` file.
         #[arg(long)]
         component: PathBuf,
+        /// The README to ship with it.
+        #[arg(long)]
+        readme: PathBuf,
+        /// Where to write the bundle.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a bundle, in place, with a vendor key from `plugin keygen`.
+    /// Works offline.
+    Sign {
+        /// The bundle.
+        bundle: PathBuf,
+        /// The vendor key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Make a vendor signing key: writes the secret key to FILE (readable
+    /// by you only) and the public key, for admins to trust, to FILE.pub.
+    /// Works offline.
+    Keygen {
+        /// Where to write the secret key.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// List installed plugins.
     List,
@@ -106,6 +144,12 @@ async fn finish(response: reqwest::Response) -> anyhow::Result<()> {
 
 /// Runs a plugin command.
 pub async fn run(api: ApiArgs, command: PluginCommand) -> anyhow::Result<()> {
+    let command = match command {
+        PluginCommand::Pack { manifest, component, readme, out } => return pack(&manifest, &component, &readme, &out),
+        PluginCommand::Sign { bundle, key } => return sign(&bundle, &key),
+        PluginCommand::Keygen { out } => return keygen(&out),
+        online => online,
+    };
     let token = api.token()?;
     let client = reqwest::Client::new();
     let base = api.url.trim_end_matches('/').to_owned();
@@ -115,14 +159,21 @@ pub async fn run(api: ApiArgs, command: PluginCommand) -> anyhow::Result<()> {
         req.bearer_auth(token).send().await.with_context(|| format!("cannot reach {base}"))
     };
     let response = match command {
-        PluginCommand::Install { manifest, component } => {
-            let manifest_text = std::fs::read_to_string(&manifest)
-                .with_context(|| format!("cannot read manifest \"{}\"", manifest.display()))?;
-            let wasm = std::fs::read(&component)
-                .with_context(|| format!("cannot read component \"{}\"", component.display()))?;
-            let form = reqwest::multipart::Form::new()
-                .text("manifest", manifest_text)
-                .part("component", reqwest::multipart::Part::bytes(wasm).file_name("component.wasm"));
+        PluginCommand::Install { manifest, component, bundle } => {
+            let form = match (bundle, manifest, component) {
+                (Some(bundle), _, _) => {
+                    let bytes = read(&bundle, "bundle")?;
+                    reqwest::multipart::Form::new()
+                        .part("bundle", reqwest::multipart::Part::bytes(bytes).file_name("plugin.bundle"))
+                }
+                (None, Some(manifest), Some(component)) => {
+                    reqwest::multipart::Form::new().text("manifest", read_text(&manifest, "manifest")?).part(
+                        "component",
+                        reqwest::multipart::Part::bytes(read(&component, "component")?).file_name("component.wasm"),
+                    )
+                }
+                _ => bail!("give --manifest and --component, or --bundle"),
+            };
             send(client.post(url("/api/plugins")).multipart(form)).await?
         }
         PluginCommand::List => send(client.get(url("/api/plugins"))).await?,
@@ -138,6 +189,75 @@ pub async fn run(api: ApiArgs, command: PluginCommand) -> anyhow::Result<()> {
             send(client.delete(url(&format!("/api/teams/{team}/plugins/{id}")))).await?
         }
         PluginCommand::Remove { id } => send(client.delete(url(&format!("/api/plugins/{id}")))).await?,
+        PluginCommand::Pack { .. } | PluginCommand::Sign { .. } | PluginCommand::Keygen { .. } => {
+            unreachable!("offline commands return above")
+        }
     };
     finish(response).await
+}
+
+fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {what} \"{}\"", path.display()))
+}
+
+fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {what} \"{}\"", path.display()))
+}
+
+/// Writes `bytes` to `path`, readable by its owner only when `private`.
+fn write(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot write \"{}\"", path.display()))?;
+    std::io::Write::write_all(&mut file, bytes).with_context(|| format!("cannot write \"{}\"", path.display()))
+}
+
+/// `plugin pack`: checks the manifest as the server would, then writes the
+/// bundle.
+fn pack(manifest: &Path, component: &Path, readme: &Path, out: &Path) -> anyhow::Result<()> {
+    let text = read_text(manifest, "manifest")?;
+    let parsed = switchboard_server::parse_manifest(&text)
+        .map_err(|(field, reason)| anyhow::anyhow!("{}: {field}: {reason}", manifest.display()))?;
+    let bundle = Bundle::new(text, read(component, "component")?, read_text(readme, "README")?);
+    write(out, &bundle.to_bytes(), false)?;
+    println!("packed {} {} into {} (unsigned)", parsed.id, parsed.version, out.display());
+    Ok(())
+}
+
+/// `plugin sign`: signs a bundle in place.
+fn sign(path: &Path, key: &Path) -> anyhow::Result<()> {
+    let mut bundle = Bundle::parse(&read(path, "bundle")?).with_context(|| format!("\"{}\"", path.display()))?;
+    let seed = hex::decode(read_text(key, "key")?.trim())
+        .ok()
+        .filter(|s| s.len() == 32)
+        .with_context(|| format!("\"{}\" is not a key from `switchboard plugin keygen`", key.display()))?;
+    let key = VendorKey::from_seed(&seed).map_err(anyhow::Error::msg)?;
+    bundle.sign(&key);
+    write(path, &bundle.to_bytes(), false)?;
+    println!("signed {} with key {}", path.display(), hex::encode(key.public()));
+    Ok(())
+}
+
+/// `plugin keygen`: a new vendor key.
+fn keygen(out: &Path) -> anyhow::Result<()> {
+    if out.exists() {
+        bail!("\"{}\" exists; refusing to overwrite a key", out.display());
+    }
+    let (key, seed) = VendorKey::generate().map_err(anyhow::Error::msg)?;
+    write(out, format!("{}\n", hex::encode(seed)).as_bytes(), true)?;
+    let public = hex::encode(key.public());
+    let mut public_path = out.as_os_str().to_owned();
+    public_path.push(".pub");
+    write(Path::new(&public_path), format!("{public}\n").as_bytes(), false)?;
+    println!("{public}");
+    eprintln!(
+        "wrote the secret key to {} (keep it safe) and the public key to {}; admins trust it with --trusted-key {public}",
+        out.display(),
+        Path::new(&public_path).display()
+    );
+    Ok(())
 }

@@ -9,6 +9,19 @@ use crate::config::BundledPlugin;
 use crate::error::ApiError;
 use crate::manifest::parse_manifest;
 
+/// Where an installed plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// It ships with the server.
+    Shipped,
+    /// An admin uploaded it; from a bundle signed by this key (hex), if
+    /// signed.
+    Upload {
+        /// The vendor key whose signature was checked.
+        signed_by: Option<String>,
+    },
+}
+
 /// Compiles and links `wasm` (on a blocking thread: compiling takes a
 /// while), then records the plugin. Re-installing an id upgrades it: the
 /// new code serves the next call, and installations keep their settings.
@@ -17,7 +30,7 @@ pub async fn install(
     runtime: &Runtime,
     manifest: Manifest,
     wasm: Vec<u8>,
-    bundled: bool,
+    source: Source,
     now: Timestamp,
 ) -> Result<PluginRecord, ApiError> {
     let (runtime2, manifest2) = (runtime.clone(), manifest.clone());
@@ -32,7 +45,11 @@ pub async fn install(
         sha256: switchboard_runtime::sha256_hex(&wasm),
         size: wasm.len() as u64,
         manifest,
-        bundled,
+        bundled: source == Source::Shipped,
+        signed_by: match source {
+            Source::Upload { signed_by } => signed_by,
+            Source::Shipped => None,
+        },
         enabled_in: 0,
         installed_at: now,
         updated_at: now,
@@ -91,7 +108,7 @@ pub async fn install_bundled(store: &dyn PluginStore, runtime: &Runtime, bundled
             continue;
         }
         let (id, version) = (manifest.id.clone(), manifest.version.clone());
-        match install(store, runtime, manifest, plugin.wasm.clone(), true, now).await {
+        match install(store, runtime, manifest, plugin.wasm.clone(), Source::Shipped, now).await {
             Ok(_) => tracing::info!(plugin = %id, version = %version, "installed shipped plugin"),
             Err(e) => tracing::error!(plugin = %id, error = ?e, "cannot install shipped plugin"),
         }

@@ -82,6 +82,8 @@ pub async fn serve(
         stores: stores.clone(),
         failures: crate::failures::Failures::default(),
         secret_key,
+        trusted_keys: config.trusted_keys.clone().into(),
+        allow_unsigned_bundles: config.allow_unsigned_bundles,
         store_stats: Arc::new(move || sled_counters(stats.stats())),
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),

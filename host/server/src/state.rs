@@ -51,6 +51,10 @@ pub struct Shared {
     pub public_body_limit: usize,
     /// The largest request body on other routes.
     pub body_limit: usize,
+    /// Vendor keys whose signed bundles are installed.
+    pub trusted_keys: Arc<[[u8; 32]]>,
+    /// Whether a bundle without a signature may be installed.
+    pub allow_unsigned_bundles: bool,
     /// Seals plugin secrets at rest and opens them for calls.
     pub secret_key: Arc<crate::secret_key::SecretKey>,
     /// The newest failures of each plugin's public routes, for admins.

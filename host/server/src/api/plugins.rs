@@ -1,17 +1,20 @@
 //! `/api/plugins`: installing, listing and removing plugins.
 
 use crate::extract::{Multipart, Path};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use switchboard_core::{PluginRecord, Team};
 use utoipa::ToSchema;
 
+use crate::bundle::Bundle;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Admin;
 use crate::failures::Failure;
 use crate::json::Json;
 use crate::manifest::parse_manifest;
+use crate::plugins::Source;
 use crate::state::AppState;
 
 /// An installed plugin.
@@ -40,6 +43,9 @@ pub struct PluginOut {
     pub size: u64,
     /// Whether it ships with the server.
     pub bundled: bool,
+    /// The vendor key (64 hex digits) whose signature was checked when it
+    /// was installed from a signed bundle; absent when it was not.
+    pub signed_by: Option<String>,
     /// How many teams have it enabled.
     pub enabled_in: u32,
     /// Whether the runtime has it loaded and callable.
@@ -92,6 +98,7 @@ impl PluginOut {
             sha256: record.sha256.clone(),
             size: record.size,
             bundled: record.bundled,
+            signed_by: record.signed_by.clone(),
             enabled_in: record.enabled_in,
             loaded: state.runtime.loaded_version(&m.id).is_some_and(|(_, sha)| sha == record.sha256),
             installed_at: record.installed_at.to_string(),
@@ -101,21 +108,28 @@ impl PluginOut {
     }
 }
 
-/// The multipart body of an upload, for the OpenAPI document.
+/// The multipart body of an upload, for the OpenAPI document: a manifest
+/// and a component, or one bundle.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct PluginUpload {
     /// The manifest, as TOML (`plugin.toml`) or JSON.
-    manifest: String,
+    manifest: Option<String>,
     /// The WebAssembly component.
     #[schema(format = Binary)]
-    component: Vec<u8>,
+    component: Option<Vec<u8>>,
+    /// A bundle made by `switchboard plugin pack` (and signed by `plugin
+    /// sign`): manifest, component and README in one file.
+    #[schema(format = Binary)]
+    bundle: Option<Vec<u8>>,
 }
 
-/// Installs a plugin from its manifest and component, or upgrades it when
-/// the id is installed: the new code serves the next call, and every team
-/// keeps its settings and grants. The component must implement the world of
-/// the manifest's kind.
+/// Installs a plugin from its manifest and component, or from a bundle, or
+/// upgrades it when the id is installed: the new code serves the next call,
+/// and every team keeps its settings and grants. The component must
+/// implement the world of the manifest's kind. A bundle must be signed by
+/// a trusted vendor key unless the server allows unsigned bundles; the
+/// signature covers the manifest, so its capabilities cannot be widened.
 #[utoipa::path(post, path = "/plugins", tag = "plugins",
     request_body(content = PluginUpload, content_type = "multipart/form-data"),
     responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 201, description = "installed", body = PluginOut), (status = 200, description = "upgraded", body = PluginOut),
@@ -125,7 +139,7 @@ pub async fn install_plugin(
     _admin: Admin,
     Multipart(mut multipart): Multipart,
 ) -> ApiResult<(StatusCode, Json<PluginOut>)> {
-    let (mut manifest, mut component) = (None, None);
+    let (mut manifest, mut component, mut bundle) = (None, None, None);
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name() {
             Some("manifest") => {
@@ -134,14 +148,32 @@ pub async fn install_plugin(
             Some("component") => {
                 component = Some(field.bytes().await.map_err(multipart_error)?);
             }
+            Some("bundle") => {
+                bundle = Some(field.bytes().await.map_err(multipart_error)?);
+            }
             Some(other) => {
-                return Err(ApiError::invalid(other, "unknown part; send manifest and component"));
+                return Err(ApiError::invalid(other, "unknown part; send manifest and component, or bundle"));
             }
             None => return Err(ApiError::bad_request("a multipart part has no name")),
         }
     }
-    let manifest = manifest.ok_or_else(|| ApiError::invalid("manifest", "missing part"))?;
-    let component = component.ok_or_else(|| ApiError::invalid("component", "missing part"))?;
+    let (manifest, component, signed_by) = match (bundle, manifest, component) {
+        (Some(bundle), None, None) => {
+            let bundle = Bundle::parse(&bundle).map_err(|e| ApiError::invalid("bundle", e))?;
+            let signed_by = bundle
+                .verify(&state.trusted_keys, state.allow_unsigned_bundles)
+                .map_err(|e| ApiError::invalid("bundle", e))?;
+            (bundle.manifest, Bytes::from(bundle.component), signed_by)
+        }
+        (Some(_), _, _) => {
+            return Err(ApiError::invalid("bundle", "send a bundle alone, without manifest or component"));
+        }
+        (None, manifest, component) => (
+            manifest.ok_or_else(|| ApiError::invalid("manifest", "missing part"))?,
+            component.ok_or_else(|| ApiError::invalid("component", "missing part"))?,
+            None,
+        ),
+    };
     let manifest = parse_manifest(&manifest).map_err(|(field, reason)| ApiError::invalid(&field, reason))?;
     let upgrade = state.stores.plugins.plugin(&manifest.id).await.is_ok();
     let record = crate::plugins::install(
@@ -149,7 +181,7 @@ pub async fn install_plugin(
         &state.runtime,
         manifest,
         component.to_vec(),
-        false,
+        Source::Upload { signed_by },
         state.clock.now(),
     )
     .await?;

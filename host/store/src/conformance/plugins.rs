@@ -20,6 +20,7 @@ fn record(id: &str) -> PluginRecord {
         sha256: "00".into(),
         size: 1,
         bundled: false,
+        signed_by: None,
         enabled_in: 0,
         installed_at: at(0),
         updated_at: at(0),
