@@ -470,7 +470,7 @@ async fn public_routes_are_rate_limited_and_size_capped() {
     public_post(&s, "/c/ops/hello-channel/", big).await.expect_error(
         413,
         "payload_too_large",
-        "over the limit of public routes, 1024 bytes",
+        "over the limit of this route, 1024 bytes",
     );
     for _ in 0..2 {
         assert_eq!(s.call(Method::GET, "/c/ops/hello-channel/", None, None).await.status, 200);
@@ -480,6 +480,53 @@ async fn public_routes_are_rate_limited_and_size_capped() {
     assert!(limited.headers().contains_key("retry-after"));
     // The API is not behind the public limit.
     s.get("/api/teams").await.expect(200);
+}
+
+/// A webhook provider that sends bursts from a few addresses, or a form
+/// that takes larger bodies, gets its own limits on its installation; other
+/// plugins keep the server's defaults.
+#[tokio::test]
+async fn an_installation_sets_its_own_public_rate_and_body_limit() {
+    let s = Server::start_with(|c| {
+        c.public_rate = 1;
+        c.public_burst = 3;
+        c.public_body_limit = 1024;
+    })
+    .await;
+    team(&s, "Ops").await;
+    s.install(&HELLO_CHANNEL).await.expect(201);
+    let put = |limits: Value| json!({"settings": {}, "grants": ["tickets", "storage"], "public_limits": limits});
+    let out = s
+        .put("/api/teams/ops/plugins/hello-channel", put(json!({"rate": 50, "burst": 200, "body_bytes": 8192})))
+        .await
+        .expect(201);
+    assert_eq!(
+        out["public_limits"],
+        json!({"rate": 50, "burst": 200, "body_bytes": 8192, "own": ["rate", "burst", "body_bytes"]})
+    );
+    // A burst of 150 from one address is taken, where the default allows 3.
+    for i in 0..150 {
+        let status = s.call(Method::GET, "/c/ops/hello-channel/", None, None).await.status;
+        assert_eq!(status, 200, "request {i} of the burst");
+    }
+    // A body of 5000 bytes fits this route's limit, not the default.
+    let created = public_post(&s, "/c/ops/hello-channel", json!({"title": "big", "description": "x".repeat(5000)}))
+        .await
+        .expect(201);
+    assert!(created["ticket"].is_u64());
+    public_post(&s, "/c/ops/hello-channel", json!({"title": "too big", "description": "x".repeat(9000)}))
+        .await
+        .expect_error(413, "payload_too_large", "over the limit of this route, 8192 bytes");
+    // Out of range is refused, naming the field; leaving them out restores
+    // the defaults.
+    s.put("/api/teams/ops/plugins/hello-channel", put(json!({"body_bytes": 100}))).await.expect_error(
+        422,
+        "invalid_field",
+        "100 is not between 1024 and 16777216",
+    );
+    let out =
+        s.put("/api/teams/ops/plugins/hello-channel", json!({"grants": ["tickets", "storage"]})).await.expect(200);
+    assert_eq!(out["public_limits"], json!({"rate": 1, "burst": 3, "body_bytes": 1024, "own": []}));
 }
 
 /// A channel that knows nothing of its visitor may still send an empty

@@ -26,7 +26,8 @@ pub use contact::{Company, Contact, ContactDraft, Email, Phone, PointKind};
 pub use error::CoreError;
 pub use message::{Author, Message, MessageDraft, MessageKind};
 pub use plugin::{
-    Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, parse_version, validate_plugin_id,
+    Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, PublicLimits, parse_version,
+    validate_plugin_id,
 };
 pub use priority::Priority;
 pub use rate::{KeyedBuckets, TokenBucket};

@@ -243,10 +243,57 @@ impl Limits {
     }
 }
 
+fn is_default(limits: &PublicLimits) -> bool {
+    *limits == PublicLimits::default()
+}
+
 impl Default for Limits {
     /// 100 ms of CPU and 64 MiB of memory per call.
     fn default() -> Self {
         Limits { cpu_ms: 100, memory_mib: 64 }
+    }
+}
+
+/// Limits of a channel's public route (`/c/{team}/{plugin}/`) for one
+/// installation. Each left unset takes the server's default, so that a
+/// webhook provider that sends in bursts, or a form that takes uploads, can
+/// be given room without raising every plugin's limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicLimits {
+    /// Requests per second per client address; 0 means no limit.
+    #[serde(default)]
+    pub rate: Option<u32>,
+    /// Requests a client may send at once above the rate.
+    #[serde(default)]
+    pub burst: Option<u32>,
+    /// The largest request body, in bytes.
+    #[serde(default)]
+    pub body_bytes: Option<u32>,
+}
+
+impl PublicLimits {
+    /// The highest rate an installation may set.
+    pub const MAX_RATE: u32 = 10_000;
+    /// The largest burst an installation may set.
+    pub const MAX_BURST: u32 = 100_000;
+    /// The smallest body limit: below it no form fits.
+    pub const MIN_BODY_BYTES: u32 = 1024;
+    /// The largest body limit: a body is copied into the plugin's memory.
+    pub const MAX_BODY_BYTES: u32 = 16 * 1024 * 1024;
+
+    /// Checks each limit that is set against its range.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let ranges = [
+            ("public_limits.rate", self.rate, 0, Self::MAX_RATE),
+            ("public_limits.burst", self.burst, 1, Self::MAX_BURST),
+            ("public_limits.body_bytes", self.body_bytes, Self::MIN_BODY_BYTES, Self::MAX_BODY_BYTES),
+        ];
+        for (field, value, min, max) in ranges {
+            if let Some(v) = value.filter(|v| !(min..=max).contains(v)) {
+                return Err(CoreError::invalid(field, format!("{v} is not between {min} and {max}")));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -276,6 +323,10 @@ pub struct Installation {
     pub declined: Vec<Capability>,
     /// Per-call limits.
     pub limits: Limits,
+    /// Limits of its public route. (Records from before them have the
+    /// server's defaults.)
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub public_limits: PublicLimits,
     /// When it was first enabled.
     pub enabled_at: Timestamp,
     /// When its settings or grants last changed.
@@ -316,7 +367,8 @@ impl Installation {
                 ),
             ));
         }
-        self.limits.validate()
+        self.limits.validate()?;
+        self.public_limits.validate()
     }
 
     /// The capabilities the manifest asks for that were neither granted
@@ -392,6 +444,24 @@ mod tests {
     }
 
     #[test]
+    fn public_limits_are_within_their_ranges_and_unset_means_the_default() {
+        PublicLimits::default().validate().expect("defaults");
+        PublicLimits { rate: Some(0), burst: Some(1), body_bytes: Some(1024) }.validate().expect("the least");
+        let too = [
+            (PublicLimits { rate: Some(10_001), ..PublicLimits::default() }, "public_limits.rate"),
+            (PublicLimits { burst: Some(0), ..PublicLimits::default() }, "public_limits.burst"),
+            (PublicLimits { body_bytes: Some(1023), ..PublicLimits::default() }, "public_limits.body_bytes"),
+            (
+                PublicLimits { body_bytes: Some(16 * 1024 * 1024 + 1), ..PublicLimits::default() },
+                "public_limits.body_bytes",
+            ),
+        ];
+        for (limits, field) in too {
+            assert!(matches!(limits.validate(), Err(CoreError::Invalid { field: f, .. }) if f == field), "{field}");
+        }
+    }
+
+    #[test]
     fn grants_must_be_requested() {
         let now = Timestamp::UNIX_EPOCH;
         let twilio = Capability::parse("http:api.twilio.com:443").expect("cap");
@@ -403,6 +473,7 @@ mod tests {
             grants,
             declined,
             limits: Limits::default(),
+            public_limits: Default::default(),
             enabled_at: now,
             updated_at: now,
         };

@@ -42,6 +42,7 @@ fn bench(c: &mut Criterion) {
         grants: manifest.capabilities.clone(),
         declined: Vec::new(),
         limits: Limits::default(),
+        public_limits: Default::default(),
         enabled_at: Timestamp::now(),
         updated_at: Timestamp::now(),
     };

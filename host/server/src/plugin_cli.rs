@@ -93,6 +93,15 @@ pub enum PluginCommand {
         /// CPU time per call, in milliseconds.
         #[arg(long)]
         cpu_ms: Option<u32>,
+        /// Public route: requests per second per client (0: no limit).
+        #[arg(long)]
+        public_rate: Option<u32>,
+        /// Public route: requests a client may send at once.
+        #[arg(long)]
+        public_burst: Option<u32>,
+        /// Public route: the largest request body, in bytes.
+        #[arg(long)]
+        public_body_bytes: Option<u32>,
         /// Memory per call, in MiB.
         #[arg(long)]
         memory_mib: Option<u32>,
@@ -177,11 +186,26 @@ pub async fn run(api: ApiArgs, command: PluginCommand) -> anyhow::Result<()> {
             send(client.post(url("/api/plugins")).multipart(form)).await?
         }
         PluginCommand::List => send(client.get(url("/api/plugins"))).await?,
-        PluginCommand::Enable { id, team, settings, grants, declined, cpu_ms, memory_mib } => {
+        PluginCommand::Enable {
+            id,
+            team,
+            settings,
+            grants,
+            declined,
+            cpu_ms,
+            memory_mib,
+            public_rate,
+            public_burst,
+            public_body_bytes,
+        } => {
             let settings: Value = serde_json::from_str(&settings).context("--settings is not JSON")?;
             let mut body = json!({"settings": settings, "grants": grants, "declined": declined});
             if cpu_ms.is_some() || memory_mib.is_some() {
                 body["limits"] = json!({"cpu_ms": cpu_ms.unwrap_or(100), "memory_mib": memory_mib.unwrap_or(64)});
+            }
+            if public_rate.is_some() || public_burst.is_some() || public_body_bytes.is_some() {
+                body["public_limits"] =
+                    json!({"rate": public_rate, "burst": public_burst, "body_bytes": public_body_bytes});
             }
             send(client.put(url(&format!("/api/teams/{team}/plugins/{id}"))).json(&body)).await?
         }

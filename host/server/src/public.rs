@@ -102,7 +102,8 @@ async fn serve_plugin(
     request: Request,
 ) -> Result<Response, ApiError> {
     let client = client_addr(peer.ip(), request.headers(), &state.trusted_proxies);
-    state.public_limiter.check(client, Instant::now()).map_err(ApiError::too_many_requests)?;
+    // The installation's own limits apply, so it is read first: one lookup
+    // in the store's record cache, before the body is read.
     let installation = match state.stores.plugins.installation(team, plugin).await {
         Ok(i) => i,
         Err(StoreError::NotEnabled { .. } | StoreError::UnknownTeam(_)) => {
@@ -110,13 +111,12 @@ async fn serve_plugin(
         }
         Err(e) => return Err(e.into()),
     };
+    state.public_limiter.check(client, &installation, Instant::now()).map_err(ApiError::too_many_requests)?;
+    let limit = installation.public_limits.body_bytes.map_or(state.public_body_limit, |b| b as usize);
     let (parts, body) = request.into_parts();
-    let body = to_bytes(body, state.public_body_limit).await.map_err(|_| {
-        ApiError::too_large(format!(
-            "request body is over the limit of public routes, {} bytes",
-            state.public_body_limit
-        ))
-    })?;
+    let body = to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::too_large(format!("request body is over the limit of this route, {limit} bytes")))?;
     let headers = parts
         .headers
         .iter()

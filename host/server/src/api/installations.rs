@@ -6,7 +6,7 @@ use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::{Capability, CoreError, Installation, Limits, Manifest, PluginKind};
+use switchboard_core::{Capability, CoreError, Installation, Limits, Manifest, PluginKind, PublicLimits};
 use switchboard_runtime::{RuntimeError, Secrets};
 use utoipa::ToSchema;
 
@@ -25,6 +25,34 @@ pub struct LimitsWire {
     pub cpu_ms: u32,
     /// Memory per call in MiB (1 to 256; default 64).
     pub memory_mib: u32,
+}
+
+/// Limits of a channel's public route. Each left out takes the server's
+/// default (`--public-rate`, and 256 KiB of body).
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicLimitsWire {
+    /// Requests per second per client address (0 to 10000; 0: no limit).
+    pub rate: Option<u32>,
+    /// Requests a client may send at once above the rate (1 to 100000;
+    /// twice the rate when only the rate is given).
+    pub burst: Option<u32>,
+    /// The largest request body in bytes (1024 to 16777216).
+    pub body_bytes: Option<u32>,
+}
+
+/// The public route limits that apply to an installation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicLimitsOut {
+    /// Requests per second per client address; 0 means no limit.
+    pub rate: u32,
+    /// Requests a client may send at once above the rate.
+    pub burst: u32,
+    /// The largest request body in bytes.
+    pub body_bytes: u64,
+    /// Which of them the installation sets; the others are the server's
+    /// defaults.
+    pub own: Vec<&'static str>,
 }
 
 /// Settings and grants to enable a plugin with.
@@ -47,6 +75,9 @@ pub struct EnableBody {
     pub declined: Vec<String>,
     /// Per-call limits; the defaults when absent.
     pub limits: Option<LimitsWire>,
+    /// Limits of a channel's public route; the server's defaults when
+    /// absent.
+    pub public_limits: Option<PublicLimitsWire>,
 }
 
 /// A plugin's state in a team.
@@ -76,6 +107,8 @@ pub struct InstallationOut {
     pub undecided: Vec<String>,
     /// Per-call limits.
     pub limits: LimitsWire,
+    /// The limits of a channel's public route that apply.
+    pub public_limits: PublicLimitsOut,
     /// Where a channel answers the public, such as `/c/ops/web-form/`.
     pub public_path: Option<String>,
     /// When it was enabled (RFC 3339).
@@ -84,7 +117,20 @@ pub struct InstallationOut {
     pub updated_at: String,
 }
 
-fn out(installation: &Installation, manifest: &Manifest) -> InstallationOut {
+fn out(state: &AppState, installation: &Installation, manifest: &Manifest) -> InstallationOut {
+    let own_limits = installation.public_limits;
+    let (rate, burst) = state.public_limiter.effective(&own_limits);
+    let set = [
+        ("rate", own_limits.rate.is_some()),
+        ("burst", own_limits.burst.is_some()),
+        ("body_bytes", own_limits.body_bytes.is_some()),
+    ];
+    let public_limits = PublicLimitsOut {
+        rate,
+        burst,
+        body_bytes: own_limits.body_bytes.map_or(state.public_body_limit as u64, u64::from),
+        own: set.into_iter().filter(|(_, own)| *own).map(|(name, _)| name).collect(),
+    };
     let kind = manifest.kind;
     // The schema compiled at install; should it no longer compile, the
     // secrets that are set are still listed.
@@ -103,6 +149,7 @@ fn out(installation: &Installation, manifest: &Manifest) -> InstallationOut {
         declined: names(&installation.declined),
         undecided: names(&installation.undecided(manifest)),
         limits: LimitsWire { cpu_ms: installation.limits.cpu_ms, memory_mib: installation.limits.memory_mib },
+        public_limits,
         public_path: (kind == PluginKind::Channel)
             .then(|| format!("/c/{}/{}/", installation.team, installation.plugin)),
         enabled_at: installation.enabled_at.to_string(),
@@ -144,6 +191,11 @@ pub async fn enable_plugin(
         grants,
         declined,
         limits: body.limits.map_or_else(Limits::default, |l| Limits { cpu_ms: l.cpu_ms, memory_mib: l.memory_mib }),
+        public_limits: body.public_limits.map_or_else(PublicLimits::default, |l| PublicLimits {
+            rate: l.rate,
+            burst: l.burst,
+            body_bytes: l.body_bytes,
+        }),
         enabled_at: now,
         updated_at: now,
     };
@@ -177,7 +229,7 @@ pub async fn enable_plugin(
     let installation = state.stores.plugins.put_installation(installation).await?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin enabled");
     let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(out(&installation, &plugin.manifest))))
+    Ok((status, Json(out(&state, &installation, &plugin.manifest))))
 }
 
 /// Puts back into `settings` each secret the admin left out, from the
@@ -240,7 +292,7 @@ pub async fn get_installation(
     state.stores.teams.team(&slug).await?;
     let installation = state.stores.plugins.installation(&slug, &id).await?;
     let manifest = state.stores.plugins.plugin(&id).await?.manifest;
-    Ok(Json(out(&installation, &manifest)))
+    Ok(Json(out(&state, &installation, &manifest)))
 }
 
 /// The plugins enabled for a team.
@@ -255,7 +307,7 @@ pub async fn list_installations(
     let mut list = Vec::new();
     for installation in state.stores.plugins.installations(&slug).await? {
         let manifest = state.stores.plugins.plugin(&installation.plugin).await?.manifest;
-        list.push(out(&installation, &manifest));
+        list.push(out(&state, &installation, &manifest));
     }
     Ok(Json(list))
 }

@@ -39,6 +39,7 @@ fn install(settings: &str, grants: Vec<Capability>) -> Installation {
         grants,
         declined,
         limits: Limits::default(),
+        public_limits: Default::default(),
         enabled_at: at(1),
         updated_at: at(1),
     }
@@ -63,11 +64,12 @@ pub async fn installations_follow_every_change<H: Harness>() {
     let now = store.installation("care", "form").await.expect("enabled");
     assert_eq!((now.settings.as_str(), now.grants), (r#"{"a":1}"#, both.clone()));
     assert_eq!(now.enabled_at, at(1));
-    // Sealed secrets are kept as given, beside the settings.
+    // Sealed secrets and public route limits are kept as given.
     let sealed = std::collections::BTreeMap::from([("key".to_owned(), "v1:c2VhbGVk".to_owned())]);
-    let with_secret = Installation { secrets: sealed.clone(), ..install(r#"{"a":1}"#, both.clone()) };
-    durable(store.put_installation(with_secret).await).await;
-    assert_eq!(store.installation("care", "form").await.expect("enabled").secrets, sealed);
+    let public_limits = switchboard_core::PublicLimits { rate: Some(200), burst: None, body_bytes: Some(4096) };
+    let with_secret = Installation { secrets: sealed.clone(), public_limits, ..install(r#"{"a":1}"#, both.clone()) };
+    durable(store.put_installation(with_secret.clone()).await).await;
+    assert_eq!(store.installation("care", "form").await.expect("enabled"), with_secret);
     assert_eq!(store.installations("care").await.expect("list").len(), 1);
     assert_eq!(store.plugin("form").await.expect("plugin").enabled_in, 1);
     let extra = install("{}", vec![Capability::parse("http:example.com").expect("cap")]);
