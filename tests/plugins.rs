@@ -576,3 +576,22 @@ async fn a_plugin_installed_before_the_wit_check_still_loads() {
     let plugin = s.get("/api/plugins/hello-channel").await.expect(200);
     assert_eq!((plugin["wit"].as_str(), plugin["loaded"].as_bool()), (Some("0.1.1"), Some(true)), "{plugin}");
 }
+
+/// The manifest's settings schema is the one the host enforces; a plugin
+/// whose `describe()` returns a different one is refused at install, so
+/// its author is not left guessing which counts. (misbehave-channel's
+/// `describe()` repeats its manifest's `{"type": "object"}`.)
+#[tokio::test]
+async fn a_describe_schema_that_differs_from_the_manifest_is_refused() {
+    let s = Server::start().await;
+    let fixture = &switchboard_artifacts::MISBEHAVE_CHANNEL;
+    let without = fixture.manifest_text().replace("[settings_schema]\ntype = \"object\"\n", "");
+    assert_ne!(without, fixture.manifest_text());
+    s.install_with(&without, fixture.wasm_bytes()).await.expect_error(
+        422,
+        "invalid_field",
+        "differs from the schema the plugin's describe() returns",
+    );
+    assert_eq!(s.get("/api/plugins").await.expect(200), json!([]), "nothing was installed");
+    s.install(fixture).await.expect(201);
+}

@@ -278,3 +278,20 @@ async fn waiting_for_a_busy_server_does_not_count_against_the_cpu_budget() {
     let looped = s.call(Method::GET, "/c/ops/misbehave-channel/loop", None, None).await;
     assert_eq!(looped.status, 504, "{}", looped.text);
 }
+
+/// The WASI table of `docs/plugin-toml.md`: a plugin gets no environment,
+/// no arguments, empty stdin, no file (nothing is preopened) and no socket,
+/// and does get the clock and random bytes.
+#[tokio::test]
+async fn wasi_gives_plugins_what_the_docs_say_and_nothing_more() {
+    let s = Server::start().await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    s.install(&MISBEHAVE_CHANNEL).await.expect(201);
+    s.enable("ops", "misbehave-channel", json!({}), &[]).await.expect(201);
+    let report = s.call(Method::GET, "/c/ops/misbehave-channel/wasi", None, None).await.expect(200);
+    assert_eq!(
+        report,
+        json!({"env": 0, "args": 0, "stdin_bytes": 0, "open_root": false, "open_file": false, "tcp": false,
+            "dns": false, "clock_after_2020": true, "random": true})
+    );
+}

@@ -12,7 +12,7 @@ pub trait Channel {
     /// The plugin's settings, parsed from the installation's JSON.
     type Settings: DeserializeOwned;
 
-    /// Name, summary and settings schema.
+    /// Name and summary. (The settings schema belongs in `plugin.toml`.)
     fn describe() -> Info;
 
     /// Checks parsed settings beyond their shape. The default accepts any

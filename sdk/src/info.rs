@@ -7,7 +7,8 @@ pub struct Info {
     pub name: String,
     /// One sentence on what it does.
     pub summary: String,
-    /// A JSON Schema of the settings, or empty.
+    /// Empty, or the manifest's `settings_schema` again. The manifest's is
+    /// the one schema the host enforces; put the schema in `plugin.toml`.
     pub settings_schema: String,
 }
 
@@ -17,7 +18,10 @@ impl Info {
         Info { name: name.into(), summary: summary.into(), settings_schema: String::new() }
     }
 
-    /// Adds a JSON Schema of the settings.
+    /// Repeats the settings schema of `plugin.toml`. The host enforces the
+    /// manifest's schema and refuses to install a plugin whose `describe`
+    /// returns a different one, so there is nothing to gain from this.
+    #[deprecated(note = "put the settings schema in plugin.toml's settings_schema; the host enforces that one")]
     pub fn with_schema(mut self, schema: serde_json::Value) -> Self {
         self.settings_schema = schema.to_string();
         self

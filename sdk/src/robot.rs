@@ -45,7 +45,7 @@ pub trait Robot {
     /// The robot's settings, parsed from the installation's JSON.
     type Settings: DeserializeOwned;
 
-    /// Name, summary and settings schema.
+    /// Name and summary. (The settings schema belongs in `plugin.toml`.)
     fn describe() -> Info;
 
     /// Checks parsed settings beyond their shape.

@@ -14,7 +14,7 @@ use crate::bindings::channel::exports::switchboard::plugin::channel_handler as c
 use crate::bindings::robot::exports::switchboard::plugin::robot_handler as rh;
 use crate::bindings::wit::PluginError;
 use crate::convert::{contact_to_wit, ticket_to_wit};
-use crate::engine::Runtime;
+use crate::engine::{Prepared, Runtime};
 use crate::host::{HostState, Scope};
 use crate::plugin::{Loaded, PluginInfo, Pre};
 use crate::{RuntimeError, Secrets};
@@ -184,8 +184,17 @@ impl Runtime {
     /// Asks a plugin to describe itself.
     pub async fn describe(&self, plugin: &str) -> Result<PluginInfo, RuntimeError> {
         let loaded = self.loaded(plugin)?;
-        let scope = self.describe_scope(&loaded);
-        self.call(&loaded, scope, |store, pre| {
+        self.describe_loaded(&loaded).await
+    }
+
+    /// Asks a prepared plugin, not yet serving, to describe itself.
+    pub async fn describe_prepared(&self, prepared: &Prepared) -> Result<PluginInfo, RuntimeError> {
+        self.describe_loaded(&prepared.0).await
+    }
+
+    async fn describe_loaded(&self, loaded: &Loaded) -> Result<PluginInfo, RuntimeError> {
+        let scope = self.describe_scope(loaded);
+        self.call(loaded, scope, |store, pre| {
             Box::pin(async move {
                 Ok(match pre {
                     Pre::Channel(pre) => {

@@ -63,6 +63,9 @@ impl RuntimeConfig {
     }
 }
 
+/// A component compiled, checked and linked, not yet serving.
+pub struct Prepared(pub(crate) Arc<Loaded>);
+
 /// Runs plugins. Cheap to clone.
 #[derive(Clone)]
 pub struct Runtime {
@@ -200,7 +203,9 @@ impl Runtime {
     /// older version. Calls already running finish on the old code. This
     /// compiles on the calling thread; call it from a blocking context.
     pub fn load(&self, manifest: &Manifest, wasm: &[u8]) -> Result<(), RuntimeError> {
-        self.load_with(manifest, wasm, true)
+        let prepared = self.prepare(manifest, wasm)?;
+        self.activate(prepared);
+        Ok(())
     }
 
     /// Loads a plugin that was installed before: as [`Runtime::load`], but
@@ -208,10 +213,33 @@ impl Runtime {
     /// refused, since hosts before the check accepted it and refusing it now
     /// would take a working plugin down at start.
     pub fn reload(&self, manifest: &Manifest, wasm: &[u8]) -> Result<(), RuntimeError> {
-        self.load_with(manifest, wasm, false)
+        let prepared = self.prepare_with(manifest, wasm, false)?;
+        self.activate(prepared);
+        Ok(())
     }
 
-    fn load_with(&self, manifest: &Manifest, wasm: &[u8], enforce_wit: bool) -> Result<(), RuntimeError> {
+    /// Compiles, checks and links a component without making it callable,
+    /// so that it can be asked to describe itself (see
+    /// [`Runtime::describe_prepared`]) before it replaces the version that
+    /// serves. Compiling runs on the calling thread; call it from a blocking
+    /// context.
+    pub fn prepare(&self, manifest: &Manifest, wasm: &[u8]) -> Result<Prepared, RuntimeError> {
+        self.prepare_with(manifest, wasm, true)
+    }
+
+    /// Makes a prepared plugin the one that serves its id, at once: every
+    /// call that starts after this runs the new code, and calls already
+    /// running finish on the old.
+    pub fn activate(&self, prepared: Prepared) {
+        let loaded = prepared.0;
+        self.inner
+            .plugins
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(loaded.manifest.id.clone(), loaded);
+    }
+
+    fn prepare_with(&self, manifest: &Manifest, wasm: &[u8], enforce_wit: bool) -> Result<Prepared, RuntimeError> {
         if !SUPPORTED_WIT.contains(&manifest.wit.as_str()) {
             return Err(RuntimeError::UnsupportedWit {
                 plugin: manifest.id.clone(),
@@ -244,12 +272,7 @@ impl Runtime {
         };
         let loaded =
             Loaded::link(manifest.clone(), wit, sha256, &component, &inner.channel_linker, &inner.robot_linker)?;
-        inner
-            .plugins
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(manifest.id.clone(), Arc::new(loaded));
-        Ok(())
+        Ok(Prepared(Arc::new(loaded)))
     }
 
     /// Forgets a plugin.

@@ -28,7 +28,7 @@ mod secrets;
 mod stdio;
 
 pub use call::{HttpRequest, HttpResponse, Outcome, PluginFailure, RunInput};
-pub use engine::{Runtime, RuntimeConfig, sha256_hex};
+pub use engine::{Prepared, Runtime, RuntimeConfig, sha256_hex};
 pub use error::RuntimeError;
 pub use metrics::{PluginStats, RuntimeStats};
 pub use plugin::PluginInfo;

@@ -68,6 +68,35 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, (String, String)> {
 mod tests {
     use super::*;
 
+    /// The reference in `docs/plugin-toml.md` lists every key the parser
+    /// takes, and its example is a manifest the server accepts.
+    #[test]
+    fn the_reference_lists_every_key_and_its_example_installs() {
+        let reference = include_str!("../../../docs/plugin-toml.md");
+        let example = reference
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the reference has a TOML example");
+        let manifest = parse_manifest(example).expect("the example is a valid manifest");
+        assert_eq!(manifest.capabilities.len(), 3);
+        let listed: Vec<&str> = reference
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+            .take_while(|key| !key.starts_with("wasi:"))
+            .collect();
+        let table: toml::Table = toml::from_str(example).expect("toml");
+        for key in table.keys() {
+            assert!(listed.contains(&key.as_str()), "key {key} of the example is not in the reference's table");
+        }
+        // The table lists exactly the keys the parser knows, which refuses
+        // any other.
+        let known = ["id", "name", "version", "kind", "vendor", "wit", "capabilities", "settings_schema"];
+        assert_eq!(listed, known);
+        let unknown = parse_manifest(&format!("homepage = \"x\"\n{example}")).expect_err("unknown key");
+        assert!(unknown.1.contains("homepage"), "{unknown:?}");
+    }
+
     #[test]
     fn reads_toml_and_json_and_names_bad_fields() {
         let toml = "id = \"x\"\nname = \"X\"\nversion = \"1.0.0\"\nkind = \"robot\"\nvendor = \"V\"\nwit = \"0.1.1\"\ncapabilities = [\"tickets\"]\n[settings_schema]\ntype = \"object\"\n";

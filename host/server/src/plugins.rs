@@ -34,13 +34,15 @@ pub async fn install(
     now: Timestamp,
 ) -> Result<PluginRecord, ApiError> {
     let (runtime2, manifest2) = (runtime.clone(), manifest.clone());
-    let (wasm, loaded) = tokio::task::spawn_blocking(move || {
-        let loaded = runtime2.load(&manifest2, &wasm);
-        (wasm, loaded)
+    let (wasm, prepared) = tokio::task::spawn_blocking(move || {
+        let prepared = runtime2.prepare(&manifest2, &wasm);
+        (wasm, prepared)
     })
     .await
     .map_err(|e| ApiError::internal(&e))?;
-    loaded?;
+    let prepared = prepared?;
+    let described = runtime.describe_prepared(&prepared).await?;
+    check_described_schema(&manifest.settings_schema, &described.settings_schema)?;
     let record = PluginRecord {
         sha256: switchboard_runtime::sha256_hex(&wasm),
         size: wasm.len() as u64,
@@ -54,7 +56,32 @@ pub async fn install(
         installed_at: now,
         updated_at: now,
     };
-    Ok(store.put_plugin(record, wasm).await?.durable().await?)
+    let record = store.put_plugin(record, wasm).await?.durable().await?;
+    // Serving only once the record is durable, so the version that answers
+    // is never one the store could lose.
+    runtime.activate(prepared);
+    Ok(record)
+}
+
+/// The manifest's `settings_schema` is the one schema the host enforces
+/// and shows; `describe()` may return it again or nothing, but not another,
+/// which would leave a plugin author guessing which one counts.
+fn check_described_schema(manifest: &str, described: &str) -> Result<(), ApiError> {
+    if described.trim().is_empty() {
+        return Ok(());
+    }
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    let same = match (parse(manifest), parse(described)) {
+        (Some(a), Some(b)) => a == b,
+        _ => manifest.trim().is_empty() && described.trim().is_empty(),
+    };
+    if same {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        "manifest.settings_schema",
+        "differs from the schema the plugin's describe() returns; the manifest's is the one the host enforces, so put the schema in plugin.toml and return an empty one from describe()",
+    ))
 }
 
 /// Loads every installed plugin into the runtime. Precompiled forms come
