@@ -346,8 +346,13 @@ async fn start(label: &str, binary: &str, guests: Option<&str>, client: &reqwest
     let form = reqwest::multipart::Form::new()
         .text("manifest", manifest)
         .part("component", reqwest::multipart::Part::bytes(wasm).file_name("c.wasm"));
-    let installed =
-        client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("install");
+    let installed = client
+        .post(format!("{base}/api/plugins?wait=true"))
+        .bearer_auth(TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .expect("install");
     assert_eq!(installed.status(), 201, "install hello-channel on {label}");
     for (team, settings) in [("load", json!({"count_submissions": false})), ("counted", json!({}))] {
         let enabled = client

@@ -513,6 +513,7 @@ async fn openapi_documents_every_route() {
         "GET /api/plugins/{id}",
         "DELETE /api/plugins/{id}",
         "GET /api/plugins/{id}/failures",
+        "GET /api/plugin-installs/{job}",
         "GET /api/teams/{slug}/plugins",
         "PUT /api/teams/{slug}/plugins/{id}",
         "GET /api/teams/{slug}/plugins/{id}",

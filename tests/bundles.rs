@@ -148,7 +148,7 @@ async fn upload(s: &Server, bytes: Vec<u8>) -> support::Reply {
     let form =
         reqwest::multipart::Form::new().part("bundle", reqwest::multipart::Part::bytes(bytes).file_name("p.bundle"));
     let response = s
-        .raw(reqwest::Method::POST, "/api/plugins")
+        .raw(reqwest::Method::POST, "/api/plugins?wait=true")
         .bearer_auth(support::ADMIN)
         .multipart(form)
         .send()

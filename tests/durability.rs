@@ -44,8 +44,13 @@ async fn install_and_enable(
     grants: &[&str],
 ) {
     let form = plugin_upload(&guest.manifest_text(), guest.wasm_bytes());
-    let installed =
-        client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("upload");
+    let installed = client
+        .post(format!("{base}/api/plugins?wait=true"))
+        .bearer_auth(TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
     assert_eq!(installed.status(), 201);
     // What the plugin asks for and is not granted here is declined.
     let asked: Value = installed.json().await.expect("plugin");

@@ -595,3 +595,53 @@ async fn a_describe_schema_that_differs_from_the_manifest_is_refused() {
     assert_eq!(s.get("/api/plugins").await.expect(200), json!([]), "nothing was installed");
     s.install(fixture).await.expect(201);
 }
+
+/// Polls an install job until it ends.
+async fn install_job_end(s: &Server, location: &str) -> Value {
+    for _ in 0..600 {
+        let job = s.get(location).await.expect(200);
+        if matches!(job["phase"].as_str(), Some("installed" | "failed")) {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the install did not end");
+}
+
+/// Compiling runs in the background: the upload answers 202 at once with an
+/// install job, which reports its phase and ends with the plugin, or with
+/// the error the upload would have got.
+#[tokio::test]
+async fn an_upload_answers_at_once_and_the_install_job_reports_how_it_ends() {
+    let s = Server::start().await;
+    let upload = |manifest: String, wasm: Vec<u8>| {
+        s.raw(Method::POST, "/api/plugins").bearer_auth(ADMIN).multipart(support::plugin_upload(&manifest, wasm)).send()
+    };
+    let accepted = upload(HELLO_CHANNEL.manifest_text(), HELLO_CHANNEL.wasm_bytes()).await.expect("upload");
+    assert_eq!(accepted.status(), 202);
+    let location = accepted.headers()["location"].to_str().expect("location").to_owned();
+    let job: Value = accepted.json().await.expect("job");
+    assert_eq!(location, format!("/api/plugin-installs/{}", job["id"].as_str().expect("id")));
+    assert_eq!((job["plugin"].as_str(), job["version"].as_str()), (Some("hello-channel"), Some("0.1.0")));
+    assert!(
+        ["queued", "compiling", "checking", "recording", "installed"].contains(&job["phase"].as_str().unwrap_or("")),
+        "{job}"
+    );
+    let ended = install_job_end(&s, &location).await;
+    assert_eq!((ended["phase"].as_str(), ended["status"].as_u64()), (Some("installed"), Some(201)), "{ended}");
+    assert_eq!(ended["plugin_record"]["id"], "hello-channel");
+    assert_eq!(s.get("/api/plugins/hello-channel").await.expect(200)["loaded"], true);
+
+    // A component the host refuses after compiling ends the job failed,
+    // with the reason the upload would have got.
+    let fixture = &switchboard_artifacts::MISBEHAVE_CHANNEL;
+    let mismatched = fixture.manifest_text().replace("[settings_schema]\ntype = \"object\"\n", "");
+    let accepted = upload(mismatched, fixture.wasm_bytes()).await.expect("upload");
+    assert_eq!(accepted.status(), 202);
+    let location = accepted.headers()["location"].to_str().expect("location").to_owned();
+    let ended = install_job_end(&s, &location).await;
+    assert_eq!((ended["phase"].as_str(), ended["status"].as_u64()), (Some("failed"), Some(422)), "{ended}");
+    assert!(ended["error"]["detail"].as_str().is_some_and(|d| d.contains("describe()")), "{ended}");
+    s.get("/api/plugins/misbehave-channel").await.expect_error(404, "not_found", "misbehave-channel");
+    s.get("/api/plugin-installs/0000").await.expect_error(404, "not_found", "unknown install job \"0000\"");
+}

@@ -163,7 +163,7 @@ impl Server {
         let form = plugin_upload(manifest, wasm);
         let resp = self
             .client
-            .post(format!("{}/api/plugins", self.base))
+            .post(format!("{}/api/plugins?wait=true", self.base))
             .bearer_auth(ADMIN)
             .multipart(form)
             .send()

@@ -160,6 +160,7 @@ impl Runtime {
     /// imports use the capabilities of `stores` that they offer plugins:
     /// teams, tickets, contacts and plugin storage.
     pub fn new(config: RuntimeConfig, stores: &Stores, now: NowFn) -> Result<Runtime, RuntimeError> {
+        crate::compile::nice_compile_workers();
         let (engine, pooling) = build_engine(config.pooling)?;
         let (channel_linker, robot_linker) =
             build_linkers(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;

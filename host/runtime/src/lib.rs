@@ -17,6 +17,7 @@
 mod bindings;
 mod cache;
 mod call;
+mod compile;
 mod convert;
 mod engine;
 mod error;

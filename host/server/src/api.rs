@@ -100,6 +100,7 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .merge(uploads)
         .routes(routes!(plugins::get_plugin, plugins::delete_plugin))
         .routes(routes!(plugins::plugin_failures))
+        .routes(routes!(plugins::get_install))
         .routes(routes!(installations::list_installations))
         .routes(routes!(installations::enable_plugin, installations::get_installation, installations::disable_plugin))
         .routes(routes!(robots::run_robot))

@@ -109,11 +109,12 @@ impl ApiError {
     /// 429: too many requests; `retry_after` is sent as `Retry-After`.
     pub fn too_many_requests(retry_after: std::time::Duration) -> Self {
         let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-        let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many requests from this address; retry in {secs} s"),
-        );
+        Self::busy(format!("too many requests from this address; retry in {secs} s"), secs)
+    }
+
+    /// 429 with a `Retry-After` of `secs` and a detail saying what is busy.
+    pub fn busy(detail: String, secs: u64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail);
         e.retry_after = Some(secs);
         e
     }
@@ -148,6 +149,11 @@ impl ApiError {
     /// What was wrong, as the detail says it.
     pub fn detail(&self) -> &str {
         &self.body.detail
+    }
+
+    /// The body this error is sent with.
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
     }
 
     /// This error as an anonymous caller may see it: the same status and

@@ -17,6 +17,7 @@ mod error;
 mod extract;
 mod failures;
 mod idempotency;
+mod installs;
 mod json;
 mod manifest;
 mod metrics;

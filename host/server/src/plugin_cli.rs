@@ -183,7 +183,12 @@ pub async fn run(api: ApiArgs, command: PluginCommand) -> anyhow::Result<()> {
                 }
                 _ => bail!("give --manifest and --component, or --bundle"),
             };
-            send(client.post(url("/api/plugins")).multipart(form)).await?
+            let accepted = send(client.post(url("/api/plugins")).multipart(form)).await?;
+            if accepted.status() != reqwest::StatusCode::ACCEPTED {
+                return finish(accepted).await;
+            }
+            let job: Value = accepted.json().await.context("reading the install job")?;
+            return follow_install(&client, base, token, &job).await;
         }
         PluginCommand::List => send(client.get(url("/api/plugins"))).await?,
         PluginCommand::Enable {
@@ -218,6 +223,47 @@ pub async fn run(api: ApiArgs, command: PluginCommand) -> anyhow::Result<()> {
         }
     };
     finish(response).await
+}
+
+/// Follows an install job until it ends, telling the user each phase on
+/// stderr, then prints the plugin, or fails with the install's error.
+async fn follow_install(client: &reqwest::Client, base: &str, token: &str, job: &Value) -> anyhow::Result<()> {
+    let id = job["id"].as_str().context("the install job has no id")?;
+    let what = format!(
+        "{} {} ({} bytes)",
+        job["plugin"].as_str().unwrap_or("?"),
+        job["version"].as_str().unwrap_or("?"),
+        job["size"]
+    );
+    let mut shown = String::new();
+    loop {
+        let response = client
+            .get(format!("{base}/api/plugin-installs/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {base}"))?;
+        if !response.status().is_success() {
+            return finish(response).await;
+        }
+        let job: Value = response.json().await.context("reading the install job")?;
+        let phase = job["phase"].as_str().unwrap_or("?").to_owned();
+        if phase != shown {
+            eprintln!("{what}: {} after {} ms", phase.replace('_', " "), job["elapsed_ms"]);
+            shown = phase;
+        }
+        match shown.as_str() {
+            "installed" => {
+                println!("{}", serde_json::to_string_pretty(&job["plugin_record"])?);
+                return Ok(());
+            }
+            "failed" => {
+                let detail = job["error"]["detail"].as_str().unwrap_or("the install failed");
+                bail!("{}: {detail}", job["status"]);
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
 }
 
 fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {

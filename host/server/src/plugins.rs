@@ -7,6 +7,7 @@ use switchboard_store::{PluginStore, StoreError};
 
 use crate::config::BundledPlugin;
 use crate::error::ApiError;
+use crate::installs::{Job, Phase};
 use crate::manifest::parse_manifest;
 
 /// Where an installed plugin came from.
@@ -22,8 +23,9 @@ pub enum Source {
     },
 }
 
-/// Compiles and links `wasm` (on a blocking thread: compiling takes a
-/// while), then records the plugin. Re-installing an id upgrades it: the
+/// Compiles and links `wasm` (on a thread of its own at low priority:
+/// compiling takes a while), checks it, then records the plugin, telling
+/// `job` each phase. Re-installing an id upgrades it: the
 /// new code serves the next call, and installations keep their settings.
 pub async fn install(
     store: &dyn PluginStore,
@@ -32,17 +34,16 @@ pub async fn install(
     wasm: Vec<u8>,
     source: Source,
     now: Timestamp,
+    job: Option<&Job>,
 ) -> Result<PluginRecord, ApiError> {
-    let (runtime2, manifest2) = (runtime.clone(), manifest.clone());
-    let (wasm, prepared) = tokio::task::spawn_blocking(move || {
-        let prepared = runtime2.prepare(&manifest2, &wasm);
-        (wasm, prepared)
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    let enter = |phase| job.inspect(|j| j.enter(phase));
+    enter(Phase::Compiling);
+    let (wasm, prepared) = runtime.prepare_in_background(manifest.clone(), wasm).await;
     let prepared = prepared?;
+    enter(Phase::Checking);
     let described = runtime.describe_prepared(&prepared).await?;
     check_described_schema(&manifest.settings_schema, &described.settings_schema)?;
+    enter(Phase::Recording);
     let record = PluginRecord {
         sha256: switchboard_runtime::sha256_hex(&wasm),
         size: wasm.len() as u64,
@@ -135,7 +136,7 @@ pub async fn install_bundled(store: &dyn PluginStore, runtime: &Runtime, bundled
             continue;
         }
         let (id, version) = (manifest.id.clone(), manifest.version.clone());
-        match install(store, runtime, manifest, plugin.wasm.clone(), Source::Shipped, now).await {
+        match install(store, runtime, manifest, plugin.wasm.clone(), Source::Shipped, now, None).await {
             Ok(_) => tracing::info!(plugin = %id, version = %version, "installed shipped plugin"),
             Err(e) => tracing::error!(plugin = %id, error = ?e, "cannot install shipped plugin"),
         }

@@ -82,6 +82,7 @@ pub async fn serve(
         stores: stores.clone(),
         failures: crate::failures::Failures::default(),
         secret_key,
+        installs: Default::default(),
         trusted_keys: config.trusted_keys.clone().into(),
         allow_unsigned_bundles: config.allow_unsigned_bundles,
         store_stats: Arc::new(move || sled_counters(stats.stats())),

@@ -55,6 +55,8 @@ pub struct Shared {
     pub trusted_keys: Arc<[[u8; 32]]>,
     /// Whether a bundle without a signature may be installed.
     pub allow_unsigned_bundles: bool,
+    /// Plugin installs running in the background.
+    pub installs: crate::installs::Installs,
     /// Seals plugin secrets at rest and opens them for calls.
     pub secret_key: Arc<crate::secret_key::SecretKey>,
     /// The newest failures of each plugin's public routes, for admins.

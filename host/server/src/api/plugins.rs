@@ -1,17 +1,21 @@
 //! `/api/plugins`: installing, listing and removing plugins.
 
-use crate::extract::{Multipart, Path};
+use std::sync::Arc;
+
+use crate::extract::{Multipart, Path, Query};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde::Serialize;
-use switchboard_core::{PluginRecord, Team};
-use utoipa::ToSchema;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use switchboard_core::{Manifest, PluginRecord, Team};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::bundle::Bundle;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Admin;
 use crate::failures::Failure;
+use crate::installs::{InstallJob, Job};
 use crate::json::Json;
 use crate::manifest::parse_manifest;
 use crate::plugins::Source;
@@ -124,21 +128,40 @@ pub struct PluginUpload {
     bundle: Option<Vec<u8>>,
 }
 
+/// How an upload is answered.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InstallQuery {
+    /// Wait until the install has ended and answer as it ended (201, 200
+    /// or the error), instead of 202 with the install job at once.
+    #[serde(default)]
+    pub wait: bool,
+}
+
 /// Installs a plugin from its manifest and component, or from a bundle, or
 /// upgrades it when the id is installed: the new code serves the next call,
 /// and every team keeps its settings and grants. The component must
 /// implement the world of the manifest's kind. A bundle must be signed by
 /// a trusted vendor key unless the server allows unsigned bundles; the
 /// signature covers the manifest, so its capabilities cannot be widened.
-#[utoipa::path(post, path = "/plugins", tag = "plugins",
+///
+/// The upload is checked at once (its parts, its manifest, a bundle's
+/// signature); compiling can take a minute for a large component, so it
+/// runs in the background at low priority, and the answer is 202 with the
+/// install job, which `GET /api/plugin-installs/{job}` follows. With
+/// `?wait=true` the answer waits for the end instead.
+#[utoipa::path(post, path = "/plugins", tag = "plugins", params(InstallQuery),
     request_body(content = PluginUpload, content_type = "multipart/form-data"),
-    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 201, description = "installed", body = PluginOut), (status = 200, description = "upgraded", body = PluginOut),
-        (status = 422, description = "bad manifest or component", body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 202, description = "accepted: the install runs in the background", body = InstallJob),
+        (status = 201, description = "installed (with wait)", body = PluginOut), (status = 200, description = "upgraded (with wait)", body = PluginOut),
+        (status = 422, description = "bad manifest or component", body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 429, description = "too many installs have not ended", body = ErrorBody)))]
 pub async fn install_plugin(
     State(state): State<AppState>,
     _admin: Admin,
+    Query(query): Query<InstallQuery>,
     Multipart(mut multipart): Multipart,
-) -> ApiResult<(StatusCode, Json<PluginOut>)> {
+) -> ApiResult<Response> {
     let (mut manifest, mut component, mut bundle) = (None, None, None);
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name() {
@@ -175,20 +198,63 @@ pub async fn install_plugin(
         ),
     };
     let manifest = parse_manifest(&manifest).map_err(|(field, reason)| ApiError::invalid(&field, reason))?;
-    let upgrade = state.stores.plugins.plugin(&manifest.id).await.is_ok();
-    let record = crate::plugins::install(
-        &*state.stores.plugins,
-        &state.runtime,
-        manifest,
-        component.to_vec(),
-        Source::Upload { signed_by },
-        state.clock.now(),
-    )
-    .await?;
-    tracing::info!(plugin = %record.manifest.id, version = %record.manifest.version, upgrade, "plugin installed");
-    let status = if upgrade { StatusCode::OK } else { StatusCode::CREATED };
-    let teams = state.stores.teams.teams().await?;
-    Ok((status, Json(PluginOut::new(&record, &state, &teams).await?)))
+    let job = state.installs.start(&manifest.id, &manifest.version, component.len() as u64)?;
+    tokio::spawn(run_install(state.clone(), Arc::clone(&job), manifest, component.to_vec(), signed_by));
+    if query.wait {
+        job.ended().await;
+        let view = job.view();
+        let status =
+            view.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = view.plugin_record.or(view.error).unwrap_or_default();
+        return Ok((status, Json(body)).into_response());
+    }
+    let view = job.view();
+    let location = format!("/api/plugin-installs/{}", view.id);
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(view)).into_response())
+}
+
+/// Runs one install in its turn and ends its job with the answer.
+async fn run_install(state: AppState, job: Arc<Job>, manifest: Manifest, wasm: Vec<u8>, signed_by: Option<String>) {
+    let _turn = state.installs.turn.lock().await;
+    let outcome = async {
+        let upgrade = state.stores.plugins.plugin(&manifest.id).await.is_ok();
+        let record = crate::plugins::install(
+            &*state.stores.plugins,
+            &state.runtime,
+            manifest,
+            wasm,
+            Source::Upload { signed_by },
+            state.clock.now(),
+            Some(&job),
+        )
+        .await?;
+        tracing::info!(plugin = %record.manifest.id, version = %record.manifest.version, upgrade, "plugin installed");
+        let teams = state.stores.teams.teams().await?;
+        let out = PluginOut::new(&record, &state, &teams).await?;
+        let status = if upgrade { StatusCode::OK } else { StatusCode::CREATED };
+        Ok::<_, ApiError>((status, serde_json::to_value(out).unwrap_or_default()))
+    };
+    match outcome.await {
+        Ok((status, plugin)) => job.finish(status, Ok(plugin)),
+        Err(e) => {
+            tracing::warn!(plugin = %job.view().plugin, error = %e.detail(), "plugin install failed");
+            job.finish(e.status(), Err(serde_json::to_value(e.body()).unwrap_or_default()));
+        }
+    }
+}
+
+/// An install's phase, and at its end the plugin or the error.
+#[utoipa::path(get, path = "/plugin-installs/{job}", tag = "plugins", params(("job" = String, Path, description = "install job id")),
+    responses((status = 200, body = InstallJob), (status = 403, description = "the caller is not an admin", body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_install(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InstallJob>> {
+    let job = state.installs.get(&id).ok_or_else(|| {
+        ApiError::not_found(format!("unknown install job \"{id}\"; jobs are kept in memory, the newest 100"))
+    })?;
+    Ok(Json(job.view()))
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {

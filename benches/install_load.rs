@@ -1,0 +1,226 @@
+//! Install under load: how long a large component takes to install, and
+//! what its compiling does to another plugin's route meanwhile.
+//!
+//! Starts the real `switchboard` binary (release, as `cargo bench` builds
+//! it), enables hello-channel, and drives its public route with
+//! `INSTALL_CLIENTS` clients (default 16). Each round measures the route
+//! twice, one after the other: for `INSTALL_SECONDS` (default 5) with
+//! nothing else going on, and while a large component uploaded without
+//! `?wait` compiles in the background. The large component is made here:
+//! one core module of `INSTALL_FUNCTIONS` functions (default 6000) of
+//! straight-line arithmetic, several MB, about what a Python or JavaScript
+//! plugin gives cranelift to do. It implements no world, so its install
+//! ends failed after compiling, which is the part being measured.
+//!
+//! Reports per round and as medians over `INSTALL_ROUNDS` (default 3): the
+//! install time (the job's own clock), and the route's requests/s, p50 and
+//! p99 without and with the install, with their ratio.
+//!
+//! Run: `cargo bench -p switchboard --bench install_load`
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use wasm_encoder::{
+    CodeSection, Component, Function, FunctionSection, Instruction, Module, ModuleSection, TypeSection, ValType,
+};
+
+const TOKEN: &str = "bench-admin-token";
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A component of one core module with `functions` functions, each a long
+/// run of integer arithmetic on its parameters: code cranelift must compile
+/// and cannot skip. A per-run `salt` keeps the compile cache from serving
+/// it.
+fn large_component(functions: u32, salt: i64) -> Vec<u8> {
+    let mut types = TypeSection::new();
+    types.ty().function([ValType::I64, ValType::I64], [ValType::I64]);
+    let mut funcs = FunctionSection::new();
+    let mut code = CodeSection::new();
+    for f in 0..functions {
+        funcs.function(0);
+        let mut body = Function::new([(2, ValType::I64)]);
+        for i in 0..120i64 {
+            body.instruction(&Instruction::LocalGet(0))
+                .instruction(&Instruction::I64Const(i.wrapping_mul(salt).wrapping_add(i64::from(f))))
+                .instruction(&Instruction::I64Mul)
+                .instruction(&Instruction::LocalGet(1))
+                .instruction(&Instruction::I64Xor)
+                .instruction(&Instruction::LocalSet(2 + (i as u32 % 2)));
+            body.instruction(&Instruction::LocalGet(2)).instruction(&Instruction::LocalSet(0));
+        }
+        body.instruction(&Instruction::LocalGet(3)).instruction(&Instruction::End);
+        code.function(&body);
+    }
+    let mut module = Module::new();
+    module.section(&types).section(&funcs).section(&code);
+    let mut component = Component::new();
+    component.section(&ModuleSection(&module));
+    component.finish()
+}
+
+const LARGE_MANIFEST: &str = "id = \"large-bench\"\nname = \"Large\"\nversion = \"0.1.0\"\nkind = \"channel\"\nvendor = \"Bench\"\nwit = \"0.1.4\"\n";
+
+/// One measurement of the route: requests/s, p50 and p99 in µs.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    per_sec: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+/// Drives hello-channel with `clients` clients until `stop` is set.
+async fn drive(base: String, clients: usize, stop: Arc<AtomicBool>) -> Load {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (client, stop, url) = (client.clone(), Arc::clone(&stop), format!("{base}/c/load/hello-channel/"));
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let body = json!({"title": format!("c{c} n{n}")});
+                let sent = Instant::now();
+                let response = client.post(&url).json(&body).send().await.expect("post");
+                assert_eq!(response.status(), 201, "the route failed under load");
+                latencies.push(sent.elapsed().as_micros() as f64);
+                n += 1;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("client"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    Load { per_sec: all.len() as f64 / elapsed, p50_us: at(0.5), p99_us: at(0.99) }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let (seconds, rounds, clients, functions) = (
+        env_or("INSTALL_SECONDS", 5u64),
+        env_or("INSTALL_ROUNDS", 3usize),
+        env_or("INSTALL_CLIENTS", 16usize),
+        env_or("INSTALL_FUNCTIONS", 6000u32),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .arg(dir.path().join("data"))
+        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
+        .env("SWITCHBOARD_LOG", "error")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let line =
+        BufReader::new(child.stdout.take().expect("stdout")).lines().next_line().await.expect("read").expect("line");
+    let base = line.strip_prefix("switchboard listening on ").expect("address").to_owned();
+    let http = reqwest::Client::new();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let api = |path: &str| format!("{base}/api{path}");
+    http.post(api("/teams")).bearer_auth(TOKEN).json(&json!({"name": "Load"})).send().await.expect("team");
+    let guest = &switchboard_artifacts::HELLO_CHANNEL;
+    let form = reqwest::multipart::Form::new()
+        .text("manifest", guest.manifest_text())
+        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("c.wasm"));
+    let installed =
+        http.post(api("/plugins?wait=true")).bearer_auth(TOKEN).multipart(form).send().await.expect("install");
+    assert_eq!(installed.status(), 201);
+    let enabled = http
+        .put(api("/teams/load/plugins/hello-channel"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"settings": {"count_submissions": false}, "grants": ["tickets", "storage"]}))
+        .send()
+        .await
+        .expect("enable");
+    assert_eq!(enabled.status(), 201);
+
+    println!("hello-channel route, {clients} clients; a component of {functions} functions installing meanwhile");
+    let (mut quiet, mut busy, mut install_s, mut size_mb) = (Vec::new(), Vec::new(), Vec::new(), 0.0);
+    for round in 0..rounds {
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = tokio::spawn(drive_for(base.clone(), clients, Arc::clone(&stop), seconds));
+        let alone = load.await.expect("quiet round");
+
+        let wasm = large_component(functions, 7919 + round as i64);
+        size_mb = wasm.len() as f64 / 1e6;
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = tokio::spawn(drive(base.clone(), clients, Arc::clone(&stop)));
+        let form = reqwest::multipart::Form::new()
+            .text("manifest", LARGE_MANIFEST)
+            .part("component", reqwest::multipart::Part::bytes(wasm).file_name("large.wasm"));
+        let accepted = http.post(api("/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("upload");
+        assert_eq!(accepted.status(), 202);
+        let job: Value = accepted.json().await.expect("job");
+        let location = api(&format!("/plugin-installs/{}", job["id"].as_str().expect("id")));
+        let ended = loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let job: Value =
+                http.get(&location).bearer_auth(TOKEN).send().await.expect("job").json().await.expect("json");
+            if matches!(job["phase"].as_str(), Some("installed" | "failed")) {
+                break job;
+            }
+        };
+        stop.store(true, Ordering::Relaxed);
+        let during = load.await.expect("busy round");
+        let took = ended["elapsed_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+        println!(
+            "round {round}: install {took:.1} s; alone {:.0}/s p50 {:.0} µs p99 {:.0} µs; installing {:.0}/s p50 {:.0} µs p99 {:.0} µs",
+            alone.per_sec, alone.p50_us, alone.p99_us, during.per_sec, during.p50_us, during.p99_us
+        );
+        quiet.push(alone);
+        busy.push(during);
+        install_s.push(took);
+    }
+    let m = |v: &[Load], f: fn(&Load) -> f64| median(v.iter().map(f).collect());
+    println!("medians over {rounds} rounds (component {size_mb:.1} MB):");
+    println!("  install time                 {:.1} s", median(install_s));
+    println!(
+        "  requests/s    alone {:>8.0}  installing {:>8.0}  ratio {:.2}",
+        m(&quiet, |l| l.per_sec),
+        m(&busy, |l| l.per_sec),
+        m(&busy, |l| l.per_sec) / m(&quiet, |l| l.per_sec)
+    );
+    println!(
+        "  p50 µs        alone {:>8.0}  installing {:>8.0}  ratio {:.2}",
+        m(&quiet, |l| l.p50_us),
+        m(&busy, |l| l.p50_us),
+        m(&busy, |l| l.p50_us) / m(&quiet, |l| l.p50_us)
+    );
+    println!(
+        "  p99 µs        alone {:>8.0}  installing {:>8.0}  ratio {:.2}",
+        m(&quiet, |l| l.p99_us),
+        m(&busy, |l| l.p99_us),
+        m(&busy, |l| l.p99_us) / m(&quiet, |l| l.p99_us)
+    );
+    child.start_kill().expect("kill");
+}
+
+/// Drives the route for `seconds`.
+async fn drive_for(base: String, clients: usize, stop: Arc<AtomicBool>, seconds: u64) -> Load {
+    let stopper = Arc::clone(&stop);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        stopper.store(true, Ordering::Relaxed);
+    });
+    drive(base, clients, stop).await
+}
