@@ -325,3 +325,88 @@ fn the_readme_states_the_defaults_the_server_uses() {
     assert_eq!(stated("store_cache_mb"), (config.store_cache_bytes / (1024 * 1024)).to_string());
     assert_eq!(stated("secret_key_file"), config.secret_key_file.display().to_string());
 }
+
+/// Runs cargo in a scaffolded project with the guests' target directory, so
+/// that the SDK and its dependencies are not built again.
+async fn cargo_in(project: &std::path::Path, args: &[&str]) {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(args)
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/guests"));
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_BUILD_RUSTFLAGS"] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().await.expect("run cargo");
+    assert!(out.status.success(), "cargo {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `plugin new` makes a channel and a robot that pass their own tests,
+/// build, install and work unchanged: the channel opens a ticket, the robot
+/// adds a note to it.
+#[tokio::test]
+async fn scaffolded_plugins_build_install_and_work_unchanged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ok, _, err) = cli("http://unused", &["new", "--kind", "channel", "Not An Id", "--dir", "x"]).await;
+    assert!(!ok && err.contains("is not a plugin id"), "{err}");
+    for (kind, name) in [("channel", "first-hook"), ("robot", "first-robot")] {
+        let project = dir.path().join(name);
+        let (ok, out, err) =
+            cli("http://unused", &["new", "--kind", kind, name, "--dir", &project.to_string_lossy()]).await;
+        assert!(ok, "{err}");
+        assert!(out.contains(&format!("made the {kind} \"{name}\"")), "{out}");
+        let (ok, _, err) =
+            cli("http://unused", &["new", "--kind", kind, name, "--dir", &project.to_string_lossy()]).await;
+        assert!(!ok && err.contains("is not empty"), "a second run does not overwrite: {err}");
+        cargo_in(&project, &["test", "-q"]).await;
+        cargo_in(&project, &["build", "-q", "--release", "--target", "wasm32-wasip2"]).await;
+    }
+
+    let (mut child, base, _log) = start_logged(&dir.path().join("data")).await;
+    let client = reqwest::Client::new();
+    let api = |path: &str| format!("{base}/api{path}");
+    let team = client.post(api("/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"})).send().await.expect("team");
+    assert_eq!(team.status(), 201);
+    let wasm = |name: &str| {
+        format!(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/guests/wasm32-wasip2/release/{}.wasm"),
+            name.replace('-', "_")
+        )
+    };
+    for name in ["first-hook", "first-robot"] {
+        let manifest = dir.path().join(name).join("plugin.toml");
+        let (ok, out, err) =
+            cli(&base, &["install", "--manifest", &manifest.to_string_lossy(), "--component", &wasm(name)]).await;
+        assert!(ok, "{err}");
+        assert!(err.contains("installed after"), "the install's phases are shown: {err}");
+        assert_eq!(serde_json::from_str::<Value>(&out).expect("json")["id"], name);
+        let (ok, _, err) = cli(&base, &["enable", name, "--team", "ops", "--grant", "tickets"]).await;
+        assert!(ok, "{err}");
+    }
+    let created = client
+        .post(format!("{base}/c/ops/first-hook/"))
+        .json(&json!({"title": "My first ticket"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(created.status(), 201);
+    let ticket = created.json::<Value>().await.expect("json")["ticket"].as_u64().expect("ticket");
+    let run = client
+        .post(api(&format!("/tickets/{ticket}/robots/first-robot")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("run");
+    assert_eq!(run.json::<Value>().await.expect("json")["outcome"], "done");
+    let thread: Value = client
+        .get(api(&format!("/tickets/{ticket}/messages")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("thread")
+        .json()
+        .await
+        .expect("json");
+    let notes: Vec<&str> = thread.as_array().expect("list").iter().filter_map(|m| m["body"].as_str()).collect();
+    assert!(notes.contains(&format!("first-robot ran on ticket {ticket}").as_str()), "{notes:?}");
+    child.start_kill().expect("kill");
+}

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use switchboard_server::{Config, FileConfig, LogFormat};
 
 mod plugin_cli;
+mod plugin_new;
 
 /// The server allocates and frees many small objects on every request from
 /// several threads at once; mimalloc's per-thread heaps handle that with

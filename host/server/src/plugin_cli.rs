@@ -63,6 +63,21 @@ pub enum PluginCommand {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Make a new plugin project that builds and installs as it is. Works
+    /// offline.
+    New {
+        /// `channel` or `robot`.
+        #[arg(long, value_enum)]
+        kind: crate::plugin_new::Kind,
+        /// The plugin's id, which also names the project.
+        name: String,
+        /// Where to make it [default: ./NAME].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The SDK folder of a Switchboard checkout [default: the one this binary was built from].
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Make a vendor signing key: writes the secret key to FILE (readable
     /// by you only) and the public key, for admins to trust, to FILE.pub.
     /// Works offline.
@@ -157,6 +172,7 @@ pub async fn run(api: ApiArgs, command: PluginCommand) -> anyhow::Result<()> {
         PluginCommand::Pack { manifest, component, readme, out } => return pack(&manifest, &component, &readme, &out),
         PluginCommand::Sign { bundle, key } => return sign(&bundle, &key),
         PluginCommand::Keygen { out } => return keygen(&out),
+        PluginCommand::New { kind, name, dir, sdk } => return crate::plugin_new::run(kind, &name, dir, sdk),
         online => online,
     };
     let token = api.token()?;
@@ -218,7 +234,10 @@ pub async fn run(api: ApiArgs, command: PluginCommand) -> anyhow::Result<()> {
             send(client.delete(url(&format!("/api/teams/{team}/plugins/{id}")))).await?
         }
         PluginCommand::Remove { id } => send(client.delete(url(&format!("/api/plugins/{id}")))).await?,
-        PluginCommand::Pack { .. } | PluginCommand::Sign { .. } | PluginCommand::Keygen { .. } => {
+        PluginCommand::Pack { .. }
+        | PluginCommand::Sign { .. }
+        | PluginCommand::Keygen { .. }
+        | PluginCommand::New { .. } => {
             unreachable!("offline commands return above")
         }
     };
