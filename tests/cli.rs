@@ -410,3 +410,46 @@ async fn scaffolded_plugins_build_install_and_work_unchanged() {
     assert!(notes.contains(&format!("first-robot ran on ticket {ticket}").as_str()), "{notes:?}");
     child.start_kill().expect("kill");
 }
+
+/// `serve --demo` shows what the product does: the Demo team has every
+/// shipped channel enabled with working settings, and start-up names the
+/// address of each public page, which answers.
+#[tokio::test]
+async fn the_demo_enables_every_shipped_channel_and_names_its_pages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = switchboard()
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .env("SWITCHBOARD_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let base = listening_address(&mut child).await;
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut pages = Vec::new();
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_secs(60), stderr.next_line()).await {
+        if let Some(page) = line.split("public page: ").nth(1) {
+            pages.push(page.trim().to_owned());
+        }
+        if line.contains("serving") {
+            break;
+        }
+    }
+    let shipped: Vec<String> = switchboard_artifacts::BUNDLED
+        .iter()
+        .filter(|b| b.manifest.contains("kind = \"channel\""))
+        .map(|b| {
+            let id = b.manifest.lines().find_map(|l| l.strip_prefix("id = \"")?.strip_suffix('"')).expect("id");
+            format!("{base}/c/demo/{id}/")
+        })
+        .collect();
+    assert!(!shipped.is_empty());
+    assert_eq!(pages, shipped, "every shipped channel's page is named at start");
+    for page in &pages {
+        let answer = reqwest::get(page).await.expect("page");
+        assert_eq!(answer.status(), 200, "{page}");
+        assert!(answer.text().await.expect("html").contains("<form"), "{page} serves its form");
+    }
+    child.start_kill().expect("kill");
+}

@@ -1,10 +1,21 @@
-//! The demo team that `serve --demo` sets up, so that a first look at the
-//! API has something to show.
+//! The demo team that `serve --demo` sets up, so that a first look shows
+//! what the product does: SLA policies, a first ticket, and every channel
+//! that ships with the server enabled with working settings, its public
+//! page ready to try. Start-up then names the address of every public page.
+
+use std::net::SocketAddr;
 
 use switchboard_core::{
-    Author, ContactDraft, Email, PointKind, Priority, SlaPolicyDraft, Team, TeamDraft, TicketDraft, Timestamp,
+    Author, ContactDraft, Email, Installation, Limits, PluginKind, PointKind, Priority, PublicLimits, SlaPolicyDraft,
+    Team, TeamDraft, TicketDraft, Timestamp,
 };
-use switchboard_store::{Store, StoreError};
+use switchboard_runtime::{Runtime, Secrets};
+use switchboard_store::{PluginStore, Store, StoreError, TeamStore};
+
+use crate::settings_schema::SettingsSchema;
+
+/// How many public pages start-up names; the rest are counted.
+const NAMED_PAGES: usize = 20;
 
 /// Creates the "Demo" team with two SLA policies and a first ticket,
 /// unless a team with slug `demo` exists.
@@ -47,5 +58,75 @@ pub async fn ensure_demo_team(store: &dyn Store, now: Timestamp) -> Result<(), S
     };
     store.create_ticket("demo", draft, Some(contact), Author::System, now, None).await?.durable().await?;
     tracing::info!("demo team created");
+    Ok(())
+}
+
+/// Enables in the demo team every shipped channel that is not enabled
+/// there, granting what it asks for, with the settings its schema's
+/// defaults give (`{}`), once the plugin itself accepts them. Runs at every
+/// `--demo` start, so that a channel a new version ships shows up too.
+pub async fn enable_shipped_channels(store: &dyn Store, runtime: &Runtime, now: Timestamp) -> Result<(), StoreError> {
+    for record in store.plugins().await? {
+        let manifest = &record.manifest;
+        if !record.bundled || manifest.kind != PluginKind::Channel {
+            continue;
+        }
+        match store.installation("demo", &manifest.id).await {
+            Ok(_) => continue,
+            Err(StoreError::NotEnabled { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let settings = serde_json::json!({});
+        let schema_ok = SettingsSchema::compile(&manifest.settings_schema).and_then(|s| s.check(&settings));
+        let plugin_ok = runtime.validate_settings(&manifest.id, "{}", &Secrets::default()).await;
+        if let Err(e) = schema_ok.map_err(|e| e.to_string()).and(plugin_ok.map_err(|e| e.to_string())) {
+            tracing::warn!(plugin = %manifest.id, error = %e, "a shipped channel needs settings; not enabled in the demo team");
+            continue;
+        }
+        let installation = Installation {
+            team: "demo".into(),
+            plugin: manifest.id.clone(),
+            settings: settings.to_string(),
+            secrets: Default::default(),
+            grants: manifest.capabilities.clone(),
+            declined: Vec::new(),
+            limits: Limits::default(),
+            public_limits: PublicLimits::default(),
+            enabled_at: now,
+            updated_at: now,
+        };
+        store.put_installation(installation).await?.durable().await?;
+        tracing::info!(plugin = %manifest.id, "enabled a shipped channel in the demo team");
+    }
+    Ok(())
+}
+
+/// Logs the address of every channel's public page, so that whoever started
+/// the server can open them: at most [`NAMED_PAGES`], then how many more.
+pub async fn announce_public_pages(
+    teams: &dyn TeamStore,
+    plugins: &dyn PluginStore,
+    addr: SocketAddr,
+) -> Result<(), StoreError> {
+    // A server listening on every address is reached on this machine at
+    // the loopback address.
+    let host = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    let mut pages = Vec::new();
+    for team in teams.teams().await? {
+        for installation in plugins.installations(&team.slug).await? {
+            if plugins.plugin(&installation.plugin).await?.manifest.kind == PluginKind::Channel {
+                pages.push(format!("http://{host}/c/{}/{}/", team.slug, installation.plugin));
+            }
+        }
+    }
+    for page in pages.iter().take(NAMED_PAGES) {
+        tracing::info!("public page: {page}");
+    }
+    if pages.len() > NAMED_PAGES {
+        tracing::info!(
+            "and {} more public pages; GET /api/teams/{{slug}}/plugins lists them",
+            pages.len() - NAMED_PAGES
+        );
+    }
     Ok(())
 }

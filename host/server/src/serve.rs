@@ -73,6 +73,12 @@ pub async fn serve(
     let runtime = Runtime::new(runtime_config, &stores, Arc::new(move || clock.now()))?;
     crate::plugins::load_installed(&*stores.plugins, &runtime).await?;
     crate::plugins::install_bundled(&*stores.plugins, &runtime, &config.bundled, now).await;
+    if config.demo {
+        crate::demo::enable_shipped_channels(&*backend, &runtime, now).await?;
+    }
+    if let Ok(addr) = listener.local_addr() {
+        crate::demo::announce_public_pages(&*stores.teams, &*stores.plugins, addr).await?;
+    }
     // The state holds a sender; when its last clone is dropped, `closed`
     // ends: no request can touch the store any more (mini-redis's
     // shutdown-complete signal).
