@@ -12,6 +12,11 @@
 //! plugin gives cranelift to do. It implements no world, so its install
 //! ends failed after compiling, which is the part being measured.
 //!
+//! `INSTALL_COMPONENT` and `INSTALL_MANIFEST` name a real component and its
+//! manifest to install instead (say, the Python example that
+//! `scripts/sdk-examples.sh` builds); each round appends a custom section
+//! of its own, so that every round compiles.
+//!
 //! Reports per round and as medians over `INSTALL_ROUNDS` (default 3): the
 //! install time (the job's own clock), and the route's requests/s, p50 and
 //! p99 without and with the install, with their ratio.
@@ -65,6 +70,28 @@ fn large_component(functions: u32, salt: i64) -> Vec<u8> {
     let mut component = Component::new();
     component.section(&ModuleSection(&module));
     component.finish()
+}
+
+/// Appends a custom section (id 0: a name and bytes, each length-prefixed
+/// in LEB128) to a component's binary, which a component may end with.
+fn append_custom_section(wasm: &mut Vec<u8>, name: &str, data: &[u8]) {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            out.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let mut payload = Vec::new();
+    leb128(name.len(), &mut payload);
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
+    wasm.push(0);
+    leb128(payload.len(), wasm);
+    wasm.extend_from_slice(&payload);
 }
 
 const LARGE_MANIFEST: &str = "id = \"large-bench\"\nname = \"Large\"\nversion = \"0.1.0\"\nkind = \"channel\"\nvendor = \"Bench\"\nwit = \"0.1.4\"\n";
@@ -154,19 +181,30 @@ async fn main() {
         .expect("enable");
     assert_eq!(enabled.status(), 201);
 
-    println!("hello-channel route, {clients} clients; a component of {functions} functions installing meanwhile");
+    let installing =
+        std::env::var("INSTALL_COMPONENT").unwrap_or_else(|_| format!("a component of {functions} functions"));
+    println!("hello-channel route, {clients} clients; {installing} installing meanwhile");
     let (mut quiet, mut busy, mut install_s, mut size_mb) = (Vec::new(), Vec::new(), Vec::new(), 0.0);
     for round in 0..rounds {
         let stop = Arc::new(AtomicBool::new(false));
         let load = tokio::spawn(drive_for(base.clone(), clients, Arc::clone(&stop), seconds));
         let alone = load.await.expect("quiet round");
 
-        let wasm = large_component(functions, 7919 + round as i64);
+        let (manifest, wasm) = match (std::env::var("INSTALL_COMPONENT"), std::env::var("INSTALL_MANIFEST")) {
+            (Ok(component), Ok(manifest)) => {
+                let mut wasm = std::fs::read(&component).expect("INSTALL_COMPONENT");
+                // A custom section of this round's own: same code, another
+                // hash, so the compile cache does not serve it.
+                append_custom_section(&mut wasm, "bench-round", &round.to_le_bytes());
+                (std::fs::read_to_string(&manifest).expect("INSTALL_MANIFEST"), wasm)
+            }
+            _ => (LARGE_MANIFEST.to_owned(), large_component(functions, 7919 + round as i64)),
+        };
         size_mb = wasm.len() as f64 / 1e6;
         let stop = Arc::new(AtomicBool::new(false));
         let load = tokio::spawn(drive(base.clone(), clients, Arc::clone(&stop)));
         let form = reqwest::multipart::Form::new()
-            .text("manifest", LARGE_MANIFEST)
+            .text("manifest", manifest)
             .part("component", reqwest::multipart::Part::bytes(wasm).file_name("large.wasm"));
         let accepted = http.post(api("/plugins")).bearer_auth(TOKEN).multipart(form).send().await.expect("upload");
         assert_eq!(accepted.status(), 202);

@@ -4,7 +4,11 @@
 # it), and with `--for-tests` the Debian packages only the tests use:
 # chromium and chromedriver for the browser test, strace for the power-loss
 # test, and schemathesis from PyPI for the API check (the demo needs none of
-# them). Safe to run again; it only installs what is missing.
+# them), and the Python and JavaScript plugin toolchains the SDK examples
+# are built with (componentize-py from PyPI into target/componentize-py;
+# Node.js from Debian if missing, and componentize-js from npm into
+# sdk/js/node_modules, both pinned). Safe to run again; it only installs
+# what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,3 +50,26 @@ if [ "${1:-}" = --for-tests ] \
     fi
     target/schemathesis/bin/pip install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
+
+# Python plugins are built with componentize-py, pinned, from PyPI.
+componentize_py_version=0.25.1
+if [ "${1:-}" = --for-tests ] \
+    && ! target/componentize-py/bin/componentize-py --version 2>/dev/null | grep -q "$componentize_py_version"; then
+    python3 -m venv target/componentize-py
+    target/componentize-py/bin/pip install --quiet --disable-pip-version-check "componentize-py==$componentize_py_version"
+fi
+
+# JavaScript plugins are built with componentize-js (sdk/js/package.json
+# pins it; package-lock.json pins the rest) on Node.js.
+if [ "${1:-}" = --for-tests ]; then
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        as_root=""
+        [ "$(id -u)" -eq 0 ] || as_root="sudo"
+        $as_root apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends nodejs npm
+    fi
+    if ! [ -d sdk/js/node_modules/@bytecodealliance/componentize-js ]; then
+        (cd sdk/js && npm ci --silent --no-audit --no-fund)
+    fi
+fi
+
