@@ -1,7 +1,23 @@
 //! Calls into Switchboard. Each needs a capability the admin granted to
 //! the installation; without it the call returns `PluginError::Denied`
-//! naming the capability. They only work inside Switchboard: natively they
-//! panic, so keep plugin logic in plain functions that tests can call.
+//! naming the capability. Built for WebAssembly they call the host; built
+//! natively (`cargo test`) they call the test's
+//! [`FakeHost`](crate::testing::FakeHost), so a plugin's logic, host calls
+//! included, can be tested without a server.
+
+/// Calls the host in WebAssembly, and this thread's fake host natively.
+macro_rules! host_call {
+    ($wasm:expr, $fake:expr) => {{
+        #[cfg(target_arch = "wasm32")]
+        {
+            $wasm
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            crate::testing::with($fake)
+        }
+    }};
+}
 
 /// Tickets of the team the plugin is enabled for (capability `tickets`).
 ///
@@ -29,10 +45,62 @@
 /// }
 /// ```
 pub mod tickets {
-    pub use crate::bindings::switchboard::plugin::tickets::{
-        GotTicket, append_message, create, create_or_get, create_with_fields, find_by_external_key, get, get_fields,
-        move_to_stage, set_fields, set_priority,
-    };
+    pub use crate::bindings::switchboard::plugin::tickets::GotTicket;
+    #[cfg(target_arch = "wasm32")]
+    use crate::bindings::switchboard::plugin::tickets as wit;
+    use crate::PluginError;
+    use crate::types::{Message, MessageKind, NewTicket, Priority, Ticket};
+
+    /// Opens a ticket in the team; its origin is the plugin's id.
+    pub fn create(ticket: &NewTicket) -> Result<Ticket, PluginError> {
+        host_call!(wit::create(ticket), |h| h.create(ticket, &[]))
+    }
+
+    /// The ticket with this number.
+    pub fn get(id: u64) -> Result<Ticket, PluginError> {
+        host_call!(wit::get(id), |h| h.get(id))
+    }
+
+    /// The ticket this plugin opened in this team with this external key.
+    pub fn find_by_external_key(key: &str) -> Result<Option<Ticket>, PluginError> {
+        host_call!(wit::find_by_external_key(key), |h| Ok(h.find(key)))
+    }
+
+    /// Adds an entry to a ticket's thread.
+    pub fn append_message(id: u64, kind: MessageKind, body: &str) -> Result<Message, PluginError> {
+        host_call!(wit::append_message(id, kind, body), |h| h.append_message(id, kind, body))
+    }
+
+    /// Changes a ticket's priority; its SLA deadline is recomputed.
+    pub fn set_priority(id: u64, priority: Priority) -> Result<Ticket, PluginError> {
+        host_call!(wit::set_priority(id, priority), |h| h.set_priority(id, priority))
+    }
+
+    /// Moves a ticket to the team's stage with this name.
+    pub fn move_to_stage(id: u64, stage: &str) -> Result<Ticket, PluginError> {
+        host_call!(wit::move_to_stage(id, stage), |h| h.move_to_stage(id, stage))
+    }
+
+    /// Sets custom fields on a ticket; an empty value removes the field.
+    pub fn set_fields(id: u64, fields: &[(String, String)]) -> Result<(), PluginError> {
+        host_call!(wit::set_fields(id, fields), |h| h.set_fields(id, fields))
+    }
+
+    /// A ticket's custom fields, sorted by key.
+    pub fn get_fields(id: u64) -> Result<Vec<(String, String)>, PluginError> {
+        host_call!(wit::get_fields(id), |h| h.get_fields(id))
+    }
+
+    /// Opens a ticket with custom fields in one durable write.
+    pub fn create_with_fields(ticket: &NewTicket, fields: &[(String, String)]) -> Result<Ticket, PluginError> {
+        host_call!(wit::create_with_fields(ticket, fields), |h| h.create(ticket, fields))
+    }
+
+    /// Opens a ticket unless this plugin already opened one with the same
+    /// external key, which then comes back with `created` false.
+    pub fn create_or_get(ticket: &NewTicket, fields: &[(String, String)]) -> Result<GotTicket, PluginError> {
+        host_call!(wit::create_or_get(ticket, fields), |h| h.create_or_get(ticket, fields))
+    }
 }
 
 /// A key-value space private to this installation (capability `storage`).
@@ -49,9 +117,47 @@ pub mod tickets {
 /// }
 /// ```
 pub mod storage {
-    pub use crate::bindings::switchboard::plugin::storage::{delete, get, keys, set, set_if_absent};
-
+    #[cfg(target_arch = "wasm32")]
+    use crate::bindings::switchboard::plugin::storage as wit;
     use crate::PluginError;
+
+    /// The value stored under `key`, if any.
+    pub fn get(key: &str) -> Result<Option<Vec<u8>>, PluginError> {
+        host_call!(wit::get(key), |h| Ok(h.storage().get(key).cloned()))
+    }
+
+    /// Stores `value` under `key`; durable when this returns.
+    pub fn set(key: &str, value: &[u8]) -> Result<(), PluginError> {
+        host_call!(wit::set(key, value), |h| {
+            h.storage().insert(key.into(), value.to_vec());
+            Ok(())
+        })
+    }
+
+    /// Removes `key`; removing a missing key is not an error.
+    pub fn delete(key: &str) -> Result<(), PluginError> {
+        host_call!(wit::delete(key), |h| {
+            h.storage().remove(key);
+            Ok(())
+        })
+    }
+
+    /// The keys that start with `prefix`, in byte order.
+    pub fn keys(prefix: &str) -> Result<Vec<String>, PluginError> {
+        host_call!(wit::keys(prefix), |h| Ok(h.storage().keys().filter(|k| k.starts_with(prefix)).cloned().collect()))
+    }
+
+    /// Stores `value` under `key` only if `key` is absent, and says whether
+    /// it did.
+    pub fn set_if_absent(key: &str, value: &[u8]) -> Result<bool, PluginError> {
+        host_call!(wit::set_if_absent(key, value), |h| {
+            let absent = !h.storage().contains_key(key);
+            if absent {
+                h.storage().insert(key.into(), value.to_vec());
+            }
+            Ok(absent)
+        })
+    }
 
     /// Reads a JSON value stored with [`set_json`].
     pub fn get_json<T: serde::de::DeserializeOwned>(key: &str) -> Result<Option<T>, PluginError> {
@@ -75,7 +181,13 @@ pub mod storage {
 pub mod rate_limit {
     /// Takes one of `limit` allowances per `window_seconds` for `key`:
     /// `None` when allowed, `Some(seconds)` to wait before the next.
-    pub use crate::bindings::switchboard::plugin::rate_limit::take;
+    pub fn take(key: &str, limit: u32, window_seconds: u32) -> Option<u32> {
+        host_call!(crate::bindings::switchboard::plugin::rate_limit::take(key, limit, window_seconds), |h| h.take(
+            key,
+            limit,
+            window_seconds
+        ))
+    }
 }
 
 /// The installation's secrets: settings the manifest's schema marks
@@ -95,17 +207,63 @@ pub mod rate_limit {
 /// }
 /// ```
 pub mod secrets {
-    pub use crate::bindings::switchboard::plugin::secrets::{hmac_sha256, is_set, reveal, verify_hmac_sha256};
+    #[cfg(target_arch = "wasm32")]
+    use crate::bindings::switchboard::plugin::secrets as wit;
+    use crate::PluginError;
+
+    /// Whether the secret `name` is set.
+    pub fn is_set(name: &str) -> bool {
+        host_call!(wit::is_set(name), |h| h.has_secret(name))
+    }
+
+    /// HMAC-SHA256 of `data` keyed with the secret `name`.
+    pub fn hmac_sha256(name: &str, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        host_call!(wit::hmac_sha256(name, data), |h| Ok(crate::testing::hmac_sha256(h.secret(name)?.as_bytes(), data)))
+    }
+
+    /// Whether `mac` is HMAC-SHA256 of `data` keyed with the secret `name`,
+    /// compared in constant time.
+    pub fn verify_hmac_sha256(name: &str, data: &[u8], mac: &[u8]) -> Result<bool, PluginError> {
+        host_call!(wit::verify_hmac_sha256(name, data, mac), |h| Ok(crate::testing::hmac_sha256(
+            h.secret(name)?.as_bytes(),
+            data
+        ) == mac))
+    }
+
+    /// The secret's value, for a token an outbound request must carry.
+    /// Prefer the functions above, and never log it.
+    pub fn reveal(name: &str) -> Result<String, PluginError> {
+        host_call!(wit::reveal(name), |h| h.secret(name))
+    }
 }
 
 /// SHA-256 and constant-time comparison, done by the host. Always allowed.
 pub mod digest {
-    pub use crate::bindings::switchboard::plugin::digest::{constant_time_equal, sha256};
+    /// SHA-256 of `data`.
+    pub fn sha256(data: &[u8]) -> Vec<u8> {
+        host_call!(crate::bindings::switchboard::plugin::digest::sha256(data), |_| {
+            use sha2::Digest;
+            sha2::Sha256::digest(data).to_vec()
+        })
+    }
+
+    /// Whether `a` and `b` are equal, in time that depends only on their
+    /// lengths.
+    pub fn constant_time_equal(a: &[u8], b: &[u8]) -> bool {
+        host_call!(crate::bindings::switchboard::plugin::digest::constant_time_equal(a, b), |_| a == b)
+    }
 }
 
 /// Log lines, tagged by the host with the plugin and team.
 pub mod log {
-    use crate::bindings::switchboard::plugin::log::{Level, log};
+    use crate::bindings::switchboard::plugin::log::Level;
+
+    fn log(level: Level, message: &str) {
+        host_call!(crate::bindings::switchboard::plugin::log::log(level, message), |h| h.log(
+            &format!("{level:?}").to_lowercase(),
+            message
+        ))
+    }
 
     /// Logs at debug level.
     pub fn debug(message: &str) {
@@ -130,9 +288,14 @@ pub mod log {
 
 /// Outbound HTTP to granted hosts (capability `http:<host>[:<port>]`).
 pub mod http {
-    pub use crate::bindings::switchboard::plugin::http::{Request, Response, send};
+    pub use crate::bindings::switchboard::plugin::http::{Request, Response};
 
     use crate::PluginError;
+
+    /// Sends one request to a granted host; redirects are not followed.
+    pub fn send(request: &Request) -> Result<Response, PluginError> {
+        host_call!(crate::bindings::switchboard::plugin::http::send(request), |h| h.send(request))
+    }
 
     /// Sends a request with a body of the given content type.
     pub fn fetch(method: &str, url: &str, content_type: Option<&str>, body: Vec<u8>) -> Result<Response, PluginError> {

@@ -23,8 +23,10 @@
 //! ```
 //!
 //! Build with `cargo build --target wasm32-wasip2 --release`. Host calls
-//! ([`host`]) only work inside Switchboard; everything else is plain Rust
-//! that tests natively.
+//! ([`host`]) reach Switchboard in WebAssembly; under plain `cargo test`
+//! they reach a fake host ([`testing::FakeHost`]) that keeps tickets,
+//! storage, rate limits, canned HTTP answers and secrets, so a plugin's
+//! whole logic tests natively.
 
 #[cfg(all(feature = "channel", feature = "robot"))]
 compile_error!("enable one of the features `channel` and `robot`, not both: a component is one kind of plugin");
@@ -41,6 +43,8 @@ mod info;
 #[cfg(feature = "robot")]
 mod robot;
 pub mod settings;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 #[cfg(feature = "channel")]
 pub use channel::Channel;

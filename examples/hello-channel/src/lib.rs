@@ -230,6 +230,55 @@ mod tests {
         assert!(read_submission(&post("application/json", r#"{"title": " "}"#)).is_err());
     }
 
+    fn settings() -> Settings {
+        Settings { count_submissions: true, title_prefix: "[web] ".into(), priority: None }
+    }
+
+    fn json_body(response: &Response) -> serde_json::Value {
+        serde_json::from_slice(&response.body).expect("a JSON answer")
+    }
+
+    /// The whole request path, host calls included, against the SDK's fake
+    /// host: tickets, storage and secrets.
+    #[test]
+    fn a_post_opens_a_ticket_and_counts_it() {
+        let host = switchboard_sdk::testing::FakeHost::start();
+        for n in 1..=2u64 {
+            let response = HelloChannel::handle_http(settings(), post("application/json", r#"{"title": "Hi"}"#))
+                .expect("handled");
+            assert_eq!(response.status, 201);
+            assert_eq!(json_body(&response)["submissions"], n);
+        }
+        assert_eq!(host.tickets().iter().map(|t| t.title.as_str()).collect::<Vec<_>>(), ["[web] Hi", "[web] Hi"]);
+        assert_eq!(host.stored("submissions"), Some(b"2".to_vec()));
+    }
+
+    #[test]
+    fn a_delivery_sent_twice_opens_one_ticket() {
+        let host = switchboard_sdk::testing::FakeHost::start();
+        let body = r#"{"title": "Order 7", "delivery": "d-7"}"#;
+        let first = HelloChannel::handle_http(settings(), post("application/json", body)).expect("first");
+        let again = HelloChannel::handle_http(settings(), post("application/json", body)).expect("again");
+        assert_eq!((first.status, again.status), (201, 200));
+        assert_eq!(json_body(&again)["first_claim"], false);
+        assert_eq!(host.tickets().len(), 1);
+    }
+
+    #[test]
+    fn with_a_signing_key_only_signed_posts_are_taken() {
+        let host = switchboard_sdk::testing::FakeHost::start();
+        host.secret("signing_key", "0123456789abcdef0123");
+        let body = r#"{"title": "Signed"}"#;
+        let unsigned = HelloChannel::handle_http(settings(), post("application/json", body)).expect("unsigned");
+        assert_eq!(unsigned.status, 401);
+        let mac = switchboard_sdk::host::secrets::hmac_sha256("signing_key", body.as_bytes()).expect("mac");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        let mut signed = post("application/json", body);
+        signed.headers.push(("x-signature".into(), format!("sha256={hex}")));
+        assert_eq!(HelloChannel::handle_http(settings(), signed).expect("signed").status, 201);
+        assert_eq!(host.tickets().len(), 1);
+    }
+
     #[test]
     fn signatures_are_hex() {
         assert_eq!(decode_hex("00ff10"), Some(vec![0, 255, 16]));

@@ -218,6 +218,15 @@ mod tests {
         assert_eq!(ticket.title, "[web] Help");
         assert!(ticket_for(&settings, &post(r#"{"title": " "}"#)).is_err());
     }
+
+    /// The whole request, host calls included, against the SDK's fake host.
+    #[test]
+    fn a_post_opens_a_ticket() {
+        let host = switchboard_sdk::testing::FakeHost::start();
+        let response = Plugin::handle_http(Settings::default(), post(r#"{"title": "Help"}"#)).expect("handled");
+        assert_eq!(response.status, 201);
+        assert_eq!(host.tickets()[0].title, "Help");
+    }
 }
 "##;
 
@@ -309,6 +318,24 @@ mod tests {
     fn the_note_names_the_ticket() {
         let settings = Settings { note: default_note() };
         assert_eq!(note_for(&settings, 7), "{name} ran on ticket 7");
+    }
+
+    /// A run, host calls included, against the SDK's fake host.
+    #[test]
+    fn a_run_adds_the_note() {
+        use switchboard_sdk::types::NewTicket;
+        let host = switchboard_sdk::testing::FakeHost::start();
+        let ticket = tickets::create(&NewTicket {
+            title: "Help".into(),
+            description: String::new(),
+            priority: None,
+            contact: None,
+            external_key: None,
+        })
+        .expect("ticket");
+        let context = switchboard_sdk::testing::run_context(ticket);
+        assert!(matches!(Plugin::run(Settings { note: default_note() }, context), Outcome::Done));
+        assert_eq!(host.messages(1)[0].body, "{name} ran on ticket 1");
     }
 }
 "#;

@@ -1,0 +1,324 @@
+//! A fake Switchboard for plain `cargo test`: outside WebAssembly, every
+//! call in [`crate::host`] goes to a [`FakeHost`] of the test's own thread,
+//! so that a plugin's logic, host calls included, runs and can be checked
+//! without a server. The fake keeps tickets (with fields, threads and
+//! external keys), storage, rate limits on a clock the test moves, canned
+//! HTTP answers, secrets, and log lines, and follows the host's rules
+//! where a test would notice: external keys are unique, `set-if-absent`
+//! claims once, a stage must exist, an HTTP request without a canned
+//! answer fails.
+//!
+//! ```ignore
+//! use switchboard_sdk::testing::FakeHost;
+//!
+//! #[test]
+//! fn a_post_opens_a_ticket() {
+//!     let host = FakeHost::start();
+//!     let response = my_plugin::handle(settings(), post(r#"{"title": "Hi"}"#)).unwrap();
+//!     assert_eq!(response.status, 201);
+//!     assert_eq!(host.tickets()[0].title, "Hi");
+//! }
+//! ```
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::PluginError;
+use crate::bindings::switchboard::plugin::http::{Request, Response};
+use crate::bindings::switchboard::plugin::tickets::GotTicket;
+use crate::bindings::switchboard::plugin::types::{Message, MessageKind, NewTicket, Priority, Ticket};
+
+/// The stages a fake team has, in order.
+const STAGES: [&str; 4] = ["New", "In Progress", "Solved", "Cancelled"];
+
+/// What the fake host holds.
+#[derive(Default)]
+struct State {
+    tickets: Vec<Ticket>,
+    fields: BTreeMap<u64, BTreeMap<String, String>>,
+    messages: BTreeMap<u64, Vec<Message>>,
+    contacts: u64,
+    storage: BTreeMap<String, Vec<u8>>,
+    /// Per rate-limit key: when each allowance was taken, in fake seconds.
+    taken: BTreeMap<String, Vec<u64>>,
+    now: u64,
+    answers: Vec<(String, String, Response)>,
+    sent: Vec<Request>,
+    secrets: BTreeMap<String, String>,
+    logs: Vec<String>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<RefCell<State>>>> = const { RefCell::new(None) };
+}
+
+/// A handle on the fake host of this thread, to set it up and to look at
+/// what the plugin did.
+pub struct FakeHost {
+    state: Rc<RefCell<State>>,
+}
+
+impl FakeHost {
+    /// A fresh, empty host for this thread's host calls, replacing any
+    /// earlier one.
+    pub fn start() -> FakeHost {
+        let state = Rc::new(RefCell::new(State::default()));
+        CURRENT.with(|c| *c.borrow_mut() = Some(Rc::clone(&state)));
+        FakeHost { state }
+    }
+
+    /// Sets the secret `name`.
+    pub fn secret(&self, name: &str, value: &str) -> &Self {
+        self.state.borrow_mut().secrets.insert(name.into(), value.into());
+        self
+    }
+
+    /// Answers requests with this method and URL with `response`.
+    pub fn answer(&self, method: &str, url: &str, response: Response) -> &Self {
+        self.state.borrow_mut().answers.push((method.into(), url.into(), response));
+        self
+    }
+
+    /// Moves the clock of rate limits on.
+    pub fn advance(&self, seconds: u64) -> &Self {
+        self.state.borrow_mut().now += seconds;
+        self
+    }
+
+    /// Every ticket, oldest first.
+    pub fn tickets(&self) -> Vec<Ticket> {
+        self.state.borrow().tickets.clone()
+    }
+
+    /// A ticket's thread.
+    pub fn messages(&self, ticket: u64) -> Vec<Message> {
+        self.state.borrow().messages.get(&ticket).cloned().unwrap_or_default()
+    }
+
+    /// A ticket's fields.
+    pub fn fields(&self, ticket: u64) -> BTreeMap<String, String> {
+        self.state.borrow().fields.get(&ticket).cloned().unwrap_or_default()
+    }
+
+    /// What is stored under `key`.
+    pub fn stored(&self, key: &str) -> Option<Vec<u8>> {
+        self.state.borrow().storage.get(key).cloned()
+    }
+
+    /// The HTTP requests the plugin sent, in order.
+    pub fn sent(&self) -> Vec<Request> {
+        self.state.borrow().sent.clone()
+    }
+
+    /// The lines the plugin logged, as `level: message`.
+    pub fn logs(&self) -> Vec<String> {
+        self.state.borrow().logs.clone()
+    }
+}
+
+/// Runs `f` on this thread's fake host. A host call without one is a
+/// mistake in the test, which this names.
+pub(crate) fn with<T>(f: impl FnOnce(&mut Host) -> T) -> T {
+    let state = CURRENT.with(|c| c.borrow().clone());
+    let Some(state) = state else {
+        panic!("a host call outside Switchboard needs switchboard_sdk::testing::FakeHost::start() first");
+    };
+    let mut state = state.borrow_mut();
+    f(&mut Host(&mut state))
+}
+
+/// The fake host's calls, as `crate::host` makes them.
+pub(crate) struct Host<'a>(&'a mut State);
+
+fn not_found(what: String) -> PluginError {
+    PluginError::NotFound(what)
+}
+
+impl Host<'_> {
+    pub(crate) fn create(&mut self, ticket: &NewTicket, fields: &[(String, String)]) -> Result<Ticket, PluginError> {
+        if let Some(key) = &ticket.external_key
+            && let Some(taken) = self.0.tickets.iter().find(|t| t.external_key.as_ref() == Some(key))
+        {
+            return Err(PluginError::Permanent(format!(
+                "external key \"{key}\" is taken by ticket {}",
+                taken.id
+            )));
+        }
+        if ticket.title.trim().is_empty() {
+            return Err(PluginError::Permanent("title: must not be empty".into()));
+        }
+        let contact = ticket.contact.as_ref().map(|_| {
+            self.0.contacts += 1;
+            self.0.contacts
+        });
+        let id = self.0.tickets.len() as u64 + 1;
+        let created = Ticket {
+            id,
+            team: "test".into(),
+            title: ticket.title.clone(),
+            description: ticket.description.clone(),
+            priority: ticket.priority.unwrap_or(Priority::Medium),
+            stage: STAGES[0].into(),
+            contact,
+            origin: "plugin".into(),
+            external_key: ticket.external_key.clone(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+        };
+        self.0.tickets.push(created.clone());
+        self.set_fields(id, fields)?;
+        Ok(created)
+    }
+
+    pub(crate) fn create_or_get(
+        &mut self,
+        ticket: &NewTicket,
+        fields: &[(String, String)],
+    ) -> Result<GotTicket, PluginError> {
+        let Some(key) = &ticket.external_key else {
+            return Err(PluginError::Permanent("create-or-get needs an external key".into()));
+        };
+        if let Some(found) = self.find(key) {
+            return Ok(GotTicket { ticket: found, created: false });
+        }
+        Ok(GotTicket { ticket: self.create(ticket, fields)?, created: true })
+    }
+
+    pub(crate) fn get(&mut self, id: u64) -> Result<Ticket, PluginError> {
+        self.0.tickets.iter().find(|t| t.id == id).cloned().ok_or_else(|| not_found(format!("unknown ticket {id}")))
+    }
+
+    pub(crate) fn find(&mut self, key: &str) -> Option<Ticket> {
+        self.0.tickets.iter().find(|t| t.external_key.as_deref() == Some(key)).cloned()
+    }
+
+    pub(crate) fn append_message(&mut self, id: u64, kind: MessageKind, body: &str) -> Result<Message, PluginError> {
+        self.get(id)?;
+        let thread = self.0.messages.entry(id).or_default();
+        let message = Message {
+            id: thread.len() as u64 + 1,
+            kind,
+            author: "plugin".into(),
+            body: body.into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        thread.push(message.clone());
+        Ok(message)
+    }
+
+    fn edit(&mut self, id: u64, change: impl FnOnce(&mut Ticket)) -> Result<Ticket, PluginError> {
+        let ticket =
+            self.0.tickets.iter_mut().find(|t| t.id == id).ok_or_else(|| not_found(format!("unknown ticket {id}")))?;
+        change(ticket);
+        Ok(ticket.clone())
+    }
+
+    pub(crate) fn set_priority(&mut self, id: u64, priority: Priority) -> Result<Ticket, PluginError> {
+        self.edit(id, |t| t.priority = priority)
+    }
+
+    pub(crate) fn move_to_stage(&mut self, id: u64, stage: &str) -> Result<Ticket, PluginError> {
+        let Some(stage) = STAGES.iter().find(|s| s.eq_ignore_ascii_case(stage)) else {
+            return Err(not_found(format!("unknown stage \"{stage}\"; the fake team has {}", STAGES.join(", "))));
+        };
+        self.edit(id, |t| t.stage = (*stage).into())
+    }
+
+    pub(crate) fn set_fields(&mut self, id: u64, fields: &[(String, String)]) -> Result<(), PluginError> {
+        self.get(id)?;
+        let kept = self.0.fields.entry(id).or_default();
+        for (key, value) in fields {
+            if key.is_empty() || key.len() > 64 || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(PluginError::Permanent(format!("field key \"{key}\" is not 1 to 64 letters, digits, - or _")));
+            }
+            if value.is_empty() {
+                kept.remove(key);
+            } else {
+                kept.insert(key.clone(), value.clone());
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn get_fields(&mut self, id: u64) -> Result<Vec<(String, String)>, PluginError> {
+        self.get(id)?;
+        Ok(self.0.fields.get(&id).map(|f| f.clone().into_iter().collect()).unwrap_or_default())
+    }
+
+    pub(crate) fn storage(&mut self) -> &mut BTreeMap<String, Vec<u8>> {
+        &mut self.0.storage
+    }
+
+    /// The host's rate limit: `limit` allowances refilling over
+    /// `window_seconds`; here counted in a sliding window on the fake clock.
+    pub(crate) fn take(&mut self, key: &str, limit: u32, window_seconds: u32) -> Option<u32> {
+        if limit == 0 || window_seconds == 0 {
+            return None;
+        }
+        let now = self.0.now;
+        let taken = self.0.taken.entry(key.into()).or_default();
+        taken.retain(|&at| at + u64::from(window_seconds) > now);
+        if taken.len() < limit as usize {
+            taken.push(now);
+            return None;
+        }
+        let oldest = taken.first().copied().unwrap_or(now);
+        Some(u32::try_from(oldest + u64::from(window_seconds) - now).unwrap_or(u32::MAX).max(1))
+    }
+
+    pub(crate) fn log(&mut self, level: &str, message: &str) {
+        self.0.logs.push(format!("{level}: {message}"));
+    }
+
+    pub(crate) fn send(&mut self, request: &Request) -> Result<Response, PluginError> {
+        self.0.sent.push(request.clone());
+        let found = self.0.answers.iter().find(|(m, u, _)| m.eq_ignore_ascii_case(&request.method) && *u == request.url);
+        found.map(|(_, _, r)| r.clone()).ok_or_else(|| {
+            PluginError::Transient(format!("the fake host has no answer for {} {}", request.method, request.url))
+        })
+    }
+
+    pub(crate) fn secret(&mut self, name: &str) -> Result<String, PluginError> {
+        self.0.secrets.get(name).cloned().ok_or_else(|| not_found(format!("secret \"{name}\" is not set")))
+    }
+
+    pub(crate) fn has_secret(&mut self, name: &str) -> bool {
+        self.0.secrets.contains_key(name)
+    }
+}
+
+/// What a robot run on `ticket` gets, in the fake team "test", for calling
+/// `Robot::run` in a test.
+#[cfg(feature = "robot")]
+pub fn run_context(ticket: Ticket) -> crate::RunContext {
+    let stage = ticket.stage.clone();
+    crate::RunContext { ticket, contact: None, team: crate::TeamRef { slug: "test".into(), name: "Test".into() }, stage }
+}
+
+/// HMAC-SHA256 (RFC 2104), as the host computes it.
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(data).finalize();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+}
