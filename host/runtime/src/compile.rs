@@ -2,14 +2,17 @@
 //! JavaScript plugin is 12-18 MB) takes cranelift a minute; meanwhile the
 //! server must answer as fast as ever. So every compile runs on a thread
 //! of its own, and on wasmtime's parallel compile workers (rayon's global
-//! pool, which nothing else here uses), all under Linux's `SCHED_IDLE`
-//! policy: they run only when no other thread of the machine wants the
-//! CPU. Measured with `benches/install_load.rs` (16 clients on another
-//! plugin's route while an 11.6 MB component compiles): at nice 19 the
-//! route kept 0.67 of its requests/s and its p99 grew 2.6 times (medians of
-//! 3 rounds); under `SCHED_IDLE` it keeps 0.88 and its p99 grows 1.7 times
-//! (medians of 5). On a machine busy all the time an install may then take
-//! long, which is the trade: the customers' requests come first.
+//! pool, which nothing else here uses, sized to half the cores so that the
+//! other half keep their caches for requests), all under Linux's
+//! `SCHED_IDLE` policy: they run only when no other thread of the machine
+//! wants the CPU. Measured with `benches/install_load.rs`, 16 clients on
+//! another plugin's route while the 18.6 MB Python example installs
+//! (medians of 3): with two workers the route kept 0.87 of its requests/s
+//! and its p99 grew 1.87 times; with one, 0.85 and 1.26 times, the install
+//! taking 26 s instead of 20. At nice 19 instead of `SCHED_IDLE` (an 11.6 MB
+//! synthetic component) the route had kept 0.67 and 2.6 times. On a
+//! machine busy all the time an install takes long: the customers'
+//! requests come first.
 
 use std::sync::Once;
 
@@ -39,7 +42,9 @@ pub(crate) fn lower_priority() {
 pub(crate) fn nice_compile_workers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let built = rayon::ThreadPoolBuilder::new()
+            .num_threads((cores / 2).max(1))
             .thread_name(|i| format!("wasm-compile-{i}"))
             .start_handler(|_| lower_priority())
             .build_global();
