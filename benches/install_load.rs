@@ -23,19 +23,19 @@
 //!
 //! Run: `cargo bench -p switchboard --bench install_load`
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 use wasm_encoder::{
     CodeSection, Component, Function, FunctionSection, Instruction, Module, ModuleSection, TypeSection, ValType,
 };
 
-const TOKEN: &str = "bench-admin-token";
+#[path = "support/server.rs"]
+mod server;
+
+use server::{BenchServer, TOKEN};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -142,44 +142,24 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    // `cargo bench` passes `--bench`; any other run (such as `cargo test
+    // --all-targets`) only checks that this starts.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("install_load: run with `cargo bench -p switchboard --bench install_load`");
+        return;
+    }
     let (seconds, rounds, clients, functions) = (
         env_or("INSTALL_SECONDS", 5u64),
         env_or("INSTALL_ROUNDS", 3usize),
         env_or("INSTALL_CLIENTS", 16usize),
         env_or("INSTALL_FUNCTIONS", 6000u32),
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
-        .arg(dir.path().join("data"))
-        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
-        .env("SWITCHBOARD_LOG", "error")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let line =
-        BufReader::new(child.stdout.take().expect("stdout")).lines().next_line().await.expect("read").expect("line");
-    let base = line.strip_prefix("switchboard listening on ").expect("address").to_owned();
-    let http = reqwest::Client::new();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let api = |path: &str| format!("{base}/api{path}");
-    http.post(api("/teams")).bearer_auth(TOKEN).json(&json!({"name": "Load"})).send().await.expect("team");
+    let server = BenchServer::start().await;
+    let (base, http) = (server.base.clone(), server.http.clone());
+    let api = |path: &str| server.api(path);
     let guest = &switchboard_artifacts::HELLO_CHANNEL;
-    let form = reqwest::multipart::Form::new()
-        .text("manifest", guest.manifest_text())
-        .part("component", reqwest::multipart::Part::bytes(guest.wasm_bytes()).file_name("c.wasm"));
-    let installed =
-        http.post(api("/plugins?wait=true")).bearer_auth(TOKEN).multipart(form).send().await.expect("install");
-    assert_eq!(installed.status(), 201);
-    let enabled = http
-        .put(api("/teams/load/plugins/hello-channel"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"settings": {"count_submissions": false}, "grants": ["tickets", "storage"]}))
-        .send()
-        .await
-        .expect("enable");
-    assert_eq!(enabled.status(), 201);
+    server.install(&guest.manifest_text(), guest.wasm_bytes()).await;
+    server.enable("hello-channel", json!({"count_submissions": false}), &["tickets", "storage"]).await;
 
     let installing =
         std::env::var("INSTALL_COMPONENT").unwrap_or_else(|_| format!("a component of {functions} functions"));
@@ -250,7 +230,6 @@ async fn main() {
         m(&busy, |l| l.p99_us),
         m(&busy, |l| l.p99_us) / m(&quiet, |l| l.p99_us)
     );
-    child.start_kill().expect("kill");
 }
 
 /// Drives the route for `seconds`.

@@ -15,16 +15,16 @@
 //!
 //! Run: `scripts/sdk-examples.sh && cargo bench -p switchboard --bench languages`
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
-const TOKEN: &str = "bench-admin-token";
+#[path = "support/server.rs"]
+mod server;
+
+use server::BenchServer;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -83,25 +83,16 @@ async fn sixteen_clients(client: &reqwest::Client, url: &str, seconds: u64) -> f
 
 #[tokio::main]
 async fn main() {
+    // `cargo bench` passes `--bench`; any other run (such as `cargo test
+    // --all-targets`) only checks that this starts.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("languages: run with `cargo bench -p switchboard --bench languages`");
+        return;
+    }
     let (rounds, requests, seconds) =
         (env_or("LANG_ROUNDS", 5usize), env_or("LANG_REQUESTS", 300usize), env_or("LANG_SECONDS", 3u64));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
-        .arg(dir.path().join("data"))
-        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
-        .env("SWITCHBOARD_LOG", "error")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let line =
-        BufReader::new(child.stdout.take().expect("stdout")).lines().next_line().await.expect("read").expect("line");
-    let base = line.strip_prefix("switchboard listening on ").expect("address").to_owned();
-    let http = reqwest::Client::new();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let api = |path: &str| format!("{base}/api{path}");
-    http.post(api("/teams")).bearer_auth(TOKEN).json(&json!({"name": "Load"})).send().await.expect("team");
+    let server = BenchServer::start().await;
+    let (base, http) = (server.base.clone(), server.http.clone());
     let rust = &switchboard_artifacts::HELLO_CHANNEL;
     let plugins = [
         ("rust", "hello-channel", rust.manifest_text(), rust.wasm_bytes(), json!({"count_submissions": false})),
@@ -121,23 +112,10 @@ async fn main() {
         ),
     ];
     for (_, id, manifest, wasm, settings) in &plugins {
-        let form = reqwest::multipart::Form::new()
-            .text("manifest", manifest.clone())
-            .part("component", reqwest::multipart::Part::bytes(wasm.clone()).file_name("c.wasm"));
-        let installed =
-            http.post(api("/plugins?wait=true")).bearer_auth(TOKEN).multipart(form).send().await.expect("install");
-        assert_eq!(installed.status(), 201, "{id}: {}", installed.text().await.unwrap_or_default());
-        let asked: Vec<&str> = if *id == "hello-channel" { vec!["tickets", "storage"] } else { vec!["tickets"] };
-        let enabled = http
-            .put(api(&format!("/teams/load/plugins/{id}")))
-            .bearer_auth(TOKEN)
-            .json(&json!({"settings": settings, "grants": asked}))
-            .send()
-            .await
-            .expect("enable");
-        assert_eq!(enabled.status(), 201, "{id}");
+        server.install(manifest, wasm.clone()).await;
+        let grants: &[&str] = if *id == "hello-channel" { &["tickets", "storage"] } else { &["tickets"] };
+        server.enable(id, settings.clone(), grants).await;
     }
-
     let mut figures: Vec<Vec<Figures>> = vec![Vec::new(); plugins.len()];
     for round in 0..rounds {
         for (i, (language, id, ..)) in plugins.iter().enumerate() {
@@ -163,5 +141,4 @@ async fn main() {
             m(i, |f| f.per_sec_16) / m(0, |f| f.per_sec_16),
         );
     }
-    child.start_kill().expect("kill");
 }

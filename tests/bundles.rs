@@ -130,17 +130,7 @@ async fn upgrades_under_load_drop_nothing_and_each_request_sees_one_version() {
 /// Runs `switchboard plugin …` offline or against `base`; returns whether it
 /// succeeded, its stdout and its stderr.
 async fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("plugin")
-        .args(args)
-        .output()
-        .await
-        .expect("run the cli");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::plugin_cli(None, args).await
 }
 
 /// Uploads a bundle file's bytes as the admin.

@@ -142,20 +142,7 @@ async fn start_logged(
 }
 
 async fn cli(base: &str, args: &[&str]) -> (bool, String, String) {
-    // A user's error prints one line even where backtraces are asked for.
-    let out = switchboard()
-        .env("RUST_BACKTRACE", "1")
-        .arg("plugin")
-        .args(args)
-        .args(["--url", base, "--token", TOKEN])
-        .output()
-        .await
-        .expect("run the cli");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::plugin_cli(Some((base, TOKEN)), args).await
 }
 
 #[tokio::test]

@@ -6,50 +6,21 @@
 
 mod support;
 
-use std::process::Stdio;
-
 use serde_json::{Value, json};
-use support::listening_address;
 
 const TOKEN: &str = "secrets-admin-token";
 const KEY: &str = "whsec-9f8e7d6c5b4a39281706";
 
 /// The real binary on `data`, its log (at debug level) written to `log`.
 async fn start(data: &std::path::Path, log: &std::path::Path) -> (tokio::process::Child, String) {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
-        .arg(data)
-        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
-        .env("SWITCHBOARD_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn switchboard");
-    let base = listening_address(&mut child).await;
-    let client = reqwest::Client::new();
-    for _ in 0..500 {
-        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return (child, base);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("server did not come up");
+    support::spawn_server_logging(data, TOKEN, &[("SWITCHBOARD_LOG", "debug")], log).await
 }
 
 /// Runs the command line against `base`; returns whether it succeeded and
 /// what it printed.
 async fn cli(base: &str, args: &[&str]) -> (bool, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("plugin")
-        .args(args)
-        .args(["--url", base, "--token", TOKEN])
-        .output()
-        .await
-        .expect("run the cli");
-    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), printed)
+    let (ok, out, err) = support::plugin_cli(Some((base, TOKEN)), args).await;
+    (ok, format!("{out}{err}"))
 }
 
 fn sign(key: &str, body: &[u8]) -> String {

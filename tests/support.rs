@@ -236,6 +236,27 @@ pub async fn spawn_server(
     token: &str,
     env: &[(&str, &str)],
 ) -> (tokio::process::Child, String) {
+    spawn_server_to(data, token, env, std::process::Stdio::inherit()).await
+}
+
+/// As [`spawn_server`], with the server's log (its stderr, at the level
+/// `SWITCHBOARD_LOG` in `env` gives) appended to the file `log`.
+pub async fn spawn_server_logging(
+    data: &std::path::Path,
+    token: &str,
+    env: &[(&str, &str)],
+    log: &std::path::Path,
+) -> (tokio::process::Child, String) {
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    spawn_server_to(data, token, env, std::process::Stdio::from(file)).await
+}
+
+async fn spawn_server_to(
+    data: &std::path::Path,
+    token: &str,
+    env: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
         .arg(data)
@@ -243,6 +264,7 @@ pub async fn spawn_server(
         .env("SWITCHBOARD_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
         .kill_on_drop(true)
         .spawn()
         .expect("spawn switchboard");
@@ -269,4 +291,22 @@ pub async fn listening_address(child: &mut tokio::process::Child) -> String {
         .expect("read stdout")
         .expect("an address line");
     line.strip_prefix("switchboard listening on ").expect("address line").to_owned()
+}
+
+/// Runs `switchboard plugin <args>` (against `base` with `token` when
+/// given, else offline); returns whether it succeeded, its stdout and its
+/// stderr. A user's error must print one line even where backtraces are
+/// asked for, so `RUST_BACKTRACE` is set.
+pub async fn plugin_cli(base_and_token: Option<(&str, &str)>, args: &[&str]) -> (bool, String, String) {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.env("RUST_BACKTRACE", "1").arg("plugin").args(args);
+    if let Some((base, token)) = base_and_token {
+        cmd.args(["--url", base, "--token", token]);
+    }
+    let out = cmd.output().await.expect("run the cli");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -1,0 +1,92 @@
+//! What the load benchmarks share: the real `switchboard` binary (release,
+//! as `cargo bench` builds it) on a temporary data directory, with a team
+//! to load, and plugins installed and enabled through the API.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The admin token the benchmark server is started with.
+pub const TOKEN: &str = "bench-admin-token";
+
+/// A running server and what a benchmark needs to talk to it.
+pub struct BenchServer {
+    /// The server process, killed when this is dropped.
+    _child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// A client for the API.
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchServer {
+    /// Starts the server with no public rate limit and a team "Load".
+    pub async fn start() -> BenchServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
+            .arg(dir.path().join("data"))
+            .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
+            .env("SWITCHBOARD_LOG", "error")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn");
+        let line = BufReader::new(child.stdout.take().expect("stdout"))
+            .lines()
+            .next_line()
+            .await
+            .expect("read")
+            .expect("line");
+        let base = line.strip_prefix("switchboard listening on ").expect("address").to_owned();
+        let http = reqwest::Client::new();
+        for _ in 0..500 {
+            if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let server = BenchServer { _child: child, base, http, _dir: dir };
+        let team = server.http.post(server.api("/teams")).bearer_auth(TOKEN).json(&json!({"name": "Load"})).send();
+        assert_eq!(team.await.expect("team").status(), 201);
+        server
+    }
+
+    /// The URL of an API path.
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api{path}", self.base)
+    }
+
+    /// Installs a component and waits for the install to end.
+    pub async fn install(&self, manifest: &str, wasm: Vec<u8>) {
+        let form = reqwest::multipart::Form::new()
+            .text("manifest", manifest.to_owned())
+            .part("component", reqwest::multipart::Part::bytes(wasm).file_name("c.wasm"));
+        let installed = self
+            .http
+            .post(self.api("/plugins?wait=true"))
+            .bearer_auth(TOKEN)
+            .multipart(form)
+            .send()
+            .await
+            .expect("install");
+        assert_eq!(installed.status(), 201, "{}", installed.text().await.unwrap_or_default());
+    }
+
+    /// Enables a plugin in team "load" with `settings` and `grants`.
+    pub async fn enable(&self, plugin: &str, settings: Value, grants: &[&str]) {
+        let enabled = self
+            .http
+            .put(self.api(&format!("/teams/load/plugins/{plugin}")))
+            .bearer_auth(TOKEN)
+            .json(&json!({"settings": settings, "grants": grants}))
+            .send()
+            .await
+            .expect("enable");
+        assert_eq!(enabled.status(), 201, "{plugin}");
+    }
+}
