@@ -45,10 +45,10 @@ macro_rules! host_call {
 /// }
 /// ```
 pub mod tickets {
-    pub use crate::bindings::switchboard::plugin::tickets::GotTicket;
+    use crate::PluginError;
     #[cfg(target_arch = "wasm32")]
     use crate::bindings::switchboard::plugin::tickets as wit;
-    use crate::PluginError;
+    pub use crate::bindings::switchboard::plugin::tickets::GotTicket;
     use crate::types::{Message, MessageKind, NewTicket, Priority, Ticket};
 
     /// Opens a ticket in the team; its origin is the plugin's id.
@@ -117,9 +117,9 @@ pub mod tickets {
 /// }
 /// ```
 pub mod storage {
+    use crate::PluginError;
     #[cfg(target_arch = "wasm32")]
     use crate::bindings::switchboard::plugin::storage as wit;
-    use crate::PluginError;
 
     /// The value stored under `key`, if any.
     pub fn get(key: &str) -> Result<Option<Vec<u8>>, PluginError> {
@@ -207,9 +207,9 @@ pub mod rate_limit {
 /// }
 /// ```
 pub mod secrets {
+    use crate::PluginError;
     #[cfg(target_arch = "wasm32")]
     use crate::bindings::switchboard::plugin::secrets as wit;
-    use crate::PluginError;
 
     /// Whether the secret `name` is set.
     pub fn is_set(name: &str) -> bool {
@@ -259,10 +259,8 @@ pub mod log {
     use crate::bindings::switchboard::plugin::log::Level;
 
     fn log(level: Level, message: &str) {
-        host_call!(crate::bindings::switchboard::plugin::log::log(level, message), |h| h.log(
-            &format!("{level:?}").to_lowercase(),
-            message
-        ))
+        host_call!(crate::bindings::switchboard::plugin::log::log(level, message), |h| h
+            .log(&format!("{level:?}").to_lowercase(), message))
     }
 
     /// Logs at debug level.

@@ -117,13 +117,10 @@ impl FakeHost {
     }
 }
 
-/// Runs `f` on this thread's fake host. A host call without one is a
-/// mistake in the test, which this names.
+/// Runs `f` on this thread's fake host, starting an empty one if the test
+/// did not: a host call never panics natively.
 pub(crate) fn with<T>(f: impl FnOnce(&mut Host) -> T) -> T {
-    let state = CURRENT.with(|c| c.borrow().clone());
-    let Some(state) = state else {
-        panic!("a host call outside Switchboard needs switchboard_sdk::testing::FakeHost::start() first");
-    };
+    let state = CURRENT.with(|c| Rc::clone(c.borrow_mut().get_or_insert_with(Default::default)));
     let mut state = state.borrow_mut();
     f(&mut Host(&mut state))
 }
@@ -140,10 +137,7 @@ impl Host<'_> {
         if let Some(key) = &ticket.external_key
             && let Some(taken) = self.0.tickets.iter().find(|t| t.external_key.as_ref() == Some(key))
         {
-            return Err(PluginError::Permanent(format!(
-                "external key \"{key}\" is taken by ticket {}",
-                taken.id
-            )));
+            return Err(PluginError::Permanent(format!("external key \"{key}\" is taken by ticket {}", taken.id)));
         }
         if ticket.title.trim().is_empty() {
             return Err(PluginError::Permanent("title: must not be empty".into()));
@@ -229,9 +223,13 @@ impl Host<'_> {
         self.get(id)?;
         let kept = self.0.fields.entry(id).or_default();
         for (key, value) in fields {
-            if key.is_empty() || key.len() > 64 || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            if key.is_empty()
+                || key.len() > 64
+                || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
-                return Err(PluginError::Permanent(format!("field key \"{key}\" is not 1 to 64 letters, digits, - or _")));
+                return Err(PluginError::Permanent(format!(
+                    "field key \"{key}\" is not 1 to 64 letters, digits, - or _"
+                )));
             }
             if value.is_empty() {
                 kept.remove(key);
@@ -274,7 +272,8 @@ impl Host<'_> {
 
     pub(crate) fn send(&mut self, request: &Request) -> Result<Response, PluginError> {
         self.0.sent.push(request.clone());
-        let found = self.0.answers.iter().find(|(m, u, _)| m.eq_ignore_ascii_case(&request.method) && *u == request.url);
+        let found =
+            self.0.answers.iter().find(|(m, u, _)| m.eq_ignore_ascii_case(&request.method) && *u == request.url);
         found.map(|(_, _, r)| r.clone()).ok_or_else(|| {
             PluginError::Transient(format!("the fake host has no answer for {} {}", request.method, request.url))
         })
@@ -294,7 +293,12 @@ impl Host<'_> {
 #[cfg(feature = "robot")]
 pub fn run_context(ticket: Ticket) -> crate::RunContext {
     let stage = ticket.stage.clone();
-    crate::RunContext { ticket, contact: None, team: crate::TeamRef { slug: "test".into(), name: "Test".into() }, stage }
+    crate::RunContext {
+        ticket,
+        contact: None,
+        team: crate::TeamRef { slug: "test".into(), name: "Test".into() },
+        stage,
+    }
 }
 
 /// HMAC-SHA256 (RFC 2104), as the host computes it.
@@ -314,6 +318,15 @@ pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_call_without_a_started_host_gets_an_empty_one() {
+        let created = std::thread::spawn(|| {
+            crate::host::storage::set("k", b"v").expect("set");
+            crate::host::storage::get("k").expect("get")
+        });
+        assert_eq!(created.join().expect("no panic"), Some(b"v".to_vec()));
+    }
 
     #[test]
     fn hmac_matches_rfc_4231_case_2() {

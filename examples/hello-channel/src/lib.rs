@@ -244,8 +244,8 @@ mod tests {
     fn a_post_opens_a_ticket_and_counts_it() {
         let host = switchboard_sdk::testing::FakeHost::start();
         for n in 1..=2u64 {
-            let response = HelloChannel::handle_http(settings(), post("application/json", r#"{"title": "Hi"}"#))
-                .expect("handled");
+            let response =
+                HelloChannel::handle_http(settings(), post("application/json", r#"{"title": "Hi"}"#)).expect("handled");
             assert_eq!(response.status, 201);
             assert_eq!(json_body(&response)["submissions"], n);
         }
