@@ -148,3 +148,60 @@ async fn a_secret_is_write_only_sealed_at_rest_never_logged_and_checks_signature
     assert!(logged.contains("plugin enabled"), "the log was written at debug level");
     assert!(!logged.contains(KEY), "the log holds the secret");
 }
+
+/// Every function of WIT 0.1.4's `secrets` and `digest`, from inside a
+/// real guest (misbehave-channel's `/secrets`): with the secret set, and
+/// `not-found` without it; and no secret is visible to `validate-settings`
+/// (the fixture refuses settings when it sees one).
+#[tokio::test]
+async fn the_secrets_and_digest_imports_do_what_the_wit_says() {
+    let s = support::Server::start().await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    s.install(&switchboard_artifacts::MISBEHAVE_CHANNEL).await.expect(201);
+    let body = b"a webhook body";
+    let report = |s: &support::Server| {
+        let request = s.raw(reqwest::Method::POST, "/c/ops/misbehave-channel/secrets").body(body.to_vec()).send();
+        async move { request.await.expect("post").json::<Value>().await.expect("json") }
+    };
+    let sha256 = hex::encode(ring::digest::digest(&ring::digest::SHA256, body));
+
+    s.enable("ops", "misbehave-channel", json!({}), &[]).await.expect(201);
+    let unset = report(&s).await;
+    assert_eq!(
+        unset,
+        json!({"is_set": false, "hmac": "not found", "verify_good": {"Err": "not found"}, "verify_bad": {"Err": "not found"},
+            "reveal": "not found", "sha256": sha256, "equal": true, "differ": false, "shorter": false})
+    );
+
+    // Enabling with the secret passes the fixture's validate-settings,
+    // which refuses if it can see a secret.
+    s.enable("ops", "misbehave-channel", json!({"secret": KEY}), &[]).await.expect(200);
+    let set = report(&s).await;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, KEY.as_bytes());
+    let mac = hex::encode(ring::hmac::sign(&key, body).as_ref());
+    assert_eq!(
+        set,
+        json!({"is_set": true, "hmac": mac, "verify_good": {"Ok": true}, "verify_bad": {"Ok": false},
+            "reveal": KEY, "sha256": sha256, "equal": true, "differ": false, "shorter": false})
+    );
+}
+
+/// A plugin built before WIT 0.1.4 has no `secrets` import, so the host
+/// still gives it its secrets inside its settings, as the WIT README says;
+/// the API still shows only that the secret is set.
+#[tokio::test]
+async fn a_plugin_built_before_the_secrets_import_gets_them_in_its_settings() {
+    let s = support::Server::start().await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    let fixture = &switchboard_artifacts::WIT010_CHANNEL;
+    let manifest = format!(
+        "{}\n[settings_schema]\ntype = \"object\"\n[settings_schema.properties.token]\ntype = \"string\"\nwriteOnly = true\n",
+        fixture.manifest_text()
+    );
+    s.install_with(&manifest, fixture.wasm_bytes()).await.expect(201);
+    let enabled = s.enable("ops", "wit010-channel", json!({"token": KEY}), &["tickets"]).await.expect(201);
+    assert_eq!(enabled["secrets"], json!({"token": true}));
+    assert_eq!(enabled["settings"], json!({}));
+    let seen = s.raw(reqwest::Method::GET, "/c/ops/wit010-channel/settings").send().await.expect("get");
+    assert_eq!(seen.json::<Value>().await.expect("json"), json!({"token": KEY}));
+}
