@@ -111,10 +111,18 @@ pub async fn announce_public_pages(
     // A server listening on every address is reached on this machine at
     // the loopback address.
     let host = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    // Which plugins are channels, read once rather than per installation.
+    let channels: std::collections::HashSet<String> = plugins
+        .plugins()
+        .await?
+        .into_iter()
+        .filter(|p| p.manifest.kind == PluginKind::Channel)
+        .map(|p| p.manifest.id)
+        .collect();
     let mut pages = Vec::new();
     for team in teams.teams().await? {
         for installation in plugins.installations(&team.slug).await? {
-            if plugins.plugin(&installation.plugin).await?.manifest.kind == PluginKind::Channel {
+            if channels.contains(&installation.plugin) {
                 pages.push(format!("http://{host}/c/{}/{}/", team.slug, installation.plugin));
             }
         }

@@ -72,11 +72,7 @@ fn check_described_schema(manifest: &str, described: &str) -> Result<(), ApiErro
         return Ok(());
     }
     let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
-    let same = match (parse(manifest), parse(described)) {
-        (Some(a), Some(b)) => a == b,
-        _ => manifest.trim().is_empty() && described.trim().is_empty(),
-    };
-    if same {
+    if parse(manifest).is_some_and(|m| Some(m) == parse(described)) {
         return Ok(());
     }
     Err(ApiError::invalid(

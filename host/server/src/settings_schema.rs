@@ -59,6 +59,12 @@ impl SettingsSchema {
         &self.secrets
     }
 
+    /// The names of the secret properties of a schema text that compiled at
+    /// install, without building a validator: for showing an installation.
+    pub fn secret_names(schema: &str) -> Vec<String> {
+        serde_json::from_str(schema).ok().and_then(|value| secret_properties(&value).ok()).unwrap_or_default()
+    }
+
     /// Checks settings against the schema. The error lists the problems,
     /// each as `settings<JSON pointer>: <what is wrong>`, such as
     /// `settings/rate_limit/per_minutes: 0 is less than the minimum of 1`.

@@ -132,9 +132,9 @@ fn out(state: &AppState, installation: &Installation, manifest: &Manifest) -> In
         own: set.into_iter().filter(|(_, own)| *own).map(|(name, _)| name).collect(),
     };
     let kind = manifest.kind;
-    // The schema compiled at install; should it no longer compile, the
-    // secrets that are set are still listed.
-    let named = SettingsSchema::compile(&manifest.settings_schema).map(|s| s.secrets().to_vec()).unwrap_or_default();
+    // The secrets that are set are listed even if the schema no longer names
+    // them.
+    let named = SettingsSchema::secret_names(&manifest.settings_schema);
     let mut secrets: BTreeMap<String, bool> = named.into_iter().map(|name| (name, false)).collect();
     secrets.extend(installation.secrets.keys().map(|name| (name.clone(), true)));
     let names = |list: &[Capability]| list.iter().map(ToString::to_string).collect();
