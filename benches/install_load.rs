@@ -17,6 +17,9 @@
 //! `scripts/sdk-examples.sh` builds); each round appends a custom section
 //! of its own, so that every round compiles.
 //!
+//! `INSTALL_BINARY` runs another build of the server (an older commit's)
+//! instead of the one cargo built.
+//!
 //! Reports per round and as medians over `INSTALL_ROUNDS` (default 3): the
 //! install time (the job's own clock), and the route's requests/s, p50 and
 //! p99 without and with the install, with their ratio.
@@ -28,70 +31,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wasm_encoder::{
-    CodeSection, Component, Function, FunctionSection, Instruction, Module, ModuleSection, TypeSection, ValType,
-};
 
+#[path = "support/large_component.rs"]
+mod large_component;
 #[path = "support/server.rs"]
 mod server;
 
+use large_component::{append_custom_section, large_component};
 use server::{BenchServer, TOKEN};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// A component of one core module with `functions` functions, each a long
-/// run of integer arithmetic on its parameters: code cranelift must compile
-/// and cannot skip. A per-run `salt` keeps the compile cache from serving
-/// it.
-fn large_component(functions: u32, salt: i64) -> Vec<u8> {
-    let mut types = TypeSection::new();
-    types.ty().function([ValType::I64, ValType::I64], [ValType::I64]);
-    let mut funcs = FunctionSection::new();
-    let mut code = CodeSection::new();
-    for f in 0..functions {
-        funcs.function(0);
-        let mut body = Function::new([(2, ValType::I64)]);
-        for i in 0..120i64 {
-            body.instruction(&Instruction::LocalGet(0))
-                .instruction(&Instruction::I64Const(i.wrapping_mul(salt).wrapping_add(i64::from(f))))
-                .instruction(&Instruction::I64Mul)
-                .instruction(&Instruction::LocalGet(1))
-                .instruction(&Instruction::I64Xor)
-                .instruction(&Instruction::LocalSet(2 + (i as u32 % 2)));
-            body.instruction(&Instruction::LocalGet(2)).instruction(&Instruction::LocalSet(0));
-        }
-        body.instruction(&Instruction::LocalGet(3)).instruction(&Instruction::End);
-        code.function(&body);
-    }
-    let mut module = Module::new();
-    module.section(&types).section(&funcs).section(&code);
-    let mut component = Component::new();
-    component.section(&ModuleSection(&module));
-    component.finish()
-}
-
-/// Appends a custom section (id 0: a name and bytes, each length-prefixed
-/// in LEB128) to a component's binary, which a component may end with.
-fn append_custom_section(wasm: &mut Vec<u8>, name: &str, data: &[u8]) {
-    fn leb128(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            out.push(if n == 0 { byte } else { byte | 0x80 });
-            if n == 0 {
-                break;
-            }
-        }
-    }
-    let mut payload = Vec::new();
-    leb128(name.len(), &mut payload);
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    wasm.push(0);
-    leb128(payload.len(), wasm);
-    wasm.extend_from_slice(&payload);
 }
 
 const LARGE_MANIFEST: &str = "id = \"large-bench\"\nname = \"Large\"\nversion = \"0.1.0\"\nkind = \"channel\"\nvendor = \"Bench\"\nwit = \"0.1.4\"\n";
@@ -154,7 +104,8 @@ async fn main() {
         env_or("INSTALL_CLIENTS", 16usize),
         env_or("INSTALL_FUNCTIONS", 6000u32),
     );
-    let server = BenchServer::start().await;
+    let binary = std::env::var("INSTALL_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_switchboard").to_owned());
+    let server = BenchServer::start_binary(std::path::Path::new(&binary)).await;
     let (base, http) = (server.base.clone(), server.http.clone());
     let api = |path: &str| server.api(path);
     let guest = &switchboard_artifacts::HELLO_CHANNEL;

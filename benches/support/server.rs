@@ -25,9 +25,16 @@ pub struct BenchServer {
 
 impl BenchServer {
     /// Starts the server with no public rate limit and a team "Load".
+    #[allow(dead_code)]
     pub async fn start() -> BenchServer {
+        BenchServer::start_binary(std::path::Path::new(env!("CARGO_BIN_EXE_switchboard"))).await
+    }
+
+    /// [`BenchServer::start`] with another build of the binary (an older
+    /// commit's, to compare with in the same run).
+    pub async fn start_binary(binary: &std::path::Path) -> BenchServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
             .arg(dir.path().join("data"))
             .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)

@@ -8,6 +8,7 @@
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -34,6 +35,22 @@ impl Hasher for ShaHasher {
 #[derive(Debug)]
 pub(crate) struct Cache {
     dir: PathBuf,
+    /// The name of `dir`: what identifies the engine's code generation.
+    engine_key: String,
+}
+
+/// What names an engine's precompiled code: wasmtime's compatibility hash
+/// (its version and every setting that changes code generation), hex.
+pub(crate) fn engine_key(engine: &Engine) -> String {
+    let mut hasher = ShaHasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hex::encode(&hasher.0.finalize()[..12])
+}
+
+/// Writes `bytes` to `path` and makes them durable, so that the file is
+/// complete before anyone renames it into place.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::File::create(path).and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
 }
 
 fn cache_error(path: &Path, e: impl std::fmt::Display) -> RuntimeError {
@@ -43,12 +60,23 @@ fn cache_error(path: &Path, e: impl std::fmt::Display) -> RuntimeError {
 impl Cache {
     /// Opens (creating) the cache directory for `engine` under `root`.
     pub(crate) fn open(root: &Path, engine: &Engine) -> Result<Cache, RuntimeError> {
-        let mut hasher = ShaHasher(Sha256::new());
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        let engine_key = hex::encode(&hasher.0.finalize()[..12]);
-        let dir = root.join(engine_key);
+        let engine_key = engine_key(engine);
+        let dir = root.join(&engine_key);
         std::fs::create_dir_all(&dir).map_err(|e| cache_error(&dir, e))?;
-        Ok(Cache { dir })
+        Ok(Cache { dir, engine_key })
+    }
+
+    /// The key of the engine this cache serves.
+    pub(crate) fn engine_key(&self) -> &str {
+        &self.engine_key
+    }
+
+    /// A fresh name in the cache directory for a file being written. It
+    /// never ends in `.cwasm`, so a half-written file is never loaded.
+    pub(crate) fn temporary_path(&self, sha256: &str) -> PathBuf {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        self.dir.join(format!("{sha256}.{}.{n}.tmp", std::process::id()))
     }
 
     fn path(&self, sha256: &str) -> PathBuf {
@@ -83,15 +111,22 @@ impl Cache {
         let compiled = engine
             .precompile_component(wasm)
             .map_err(|e| RuntimeError::InvalidComponent { plugin: plugin.to_owned(), reason: format!("{e:#}") })?;
-        let path = self.path(sha256);
         // Write to a temporary name and rename, so that a crash never
         // leaves a half-written file under the real name.
-        let tmp = self.dir.join(format!("{sha256}.{}.tmp", std::process::id()));
-        let written = std::fs::File::create(&tmp)
-            .and_then(|mut f| f.write_all(&compiled).and_then(|()| f.sync_all()))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = written {
+        let tmp = self.temporary_path(sha256);
+        if let Err(e) = write_synced(&tmp, &compiled) {
             let _ = std::fs::remove_file(&tmp);
+            return Err(cache_error(&tmp, e));
+        }
+        self.adopt(engine, sha256, &tmp)
+    }
+
+    /// Moves a precompiled file that this host's own compiler wrote (into
+    /// [`Cache::temporary_path`], synced) under its real name, and loads it.
+    pub(crate) fn adopt(&self, engine: &Engine, sha256: &str, written: &Path) -> Result<Component, RuntimeError> {
+        let path = self.path(sha256);
+        if let Err(e) = std::fs::rename(written, &path) {
+            let _ = std::fs::remove_file(written);
             return Err(cache_error(&path, e));
         }
         deserialize(engine, &path).map_err(|e| cache_error(&path, e))
@@ -104,7 +139,8 @@ impl Cache {
 /// check that precompiled code is what it claims to be, so
 /// `Component::deserialize_file` is unsafe: loading a file someone else
 /// wrote could run arbitrary native code. It is sound here because the only
-/// files this reads are ones [`Cache::compile`] wrote itself, into the
+/// files this reads are ones [`Cache::compile`] wrote itself, or this
+/// host's own binary wrote as its compiler process, into the
 /// server's own data directory, named by the SHA-256 of the component and
 /// kept in a directory keyed by this engine's compatibility hash; wasmtime
 /// also checks the file's header against the engine and refuses a mismatch.

@@ -1,25 +1,136 @@
 //! Compiling off the serving path. A large component (a Python or
 //! JavaScript plugin is 12-18 MB) takes cranelift a minute; meanwhile the
-//! server must answer as fast as ever. So every compile runs on a thread
-//! of its own, and on wasmtime's parallel compile workers (rayon's global
-//! pool, which nothing else here uses, sized to half the cores so that the
-//! other half keep their caches for requests), all under Linux's
-//! `SCHED_IDLE` policy: they run only when no other thread of the machine
-//! wants the CPU. Measured with `benches/install_load.rs`, 16 clients on
-//! another plugin's route while the 18.6 MB Python example installs
-//! (medians of 3): with two workers the route kept 0.87 of its requests/s
-//! and its p99 grew 1.87 times; with one, 0.85 and 1.26 times, the install
-//! taking 26 s instead of 20. At nice 19 instead of `SCHED_IDLE` (an 11.6 MB
-//! synthetic component) the route had kept 0.67 and 2.6 times. On a
-//! machine busy all the time an install takes long: the customers'
-//! requests come first.
+//! server must answer as fast as ever.
+//!
+//! So the server compiles in a process of its own (its own binary, run as
+//! a compiler: [`run_compiler_process`]), whose threads run under Linux's
+//! `SCHED_IDLE` policy on half the cores, and which the server stops while
+//! it is busy (`compile_governor.rs`, which says why idle priority alone
+//! is not enough). A process, because a process can be stopped and resumed
+//! from outside, at any point of cranelift's work. Without a compiler
+//! program configured (a library user, a test) the compile runs on a
+//! thread of its own at the same priority, not held. The measurements are
+//! in `benches/README.md` ("Installing while serving").
 
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Once;
 
 use switchboard_core::Manifest;
 
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
 use crate::RuntimeError;
-use crate::engine::{Prepared, Runtime};
+use crate::cache::{Cache, engine_key, write_synced};
+use crate::engine::{Prepared, Runtime, engine_config};
+
+/// The exit status of a compiler process whose input is not a valid
+/// component; its standard error then holds the reason.
+const EXIT_INVALID: u8 = 3;
+
+/// The most of a compiler process's standard error kept for a message.
+const MAX_STDERR: u64 = 64 * 1024;
+
+/// A program that compiles components in a process of its own: normally
+/// the server's own binary with its compiler subcommand.
+#[derive(Debug, Clone)]
+pub struct CompilerProcess {
+    /// The executable.
+    pub program: PathBuf,
+    /// The arguments that make it a compiler; the runtime appends
+    /// `--engine KEY --out PATH` and, with the pooling allocator,
+    /// `--pooling`, and writes the component to its standard input.
+    pub args: Vec<String>,
+}
+
+/// Compiles `wasm` with the compiler process into the cache, and loads it.
+pub(crate) fn compile_in_child(
+    compiler: &CompilerProcess,
+    cache: &Cache,
+    engine: &Engine,
+    pooling: bool,
+    plugin: &str,
+    sha256: &str,
+    wasm: &[u8],
+) -> Result<Component, RuntimeError> {
+    let out = cache.temporary_path(sha256);
+    let mut command = Command::new(&compiler.program);
+    command.args(&compiler.args).arg("--engine").arg(cache.engine_key()).arg("--out").arg(&out);
+    if pooling {
+        command.arg("--pooling");
+    }
+    let program = compiler.program.display();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| RuntimeError::Engine(format!("cannot start the compiler \"{program}\": {e}")))?;
+    // A compiler that refuses its arguments exits without reading; its
+    // reason, on standard error, says more than the broken pipe would.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(wasm);
+    }
+    // Read its standard error on the side, so that a chatty compiler
+    // never blocks on a full pipe while this waits for it.
+    let stderr = child.stderr.take().map(|err| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = err.take(MAX_STDERR).read_to_string(&mut text);
+            text
+        })
+    });
+    let status = crate::compile_governor::wait_yielding(&mut child)
+        .map_err(|e| RuntimeError::Engine(format!("the compiler \"{program}\" was lost: {e}")))?;
+    let stderr = stderr.and_then(|reader| reader.join().ok()).unwrap_or_default();
+    let reason = stderr.trim().to_owned();
+    if status.success() {
+        tracing::info!(plugin, compiler_pid = child.id(), "compiled in a compiler process");
+        return cache.adopt(engine, sha256, &out);
+    }
+    let _ = std::fs::remove_file(&out);
+    if status.code() == Some(i32::from(EXIT_INVALID)) {
+        return Err(RuntimeError::InvalidComponent { plugin: plugin.to_owned(), reason });
+    }
+    Err(RuntimeError::Engine(format!("the compiler \"{program}\" failed ({status}): {reason}")))
+}
+
+/// The compiler process: reads a component from standard input, compiles
+/// it for an engine configured as the runtime's (`pooling` as the runtime
+/// found it), and writes the precompiled bytes, synced, to `out`. Refuses
+/// when its engine's key is not `engine`: the runtime could not load what
+/// it would write. Prints any failure to standard error.
+pub fn run_compiler_process(pooling: bool, engine: &str, out: &Path) -> ExitCode {
+    crate::compile_governor::die_with_parent();
+    lower_priority();
+    nice_compile_workers();
+    let fail = |code: u8, message: String| {
+        eprintln!("{message}");
+        ExitCode::from(code)
+    };
+    let compiler = match Engine::new(&engine_config(pooling)) {
+        Ok(compiler) => compiler,
+        Err(e) => return fail(1, format!("cannot configure the compiler: {e:#}")),
+    };
+    let own = engine_key(&compiler);
+    if own != engine {
+        return fail(1, format!("this compiler makes code for engine \"{own}\", not \"{engine}\""));
+    }
+    let mut wasm = Vec::new();
+    if let Err(e) = std::io::stdin().lock().read_to_end(&mut wasm) {
+        return fail(1, format!("cannot read the component: {e}"));
+    }
+    let compiled = match compiler.precompile_component(&wasm) {
+        Ok(compiled) => compiled,
+        Err(e) => return fail(EXIT_INVALID, format!("{e:#}")),
+    };
+    match write_synced(out, &compiled) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(1, format!("cannot write \"{}\": {e}", out.display())),
+    }
+}
 
 /// Puts the calling thread under `SCHED_IDLE` (Linux; elsewhere this does
 /// nothing). A thread may always lower its own priority.

@@ -15,6 +15,7 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 
 use crate::bindings::{channel, robot};
 use crate::cache::Cache;
+use crate::compile::{CompilerProcess, compile_in_child};
 use crate::host::{HostState, Services};
 use crate::metrics::{Metrics, RuntimeStats};
 use crate::plugin::Loaded;
@@ -45,11 +46,14 @@ pub struct RuntimeConfig {
     pub max_http_body: usize,
     /// The timeout of one outbound HTTP request.
     pub http_timeout: Duration,
+    /// Compile in this process instead of on a thread of the runtime's
+    /// own (see `compile.rs` for why).
+    pub compiler: Option<CompilerProcess>,
 }
 
 impl RuntimeConfig {
     /// Defaults: pooling, a 2 ms epoch tick, 30 s per call, 8 MiB
-    /// responses, 10 s outbound requests.
+    /// responses, 10 s outbound requests, compiling on a thread.
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
         RuntimeConfig {
             cache_dir: cache_dir.into(),
@@ -59,6 +63,7 @@ impl RuntimeConfig {
             max_response_bytes: 8 * 1024 * 1024,
             max_http_body: 8 * 1024 * 1024,
             http_timeout: Duration::from_secs(10),
+            compiler: None,
         }
     }
 }
@@ -91,7 +96,7 @@ impl Drop for Inner {
     }
 }
 
-fn engine_config(pooling: bool) -> Config {
+pub(crate) fn engine_config(pooling: bool) -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.memory_init_cow(true);
@@ -256,7 +261,18 @@ impl Runtime {
                 component
             }
             None => {
-                let component = inner.cache.compile(&inner.engine, &manifest.id, &sha256, wasm)?;
+                let component = match &inner.config.compiler {
+                    Some(compiler) => compile_in_child(
+                        compiler,
+                        &inner.cache,
+                        &inner.engine,
+                        inner.pooling,
+                        &manifest.id,
+                        &sha256,
+                        wasm,
+                    )?,
+                    None => inner.cache.compile(&inner.engine, &manifest.id, &sha256, wasm)?,
+                };
                 inner.metrics.compiled.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(plugin = %manifest.id, version = %manifest.version, "compiled plugin");
                 component

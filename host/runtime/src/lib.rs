@@ -18,6 +18,7 @@ mod bindings;
 mod cache;
 mod call;
 mod compile;
+mod compile_governor;
 mod convert;
 mod engine;
 mod error;
@@ -29,6 +30,7 @@ mod secrets;
 mod stdio;
 
 pub use call::{HttpRequest, HttpResponse, Outcome, PluginFailure, RunInput};
+pub use compile::{CompilerProcess, run_compiler_process};
 pub use engine::{Prepared, Runtime, RuntimeConfig, sha256_hex};
 pub use error::RuntimeError;
 pub use metrics::{PluginStats, RuntimeStats};

@@ -55,6 +55,9 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// Try wasmtime's pooling allocator.
     pub pooling: bool,
+    /// The program that compiles components in a process of its own (the
+    /// `switchboard` binary sets itself); `None` compiles on a thread.
+    pub compiler: Option<switchboard_runtime::CompilerProcess>,
     /// The most memory the store's page cache may use, in bytes.
     pub store_cache_bytes: u64,
     /// The file holding the key that seals plugin secrets; by default
@@ -135,6 +138,7 @@ impl Config {
             public_burst: 40,
             trusted_proxies: Vec::new(),
             pooling: true,
+            compiler: None,
             store_cache_bytes: switchboard_store_sled::SledConfig::default().cache_bytes,
         }
     }

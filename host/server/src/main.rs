@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use switchboard_runtime::CompilerProcess;
 use switchboard_server::{Config, FileConfig, LogFormat};
 
 mod plugin_cli;
@@ -42,6 +43,20 @@ enum Command {
         api: plugin_cli::ApiArgs,
         #[command(subcommand)]
         command: plugin_cli::PluginCommand,
+    },
+    /// Compile a component for the server's plugin cache. The server runs
+    /// this itself, so that a long compile never shares its process.
+    #[command(hide = true)]
+    CompileComponent {
+        /// The engine key the server expects the code to be for.
+        #[arg(long)]
+        engine: String,
+        /// Where to write the precompiled component.
+        #[arg(long)]
+        out: PathBuf,
+        /// The server runs the pooling allocator.
+        #[arg(long)]
+        pooling: bool,
     },
 }
 
@@ -169,6 +184,14 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         if args.trusted_proxies.is_empty() { file.trusted_proxies.unwrap_or_default() } else { args.trusted_proxies };
     config.admin_token = std::env::var("SWITCHBOARD_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
     config.demo = args.demo;
+    // Compiles run in a process of this same binary (see the runtime's
+    // `compile.rs`); without its path, on a thread.
+    match std::env::current_exe() {
+        Ok(program) => {
+            config.compiler = Some(CompilerProcess { program, args: vec!["compile-component".into()] });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot find this binary; compiling plugins on a thread"),
+    }
 
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr().context("listener has no address")?;
@@ -183,7 +206,13 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Cli::parse()) {
+    let command = match Cli::parse().command {
+        Command::CompileComponent { engine, out, pooling } => {
+            return switchboard_runtime::run_compiler_process(pooling, &engine, &out);
+        }
+        other => other,
+    };
+    match run(command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // One line with its causes, and never a backtrace: a refused
@@ -195,8 +224,8 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Openapi => {
             println!("{}", switchboard_server::openapi().to_pretty_json()?);
             Ok(())
@@ -206,6 +235,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build()
             .context("cannot start the async runtime")?
             .block_on(run_serve(args)),
+        Command::CompileComponent { .. } => anyhow::bail!("compile-component is run by the server itself"),
         Command::Plugin { api, command } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

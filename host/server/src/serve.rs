@@ -70,6 +70,7 @@ pub async fn serve(
     let clock = Arc::clone(&config.clock);
     let mut runtime_config = RuntimeConfig::new(config.data_dir.join("plugin-cache"));
     runtime_config.pooling = config.pooling;
+    runtime_config.compiler = config.compiler.clone();
     let runtime = Runtime::new(runtime_config, &stores, Arc::new(move || clock.now()))?;
     crate::plugins::load_installed(&*stores.plugins, &runtime).await?;
     crate::plugins::install_bundled(&*stores.plugins, &runtime, &config.bundled, now).await;
