@@ -480,6 +480,21 @@ async fn public_routes_are_rate_limited_and_size_capped() {
     assert!(limited.headers().contains_key("retry-after"));
     // The API is not behind the public limit.
     s.get("/api/teams").await.expect(200);
+
+    // Probing for teams and plugins that do not exist is limited too, in
+    // a bucket of its own: the 404s stop at the burst.
+    let statuses: Vec<u16> = probe_statuses(&s, &["/c/nobody/hello-channel/", "/c/ops/nothing/", "/c/x/y/z"]).await;
+    assert_eq!(&statuses[..3], &[404, 404, 404], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|&status| status == 429), "{statuses:?}");
+}
+
+/// GETs each path in turn, twice over, and gives the statuses.
+async fn probe_statuses(s: &Server, paths: &[&str]) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for path in paths.iter().chain(paths) {
+        statuses.push(s.raw(Method::GET, path).send().await.expect("send").status().as_u16());
+    }
+    statuses
 }
 
 /// A webhook provider that sends bursts from a few addresses, or a form

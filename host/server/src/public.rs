@@ -107,6 +107,7 @@ async fn serve_plugin(
     let installation = match state.stores.plugins.installation(team, plugin).await {
         Ok(i) => i,
         Err(StoreError::NotEnabled { .. } | StoreError::UnknownTeam(_)) => {
+            state.public_limiter.check_unknown(client, Instant::now()).map_err(ApiError::too_many_requests)?;
             return Err(not_found(team, plugin));
         }
         Err(e) => return Err(e.into()),

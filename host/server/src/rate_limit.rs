@@ -11,6 +11,10 @@ use switchboard_core::{Installation, KeyedBuckets, PublicLimits};
 /// forgotten.
 const MAX_CLIENTS: usize = 10_000;
 
+/// The route key every unknown public route shares. A hash of an existing
+/// (team, plugin) pair landing on it would only share that bucket.
+const UNKNOWN_ROUTE: u64 = u64::MAX;
+
 /// Allows each client a number of requests per second on each plugin's
 /// public route: the installation's own limits, or the server's defaults.
 pub struct RateLimiter {
@@ -38,6 +42,17 @@ impl RateLimiter {
                 (rate, burst.unwrap_or_else(|| rate.saturating_mul(2).max(1)))
             }
         }
+    }
+
+    /// Takes a token for `client` from its bucket for routes that do not
+    /// exist, at the server's default rate, or says how long to wait for
+    /// one: probing for teams and plugins is limited like using them.
+    pub fn check_unknown(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        if self.rate == 0 {
+            return Ok(());
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        buckets.take((client, UNKNOWN_ROUTE), f64::from(self.rate), f64::from(self.burst), now)
     }
 
     /// Takes a token for `client` on `installation`'s route, or says how
@@ -104,5 +119,16 @@ mod tests {
         assert!((0..1000).all(|_| limiter.check(a, &open, t0).is_ok()), "0 means no limit");
         let bursty = PublicLimits { burst: Some(50), ..PublicLimits::default() };
         assert_eq!(limiter.effective(&bursty), (10, 50));
+    }
+
+    #[test]
+    fn unknown_routes_share_one_bucket_apart_from_real_ones() {
+        let limiter = RateLimiter::new(10, 3);
+        let t0 = Instant::now();
+        let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+        assert_eq!((0..5).filter(|_| limiter.check_unknown(a, t0).is_ok()).count(), 3);
+        assert!(limiter.check(a, &installation("form", PublicLimits::default()), t0).is_ok());
+        assert!(limiter.check_unknown(b, t0).is_ok(), "another client has its own bucket");
+        assert!(RateLimiter::new(0, 0).check_unknown(a, t0).is_ok(), "no limit set, none applied");
     }
 }
