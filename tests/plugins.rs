@@ -313,6 +313,34 @@ async fn an_upgrade_that_asks_for_more_keeps_the_old_grants_until_an_admin_decid
     assert_eq!(s.get("/api/teams/sales/plugins/hello-channel").await.expect(200)["declined"], json!(["storage"]));
 }
 
+/// An upgrade that stops asking for a capability takes its grant away:
+/// the code gets nothing from it, and a later version that asks for it
+/// again must be granted it again.
+#[tokio::test]
+async fn an_upgrade_that_asks_for_less_forgets_the_dropped_grant() {
+    let s = Server::start().await;
+    team(&s, "Ops").await;
+    s.install(&HELLO_CHANNEL).await.expect(201);
+    s.enable("ops", "hello-channel", json!({"count_submissions": true}), &["tickets", "storage"]).await.expect(201);
+    let counted = public_post(&s, "/c/ops/hello-channel/", json!({"title": "counted"})).await.expect(201);
+    assert_eq!(counted["submissions"], 1);
+
+    let version = |v: &str| HELLO_CHANNEL.manifest_text().replace("version = \"0.1.0\"", &format!("version = \"{v}\""));
+    let narrow = version("0.2.0").replace(r#"capabilities = ["tickets", "storage"]"#, r#"capabilities = ["tickets"]"#);
+    s.install_with(&narrow, HELLO_CHANNEL.wasm_bytes()).await.expect(200);
+    let ops = s.get("/api/teams/ops/plugins/hello-channel").await.expect(200);
+    assert_eq!((ops["grants"].clone(), ops["undecided"].clone()), (json!(["tickets"]), json!([])));
+    // The same code still calls storage, and is refused it.
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": "not counted"})).await.expect(502);
+
+    let upgraded = s.install_with(&version("0.3.0"), HELLO_CHANNEL.wasm_bytes()).await.expect(200);
+    assert_eq!(upgraded["awaiting_grants"], json!([{"team": "ops", "undecided": ["storage"]}]));
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": "still not counted"})).await.expect(502);
+    s.enable("ops", "hello-channel", json!({"count_submissions": true}), &["tickets", "storage"]).await.expect(200);
+    let counted = public_post(&s, "/c/ops/hello-channel/", json!({"title": "counted again"})).await.expect(201);
+    assert_eq!(counted["submissions"], 2);
+}
+
 #[tokio::test]
 async fn robot_runs_are_written_to_the_thread() {
     let s = Server::start().await;
@@ -590,6 +618,34 @@ async fn a_plugin_installed_before_the_wit_check_still_loads() {
     let s = Server::start_in(dir, |c| c.bundled = Vec::new()).await;
     let plugin = s.get("/api/plugins/hello-channel").await.expect(200);
     assert_eq!((plugin["wit"].as_str(), plugin["loaded"].as_bool()), (Some("0.1.1"), Some(true)), "{plugin}");
+}
+
+/// An upgrade recorded just before a crash, whose installations were not
+/// yet told, is finished at the next start: the dropped grant is
+/// forgotten before anything is served.
+#[tokio::test]
+async fn a_dropped_grant_is_forgotten_at_start_after_a_crash() {
+    use switchboard_store::PluginStore;
+
+    let s = Server::start().await;
+    team(&s, "Ops").await;
+    s.install(&HELLO_CHANNEL).await.expect(201);
+    s.enable("ops", "hello-channel", json!({"count_submissions": true}), &["tickets", "storage"]).await.expect(201);
+    let dir = s.stop().await;
+    {
+        let store = switchboard_store_sled::SledStore::open(&dir.path().join("data").join("db"), Default::default())
+            .expect("store");
+        let mut record = store.plugin("hello-channel").await.expect("record");
+        record.manifest.capabilities.retain(|c| c.to_string() != "storage");
+        let wasm = store.plugin_code("hello-channel").await.expect("code");
+        store.put_plugin(record, wasm).await.expect("put").durable().await.expect("durable");
+        let stale = store.installation("ops", "hello-channel").await.expect("installation");
+        assert_eq!(stale.grants.len(), 2, "the crash left the grant behind");
+    }
+    let s = Server::start_in(dir, |c| c.bundled = Vec::new()).await;
+    let ops = s.get("/api/teams/ops/plugins/hello-channel").await.expect(200);
+    assert_eq!(ops["grants"], json!(["tickets"]));
+    public_post(&s, "/c/ops/hello-channel/", json!({"title": "not counted"})).await.expect(502);
 }
 
 /// The manifest's settings schema is the one the host enforces; a plugin

@@ -383,6 +383,23 @@ impl Installation {
             .collect()
     }
 
+    /// Forgets grants and refusals of capabilities `manifest` no longer
+    /// asks for, and says whether there were any. After an upgrade that
+    /// drops a capability, a later version that asks for it again must be
+    /// granted it again: the admin never agreed to that version's use.
+    pub fn forget_unrequested(&mut self, manifest: &Manifest) -> bool {
+        let before = self.grants.len() + self.declined.len();
+        self.grants.retain(|c| manifest.capabilities.contains(c));
+        self.declined.retain(|c| manifest.capabilities.contains(c));
+        self.grants.len() + self.declined.len() != before
+    }
+
+    /// The grants in force for a plugin of `manifest`: those it asks for.
+    /// A grant it no longer asks for gives its code nothing.
+    pub fn grants_in_force(&self, manifest: &Manifest) -> Vec<Capability> {
+        self.grants.iter().filter(|c| manifest.capabilities.contains(c)).cloned().collect()
+    }
+
     /// Whether the installation holds `capability`.
     pub fn holds(&self, capability: &Capability) -> bool {
         self.grants.contains(capability)
@@ -497,5 +514,31 @@ mod tests {
         let mut big = inst(vec![Capability::Tickets, twilio], vec![]);
         big.limits.memory_mib = 4096;
         assert!(big.check(&manifest()).is_err());
+    }
+
+    #[test]
+    fn an_upgrade_that_drops_a_capability_forgets_its_grant() {
+        let twilio = Capability::parse("http:api.twilio.com:443").expect("cap");
+        let now = Timestamp::UNIX_EPOCH;
+        let mut kept = Installation {
+            team: "ops".into(),
+            plugin: "sms".into(),
+            settings: "{}".into(),
+            secrets: BTreeMap::new(),
+            grants: vec![Capability::Tickets, twilio.clone()],
+            declined: vec![],
+            limits: Limits::default(),
+            public_limits: Default::default(),
+            enabled_at: now,
+            updated_at: now,
+        };
+        let mut fewer = manifest();
+        fewer.capabilities = vec![Capability::Tickets];
+        assert_eq!(kept.grants_in_force(&fewer), [Capability::Tickets]);
+        assert!(kept.forget_unrequested(&fewer));
+        assert_eq!(kept.grants, [Capability::Tickets]);
+        assert!(!kept.forget_unrequested(&fewer), "nothing left to forget");
+        // Asked for again, the HTTP grant waits for the admin.
+        assert_eq!(kept.undecided(&manifest()), [twilio]);
     }
 }

@@ -171,11 +171,14 @@ impl Runtime {
         }
     }
 
-    fn installation_scope(installation: &Installation, secrets: &Secrets) -> Scope {
+    /// What a call for `installation` may do. Only grants the loaded
+    /// version asks for count: one an upgrade dropped gives nothing, also
+    /// before the server has forgotten it.
+    fn installation_scope(loaded: &Loaded, installation: &Installation, secrets: &Secrets) -> Scope {
         Scope {
             plugin: installation.plugin.as_str().into(),
             team: installation.team.as_str().into(),
-            grants: installation.grants.clone(),
+            grants: installation.grants_in_force(&loaded.manifest),
             limits: installation.limits,
             secrets: secrets.clone(),
         }
@@ -266,7 +269,7 @@ impl Runtime {
             client_addr: request.client_addr,
         };
         let answer: Answer<ch::HttpResponse> = self
-            .call(&loaded, Self::installation_scope(installation, secrets), |store, pre| {
+            .call(&loaded, Self::installation_scope(&loaded, installation, secrets), |store, pre| {
                 Box::pin(async move {
                     let Pre::Channel(pre) = pre else {
                         return Err(wasmtime::format_err!("not a channel"));
@@ -313,7 +316,7 @@ impl Runtime {
             settings: secrets.settings_for(&loaded.wit, &installation.settings),
         };
         let outcome = self
-            .call(&loaded, Self::installation_scope(installation, secrets), |store, pre| {
+            .call(&loaded, Self::installation_scope(&loaded, installation, secrets), |store, pre| {
                 Box::pin(async move {
                     let Pre::Robot(pre) = pre else {
                         return Err(wasmtime::format_err!("not a robot"));

@@ -3,7 +3,7 @@
 
 use switchboard_core::{Manifest, PluginRecord, Timestamp};
 use switchboard_runtime::Runtime;
-use switchboard_store::{PluginStore, StoreError};
+use switchboard_store::{PluginStore, StoreError, Stores, TeamStore};
 
 use crate::config::BundledPlugin;
 use crate::error::ApiError;
@@ -28,7 +28,7 @@ pub enum Source {
 /// `job` each phase. Re-installing an id upgrades it: the
 /// new code serves the next call, and installations keep their settings.
 pub async fn install(
-    store: &dyn PluginStore,
+    stores: &Stores,
     runtime: &Runtime,
     manifest: Manifest,
     wasm: Vec<u8>,
@@ -57,11 +57,39 @@ pub async fn install(
         installed_at: now,
         updated_at: now,
     };
-    let record = store.put_plugin(record, wasm).await?.durable().await?;
+    let record = stores.plugins.put_plugin(record, wasm).await?.durable().await?;
+    forget_unrequested_grants(&*stores.teams, &*stores.plugins, &record.manifest, now).await?;
     // Serving only once the record is durable, so the version that answers
     // is never one the store could lose.
     runtime.activate(prepared);
     Ok(record)
+}
+
+/// Makes every installation of `manifest`'s plugin forget the grants and
+/// refusals of capabilities it no longer asks for (see
+/// `Installation::forget_unrequested`). Run after an upgrade, and at start
+/// for an upgrade a crash interrupted; the runtime ignores such grants
+/// meanwhile. Says how many installations changed.
+pub async fn forget_unrequested_grants(
+    teams: &dyn TeamStore,
+    store: &dyn PluginStore,
+    manifest: &Manifest,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut changed = 0;
+    for team in teams.teams().await? {
+        let mut installation = match store.installation(&team.slug, &manifest.id).await {
+            Ok(installation) => installation,
+            Err(StoreError::NotEnabled { .. } | StoreError::UnknownTeam(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        if installation.forget_unrequested(manifest) {
+            installation.updated_at = now;
+            store.put_installation(installation).await?.durable().await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }
 
 /// The manifest's `settings_schema` is the one schema the host enforces
@@ -84,8 +112,13 @@ fn check_described_schema(manifest: &str, described: &str) -> Result<(), ApiErro
 /// Loads every installed plugin into the runtime. Precompiled forms come
 /// from the cache, so nothing is recompiled after a restart. A plugin that
 /// fails to load is logged and stays installed; its calls answer 503.
-pub async fn load_installed(store: &dyn PluginStore, runtime: &Runtime) -> Result<(), StoreError> {
+pub async fn load_installed(stores: &Stores, runtime: &Runtime, now: Timestamp) -> Result<(), StoreError> {
+    let store = &*stores.plugins;
     for record in store.plugins().await? {
+        let forgotten = forget_unrequested_grants(&*stores.teams, store, &record.manifest, now).await?;
+        if forgotten > 0 {
+            tracing::info!(plugin = %record.manifest.id, installations = forgotten, "forgot grants the plugin no longer asks for");
+        }
         let wasm = store.plugin_code(&record.manifest.id).await?;
         let runtime = runtime.clone();
         let manifest = record.manifest.clone();
@@ -106,7 +139,8 @@ pub async fn load_installed(store: &dyn PluginStore, runtime: &Runtime) -> Resul
 /// Installs the plugins that ship with the server, and upgrades an
 /// installed one when the shipped version is newer or, at the same version,
 /// its component or manifest differs. A newer version an admin installed is kept.
-pub async fn install_bundled(store: &dyn PluginStore, runtime: &Runtime, bundled: &[BundledPlugin], now: Timestamp) {
+pub async fn install_bundled(stores: &Stores, runtime: &Runtime, bundled: &[BundledPlugin], now: Timestamp) {
+    let store = &*stores.plugins;
     for plugin in bundled {
         let manifest = match parse_manifest(&plugin.manifest) {
             Ok(m) => m,
@@ -132,7 +166,7 @@ pub async fn install_bundled(store: &dyn PluginStore, runtime: &Runtime, bundled
             continue;
         }
         let (id, version) = (manifest.id.clone(), manifest.version.clone());
-        match install(store, runtime, manifest, plugin.wasm.clone(), Source::Shipped, now, None).await {
+        match install(stores, runtime, manifest, plugin.wasm.clone(), Source::Shipped, now, None).await {
             Ok(_) => tracing::info!(plugin = %id, version = %version, "installed shipped plugin"),
             Err(e) => tracing::error!(plugin = %id, error = ?e, "cannot install shipped plugin"),
         }

@@ -72,8 +72,8 @@ pub async fn serve(
     runtime_config.pooling = config.pooling;
     runtime_config.compiler = config.compiler.clone();
     let runtime = Runtime::new(runtime_config, &stores, Arc::new(move || clock.now()))?;
-    crate::plugins::load_installed(&*stores.plugins, &runtime).await?;
-    crate::plugins::install_bundled(&*stores.plugins, &runtime, &config.bundled, now).await;
+    crate::plugins::load_installed(&stores, &runtime, now).await?;
+    crate::plugins::install_bundled(&stores, &runtime, &config.bundled, now).await;
     if config.demo {
         crate::demo::enable_shipped_channels(&*backend, &runtime, now).await?;
     }

@@ -219,7 +219,7 @@ async fn run_install(state: AppState, job: Arc<Job>, manifest: Manifest, wasm: V
     let outcome = async {
         let upgrade = state.stores.plugins.plugin(&manifest.id).await.is_ok();
         let record = crate::plugins::install(
-            &*state.stores.plugins,
+            &state.stores,
             &state.runtime,
             manifest,
             wasm,
