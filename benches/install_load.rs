@@ -4,9 +4,9 @@
 //! Starts the real `switchboard` binary (release, as `cargo bench` builds
 //! it), enables hello-channel, and drives its public route with
 //! `INSTALL_CLIENTS` clients (default 16). Each round measures the route
-//! twice, one after the other: for `INSTALL_SECONDS` (default 5) with
-//! nothing else going on, and while a large component uploaded without
-//! `?wait` compiles in the background. The large component is made here:
+//! three times, one after the other: for `INSTALL_SECONDS` (default 5)
+//! with nothing else going on, while a large component uploaded without
+//! `?wait` compiles in the background, and alone again. The large component is made here:
 //! one core module of `INSTALL_FUNCTIONS` functions (default 6000) of
 //! straight-line arithmetic, several MB, about what a Python or JavaScript
 //! plugin gives cranelift to do. It implements no world, so its install
@@ -19,6 +19,9 @@
 //!
 //! `INSTALL_BINARY` runs another build of the server (an older commit's)
 //! instead of the one cargo built.
+//!
+//! The mean of the two measurements alone is the baseline: a long install
+//! leaves the route with many more tickets, which slow it by themselves.
 //!
 //! Reports per round and as medians over `INSTALL_ROUNDS` (default 3): the
 //! install time (the job's own clock), and the route's requests/s, p50 and
@@ -151,6 +154,16 @@ async fn main() {
         };
         stop.store(true, Ordering::Relaxed);
         let during = load.await.expect("busy round");
+        // The route slows as its tickets pile up, and a long install piles
+        // up many: so "alone" is measured again after it, and the two
+        // measurements' mean is what the install is compared with.
+        let stop = Arc::new(AtomicBool::new(false));
+        let after = drive_for(base.clone(), clients, Arc::clone(&stop), seconds).await;
+        let alone = Load {
+            per_sec: (alone.per_sec + after.per_sec) / 2.0,
+            p50_us: (alone.p50_us + after.p50_us) / 2.0,
+            p99_us: (alone.p99_us + after.p99_us) / 2.0,
+        };
         let took = ended["elapsed_ms"].as_f64().unwrap_or(0.0) / 1000.0;
         println!(
             "round {round}: install {took:.1} s; alone {:.0}/s p50 {:.0} µs p99 {:.0} µs; installing {:.0}/s p50 {:.0} µs p99 {:.0} µs",

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use support::{plugin_upload, spawn_server_logging};
+use support::{install_and_enable, plugin_upload, spawn_server_logging};
 use tokio::io::AsyncWriteExt;
 
 const TOKEN: &str = "compiler-admin-token";
@@ -35,18 +35,12 @@ fn engine_dir(data: &std::path::Path) -> std::path::PathBuf {
 async fn the_server_compiles_in_a_compiler_process_and_reports_its_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
-    let (_child, base) = spawn_server_logging(&data, TOKEN, &[("SWITCHBOARD_LOG", "info")], &log).await;
+    let (server, base) = spawn_server_logging(&data, TOKEN, &[("SWITCHBOARD_LOG", "info")], &log).await;
     let client = reqwest::Client::new();
+    let team = client.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"})).send();
+    assert_eq!(team.await.expect("team").status(), 201);
     let guest = &switchboard_artifacts::HELLO_CHANNEL;
-    let form = plugin_upload(&guest.manifest_text(), guest.wasm_bytes());
-    let installed = client
-        .post(format!("{base}/api/plugins?wait=true"))
-        .bearer_auth(TOKEN)
-        .multipart(form)
-        .send()
-        .await
-        .expect("install");
-    assert_eq!(installed.status(), 201, "{}", installed.text().await.unwrap_or_default());
+    install_and_enable(&client, &base, TOKEN, guest, json!({}), &["tickets", "storage"]).await;
 
     // The log names the compiler process, which is not the server.
     let text = std::fs::read_to_string(&log).expect("log");
@@ -55,21 +49,11 @@ async fn the_server_compiles_in_a_compiler_process_and_reports_its_errors() {
         .find(|l| l.contains("compiled in a compiler process") && l.contains("hello-channel"))
         .unwrap_or_else(|| panic!("no compiler process in the log:\n{text}"));
     let pid = line.split("compiler_pid=").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a pid");
-    assert_ne!(pid, _child.id().expect("server pid").to_string());
+    assert_ne!(pid, server.id().expect("server pid").to_string());
     let sha = switchboard_runtime::sha256_hex(&guest.wasm_bytes());
     assert!(engine_dir(&data).join(format!("{sha}.cwasm")).is_file(), "the compiled code is in the cache");
 
     // The plugin it compiled serves.
-    let team = client.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"})).send();
-    assert_eq!(team.await.expect("team").status(), 201);
-    let enabled = client
-        .put(format!("{base}/api/teams/ops/plugins/hello-channel"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"settings": {}, "grants": ["tickets", "storage"]}))
-        .send()
-        .await
-        .expect("enable");
-    assert_eq!(enabled.status(), 201, "{}", enabled.text().await.unwrap_or_default());
     let opened = client
         .post(format!("{base}/c/ops/hello-channel/"))
         .json(&json!({"title": "compiled elsewhere"}))
@@ -188,13 +172,9 @@ async fn the_compiler_is_held_while_the_server_serves_and_goes_on_when_it_is_qui
     let client = reqwest::Client::new();
     let team = client.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"})).send();
     assert_eq!(team.await.expect("team").status(), 201);
-    let guest = &switchboard_artifacts::HELLO_CHANNEL;
-    let form = plugin_upload(&guest.manifest_text(), guest.wasm_bytes());
-    let installed = client.post(format!("{base}/api/plugins?wait=true")).bearer_auth(TOKEN).multipart(form).send();
-    assert_eq!(installed.await.expect("install").status(), 201);
-    let enable = json!({"settings": {"count_submissions": false}, "grants": ["tickets", "storage"]});
-    let enabled = client.put(format!("{base}/api/teams/ops/plugins/hello-channel")).bearer_auth(TOKEN).json(&enable);
-    assert_eq!(enabled.send().await.expect("enable").status(), 201);
+    let settings = json!({"count_submissions": false});
+    install_and_enable(&client, &base, TOKEN, &switchboard_artifacts::HELLO_CHANNEL, settings, &["tickets", "storage"])
+        .await;
 
     // Customers keep the server busy.
     let stop = Arc::new(AtomicBool::new(false));

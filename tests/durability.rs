@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{plugin_upload, spawn_server};
+use support::{install_and_enable, spawn_server};
 use tokio::process::Child;
 
 const TOKEN: &str = "durability-admin-token";
@@ -35,50 +35,13 @@ async fn start_with_team(data: &std::path::Path) -> (Child, String, reqwest::Cli
     (child, base, client)
 }
 
-/// Installs `guest` and enables it for "ops" with `settings` and `grants`.
-async fn install_and_enable(
-    client: &reqwest::Client,
-    base: &str,
-    guest: &switchboard_artifacts::Guest,
-    settings: Value,
-    grants: &[&str],
-) {
-    let form = plugin_upload(&guest.manifest_text(), guest.wasm_bytes());
-    let installed = client
-        .post(format!("{base}/api/plugins?wait=true"))
-        .bearer_auth(TOKEN)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(installed.status(), 201);
-    // What the plugin asks for and is not granted here is declined.
-    let asked: Value = installed.json().await.expect("plugin");
-    let declined: Vec<&str> = asked["capabilities"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter(|c| !grants.contains(c))
-        .collect();
-    // The fixtures' and examples' plugin ids are their package names.
-    let id = guest.name;
-    let enabled = client
-        .put(format!("{base}/api/teams/ops/plugins/{id}"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"settings": settings, "grants": grants, "declined": declined}))
-        .send()
-        .await
-        .expect("enable");
-    assert!(enabled.status().is_success(), "enable {id}: {}", enabled.status());
-}
-
 /// Installs hello-channel and enables it for "ops", counting submissions
 /// in its storage: every request is then two writes, the ticket and the
 /// count.
 async fn enable_hello_channel(client: &reqwest::Client, base: &str) {
     let settings = json!({"count_submissions": true});
-    install_and_enable(client, base, &switchboard_artifacts::HELLO_CHANNEL, settings, &["tickets", "storage"]).await;
+    install_and_enable(client, base, TOKEN, &switchboard_artifacts::HELLO_CHANNEL, settings, &["tickets", "storage"])
+        .await;
 }
 
 /// Opens a ticket titled `title`, through the API or through
@@ -224,7 +187,7 @@ async fn a_plugins_write_is_durable_before_its_outbound_request() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, mut base, client) = start_with_team(dir.path()).await;
     let guest = switchboard_artifacts::MISBEHAVE_CHANNEL;
-    install_and_enable(&client, &base, &guest, json!({}), &["tickets", "http:127.0.0.1"]).await;
+    install_and_enable(&client, &base, TOKEN, &guest, json!({}), &["tickets", "http:127.0.0.1"]).await;
     let service = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/notify", service.local_addr().expect("addr"));
 

@@ -310,3 +310,43 @@ pub async fn plugin_cli(base_and_token: Option<(&str, &str)>, args: &[&str]) -> 
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Installs `guest` on the server at `base` (with the admin token `token`)
+/// and enables it for "ops" with `settings` and `grants`.
+pub async fn install_and_enable(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    guest: &switchboard_artifacts::Guest,
+    settings: serde_json::Value,
+    grants: &[&str],
+) {
+    let form = plugin_upload(&guest.manifest_text(), guest.wasm_bytes());
+    let installed = client
+        .post(format!("{base}/api/plugins?wait=true"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(installed.status(), 201);
+    // What the plugin asks for and is not granted here is declined.
+    let asked: serde_json::Value = installed.json().await.expect("plugin");
+    let declined: Vec<&str> = asked["capabilities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .filter(|c| !grants.contains(c))
+        .collect();
+    // The fixtures' and examples' plugin ids are their package names.
+    let id = guest.name;
+    let enabled = client
+        .put(format!("{base}/api/teams/ops/plugins/{id}"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"settings": settings, "grants": grants, "declined": declined}))
+        .send()
+        .await
+        .expect("enable");
+    assert!(enabled.status().is_success(), "enable {id}: {}", enabled.status());
+}

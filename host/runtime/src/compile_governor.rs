@@ -35,8 +35,14 @@ pub(crate) fn wait_yielding(child: &mut Child) -> std::io::Result<ExitStatus> {
     let mut last = own_cpu();
     let (mut stopped, mut stopped_windows) = (false, 0u32);
     let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                // Not left behind stopped: a compiler no one waits for ends.
+                let _ = child.kill();
+                return Err(e);
+            }
         }
         std::thread::sleep(WINDOW);
         let now = own_cpu();
