@@ -46,8 +46,8 @@ pub struct RuntimeConfig {
     pub max_http_body: usize,
     /// The timeout of one outbound HTTP request.
     pub http_timeout: Duration,
-    /// Compile in this process instead of on a thread of the runtime's
-    /// own (see `compile.rs` for why).
+    /// The program that compiles in a process of its own; `None` compiles
+    /// on a thread of the runtime's own (see `compile.rs` for why).
     pub compiler: Option<CompilerProcess>,
 }
 
