@@ -1,9 +1,9 @@
 //! Installing plugins: checking a component against its world, keeping it
 //! in the store, and loading every installed and shipped plugin at start.
 
-use switchboard_core::{Manifest, PluginRecord, Timestamp};
+use switchboard_core::{Manifest, PluginRecord, Team, Timestamp};
 use switchboard_runtime::Runtime;
-use switchboard_store::{PluginStore, StoreError, Stores, TeamStore};
+use switchboard_store::{PluginStore, StoreError, Stores};
 
 use crate::config::BundledPlugin;
 use crate::error::ApiError;
@@ -58,7 +58,8 @@ pub async fn install(
         updated_at: now,
     };
     let record = stores.plugins.put_plugin(record, wasm).await?.durable().await?;
-    forget_unrequested_grants(&*stores.teams, &*stores.plugins, &record.manifest, now).await?;
+    let teams = stores.teams.teams().await?;
+    forget_unrequested_grants(&teams, &*stores.plugins, &record.manifest, now).await?;
     // Serving only once the record is durable, so the version that answers
     // is never one the store could lose.
     runtime.activate(prepared);
@@ -71,13 +72,13 @@ pub async fn install(
 /// for an upgrade a crash interrupted; the runtime ignores such grants
 /// meanwhile. Says how many installations changed.
 pub async fn forget_unrequested_grants(
-    teams: &dyn TeamStore,
+    teams: &[Team],
     store: &dyn PluginStore,
     manifest: &Manifest,
     now: Timestamp,
 ) -> Result<usize, StoreError> {
     let mut changed = 0;
-    for team in teams.teams().await? {
+    for team in teams {
         let mut installation = match store.installation(&team.slug, &manifest.id).await {
             Ok(installation) => installation,
             Err(StoreError::NotEnabled { .. } | StoreError::UnknownTeam(_)) => continue,
@@ -114,8 +115,10 @@ fn check_described_schema(manifest: &str, described: &str) -> Result<(), ApiErro
 /// fails to load is logged and stays installed; its calls answer 503.
 pub async fn load_installed(stores: &Stores, runtime: &Runtime, now: Timestamp) -> Result<(), StoreError> {
     let store = &*stores.plugins;
+    // One read of the teams for every plugin: start-up stays quick.
+    let teams = stores.teams.teams().await?;
     for record in store.plugins().await? {
-        let forgotten = forget_unrequested_grants(&*stores.teams, store, &record.manifest, now).await?;
+        let forgotten = forget_unrequested_grants(&teams, store, &record.manifest, now).await?;
         if forgotten > 0 {
             tracing::info!(plugin = %record.manifest.id, installations = forgotten, "forgot grants the plugin no longer asks for");
         }
