@@ -194,7 +194,7 @@ async fn the_compiler_is_held_while_the_server_serves_and_goes_on_when_it_is_qui
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // A large component is uploaded meanwhile; its compiler is held
-    // nearly all the time the customers are served.
+    // most of the time the customers are served.
     let manifest = "id = \"large\"\nname = \"Large\"\nversion = \"0.1.0\"\nkind = \"channel\"\nvendor = \"Test\"\nwit = \"0.1.4\"\n";
     let form = plugin_upload(manifest, large_component::large_component(3000, 17));
     let accepted = client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await;
@@ -210,7 +210,9 @@ async fn the_compiler_is_held_while_the_server_serves_and_goes_on_when_it_is_qui
     }
     let compiler = compiler.expect("the server started a compiler process");
     let (stopped, seen) = stopped_share(compiler, Duration::from_secs(2)).await;
-    assert!(seen > 100 && stopped * 10 >= seen * 8, "stopped in {stopped} of {seen} samples while serving");
+    assert!(seen > 100 && stopped * 2 > seen, "stopped in {stopped} of {seen} samples while serving");
+    // ...but not all of it: one window in twenty it runs regardless.
+    assert!(stopped < seen, "never ran in {seen} samples while serving");
 
     // When the customers go, it runs, and the install ends.
     stop.store(true, Ordering::Relaxed);
