@@ -1,0 +1,322 @@
+//! Tickets, their list columns and threads; external keys kept unique by
+//! the `tickets_external_key` constraint.
+
+use async_trait::async_trait;
+use deadpool_postgres::Transaction;
+use switchboard_core::{
+    Author, ContactDraft, CoreError, Message, MessageDraft, MessageKind, Team, Ticket, TicketDraft, TicketId, Timestamp,
+};
+use switchboard_store::{Committed, Got, Idempotency, StoreError, TicketEdit, TicketFilter, TicketStore};
+use tokio_postgres::types::ToSql;
+
+use crate::convert::{db_id, json, nanos, record};
+use crate::idempotency::{check_idempotency, keep_idempotency};
+use crate::store::PgStore;
+use crate::teams::team_row;
+use crate::transact;
+use crate::tx::{TxError, execute, into_store, next_id, row, rows};
+
+/// The columns beside a ticket's record, in the order of [`upsert_ticket`]'s
+/// parameters after the id.
+async fn upsert_ticket(tx: &Transaction<'_>, ticket: &Ticket, insert: bool) -> Result<u64, TxError> {
+    let sla_due = ticket.running_deadline().map(nanos).transpose()?;
+    let params: [&(dyn ToSql + Sync); 10] = [
+        &db_id(ticket.id)?,
+        &ticket.team,
+        &i16::from(ticket.priority.stars()),
+        &i64::from(ticket.stage),
+        &nanos(ticket.created_at)?,
+        &ticket.is_breached(),
+        &sla_due,
+        &ticket.origin,
+        &ticket.external_key,
+        &json(ticket),
+    ];
+    let sql = if insert {
+        // The key's constraint is the guard: the insert waits for a
+        // transaction that holds the same key and does nothing if it
+        // committed, and the caller looks the owner up.
+        "INSERT INTO tickets (id, team, priority, stage, created_ns, breached, sla_due_ns, origin, external_key, data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+    } else {
+        "UPDATE tickets SET team = $2, priority = $3, stage = $4, created_ns = $5, breached = $6, sla_due_ns = $7,
+                origin = $8, external_key = $9, data = $10 WHERE id = $1"
+    };
+    execute(tx, sql, &params).await
+}
+
+/// The ticket with this id, locked against other writers.
+async fn locked_ticket(tx: &Transaction<'_>, id: TicketId) -> Result<Ticket, TxError> {
+    match row(tx, "SELECT data FROM tickets WHERE id = $1 FOR UPDATE", &[&db_id(id)?]).await? {
+        Some(found) => Ok(record("ticket", &found, "data")?),
+        None => Err(StoreError::UnknownTicket(id).into()),
+    }
+}
+
+/// The ticket of `team` that `origin` opened with `key`.
+async fn keyed_ticket(tx: &Transaction<'_>, team: &str, origin: &str, key: &str) -> Result<Option<Ticket>, TxError> {
+    let sql = "SELECT data FROM tickets WHERE team = $1 AND origin = $2 AND external_key = $3";
+    Ok(row(tx, sql, &[&team, &origin, &key]).await?.map(|r| record("ticket", &r, "data")).transpose()?)
+}
+
+async fn add_message(
+    tx: &Transaction<'_>,
+    ticket: TicketId,
+    draft: MessageDraft,
+    now: Timestamp,
+) -> Result<Message, TxError> {
+    let message = Message::new(next_id(tx, "message_ids").await?, ticket, draft, now)?;
+    let sql = "INSERT INTO messages (id, ticket_id, data) VALUES ($1, $2, $3)";
+    execute(tx, sql, &[&db_id(message.id)?, &db_id(ticket)?, &json(&message)]).await?;
+    Ok(message)
+}
+
+async fn add_event(
+    tx: &Transaction<'_>,
+    ticket: TicketId,
+    author: &Author,
+    body: String,
+    now: Timestamp,
+) -> Result<(), TxError> {
+    let draft = MessageDraft { kind: MessageKind::Event, author: author.clone(), body };
+    add_message(tx, ticket, draft, now).await.map(drop)
+}
+
+/// Opens a ticket with its contact and its "created" event, or says which
+/// ticket holds its external key.
+async fn open_ticket(
+    tx: &Transaction<'_>,
+    team: &Team,
+    draft: &TicketDraft,
+    contact: Option<&ContactDraft>,
+    author: &Author,
+    now: Timestamp,
+) -> Result<Ticket, TxError> {
+    let contact = match contact {
+        Some(c) => Some(crate::contacts::upsert(tx, c, now).await?),
+        None => None,
+    };
+    let id = next_id(tx, "ticket_ids").await?;
+    let ticket = Ticket::open(id, team, draft.clone(), contact.map(|c| c.id), now)?;
+    if upsert_ticket(tx, &ticket, true).await? == 0 {
+        let key = ticket.external_key.clone().unwrap_or_default();
+        return match keyed_ticket(tx, &team.slug, &ticket.origin, &key).await? {
+            Some(taken) => Err(StoreError::ExternalKeyTaken { origin: ticket.origin, key, ticket: taken.id }.into()),
+            None => Err(TxError::Retry(format!("ticket key \"{key}\" met a row that is gone"))),
+        };
+    }
+    let stage = team.stage(ticket.stage).map(|s| s.name.as_str()).unwrap_or("?");
+    add_event(tx, id, author, format!("Ticket created via {} in stage {stage}", ticket.origin), now).await?;
+    Ok(ticket)
+}
+
+/// The parts of a ticket creation, borrowed by each attempt.
+struct Opening<'a> {
+    slug: &'a str,
+    draft: &'a TicketDraft,
+    contact: Option<&'a ContactDraft>,
+    author: &'a Author,
+    now: Timestamp,
+}
+
+async fn create_attempt(
+    tx: &Transaction<'_>,
+    o: &Opening<'_>,
+    idem: Option<&Idempotency<Ticket>>,
+) -> Result<Ticket, TxError> {
+    check_idempotency(tx, idem).await?;
+    // `FOR SHARE` keeps the ticket's stage from being removed meanwhile.
+    let team = team_row(tx, o.slug, "FOR SHARE").await?;
+    let ticket = open_ticket(tx, &team, o.draft, o.contact, o.author, o.now).await?;
+    keep_idempotency(tx, idem, &ticket).await?;
+    Ok(ticket)
+}
+
+async fn create_or_get_attempt(tx: &Transaction<'_>, o: &Opening<'_>, key: &str) -> Result<Got<Ticket>, TxError> {
+    let team = team_row(tx, o.slug, "FOR SHARE").await?;
+    if let Some(ticket) = keyed_ticket(tx, o.slug, &o.draft.origin, key).await? {
+        return Ok(Got { record: ticket, created: false });
+    }
+    match open_ticket(tx, &team, o.draft, o.contact, o.author, o.now).await {
+        Ok(ticket) => Ok(Got { record: ticket, created: true }),
+        // Another caller made it since the look-up: the next attempt
+        // returns theirs, with none of this attempt's writes.
+        Err(TxError::Store(StoreError::ExternalKeyTaken { .. })) => {
+            Err(TxError::Retry(format!("ticket key \"{key}\" was taken meanwhile")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn update_attempt(
+    tx: &Transaction<'_>,
+    id: TicketId,
+    edit: &TicketEdit,
+    author: &Author,
+    now: Timestamp,
+    idem: Option<&Idempotency<Ticket>>,
+) -> Result<Ticket, TxError> {
+    check_idempotency(tx, idem).await?;
+    let old = locked_ticket(tx, id).await?;
+    let lock = if edit.stage.is_some() { "FOR SHARE" } else { "" };
+    let team = team_row(tx, &old.team, lock).await?;
+    let mut ticket = old.clone();
+    let mut changes = Vec::new();
+    if let Some(title) = &edit.title {
+        changes.extend(ticket.set_title(title, now)?);
+    }
+    if let Some(priority) = edit.priority {
+        changes.extend(ticket.set_priority(priority, &team, now));
+    }
+    if let Some(stage) = edit.stage {
+        changes.extend(ticket.move_to_stage(stage, &team, now)?);
+    }
+    if let Some(fields) = &edit.fields {
+        changes.extend(ticket.set_fields(fields, now)?);
+    }
+    if !changes.is_empty() {
+        upsert_ticket(tx, &ticket, false).await?;
+        for change in &changes {
+            add_event(tx, id, author, change.describe(), now).await?;
+        }
+    }
+    keep_idempotency(tx, idem, &ticket).await?;
+    Ok(ticket)
+}
+
+async fn append_attempt(
+    tx: &Transaction<'_>,
+    id: TicketId,
+    draft: &MessageDraft,
+    now: Timestamp,
+    idem: Option<&Idempotency<Message>>,
+) -> Result<Message, TxError> {
+    check_idempotency(tx, idem).await?;
+    let mut ticket = locked_ticket(tx, id).await?;
+    let message = add_message(tx, id, draft.clone(), now).await?;
+    ticket.updated_at = now;
+    execute(tx, "UPDATE tickets SET data = $2 WHERE id = $1", &[&db_id(id)?, &json(&ticket)]).await?;
+    keep_idempotency(tx, idem, &message).await?;
+    Ok(message)
+}
+
+async fn breach_attempt(tx: &Transaction<'_>, now: Timestamp) -> Result<Vec<TicketId>, TxError> {
+    // Tickets another server is breaching (or another writer is changing)
+    // are skipped rather than waited for: that writer handles them, or the
+    // next sweep does.
+    let sql = "SELECT data FROM tickets WHERE sla_due_ns <= $1 ORDER BY sla_due_ns FOR UPDATE SKIP LOCKED";
+    let mut breached = Vec::new();
+    for found in rows(tx, sql, &[&nanos(now)?]).await? {
+        let mut ticket: Ticket = record("ticket", &found, "data")?;
+        let changes = ticket.check_deadline(now);
+        if changes.is_empty() {
+            continue;
+        }
+        upsert_ticket(tx, &ticket, false).await?;
+        for change in &changes {
+            add_event(tx, ticket.id, &Author::System, change.describe(), now).await?;
+        }
+        breached.push(ticket.id);
+    }
+    Ok(breached)
+}
+
+#[async_trait]
+impl TicketStore for PgStore {
+    async fn create_ticket(
+        &self,
+        slug: &str,
+        draft: TicketDraft,
+        contact: Option<ContactDraft>,
+        author: Author,
+        now: Timestamp,
+        idem: Option<Idempotency<Ticket>>,
+    ) -> Result<Committed<Ticket>, StoreError> {
+        let contact = contact.map(|c| c.normalized()).transpose()?;
+        let opening = Opening { slug, draft: &draft, contact: contact.as_ref(), author: &author, now };
+        transact!(self, |tx| create_attempt(&tx, &opening, idem.as_ref())).map(Committed::durable_now)
+    }
+
+    async fn create_or_get_ticket(
+        &self,
+        slug: &str,
+        draft: TicketDraft,
+        contact: Option<ContactDraft>,
+        author: Author,
+        now: Timestamp,
+    ) -> Result<Committed<Got<Ticket>>, StoreError> {
+        let Some(key) = draft.external_key.clone() else {
+            return Err(CoreError::invalid("external_key", "is needed to find the ticket again").into());
+        };
+        let contact = contact.map(|c| c.normalized()).transpose()?;
+        let opening = Opening { slug, draft: &draft, contact: contact.as_ref(), author: &author, now };
+        transact!(self, |tx| create_or_get_attempt(&tx, &opening, &key)).map(Committed::durable_now)
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError> {
+        let client = self.client().await.map_err(into_store)?;
+        let found = row(&client, "SELECT data FROM tickets WHERE id = $1", &[&db_id(id)?]).await.map_err(into_store)?;
+        found.map(|r| record("ticket", &r, "data")).transpose()?.ok_or(StoreError::UnknownTicket(id))
+    }
+
+    async fn tickets(&self, slug: &str, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
+        let client = self.client().await.map_err(into_store)?;
+        team_row(&client, slug, "").await.map_err(into_store)?;
+        let sql = "SELECT data FROM tickets
+                   WHERE team = $1
+                     AND ($2::bigint IS NULL OR stage = $2)
+                     AND ($3::smallint IS NULL OR priority = $3)
+                     AND ($4::boolean IS NULL OR breached = $4)
+                   ORDER BY priority DESC, created_ns, id
+                   OFFSET $5 LIMIT $6";
+        let stage = filter.stage.map(i64::from);
+        let priority = filter.priority.map(|p| i16::from(p.stars()));
+        let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+        let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let params: [&(dyn ToSql + Sync); 6] = [&slug, &stage, &priority, &filter.breached, &offset, &limit];
+        let found = rows(&client, sql, &params).await.map_err(into_store)?;
+        found.iter().map(|r| record("ticket", r, "data")).collect()
+    }
+
+    async fn ticket_by_external_key(&self, slug: &str, origin: &str, key: &str) -> Result<Option<Ticket>, StoreError> {
+        let client = self.client().await.map_err(into_store)?;
+        let sql = "SELECT data FROM tickets WHERE team = $1 AND origin = $2 AND external_key = $3";
+        let found = row(&client, sql, &[&slug, &origin, &key]).await.map_err(into_store)?;
+        found.map(|r| record("ticket", &r, "data")).transpose()
+    }
+
+    async fn update_ticket(
+        &self,
+        id: TicketId,
+        edit: TicketEdit,
+        author: Author,
+        now: Timestamp,
+        idem: Option<Idempotency<Ticket>>,
+    ) -> Result<Committed<Ticket>, StoreError> {
+        transact!(self, |tx| update_attempt(&tx, id, &edit, &author, now, idem.as_ref())).map(Committed::durable_now)
+    }
+
+    async fn append_message(
+        &self,
+        id: TicketId,
+        draft: MessageDraft,
+        now: Timestamp,
+        idem: Option<Idempotency<Message>>,
+    ) -> Result<Committed<Message>, StoreError> {
+        transact!(self, |tx| append_attempt(&tx, id, &draft, now, idem.as_ref())).map(Committed::durable_now)
+    }
+
+    async fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError> {
+        let client = self.client().await.map_err(into_store)?;
+        if row(&client, "SELECT 1 FROM tickets WHERE id = $1", &[&db_id(id)?]).await.map_err(into_store)?.is_none() {
+            return Err(StoreError::UnknownTicket(id));
+        }
+        let sql = "SELECT data FROM messages WHERE ticket_id = $1 ORDER BY id";
+        let found = rows(&client, sql, &[&db_id(id)?]).await.map_err(into_store)?;
+        found.iter().map(|r| record("message", r, "data")).collect()
+    }
+
+    async fn breach_overdue(&self, now: Timestamp) -> Result<Committed<Vec<TicketId>>, StoreError> {
+        transact!(self, |tx| breach_attempt(&tx, now)).map(Committed::durable_now)
+    }
+}

@@ -1,0 +1,56 @@
+//! Users, found by id and by the hash of their token.
+
+use async_trait::async_trait;
+use deadpool_postgres::Transaction;
+use switchboard_core::{Role, Timestamp, User, UserId};
+use switchboard_store::{Committed, StoreError, UserStore};
+
+use crate::convert::{db_id, json, record};
+use crate::store::PgStore;
+use crate::transact;
+use crate::tx::{TxError, execute, into_store, next_id, row, rows};
+
+async fn create_attempt(
+    tx: &Transaction<'_>,
+    name: &str,
+    role: Role,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<User, TxError> {
+    let user = User::new(next_id(tx, "user_ids").await?, name, role, token_hash.to_owned(), now)?;
+    let sql = "INSERT INTO users (id, token_hash, data) VALUES ($1, $2, $3)";
+    execute(tx, sql, &[&db_id(user.id)?, &user.token_hash, &json(&user)]).await?;
+    Ok(user)
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        token_hash: String,
+        now: Timestamp,
+    ) -> Result<Committed<User>, StoreError> {
+        transact!(self, |tx| create_attempt(&tx, name, role, &token_hash, now)).map(Committed::durable_now)
+    }
+
+    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        let client = self.client().await.map_err(into_store)?;
+        let found =
+            row(&client, "SELECT data FROM users WHERE token_hash = $1", &[&token_hash]).await.map_err(into_store)?;
+        found.map(|r| record("user", &r, "data")).transpose()
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let client = self.client().await.map_err(into_store)?;
+        let found = row(&client, "SELECT data FROM users WHERE id = $1", &[&db_id(id)?]).await.map_err(into_store)?;
+        found.map(|r| record("user", &r, "data")).transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let client = self.client().await.map_err(into_store)?;
+        let found = rows(&client, "SELECT data FROM users ORDER BY id", &[]).await.map_err(into_store)?;
+        found.iter().map(|r| record("user", r, "data")).collect()
+    }
+}
