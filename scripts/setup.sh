@@ -26,14 +26,17 @@ for component in rustfmt clippy; do
 done
 
 # The browser test drives Debian's chromium through chromedriver; the
-# power-loss test runs the server under strace.
+# power-loss test runs the server under strace. The PostgreSQL and
+# multi-server tests start private servers of their own from Debian's
+# postgresql and nats-server (they never use a service already running).
 if [ "${1:-}" = --for-tests ] && { ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ] \
-    || ! command -v strace >/dev/null; }; then
+    || ! command -v strace >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null \
+    || ! command -v nats-server >/dev/null; }; then
     as_root=""
     [ "$(id -u)" -eq 0 ] || as_root="sudo"
     $as_root apt-get update -q
     DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends \
-        chromium chromium-driver strace
+        chromium chromium-driver strace postgresql nats-server
 fi
 
 # Schemathesis checks the live API against its OpenAPI document; it comes

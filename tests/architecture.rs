@@ -40,6 +40,8 @@ fn users_of(dependency: &str) -> Vec<String> {
 #[test]
 fn only_the_sled_backend_touches_sled_and_only_the_runtime_touches_wasmtime() {
     assert_eq!(users_of("sled"), ["host/store-sled"]);
+    assert_eq!(users_of("tokio-postgres"), ["host/store-postgres"]);
+    assert_eq!(users_of("deadpool-postgres"), ["host/store-postgres"]);
     assert_eq!(users_of("wasmtime"), ["host/runtime"]);
     assert!(!dependencies("host/store").iter().any(|d| d == "sled"), "the store traits name no backend");
 }
@@ -62,15 +64,18 @@ fn above_the_store_traits_only_serve_names_the_backend() {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if std::fs::read_to_string(&path).expect("source").contains("switchboard_store_sled") {
+            } else if ["switchboard_store_sled", "switchboard_store_postgres"]
+                .iter()
+                .any(|backend| std::fs::read_to_string(&path).expect("source").contains(backend))
+            {
                 naming.push(path.strip_prefix(&src).expect("below src").display().to_string());
             }
         }
     }
     naming.sort();
-    // serve opens the backend and turns its counters into `/metrics`
-    // counters; config carries its settings.
-    assert_eq!(naming, ["config.rs", "serve.rs"]);
+    // backend opens the configured backend and turns its counters into
+    // `/metrics` counters; config carries its settings.
+    assert_eq!(naming, ["backend.rs", "config.rs"]);
 }
 
 #[test]

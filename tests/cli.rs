@@ -109,6 +109,36 @@ async fn bad_config_file_is_named_in_the_error() {
     assert!(!missing.status.success() && err.contains("/nonexistent/x.toml"), "{err}");
 }
 
+/// `--store` names a backend; anything else is refused before the server
+/// starts, with the password of a URL kept out of the message, and a
+/// database that cannot be reached is named rather than waited for.
+#[tokio::test]
+async fn a_bad_store_is_named_in_the_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = switchboard()
+        .args(["serve", "--listen", "127.0.0.1:0", "--store", "mysql://root:hunter2@db/x", "--data"])
+        .arg(dir.path())
+        .output()
+        .await
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("unknown store \"mysql://root:***@db/x\""), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+
+    // A port nothing listens on: the kernel refuses at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("postgres://switchboard:hunter2@127.0.0.1:{port}/helpdesk");
+    let out = switchboard()
+        .args(["serve", "--listen", "127.0.0.1:0", "--store", &url, "--data"])
+        .arg(dir.path())
+        .output()
+        .await
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("no database connection"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
 /// Starts the binary with piped stdout and stderr, returning it, its base
 /// URL, and the stderr lines collected so far.
 async fn start_logged(

@@ -594,12 +594,9 @@ async fn an_empty_contact_means_no_contact() {
 /// at start (with a warning in the log) rather than going down.
 #[tokio::test]
 async fn a_plugin_installed_before_the_wit_check_still_loads() {
-    use switchboard_store::PluginStore;
-
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let store = switchboard_store_sled::SledStore::open(&dir.path().join("data").join("db"), Default::default())
-            .expect("store");
+        let store = support::open_store(&dir.path().join("data")).await;
         let text = HELLO_CHANNEL.manifest_text().replace("wit = \"0.1.4\"", "wit = \"0.1.1\"");
         let manifest = switchboard_server::parse_manifest(&text).expect("manifest");
         let wasm = HELLO_CHANNEL.wasm_bytes();
@@ -625,16 +622,13 @@ async fn a_plugin_installed_before_the_wit_check_still_loads() {
 /// forgotten before anything is served.
 #[tokio::test]
 async fn a_dropped_grant_is_forgotten_at_start_after_a_crash() {
-    use switchboard_store::PluginStore;
-
     let s = Server::start().await;
     team(&s, "Ops").await;
     s.install(&HELLO_CHANNEL).await.expect(201);
     s.enable("ops", "hello-channel", json!({"count_submissions": true}), &["tickets", "storage"]).await.expect(201);
     let dir = s.stop().await;
     {
-        let store = switchboard_store_sled::SledStore::open(&dir.path().join("data").join("db"), Default::default())
-            .expect("store");
+        let store = support::open_store(&dir.path().join("data")).await;
         let mut record = store.plugin("hello-channel").await.expect("record");
         record.manifest.capabilities.retain(|c| c.to_string() != "storage");
         let wasm = store.plugin_code("hello-channel").await.expect("code");

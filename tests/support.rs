@@ -20,6 +20,47 @@ pub fn plugin_upload(manifest: &str, wasm: Vec<u8>) -> reqwest::multipart::Form 
         .part("component", reqwest::multipart::Part::bytes(wasm).file_name("plugin.wasm"))
 }
 
+/// Whether this test binary runs its tests on PostgreSQL: the same test
+/// file is built twice, as `NAME` on sled and as `NAME_postgres`, so that
+/// every test in it holds for both backends.
+pub fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME").ends_with("_postgres")
+}
+
+/// The store for the server whose data directory is `data`: on sled, in
+/// the data directory as by default; on PostgreSQL, a fresh database on
+/// this test binary's private server, remembered beside the data directory
+/// so that a restart on the same data opens the same database.
+pub fn store_for(data: &std::path::Path) -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let remembered = data.with_extension("store-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return Some(url);
+    }
+    let server = switchboard_store_postgres::throwaway::TempPostgres::shared().expect("start postgres");
+    let url = server.new_database().expect("create a database");
+    std::fs::write(&remembered, &url).expect("remember the database");
+    Some(url)
+}
+
+/// Opens, outside any server, the store of the server whose data
+/// directory is `data`, as a test that stages what a crash or an old build
+/// left behind needs. Drop it before starting a server on the same data.
+pub async fn open_store(data: &std::path::Path) -> Arc<dyn switchboard_store::Store> {
+    match store_for(data) {
+        Some(url) => Arc::new(
+            switchboard_store_postgres::PgStore::open(&switchboard_store_postgres::PgConfig::new(url))
+                .await
+                .expect("open the PostgreSQL store"),
+        ),
+        None => Arc::new(
+            switchboard_store_sled::SledStore::open(&data.join("db"), Default::default()).expect("open the store"),
+        ),
+    }
+}
+
 /// The admin token the test servers are started with.
 pub const ADMIN: &str = "test-admin-token";
 
@@ -75,6 +116,9 @@ impl Server {
         // where it is the point.
         config.bundled = Vec::new();
         config.public_rate = 0;
+        if let Some(url) = store_for(&dir.path().join("data")) {
+            config.store = switchboard_server::StoreLocation::Postgres(url);
+        }
         tweak(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -257,9 +301,12 @@ async fn spawn_server_to(
     env: &[(&str, &str)],
     stderr: std::process::Stdio,
 ) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
-        .arg(data)
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    command.args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"]).arg(data);
+    if let Some(url) = store_for(data) {
+        command.arg("--store").arg(url);
+    }
+    let mut child = command
         .env("SWITCHBOARD_ADMIN_TOKEN", token)
         .env("SWITCHBOARD_LOG", "warn")
         .envs(env.iter().copied())

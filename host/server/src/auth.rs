@@ -48,7 +48,17 @@ pub async fn bootstrap_admin(
     if let Some(token) = configured {
         let hash = hash_token(token);
         if store.user_by_token(&hash).await?.is_none() {
-            store.create_user("admin", Role::Admin, hash, now).await?.durable().await?;
+            let created = match store.create_user("admin", Role::Admin, hash.clone(), now).await {
+                Ok(write) => write.durable().await.map(drop),
+                Err(e) => Err(e),
+            };
+            // Servers sharing one database start together: the one that
+            // lost the race finds the admin the other made.
+            if let Err(e) = created
+                && store.user_by_token(&hash).await?.is_none()
+            {
+                return Err(e.into());
+            }
         }
         return Ok(None);
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::clock::{Clock, SystemClock};
+use crate::store_location::StoreLocation;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -24,8 +25,12 @@ pub enum LogFormat {
 /// Everything [`crate::serve`] needs to run.
 #[derive(Clone)]
 pub struct Config {
-    /// The data directory: the database and the generated admin token.
+    /// The data directory: the plugin cache, the generated admin token,
+    /// and by default the database.
     pub data_dir: PathBuf,
+    /// Where the tickets, teams and plugins are kept: by default sled in
+    /// `<data>/db`.
+    pub store: StoreLocation,
     /// The domain of team e-mail aliases, such as `support.example.com`.
     pub mail_domain: String,
     /// The largest request body accepted, in bytes.
@@ -96,6 +101,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
+            .field("store", &self.store)
             .field("mail_domain", &self.mail_domain)
             .field("body_limit", &self.body_limit)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
@@ -122,6 +128,7 @@ impl Config {
         let data_dir = data_dir.into();
         Config {
             secret_key_file: default_secret_key_file(&data_dir),
+            store: StoreLocation::Sled(data_dir.join("db")),
             trusted_keys: Vec::new(),
             allow_unsigned_bundles: false,
             data_dir,
@@ -159,6 +166,8 @@ pub fn default_secret_key_file(data_dir: &Path) -> PathBuf {
 pub struct FileConfig {
     /// The data directory.
     pub data: Option<PathBuf>,
+    /// The store: `sled:<dir>` or `postgres://…`.
+    pub store: Option<String>,
     /// The address to listen on.
     pub listen: Option<SocketAddr>,
     /// The e-mail alias domain.

@@ -8,6 +8,7 @@
 mod api;
 mod app;
 pub mod auth;
+mod backend;
 pub mod bundle;
 mod client_addr;
 pub mod clock;
@@ -28,10 +29,12 @@ mod secret_key;
 mod serve;
 mod settings_schema;
 mod state;
+mod store_location;
 mod sweeper;
 
 pub use config::{BundledPlugin, Config, FileConfig, LogFormat};
 pub use manifest::parse_manifest;
 pub use serve::{ServeError, serve};
+pub use store_location::StoreLocation;
 
 pub use api::openapi;

@@ -70,6 +70,9 @@ struct ServeArgs {
     /// The data directory [default: ./data].
     #[arg(long, env = "SWITCHBOARD_DATA")]
     data: Option<PathBuf>,
+    /// Where to keep the data: sled:<dir>, or postgres://… for a database several servers share [default: sled:<data>/db].
+    #[arg(long, env = "SWITCHBOARD_STORE")]
+    store: Option<String>,
     /// The address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "SWITCHBOARD_LISTEN")]
     listen: Option<SocketAddr>,
@@ -151,6 +154,9 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let data = args.data.or(file.data).unwrap_or_else(|| PathBuf::from("data"));
     let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let mut config = Config::new(data);
+    if let Some(store) = args.store.or(file.store) {
+        config.store = store.parse().map_err(|e: String| anyhow::anyhow!("store: {e}"))?;
+    }
     if let Some(domain) = args.mail_domain.or(file.mail_domain) {
         config.mail_domain = domain;
     }

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use switchboard_runtime::{Runtime, RuntimeConfig, RuntimeError};
-use switchboard_store::{StoreError, Stores};
-use switchboard_store_sled::{SledConfig, SledStore};
+use switchboard_store::StoreError;
+
+use crate::backend::Backend;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
@@ -57,15 +58,14 @@ pub async fn serve(
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| ServeError::DataDir(config.data_dir.display().to_string(), e))?;
     let secret_key = Arc::new(crate::secret_key::SecretKey::open(&config.secret_key_file)?);
-    let sled_config = SledConfig { cache_bytes: config.store_cache_bytes };
-    let backend = Arc::new(SledStore::open(&config.data_dir.join("db"), sled_config)?);
-    let stores = Stores::new(Arc::clone(&backend));
+    let backend = Backend::open(&config).await?;
+    let stores = backend.stores();
     let now = config.clock.now();
     if let Some(path) = bootstrap_admin(&*stores.users, &config.data_dir, config.admin_token.as_deref(), now).await? {
         tracing::info!(path = %path.display(), "generated the first admin token");
     }
     if config.demo {
-        crate::demo::ensure_demo_team(&*backend, now).await?;
+        crate::demo::ensure_demo_team(&*backend.store(), now).await?;
     }
     let clock = Arc::clone(&config.clock);
     let mut runtime_config = RuntimeConfig::new(config.data_dir.join("plugin-cache"));
@@ -75,7 +75,7 @@ pub async fn serve(
     crate::plugins::load_installed(&stores, &runtime, now).await?;
     crate::plugins::install_bundled(&stores, &runtime, &config.bundled, now).await;
     if config.demo {
-        crate::demo::enable_shipped_channels(&*backend, &runtime, now).await?;
+        crate::demo::enable_shipped_channels(&*backend.store(), &runtime, now).await?;
     }
     if let Ok(addr) = listener.local_addr() {
         crate::demo::announce_public_pages(&*stores.teams, &*stores.plugins, addr).await?;
@@ -84,7 +84,7 @@ pub async fn serve(
     // ends: no request can touch the store any more (mini-redis's
     // shutdown-complete signal).
     let (alive, mut closed) = mpsc::channel::<()>(1);
-    let stats = Arc::clone(&backend);
+    let stats = backend.clone();
     let state = AppState::new(Shared {
         stores: stores.clone(),
         failures: crate::failures::Failures::default(),
@@ -92,7 +92,7 @@ pub async fn serve(
         installs: Default::default(),
         trusted_keys: config.trusted_keys.clone().into(),
         allow_unsigned_bundles: config.allow_unsigned_bundles,
-        store_stats: Arc::new(move || sled_counters(stats.stats())),
+        store_stats: Arc::new(move || stats.counters()),
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),
         runtime,
@@ -150,42 +150,13 @@ pub async fn serve(
     // writer and flusher finish, sled releases the directory) before this
     // returns and a restart on the same directory can open it.
     let _ = closed.recv().await;
-    if Arc::strong_count(&backend) > 1 {
+    if backend.in_use() {
         tracing::warn!("the store is still in use after shutdown; closing without waiting for it");
     }
-    drop(backend);
+    backend.close();
     served?;
     match fault {
         Some(reason) => Err(ServeError::StoreFault(reason)),
         None => Ok(()),
     }
-}
-
-/// The sled backend's counters as `/metrics` shows them.
-fn sled_counters(stats: switchboard_store_sled::SledStats) -> Vec<crate::metrics::Counter> {
-    use crate::metrics::Counter;
-    vec![
-        Counter::new("switchboard_store_flushes", "Group-commit flushes (fsyncs) of the store.", stats.flushes),
-        Counter::new("switchboard_store_durable_writes", "Writes made durable by those flushes.", stats.durable_writes),
-        Counter::new(
-            "switchboard_store_handed_over_writes",
-            "Writes run on the store's writer thread because the server was busy.",
-            stats.handed_over,
-        ),
-        Counter::new(
-            "switchboard_store_write_batches",
-            "Transactions in which the store writer committed several writes.",
-            stats.batches,
-        ),
-        Counter::new(
-            "switchboard_store_batched_writes",
-            "Writes committed in those transactions.",
-            stats.batched_writes,
-        ),
-        Counter::new(
-            "switchboard_store_write_panics",
-            "Writes that panicked on the writer thread and failed alone.",
-            stats.write_panics,
-        ),
-    ]
 }

@@ -16,6 +16,15 @@ async fn exists(tx: &Transaction<'_>, scope: KvScope<'_>, key: &str) -> Result<b
     Ok(row(tx, sql, &[&scope.team, &scope.plugin, &key]).await?.is_some())
 }
 
+/// How [`put`] treats a key that holds a value already.
+#[derive(Clone, Copy, PartialEq)]
+enum Existing {
+    /// Replace its value.
+    Replace,
+    /// Leave it as it is: a claim that another caller won.
+    Keep,
+}
+
 /// Stores a value, counting a new key against `max_keys`. Returns whether
 /// the key was new.
 async fn put(
@@ -24,9 +33,13 @@ async fn put(
     key: &str,
     value: &[u8],
     max_keys: u64,
+    existing: Existing,
 ) -> Result<bool, TxError> {
     let (team, plugin) = (scope.team, scope.plugin);
     if exists(tx, scope, key).await? {
+        if existing == Existing::Keep {
+            return Ok(false);
+        }
         let sql = "UPDATE plugin_kv SET value = $4 WHERE team = $1 AND plugin = $2 AND key = $3";
         execute(tx, sql, &[&team, &plugin, &key, &value]).await?;
         return Ok(false);
@@ -48,19 +61,6 @@ async fn put(
     let sql = "UPDATE plugin_kv_counts SET keys = keys + 1 WHERE team = $1 AND plugin = $2";
     execute(tx, sql, &[&team, &plugin]).await?;
     Ok(true)
-}
-
-async fn set_if_absent_attempt(
-    tx: &Transaction<'_>,
-    scope: KvScope<'_>,
-    key: &str,
-    value: &[u8],
-    max_keys: u64,
-) -> Result<bool, TxError> {
-    if exists(tx, scope, key).await? {
-        return Ok(false);
-    }
-    put(tx, scope, key, value, max_keys).await
 }
 
 async fn delete_attempt(tx: &Transaction<'_>, scope: KvScope<'_>, key: &str) -> Result<(), TxError> {
@@ -88,7 +88,8 @@ impl KvStore for PgStore {
         value: Vec<u8>,
         max_keys: u64,
     ) -> Result<Committed<()>, StoreError> {
-        transact!(self, |tx| put(&tx, scope, key, &value, max_keys)).map(|_| Committed::durable_now(()))
+        transact!(self, |tx| put(&tx, scope, key, &value, max_keys, Existing::Replace))
+            .map(|_| Committed::durable_now(()))
     }
 
     async fn kv_set_if_absent(
@@ -98,7 +99,7 @@ impl KvStore for PgStore {
         value: Vec<u8>,
         max_keys: u64,
     ) -> Result<Committed<bool>, StoreError> {
-        transact!(self, |tx| set_if_absent_attempt(&tx, scope, key, &value, max_keys)).map(Committed::durable_now)
+        transact!(self, |tx| put(&tx, scope, key, &value, max_keys, Existing::Keep)).map(Committed::durable_now)
     }
 
     async fn kv_delete(&self, scope: KvScope<'_>, key: &str) -> Result<Committed<()>, StoreError> {

@@ -32,4 +32,4 @@ mod tx;
 mod users;
 
 pub use schema::SCHEMA_VERSION;
-pub use store::{PgConfig, PgStore};
+pub use store::{PgConfig, PgStats, PgStore};

@@ -2,6 +2,7 @@
 //! every connection runs with.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use switchboard_store::{Health, StoreError};
@@ -28,9 +29,20 @@ impl PgConfig {
     }
 }
 
+/// What the store has done since it opened, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PgStats {
+    /// Write transactions committed.
+    pub commits: u64,
+    /// Attempts run again after meeting another transaction's write.
+    pub retries: u64,
+}
+
 /// Every store trait on one PostgreSQL database.
 pub struct PgStore {
     pool: Pool,
+    commits: AtomicU64,
+    retries: AtomicU64,
     // The database keeps its own promises about the disk (a failed fsync
     // makes PostgreSQL itself stop), so this never reports a fault; it is
     // kept so that `Health` has a channel to hand out.
@@ -60,7 +72,7 @@ impl PgStore {
             .max_size(config.pool_size.max(1))
             .build()
             .map_err(|e| StoreError::Unavailable(format!("cannot make a connection pool: {e}")))?;
-        let store = PgStore { pool, fault: watch::channel(None).0 };
+        let store = PgStore { pool, commits: 0.into(), retries: 0.into(), fault: watch::channel(None).0 };
         let mut client = store.client().await.map_err(crate::tx::into_store)?;
         crate::schema::migrate(&mut client).await?;
         Ok(store)
@@ -78,6 +90,21 @@ impl PgStore {
         let found =
             client.query_one("SELECT current_setting($1)", &[&name]).await.map_err(|e| crate::tx::backend_error(&e))?;
         crate::convert::column(&found, 0)
+    }
+
+    /// What the store has done since it opened.
+    pub fn stats(&self) -> PgStats {
+        PgStats { commits: self.commits.load(Ordering::Relaxed), retries: self.retries.load(Ordering::Relaxed) }
+    }
+
+    /// Counts a committed write transaction.
+    pub(crate) fn count_commit(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an attempt that runs again.
+    pub(crate) fn count_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Closes the pool: connections in use close when they are returned.

@@ -5,7 +5,7 @@
 //!
 //! PostgreSQL refuses to run as root, so when the tests run as root (as CI
 //! does) the server runs as the `postgres` account Debian's package
-//! creates, through `runuser`.
+//! creates, through `setpriv`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct TempPostgres {
     child: Child,
+    reaper: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
     databases: std::sync::atomic::AtomicU32,
@@ -45,8 +46,11 @@ fn is_root() -> bool {
 /// A command that runs `program` as an account PostgreSQL accepts.
 fn as_server_user(program: &Path) -> Command {
     if is_root() {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
+        // `setpriv` changes user and then runs the program in its own
+        // process (unlike `runuser`, which stays as its parent), so that
+        // the pid this keeps is the server's own.
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=postgres", "--regid=postgres", "--clear-groups", "--"]).arg(program);
         command
     } else {
         Command::new(program)
@@ -95,7 +99,8 @@ impl TempPostgres {
             ))
             .spawn()
             .map_err(|e| format!("cannot start postgres: {e}"))?;
-        let server = TempPostgres { child, port, dir, databases: 0.into() };
+        let reaper = reaper(child.id(), dir.path());
+        let server = TempPostgres { child, reaper, port, dir, databases: 0.into() };
         server.wait_ready()?;
         Ok(server)
     }
@@ -120,19 +125,20 @@ impl TempPostgres {
         Err(format!("postgres did not start within 30 s: {log}"))
     }
 
-    /// A server shared by every caller in this process that holds it: the
-    /// first caller starts it, and it stops when the last one drops it.
-    /// Tests that each need an empty database take one with
+    /// A server shared by every caller in this process, started by the
+    /// first. It lives as long as the process: when the process ends (or
+    /// is killed), the reaper started with it stops it and removes its
+    /// directory. Tests that each need an empty database take one with
     /// [`TempPostgres::new_database`] instead of paying for a server each.
-    pub fn shared() -> Result<std::sync::Arc<TempPostgres>, String> {
-        static SHARED: std::sync::Mutex<std::sync::Weak<TempPostgres>> = std::sync::Mutex::new(std::sync::Weak::new());
-        let mut slot = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(server) = slot.upgrade() {
+    pub fn shared() -> Result<&'static TempPostgres, String> {
+        static SHARED: std::sync::OnceLock<TempPostgres> = std::sync::OnceLock::new();
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(server) = SHARED.get() {
             return Ok(server);
         }
-        let server = std::sync::Arc::new(TempPostgres::start()?);
-        *slot = std::sync::Arc::downgrade(&server);
-        Ok(server)
+        let server = TempPostgres::start()?;
+        Ok(SHARED.get_or_init(|| server))
     }
 
     /// The URL of database `name` on this server.
@@ -165,9 +171,35 @@ impl TempPostgres {
     }
 }
 
+/// A watcher that stops the server and removes its directory once this
+/// process is gone, however it ended: a test binary killed mid-run, or a
+/// server kept for the whole process (see [`TempPostgres::shared`]), whose
+/// `Drop` never runs.
+fn reaper(server: u32, dir: &Path) -> Option<Child> {
+    let script = format!(
+        "while kill -0 {parent} 2>/dev/null; do sleep 0.5; done; kill -INT {server} 2>/dev/null; \
+         for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 {server} 2>/dev/null || break; sleep 0.5; done; \
+         kill -KILL {server} 2>/dev/null; rm -rf '{dir}'",
+        parent = std::process::id(),
+        dir = dir.display(),
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
 impl Drop for TempPostgres {
     fn drop(&mut self) {
-        // SIGINT is PostgreSQL's fast shutdown; `runuser` passes it on.
+        if let Some(mut reaper) = self.reaper.take() {
+            let _ = reaper.kill();
+            let _ = reaper.wait();
+        }
+        // SIGINT is PostgreSQL's fast shutdown.
         let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {

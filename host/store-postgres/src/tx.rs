@@ -128,8 +128,16 @@ macro_rules! transact {
             }
             .await;
             match $crate::tx::settle(outcome, attempts) {
-                $crate::tx::Settled::Done(result) => break result,
-                $crate::tx::Settled::Again => $crate::tx::backoff(attempts).await,
+                $crate::tx::Settled::Done(result) => {
+                    if result.is_ok() {
+                        $store.count_commit();
+                    }
+                    break result;
+                }
+                $crate::tx::Settled::Again => {
+                    $store.count_retry();
+                    $crate::tx::backoff(attempts).await
+                }
             }
         }
     }};

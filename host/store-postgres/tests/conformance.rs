@@ -12,7 +12,7 @@ use switchboard_store_postgres::{PgConfig, PgStore};
 /// A fresh database on a private server, and the store on it.
 struct PgHarness {
     // Held so that the shared server outlives this test's database.
-    _server: Arc<TempPostgres>,
+    _server: &'static TempPostgres,
     url: String,
     store: Option<Arc<PgStore>>,
 }
