@@ -297,6 +297,11 @@ impl Runtime {
         self.inner.plugins.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(plugin);
     }
 
+    /// The ids of every loaded plugin.
+    pub fn loaded_plugins(&self) -> Vec<String> {
+        self.inner.plugins.read().unwrap_or_else(std::sync::PoisonError::into_inner).keys().cloned().collect()
+    }
+
     /// The version and component hash of a loaded plugin.
     pub fn loaded_version(&self, plugin: &str) -> Option<(String, String)> {
         self.loaded(plugin).ok().map(|l| (l.manifest.version.clone(), l.sha256.clone()))

@@ -31,6 +31,10 @@ pub struct Config {
     /// Where the tickets, teams and plugins are kept: by default sled in
     /// `<data>/db`.
     pub store: StoreLocation,
+    /// The NATS server that connects the servers sharing a store
+    /// (`nats://host:4222`); `None` for one server alone, whose bus is
+    /// in-process.
+    pub bus: Option<String>,
     /// The domain of team e-mail aliases, such as `support.example.com`.
     pub mail_domain: String,
     /// The largest request body accepted, in bytes.
@@ -102,6 +106,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
             .field("store", &self.store)
+            .field("bus", &self.bus)
             .field("mail_domain", &self.mail_domain)
             .field("body_limit", &self.body_limit)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
@@ -129,6 +134,7 @@ impl Config {
         Config {
             secret_key_file: default_secret_key_file(&data_dir),
             store: StoreLocation::Sled(data_dir.join("db")),
+            bus: None,
             trusted_keys: Vec::new(),
             allow_unsigned_bundles: false,
             data_dir,
@@ -168,6 +174,8 @@ pub struct FileConfig {
     pub data: Option<PathBuf>,
     /// The store: `sled:<dir>` or `postgres://…`.
     pub store: Option<String>,
+    /// The NATS server between servers sharing a store.
+    pub bus: Option<String>,
     /// The address to listen on.
     pub listen: Option<SocketAddr>,
     /// The e-mail alias domain.

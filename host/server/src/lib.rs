@@ -22,6 +22,7 @@ mod installs;
 mod json;
 mod manifest;
 mod metrics;
+mod plugin_sync;
 mod plugins;
 mod public;
 mod rate_limit;

@@ -73,6 +73,9 @@ struct ServeArgs {
     /// Where to keep the data: sled:<dir>, or postgres://… for a database several servers share [default: sled:<data>/db].
     #[arg(long, env = "SWITCHBOARD_STORE")]
     store: Option<String>,
+    /// The NATS server that connects servers sharing a PostgreSQL store, as nats://host:4222 [default: none, one server alone].
+    #[arg(long, env = "SWITCHBOARD_BUS")]
+    bus: Option<String>,
     /// The address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "SWITCHBOARD_LISTEN")]
     listen: Option<SocketAddr>,
@@ -156,6 +159,12 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::new(data);
     if let Some(store) = args.store.or(file.store) {
         config.store = store.parse().map_err(|e: String| anyhow::anyhow!("store: {e}"))?;
+    }
+    if let Some(bus) = args.bus.or(file.bus) {
+        if !bus.starts_with("nats://") {
+            anyhow::bail!("bus: \"{bus}\" is not a nats:// URL");
+        }
+        config.bus = Some(bus);
     }
     if let Some(domain) = args.mail_domain.or(file.mail_domain) {
         config.mail_domain = domain;

@@ -142,7 +142,13 @@ pub async fn load_installed(stores: &Stores, runtime: &Runtime, now: Timestamp) 
 /// Installs the plugins that ship with the server, and upgrades an
 /// installed one when the shipped version is newer or, at the same version,
 /// its component or manifest differs. A newer version an admin installed is kept.
-pub async fn install_bundled(stores: &Stores, runtime: &Runtime, bundled: &[BundledPlugin], now: Timestamp) {
+pub async fn install_bundled(
+    stores: &Stores,
+    runtime: &Runtime,
+    sync: &crate::plugin_sync::PluginSync,
+    bundled: &[BundledPlugin],
+    now: Timestamp,
+) {
     let store = &*stores.plugins;
     for plugin in bundled {
         let manifest = match parse_manifest(&plugin.manifest) {
@@ -170,7 +176,10 @@ pub async fn install_bundled(stores: &Stores, runtime: &Runtime, bundled: &[Bund
         }
         let (id, version) = (manifest.id.clone(), manifest.version.clone());
         match install(stores, runtime, manifest, plugin.wasm.clone(), Source::Shipped, now, None).await {
-            Ok(_) => tracing::info!(plugin = %id, version = %version, "installed shipped plugin"),
+            Ok(_) => {
+                tracing::info!(plugin = %id, version = %version, "installed shipped plugin");
+                sync.announce(&id).await;
+            }
             Err(e) => tracing::error!(plugin = %id, error = ?e, "cannot install shipped plugin"),
         }
     }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use switchboard_runtime::{Runtime, RuntimeConfig, RuntimeError};
 use switchboard_store::StoreError;
 
+use switchboard_bus::{Bus, LocalBus, NatsBus};
+
 use crate::backend::Backend;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -31,6 +33,9 @@ pub enum ServeError {
     /// The plugin runtime could not start.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// The bus to the other servers could not be reached.
+    #[error(transparent)]
+    Bus(#[from] switchboard_bus::BusError),
     /// Serving failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
@@ -72,8 +77,18 @@ pub async fn serve(
     runtime_config.pooling = config.pooling;
     runtime_config.compiler = config.compiler.clone();
     let runtime = Runtime::new(runtime_config, &stores, Arc::new(move || clock.now()))?;
+    let bus: Arc<dyn Bus> = match &config.bus {
+        Some(url) => Arc::new(NatsBus::connect(url).await?),
+        None => Arc::new(LocalBus::new()),
+    };
+    let (stop, stopped) = watch::channel(false);
+    // Following the bus starts before the plugins load, so that a plugin
+    // another server changes meanwhile is not missed.
+    let follower =
+        crate::plugin_sync::follow(&*bus, Arc::clone(&stores.plugins), runtime.clone(), stopped.clone()).await?;
+    let plugin_sync = crate::plugin_sync::PluginSync::new(bus);
     crate::plugins::load_installed(&stores, &runtime, now).await?;
-    crate::plugins::install_bundled(&stores, &runtime, &config.bundled, now).await;
+    crate::plugins::install_bundled(&stores, &runtime, &plugin_sync, &config.bundled, now).await;
     if config.demo {
         crate::demo::enable_shipped_channels(&*backend.store(), &runtime, now).await?;
     }
@@ -90,6 +105,7 @@ pub async fn serve(
         failures: crate::failures::Failures::default(),
         secret_key,
         installs: Default::default(),
+        plugin_sync,
         trusted_keys: config.trusted_keys.clone().into(),
         allow_unsigned_bundles: config.allow_unsigned_bundles,
         store_stats: Arc::new(move || stats.counters()),
@@ -103,7 +119,6 @@ pub async fn serve(
         body_limit: config.body_limit,
         _alive: alive,
     });
-    let (stop, stopped) = watch::channel(false);
     let sweeper = tokio::spawn(crate::sweeper::run(
         Arc::clone(&stores.tickets),
         Arc::clone(&stores.idempotency),
@@ -145,6 +160,7 @@ pub async fn serve(
     let served = server.await;
     let _ = stop.send(true);
     let _ = sweeper.await;
+    let _ = follower.await;
     // Connection tasks drop their copy of the state a moment after axum
     // reports them closed; wait for the last, so that the store closes (its
     // writer and flusher finish, sled releases the directory) before this

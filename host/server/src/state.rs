@@ -57,6 +57,8 @@ pub struct Shared {
     pub allow_unsigned_bundles: bool,
     /// Plugin installs running in the background.
     pub installs: crate::installs::Installs,
+    /// Tells the other servers sharing the store about plugin changes.
+    pub plugin_sync: crate::plugin_sync::PluginSync,
     /// Seals plugin secrets at rest and opens them for calls.
     pub secret_key: Arc<crate::secret_key::SecretKey>,
     /// The newest failures of each plugin's public routes, for admins.

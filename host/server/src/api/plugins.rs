@@ -229,6 +229,7 @@ async fn run_install(state: AppState, job: Arc<Job>, manifest: Manifest, wasm: V
         )
         .await?;
         tracing::info!(plugin = %record.manifest.id, version = %record.manifest.version, upgrade, "plugin installed");
+        state.plugin_sync.announce(&record.manifest.id).await;
         let teams = state.stores.teams.teams().await?;
         let out = PluginOut::new(&record, &state, &teams).await?;
         let status = if upgrade { StatusCode::OK } else { StatusCode::CREATED };
@@ -307,5 +308,6 @@ pub async fn delete_plugin(
 ) -> ApiResult<StatusCode> {
     state.stores.plugins.remove_plugin(&id).await?.durable().await?;
     state.runtime.unload(&id);
+    state.plugin_sync.announce(&id).await;
     Ok(StatusCode::NO_CONTENT)
 }

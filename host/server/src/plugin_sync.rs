@@ -1,0 +1,117 @@
+//! Keeping the plugins each server has loaded in step with the store, when
+//! several servers share one: the server that installs, upgrades or
+//! removes a plugin says so on the bus, and every server then loads what
+//! the store holds. The message is only a hint; after a gap in what the bus
+//! delivered (see `switchboard_bus::Event::Gap`), a server compares every
+//! plugin with the store.
+
+use std::sync::Arc;
+
+use switchboard_bus::{Bus, Event};
+use switchboard_runtime::Runtime;
+use switchboard_store::{PluginStore, StoreError};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How often a server compares every plugin with the store even when the
+/// bus said nothing: a safety net for an announcement that could not be
+/// published at all.
+const RESYNC: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The subject on which a changed plugin's id is published.
+pub(crate) const SUBJECT: &str = "switchboard.plugins.changed";
+
+/// Tells the other servers about plugin changes.
+#[derive(Clone)]
+pub struct PluginSync {
+    bus: Arc<dyn Bus>,
+}
+
+impl PluginSync {
+    /// Announces changes on `bus`.
+    pub(crate) fn new(bus: Arc<dyn Bus>) -> Self {
+        PluginSync { bus }
+    }
+
+    /// Tells every server that `plugin` changed in the store. A failure is
+    /// logged, not returned: the change is durable already, and servers
+    /// that missed the hint read the store again after the bus's gap.
+    pub(crate) async fn announce(&self, plugin: &str) {
+        if let Err(e) = self.bus.publish(SUBJECT, plugin.as_bytes().to_vec()).await {
+            tracing::warn!(plugin, error = %e, "cannot tell the other servers that a plugin changed");
+        }
+    }
+}
+
+/// Loads `plugin` as the store has it, unless that version is loaded
+/// already, or unloads it if it is no longer installed.
+async fn sync_one(store: &dyn PluginStore, runtime: &Runtime, plugin: &str) -> Result<(), StoreError> {
+    let record = match store.plugin(plugin).await {
+        Ok(record) => record,
+        Err(StoreError::UnknownPlugin(_)) => {
+            if runtime.loaded_version(plugin).is_some() {
+                runtime.unload(plugin);
+                tracing::info!(plugin, "unloaded a plugin another server removed");
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let wanted = (record.manifest.version.clone(), record.sha256.clone());
+    if runtime.loaded_version(plugin).as_ref() == Some(&wanted) {
+        return Ok(());
+    }
+    let wasm = store.plugin_code(plugin).await?;
+    let (runtime, manifest) = (runtime.clone(), record.manifest.clone());
+    match tokio::task::spawn_blocking(move || runtime.reload(&manifest, &wasm)).await {
+        Ok(Ok(())) => tracing::info!(plugin, version = %wanted.0, "loaded a plugin another server installed"),
+        Ok(Err(e)) => tracing::error!(plugin, error = %e, "cannot load a plugin another server installed"),
+        Err(e) => tracing::error!(plugin, error = %e, "loading task failed"),
+    }
+    Ok(())
+}
+
+/// Compares every plugin, loaded or installed, with the store.
+async fn sync_all(store: &dyn PluginStore, runtime: &Runtime) -> Result<(), StoreError> {
+    let mut ids: Vec<String> = store.plugins().await?.into_iter().map(|r| r.manifest.id).collect();
+    ids.extend(runtime.loaded_plugins());
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        sync_one(store, runtime, &id).await?;
+    }
+    Ok(())
+}
+
+/// Follows the bus until `stop` turns true. Subscribes before it returns,
+/// so that nothing announced after start-up's own load is missed.
+pub(crate) async fn follow(
+    bus: &dyn Bus,
+    store: Arc<dyn PluginStore>,
+    runtime: Runtime,
+    mut stop: watch::Receiver<bool>,
+) -> Result<JoinHandle<()>, switchboard_bus::BusError> {
+    let mut events = bus.subscribe(SUBJECT).await?;
+    Ok(tokio::spawn(async move {
+        let mut resync = tokio::time::interval_at(tokio::time::Instant::now() + RESYNC, RESYNC);
+        loop {
+            let event = tokio::select! {
+                event = events.next() => event,
+                _ = resync.tick() => Some(Event::Gap),
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            };
+            let synced = match event {
+                Some(Event::Message { payload, .. }) => {
+                    let plugin = String::from_utf8_lossy(&payload).into_owned();
+                    sync_one(&*store, &runtime, &plugin).await
+                }
+                Some(Event::Gap) => sync_all(&*store, &runtime).await,
+                None => return,
+            };
+            if let Err(e) = synced {
+                // The next announcement or gap tries again.
+                tracing::error!(error = %e, "cannot read plugins to follow another server's change");
+            }
+        }
+    }))
+}
