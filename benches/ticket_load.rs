@@ -35,11 +35,20 @@
 //! `label=binary` pairs (say, this build with the `measure-without-sync`
 //! feature, to show what the power-loss sync costs); they too are measured
 //! round by round and compared with the baseline.
+//! `LOAD_STORES` (default "sled") lists the stores to run this build on:
+//! "sled,postgres" adds a server on a private PostgreSQL (started for the
+//! run, on this machine), measured round by round beside the sled one and
+//! compared with it. Its CPU per ticket counts the switchboard process
+//! only, not PostgreSQL's.
 //! The report ends with each server's resident memory.
+
+#[path = "support/measure.rs"]
+mod measure;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use measure::{median, percentile, stat_cpu_us};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -70,20 +79,9 @@ struct Round {
     writer_us: f64,
 }
 
-/// The server's CPU time so far in µs, from `/proc/<pid>/stat` (user and
-/// system clock ticks, 100 per second on Linux).
+/// The server's CPU time so far in µs.
 fn server_cpu_us(pid: u32) -> f64 {
-    stat_cpu_us(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
-}
-
-/// CPU time (user + system, µs) of a `/proc/<pid>/stat`-style line.
-fn stat_cpu_us(stat: &str) -> f64 {
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
-    // utime and stime are fields 14 and 15 of the stat line: 12 and 13 here.
-    (ticks(11) + ticks(12)) * 10_000.0
+    measure::process_cpu_us(pid)
 }
 
 /// The CPU time so far of the server's tokio workers, of sled's IO threads
@@ -103,20 +101,6 @@ fn thread_cpu_us(pid: u32) -> (f64, f64, f64) {
         }
     }
     (workers, sled_io, writer)
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank] as f64
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
 /// The server's `/metrics` text.
@@ -304,11 +288,20 @@ fn rss_mib(pid: u32) -> f64 {
 /// `guests`, if given, is the folder of hello-channel's component for this
 /// binary; the manifest then states the oldest WIT version, which every
 /// build links.
-async fn start(label: &str, binary: &str, guests: Option<&str>, client: &reqwest::Client) -> Server {
+async fn start(
+    label: &str,
+    binary: &str,
+    guests: Option<&str>,
+    store: Option<&str>,
+    client: &reqwest::Client,
+) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
-        .arg(dir.path())
+    let mut command = Command::new(binary);
+    command.args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"]).arg(dir.path());
+    if let Some(store) = store {
+        command.args(["--store", store]);
+    }
+    let mut child = command
         .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
         .env("SWITCHBOARD_LOG", "warn")
         .stdout(Stdio::piped())
@@ -411,16 +404,43 @@ async fn main() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let mut servers = vec![start("this", env!("CARGO_BIN_EXE_switchboard"), None, &client).await];
+    let stores: Vec<String> = std::env::var("LOAD_STORES")
+        .unwrap_or_else(|_| "sled".into())
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let this = env!("CARGO_BIN_EXE_switchboard");
+    let mut servers = Vec::new();
+    // Kept for the whole run: the PostgreSQL server stops when dropped.
+    let mut _postgres = None;
+    for store in &stores {
+        match store.as_str() {
+            "sled" => {
+                let label = if stores.len() > 1 { "sled" } else { "this" };
+                servers.push(start(label, this, None, None, &client).await);
+            }
+            "postgres" => {
+                let pg = switchboard_store_postgres::throwaway::TempPostgres::start().expect("start postgres");
+                let url = pg.new_database().expect("database");
+                servers.push(start("postgres", this, None, Some(&url), &client).await);
+                _postgres = Some(pg);
+            }
+            other => panic!("LOAD_STORES: unknown store \"{other}\" (sled or postgres)"),
+        }
+    }
     if let Ok(baseline) = std::env::var("LOAD_BASELINE") {
         let guests = std::env::var("LOAD_BASELINE_GUESTS").ok();
-        servers.push(start("baseline", &baseline, guests.as_deref(), &client).await);
+        servers.push(start("baseline", &baseline, guests.as_deref(), None, &client).await);
     }
     for other in std::env::var("LOAD_OTHERS").unwrap_or_default().split(',').filter(|s| !s.trim().is_empty()) {
         let (label, binary) = other.split_once('=').expect("LOAD_OTHERS takes label=binary pairs");
-        servers.push(start(label.trim(), binary.trim(), None, &client).await);
+        servers.push(start(label.trim(), binary.trim(), None, None, &client).await);
     }
-    let baseline = servers.iter().position(|s| s.label == "baseline");
+    // Ratios are against the baseline build, or else against sled when
+    // stores are compared.
+    let baseline =
+        servers.iter().position(|s| s.label == "baseline").or_else(|| servers.iter().position(|s| s.label == "sled"));
     let idle: Vec<f64> = servers.iter().map(|s| rss_mib(s.pid)).collect();
     // Warm up connections and caches on every path.
     for server in &servers {
