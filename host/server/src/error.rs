@@ -211,13 +211,15 @@ impl From<StoreError> for ApiError {
             | StoreError::UnknownTicket(_)
             | StoreError::UnknownContact(_)
             | StoreError::UnknownPlugin(_)
+            | StoreError::UnknownJob(_)
             | StoreError::NotEnabled { .. } => ApiError::not_found(e.to_string()),
             StoreError::SlugTaken(_)
             | StoreError::AliasTaken { .. }
             | StoreError::StageInUse { .. }
             | StoreError::PluginInUse { .. }
             | StoreError::StorageFull { .. }
-            | StoreError::ExternalKeyTaken { .. } => ApiError::conflict(e.to_string()),
+            | StoreError::ExternalKeyTaken { .. }
+            | StoreError::LeaseLost { .. } => ApiError::conflict(e.to_string()),
             StoreError::Replayed { answer, .. } => {
                 let mut replayed = ApiError::new(StatusCode::OK, "replayed", "");
                 replayed.replay = Some(Box::new(answer));

@@ -20,6 +20,7 @@
 mod contacts;
 mod convert;
 mod idempotency;
+mod jobs;
 mod kv;
 mod plugins;
 mod schema;

@@ -28,6 +28,30 @@ pub(crate) fn team_prefix(slug: &str) -> Vec<u8> {
     k
 }
 
+/// A job's entry in its queue's key index. Queue names never contain a
+/// zero byte (see `JobDraft::check`).
+pub(crate) fn job_key(queue: &str, key: &str) -> Vec<u8> {
+    let mut k = team_prefix(queue);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+/// A pending job's place in its queue: by when it may be claimed next.
+pub(crate) fn job_due(queue: &str, due: Timestamp, job: u64) -> Vec<u8> {
+    let mut k = team_prefix(queue);
+    k.extend_from_slice(&time(due));
+    k.extend_from_slice(&id(job));
+    k
+}
+
+/// The upper bound of a queue's jobs due by `now`.
+pub(crate) fn job_due_until(queue: &str, now: Timestamp) -> Vec<u8> {
+    let mut k = team_prefix(queue);
+    k.extend_from_slice(&time(now));
+    k.extend_from_slice(&[0xff; 8]);
+    k
+}
+
 /// A ticket's place in its team's list: highest priority first, then
 /// oldest, then lowest id.
 pub(crate) fn ticket_order(slug: &str, priority: Priority, created: Timestamp, ticket: TicketId) -> Vec<u8> {

@@ -18,6 +18,7 @@ mod contacts;
 mod failpoint;
 mod group_commit;
 mod idempotency;
+mod jobs;
 mod keys;
 mod kv;
 mod load;

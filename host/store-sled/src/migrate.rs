@@ -7,6 +7,9 @@
 //! in the transaction of the record it follows. The upgrade builds them
 //! from the records, then writes the new version: a crash halfway leaves
 //! version 1, and the next start runs the upgrade again from the start.
+//! Version 3 adds the job trees, which start empty: the upgrade from 2
+//! only writes the version, so that an older build refuses data that may
+//! hold jobs it would not see.
 
 use switchboard_core::Ticket;
 use switchboard_store::StoreError;

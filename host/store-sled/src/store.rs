@@ -20,7 +20,7 @@ use crate::{SledResult, migrate};
 
 /// The layout version this build reads and writes. Opening data of an
 /// older version upgrades it (see `migrate`); a newer one is refused.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The key of the schema version in [`Tree::Meta`].
 pub(crate) const SCHEMA_KEY: &[u8] = b"schema_version";

@@ -44,11 +44,17 @@ pub(crate) enum Tree {
     Idempotency,
     /// Idempotency keys by expiry time.
     IdempotencyExpiry,
+    /// Jobs by id.
+    Jobs,
+    /// Job ids by queue and key.
+    JobKeys,
+    /// Pending jobs by queue and the time they may be claimed next.
+    JobDue,
 }
 
 impl Tree {
     /// Every tree, in the order transactions see them.
-    pub(crate) const ALL: [Tree; 20] = [
+    pub(crate) const ALL: [Tree; 23] = [
         Tree::Meta,
         Tree::Teams,
         Tree::Aliases,
@@ -69,6 +75,9 @@ impl Tree {
         Tree::KvCounts,
         Tree::Idempotency,
         Tree::IdempotencyExpiry,
+        Tree::Jobs,
+        Tree::JobKeys,
+        Tree::JobDue,
     ];
 
     /// The tree's name in the sled database.
@@ -94,6 +103,9 @@ impl Tree {
             Tree::KvCounts => "kv_counts",
             Tree::Idempotency => "idempotency",
             Tree::IdempotencyExpiry => "idempotency_expiry",
+            Tree::Jobs => "jobs",
+            Tree::JobKeys => "job_keys",
+            Tree::JobDue => "job_due",
         }
     }
 
@@ -115,11 +127,14 @@ pub(crate) enum Sequence {
     User,
     /// Message ids.
     Message,
+    /// Job ids.
+    Job,
 }
 
 impl Sequence {
     /// Every sequence, at its index.
-    pub(crate) const ALL: [Sequence; 4] = [Sequence::Ticket, Sequence::Contact, Sequence::User, Sequence::Message];
+    pub(crate) const ALL: [Sequence; 5] =
+        [Sequence::Ticket, Sequence::Contact, Sequence::User, Sequence::Message, Sequence::Job];
 
     /// Its key in [`Tree::Meta`]: the first id not yet reserved (see
     /// `sequences`).
@@ -129,6 +144,7 @@ impl Sequence {
             Sequence::Contact => b"next:contact",
             Sequence::User => b"next:user",
             Sequence::Message => b"next:message",
+            Sequence::Job => b"next:job",
         }
     }
 }

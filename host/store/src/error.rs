@@ -21,6 +21,18 @@ pub enum StoreError {
     /// No contact has this id.
     #[error("unknown contact {0}")]
     UnknownContact(u64),
+    /// No job has this id.
+    #[error("unknown job {0}")]
+    UnknownJob(u64),
+    /// The worker does not hold the job's lease (it ran out, and another
+    /// worker may have the job).
+    #[error("job {job} is not leased to \"{holder}\" any more")]
+    LeaseLost {
+        /// The job.
+        job: u64,
+        /// The worker that thought it held it.
+        holder: String,
+    },
     /// No plugin has this id.
     #[error("unknown plugin \"{0}\"")]
     UnknownPlugin(String),

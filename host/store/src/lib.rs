@@ -3,7 +3,7 @@
 //! The server and the plugin runtime talk to storage through the
 //! capability-sized traits here ([`TeamStore`], [`TicketStore`],
 //! [`ContactStore`], [`UserStore`], [`PluginStore`], [`KvStore`],
-//! [`IdempotencyStore`]), each a set of domain use cases: open a ticket,
+//! [`IdempotencyStore`], [`JobStore`]), each a set of domain use cases: open a ticket,
 //! move it, append to its thread. A module depends only on the traits it
 //! uses; [`Stores`] hands each of them out from one backend. The traits say
 //! nothing of how a backend keeps its data: the sled backend lives in
@@ -23,6 +23,7 @@ mod contacts;
 mod error;
 mod health;
 mod idempotency;
+mod jobs;
 mod kv;
 mod plugins;
 mod store;
@@ -36,6 +37,7 @@ pub use contacts::ContactStore;
 pub use error::StoreError;
 pub use health::Health;
 pub use idempotency::IdempotencyStore;
+pub use jobs::{Job, JobDraft, JobOutcome, JobState, JobStore, Lease};
 pub use kv::{KvScope, KvStore};
 pub use plugins::PluginStore;
 pub use store::{Store, Stores};

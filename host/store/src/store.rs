@@ -2,17 +2,27 @@
 
 use std::sync::Arc;
 
-use crate::{ContactStore, Health, IdempotencyStore, KvStore, PluginStore, TeamStore, TicketStore, UserStore};
+use crate::{
+    ContactStore, Health, IdempotencyStore, JobStore, KvStore, PluginStore, TeamStore, TicketStore, UserStore,
+};
 
 /// A backend that offers every capability. Code that needs one capability
 /// takes that trait alone (`Arc<dyn TicketStore>`, …); see [`Stores`].
 pub trait Store:
-    TeamStore + TicketStore + ContactStore + UserStore + PluginStore + KvStore + IdempotencyStore + Health
+    TeamStore + TicketStore + ContactStore + UserStore + PluginStore + KvStore + IdempotencyStore + JobStore + Health
 {
 }
 
 impl<T> Store for T where
-    T: TeamStore + TicketStore + ContactStore + UserStore + PluginStore + KvStore + IdempotencyStore + Health
+    T: TeamStore
+        + TicketStore
+        + ContactStore
+        + UserStore
+        + PluginStore
+        + KvStore
+        + IdempotencyStore
+        + JobStore
+        + Health
 {
 }
 
@@ -34,6 +44,8 @@ pub struct Stores {
     pub kv: Arc<dyn KvStore>,
     /// Idempotency records.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Jobs.
+    pub jobs: Arc<dyn JobStore>,
     /// Faults.
     pub health: Arc<dyn Health>,
 }
@@ -49,6 +61,7 @@ impl Stores {
             plugins: backend.clone(),
             kv: backend.clone(),
             idempotency: backend.clone(),
+            jobs: backend.clone(),
             health: backend,
         }
     }

@@ -12,6 +12,7 @@
 
 mod contacts;
 mod idempotency;
+mod jobs;
 mod kv;
 mod plugins;
 mod teams;
@@ -28,6 +29,7 @@ use crate::{Committed, Store, StoreError};
 
 pub use contacts::*;
 pub use idempotency::*;
+pub use jobs::*;
 pub use kv::*;
 pub use plugins::*;
 pub use teams::*;
@@ -76,7 +78,12 @@ macro_rules! conformance_tests {
             set_if_absent_has_exactly_one_winner,
             idempotent_writes_are_made_once_and_answered_alike,
             idempotency_keys_expire,
-            idempotency_records_survive_a_restart
+            idempotency_records_survive_a_restart,
+            jobs_are_enqueued_once_per_key,
+            each_job_is_claimed_by_one_worker,
+            an_expired_lease_is_taken_over,
+            retried_jobs_come_back_and_failed_ones_do_not,
+            jobs_survive_a_restart
         );
     };
     (@each $harness:ty: $($name:ident),* $(,)?) => {

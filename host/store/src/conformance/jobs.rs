@@ -1,0 +1,124 @@
+//! Jobs: enqueued once per key, claimed by one worker at a time, taken
+//! over after a lease runs out.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+
+use super::{Harness, at, durable};
+use crate::{JobDraft, JobOutcome, JobState, StoreError};
+
+fn job(queue: &str, key: &str, due_hours: i64) -> JobDraft {
+    JobDraft { queue: queue.into(), key: key.into(), payload: key.as_bytes().to_vec(), due_at: at(due_hours) }
+}
+
+const MINUTE: SignedDuration = SignedDuration::from_mins(1);
+
+/// A key makes one job in its queue; another queue's key is its own.
+pub async fn jobs_are_enqueued_once_per_key<H: Harness>() {
+    let h = H::new().await;
+    let store = h.store();
+    let first = durable(store.enqueue_job(job("mail", "m-1", 0), at(0)).await).await;
+    assert!(first.created);
+    let again = durable(store.enqueue_job(job("mail", "m-1", 5), at(1)).await).await;
+    assert_eq!((again.created, again.record.id, again.record.due_at), (false, first.record.id, at(0)));
+    let other = durable(store.enqueue_job(job("robots", "m-1", 0), at(0)).await).await;
+    assert!(other.created && other.record.id != first.record.id);
+    assert_eq!(store.job(first.record.id).await.expect("job").payload, b"m-1");
+    assert!(matches!(store.job(9999).await, Err(StoreError::UnknownJob(9999))));
+}
+
+/// Many workers claiming at once: every due job goes to exactly one, not
+/// yet due ones to none, and other queues are left alone.
+pub async fn each_job_is_claimed_by_one_worker<H: Harness>() {
+    let h = H::new().await;
+    let store = h.store();
+    for i in 0..30 {
+        durable(store.enqueue_job(job("mail", &format!("m-{i}"), 0), at(0)).await).await;
+    }
+    durable(store.enqueue_job(job("mail", "later", 5), at(0)).await).await;
+    durable(store.enqueue_job(job("robots", "r", 0), at(0)).await).await;
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = durable(store.claim_jobs("mail", &format!("w{w}"), at(1), MINUTE, 4).await).await;
+                if claimed.is_empty() {
+                    return mine;
+                }
+                assert!(
+                    claimed
+                        .iter()
+                        .all(|j| j.attempts == 1 && j.lease.as_ref().is_some_and(|l| l.holder == format!("w{w}")))
+                );
+                mine.extend(claimed.into_iter().map(|j| j.key));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("worker"));
+    }
+    let distinct: HashSet<&String> = all.iter().collect();
+    assert_eq!((all.len(), distinct.len()), (30, 30), "each due job claimed once: {all:?}");
+    assert!(!all.iter().any(|k| k == "later" || k == "r"));
+}
+
+/// A worker that stops (a server killed mid-job) leaves its job to another
+/// once the lease runs out; the first worker's late answer is refused.
+pub async fn an_expired_lease_is_taken_over<H: Harness>() {
+    let h = H::new().await;
+    let store = h.store();
+    let id = durable(store.enqueue_job(job("robots", "run-7", 0), at(0)).await).await.record.id;
+    let t0 = at(1);
+    assert_eq!(durable(store.claim_jobs("robots", "a", t0, MINUTE, 10).await).await.len(), 1);
+    let soon = t0 + SignedDuration::from_secs(30);
+    assert!(durable(store.claim_jobs("robots", "b", soon, MINUTE, 10).await).await.is_empty(), "the lease holds");
+    let late = t0 + SignedDuration::from_secs(61);
+    let taken = durable(store.claim_jobs("robots", "b", late, MINUTE, 10).await).await;
+    assert_eq!((taken.len(), taken[0].attempts), (1, 2));
+    let refused = store.finish_job(id, "a", JobOutcome::Done, late).await;
+    assert!(matches!(refused, Err(StoreError::LeaseLost { job, .. }) if job == id), "{refused:?}");
+    let done = durable(store.finish_job(id, "b", JobOutcome::Done, late).await).await;
+    assert_eq!((done.state, done.lease), (JobState::Done, None));
+    let much_later = late + SignedDuration::from_hours(5);
+    assert!(durable(store.claim_jobs("robots", "c", much_later, MINUTE, 10).await).await.is_empty());
+}
+
+/// A retry makes the job due again at its time; a failure ends it.
+pub async fn retried_jobs_come_back_and_failed_ones_do_not<H: Harness>() {
+    let h = H::new().await;
+    let store = h.store();
+    let retried = durable(store.enqueue_job(job("mail", "soft", 0), at(0)).await).await.record.id;
+    let failed = durable(store.enqueue_job(job("mail", "hard", 0), at(0)).await).await.record.id;
+    assert_eq!(durable(store.claim_jobs("mail", "w", at(1), MINUTE, 10).await).await.len(), 2);
+    let again = JobOutcome::Retry { at: at(3), reason: "relay busy".into() };
+    durable(store.finish_job(retried, "w", again, at(1)).await).await;
+    durable(store.finish_job(failed, "w", JobOutcome::Failed("no such mailbox".into()), at(1)).await).await;
+    assert!(durable(store.claim_jobs("mail", "w", at(2), MINUTE, 10).await).await.is_empty(), "not due yet");
+    let back = durable(store.claim_jobs("mail", "w", at(3), MINUTE, 10).await).await;
+    assert_eq!(back.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(), [(retried, 2)]);
+    assert_eq!(store.job(failed).await.expect("job").state, JobState::Failed("no such mailbox".into()));
+}
+
+/// Jobs, their leases and attempts survive a restart.
+pub async fn jobs_survive_a_restart<H: Harness>() {
+    let mut h = H::new().await;
+    let id = {
+        let store = h.store();
+        let id = durable(store.enqueue_job(job("mail", "m", 0), at(0)).await).await.record.id;
+        durable(store.claim_jobs("mail", "gone", at(1), MINUTE, 10).await).await;
+        id
+    };
+    h.restart().await;
+    let store = h.store();
+    let kept = store.job(id).await.expect("job");
+    assert_eq!((kept.attempts, kept.lease.map(|l| l.holder)), (1, Some("gone".into())));
+    let after = at(1) + SignedDuration::from_secs(61);
+    assert_eq!(durable(store.claim_jobs("mail", "next", after, MINUTE, 10).await).await.len(), 1);
+    let next = durable(store.enqueue_job(job("mail", "n", 0), at(2)).await).await.record.id;
+    assert!(next > id, "ids go on after a restart");
+}
