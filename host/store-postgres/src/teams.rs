@@ -12,15 +12,38 @@ use crate::store::PgStore;
 use crate::transact;
 use crate::tx::{TxError, execute, into_store, row, rows};
 
-/// The team with this slug; with `lock`, locked against other writers
-/// (`FOR UPDATE`) or against changes while tickets enter its stages
-/// (`FOR SHARE`).
+/// The team with this slug; with `lock` (`FOR UPDATE`), locked against
+/// other writers.
 pub(crate) async fn team_row<C: GenericClient>(db: &C, slug: &str, lock: &str) -> Result<Team, TxError> {
     let sql = format!("SELECT data FROM teams WHERE slug = $1 {lock}");
     match row(db, &sql, &[&slug]).await? {
         Some(found) => Ok(record("team", &found, "data")?),
         None => Err(StoreError::UnknownTeam(slug.to_owned()).into()),
     }
+}
+
+/// How a transaction holds a team's stages (see [`lock_stages`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StageLock {
+    /// A ticket enters one of the stages: many may at once.
+    Enter,
+    /// A stage is removed: alone.
+    Remove,
+}
+
+/// Locks a team's stages until the transaction ends, so that no ticket
+/// enters a stage while it is removed. Take it before reading the team, so
+/// that what is read is what the lock protects. It is an advisory lock,
+/// not `FOR SHARE` on the team's row: many transactions sharing a row lock
+/// make PostgreSQL write a multixact into the row for each of them, which
+/// under load cost more than the rest of a ticket's write.
+pub(crate) async fn lock_stages(tx: &Transaction<'_>, slug: &str, how: StageLock) -> Result<(), TxError> {
+    let sql = match how {
+        StageLock::Enter => "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))::text",
+        StageLock::Remove => "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text",
+    };
+    row(tx, sql, &[&slug]).await?;
+    Ok(())
 }
 
 /// The slug of the team that holds `alias`, if any.
@@ -71,8 +94,9 @@ async fn update_attempt(
 }
 
 async fn remove_stage_attempt(tx: &Transaction<'_>, slug: &str, stage: StageId) -> Result<Team, TxError> {
-    // Ticket writes that put a ticket into a stage hold the team `FOR
-    // SHARE`, so none can enter this stage between the count and the write.
+    // Ticket writes that put a ticket into a stage share this lock, so
+    // none can enter this stage between the count and the write.
+    lock_stages(tx, slug, StageLock::Remove).await?;
     let mut team = team_row(tx, slug, "FOR UPDATE").await?;
     let counted =
         row(tx, "SELECT count(*) FROM tickets WHERE team = $1 AND stage = $2", &[&slug, &i64::from(stage)]).await?;

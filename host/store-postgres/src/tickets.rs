@@ -12,7 +12,7 @@ use tokio_postgres::types::ToSql;
 use crate::convert::{db_id, json, nanos, record};
 use crate::idempotency::{check_idempotency, keep_idempotency};
 use crate::store::PgStore;
-use crate::teams::team_row;
+use crate::teams::{StageLock, lock_stages, team_row};
 use crate::transact;
 use crate::tx::{TxError, execute, into_store, next_id, row, rows};
 
@@ -125,15 +125,16 @@ async fn create_attempt(
     idem: Option<&Idempotency<Ticket>>,
 ) -> Result<Ticket, TxError> {
     check_idempotency(tx, idem).await?;
-    // `FOR SHARE` keeps the ticket's stage from being removed meanwhile.
-    let team = team_row(tx, o.slug, "FOR SHARE").await?;
+    lock_stages(tx, o.slug, StageLock::Enter).await?;
+    let team = team_row(tx, o.slug, "").await?;
     let ticket = open_ticket(tx, &team, o.draft, o.contact, o.author, o.now).await?;
     keep_idempotency(tx, idem, &ticket).await?;
     Ok(ticket)
 }
 
 async fn create_or_get_attempt(tx: &Transaction<'_>, o: &Opening<'_>, key: &str) -> Result<Got<Ticket>, TxError> {
-    let team = team_row(tx, o.slug, "FOR SHARE").await?;
+    lock_stages(tx, o.slug, StageLock::Enter).await?;
+    let team = team_row(tx, o.slug, "").await?;
     if let Some(ticket) = keyed_ticket(tx, o.slug, &o.draft.origin, key).await? {
         return Ok(Got { record: ticket, created: false });
     }
@@ -158,8 +159,10 @@ async fn update_attempt(
 ) -> Result<Ticket, TxError> {
     check_idempotency(tx, idem).await?;
     let old = locked_ticket(tx, id).await?;
-    let lock = if edit.stage.is_some() { "FOR SHARE" } else { "" };
-    let team = team_row(tx, &old.team, lock).await?;
+    if edit.stage.is_some() {
+        lock_stages(tx, &old.team, StageLock::Enter).await?;
+    }
+    let team = team_row(tx, &old.team, "").await?;
     let mut ticket = old.clone();
     let mut changes = Vec::new();
     if let Some(title) = &edit.title {

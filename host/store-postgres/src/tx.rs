@@ -196,3 +196,26 @@ pub(crate) fn into_store(e: TxError) -> StoreError {
         TxError::Retry(why) => StoreError::Backend(why),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_are_retried_up_to_the_bound_and_then_reported() {
+        let conflict = || Err::<(), _>(TxError::Retry("could not serialize access".into()));
+        for attempts in 1..MAX_ATTEMPTS {
+            assert!(matches!(settle(conflict(), attempts), Settled::Again), "attempt {attempts} runs again");
+        }
+        match settle(conflict(), MAX_ATTEMPTS) {
+            Settled::Done(Err(StoreError::Backend(why))) => {
+                assert!(why.contains(&format!("after {MAX_ATTEMPTS} attempts")), "{why}");
+                assert!(why.contains("could not serialize access"), "{why}");
+            }
+            _ => panic!("a conflict that persists is reported"),
+        }
+        let refused = Err::<(), _>(TxError::Store(StoreError::UnknownTeam("ops".into())));
+        assert!(matches!(settle(refused, 1), Settled::Done(Err(StoreError::UnknownTeam(_)))), "rules are not retried");
+        assert!(matches!(settle(Ok(7), 3), Settled::Done(Ok(7))));
+    }
+}

@@ -61,6 +61,7 @@ macro_rules! conformance_tests {
             slugs_and_aliases_are_unique,
             team_edits_are_kept_and_read_back,
             stage_with_tickets_cannot_be_removed,
+            no_ticket_enters_a_stage_while_it_is_removed,
             lists_sort_by_priority_then_age_and_follow_changes,
             overdue_tickets_are_breached_once,
             external_keys_are_unique_per_team_and_origin,

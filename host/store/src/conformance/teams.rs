@@ -75,3 +75,39 @@ pub async fn stage_with_tickets_cannot_be_removed<H: Harness>() {
     assert!(store.team("ops").await.expect("team").stage(2).is_err());
     assert_eq!(store.stage_counts("ops").await.expect("counts"), [(1, 1), (3, 0), (4, 0)]);
 }
+
+/// A stage removed while tickets are being opened into it: either the
+/// removal is refused because a ticket got in first, or no ticket ends up
+/// in the removed stage. Never a ticket in a stage the team lacks. Many
+/// small races, each on a fresh team, since the window is a moment wide.
+pub async fn no_ticket_enters_a_stage_while_it_is_removed<H: Harness>() {
+    let h = H::new().await;
+    let store = h.store();
+    for round in 0..25 {
+        let slug = with_team(&*store, &format!("Ops {round}")).await.slug;
+        let mut openers = Vec::new();
+        for t in 0..3 {
+            let (store, slug) = (std::sync::Arc::clone(&store), slug.clone());
+            openers.push(tokio::spawn(async move { open_ticket(&*store, &slug, &format!("opener {t}")).await }));
+        }
+        let removed = match store.remove_stage(&slug, 1).await {
+            Ok(write) => write.durable().await.is_ok(),
+            Err(StoreError::StageInUse { .. }) => false,
+            Err(e) => panic!("unexpected {e:?}"),
+        };
+        for opener in openers {
+            opener.await.expect("opener");
+        }
+        let team = store.team(&slug).await.expect("team");
+        assert_eq!(removed, team.stage(1).is_err());
+        let all = crate::TicketFilter { limit: 10, ..crate::TicketFilter::default() };
+        for ticket in store.tickets(&slug, &all).await.expect("tickets") {
+            assert!(
+                team.stage(ticket.stage).is_ok(),
+                "ticket {} is in stage {}, which team {slug} lacks",
+                ticket.id,
+                ticket.stage
+            );
+        }
+    }
+}
