@@ -9,7 +9,7 @@ use switchboard_core::{
 use switchboard_store::{Committed, Got, Idempotency, StoreError, TicketEdit, TicketFilter, TicketStore};
 use tokio_postgres::types::ToSql;
 
-use crate::convert::{db_id, json, nanos, record};
+use crate::convert::{column, db_id, domain_id, json, nanos, record};
 use crate::idempotency::{check_idempotency, keep_idempotency};
 use crate::store::PgStore;
 use crate::teams::{StageLock, lock_stages, team_row};
@@ -65,7 +65,18 @@ async fn add_message(
     draft: MessageDraft,
     now: Timestamp,
 ) -> Result<Message, TxError> {
-    let message = Message::new(next_id(tx, "message_ids").await?, ticket, draft, now)?;
+    let id = next_id(tx, "message_ids").await?;
+    insert_message(tx, id, ticket, draft, now).await
+}
+
+async fn insert_message(
+    tx: &Transaction<'_>,
+    id: u64,
+    ticket: TicketId,
+    draft: MessageDraft,
+    now: Timestamp,
+) -> Result<Message, TxError> {
+    let message = Message::new(id, ticket, draft, now)?;
     let sql = "INSERT INTO messages (id, ticket_id, data) VALUES ($1, $2, $3)";
     execute(tx, sql, &[&db_id(message.id)?, &db_id(ticket)?, &json(&message)]).await?;
     Ok(message)
@@ -82,11 +93,35 @@ async fn add_event(
     add_message(tx, ticket, draft, now).await.map(drop)
 }
 
+/// A team about to get a ticket, with the ids the ticket and its
+/// "created" event will have.
+struct Opened {
+    team: Team,
+    ticket_id: TicketId,
+    event_id: u64,
+}
+
+/// Locks the team's stages for a ticket to enter one, then reads the team
+/// and takes the two ids a new ticket needs, in one round trip. Ids taken
+/// by an attempt that opens nothing (the key's ticket exists) are skipped.
+async fn open_team(tx: &Transaction<'_>, slug: &str) -> Result<Opened, TxError> {
+    lock_stages(tx, slug, StageLock::Enter).await?;
+    let sql = "SELECT data, nextval('ticket_ids'), nextval('message_ids') FROM teams WHERE slug = $1";
+    let Some(found) = row(tx, sql, &[&slug]).await? else {
+        return Err(StoreError::UnknownTeam(slug.to_owned()).into());
+    };
+    Ok(Opened {
+        team: record("team", &found, "data")?,
+        ticket_id: domain_id(column(&found, 1)?)?,
+        event_id: domain_id(column(&found, 2)?)?,
+    })
+}
+
 /// Opens a ticket with its contact and its "created" event, or says which
 /// ticket holds its external key.
 async fn open_ticket(
     tx: &Transaction<'_>,
-    team: &Team,
+    opened: &Opened,
     draft: &TicketDraft,
     contact: Option<&ContactDraft>,
     author: &Author,
@@ -96,7 +131,7 @@ async fn open_ticket(
         Some(c) => Some(crate::contacts::upsert(tx, c, now).await?),
         None => None,
     };
-    let id = next_id(tx, "ticket_ids").await?;
+    let (team, id) = (&opened.team, opened.ticket_id);
     let ticket = Ticket::open(id, team, draft.clone(), contact.map(|c| c.id), now)?;
     if upsert_ticket(tx, &ticket, true).await? == 0 {
         let key = ticket.external_key.clone().unwrap_or_default();
@@ -106,7 +141,9 @@ async fn open_ticket(
         };
     }
     let stage = team.stage(ticket.stage).map(|s| s.name.as_str()).unwrap_or("?");
-    add_event(tx, id, author, format!("Ticket created via {} in stage {stage}", ticket.origin), now).await?;
+    let body = format!("Ticket created via {} in stage {stage}", ticket.origin);
+    let event = MessageDraft { kind: MessageKind::Event, author: author.clone(), body };
+    insert_message(tx, opened.event_id, id, event, now).await?;
     Ok(ticket)
 }
 
@@ -125,20 +162,18 @@ async fn create_attempt(
     idem: Option<&Idempotency<Ticket>>,
 ) -> Result<Ticket, TxError> {
     check_idempotency(tx, idem).await?;
-    lock_stages(tx, o.slug, StageLock::Enter).await?;
-    let team = team_row(tx, o.slug, "").await?;
-    let ticket = open_ticket(tx, &team, o.draft, o.contact, o.author, o.now).await?;
+    let opened = open_team(tx, o.slug).await?;
+    let ticket = open_ticket(tx, &opened, o.draft, o.contact, o.author, o.now).await?;
     keep_idempotency(tx, idem, &ticket).await?;
     Ok(ticket)
 }
 
 async fn create_or_get_attempt(tx: &Transaction<'_>, o: &Opening<'_>, key: &str) -> Result<Got<Ticket>, TxError> {
-    lock_stages(tx, o.slug, StageLock::Enter).await?;
-    let team = team_row(tx, o.slug, "").await?;
+    let opened = open_team(tx, o.slug).await?;
     if let Some(ticket) = keyed_ticket(tx, o.slug, &o.draft.origin, key).await? {
         return Ok(Got { record: ticket, created: false });
     }
-    match open_ticket(tx, &team, o.draft, o.contact, o.author, o.now).await {
+    match open_ticket(tx, &opened, o.draft, o.contact, o.author, o.now).await {
         Ok(ticket) => Ok(Got { record: ticket, created: true }),
         // Another caller made it since the look-up: the next attempt
         // returns theirs, with none of this attempt's writes.
