@@ -12,6 +12,13 @@
 //! rate: on a machine of few cores, more servers share the same cores with
 //! the database.
 //!
+//! Then it measures failover: how long after a server dies in the middle
+//! of leased work another server has taken that work over. The work is the
+//! SLA sweep, which the servers take in turns under a lease (sweeps every
+//! second here, so leases of 3 s); the bench leaves the sweep job leased to
+//! a holder that never comes back, exactly what a server SIGKILLed
+//! mid-sweep leaves, and times until a live server has swept.
+//!
 //! Run: `cargo bench -p switchboard --bench cluster_load`
 //! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
 //! `LOAD_CLIENTS` (default 64), `LOAD_SERVERS` (default "1,2,3").
@@ -59,7 +66,8 @@ struct Server {
 async fn start(store: &str, bus: &str, client: &reqwest::Client) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--store", store, "--bus", bus, "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--sla-sweep-seconds", "1"])
+        .args(["--store", store, "--bus", bus, "--data"])
         .arg(dir.path())
         .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
         .env("SWITCHBOARD_LOG", "warn")
@@ -128,6 +136,35 @@ async fn round(client: &reqwest::Client, servers: &[Server], n: usize, clients: 
         server_cpu_us: cpu / count,
         postgres_cpu_us: pg / count,
     }
+}
+
+/// Leaves the sweep job leased to a holder that is gone, and returns how
+/// long until a live server had swept after the claim.
+async fn failover(store: &switchboard_store_postgres::PgStore) -> Duration {
+    use switchboard_store::{JobDraft, JobStore};
+    let lookup = || JobDraft {
+        queue: "sweeps".into(),
+        key: "sla-and-idempotency".into(),
+        payload: Vec::new(),
+        due_at: jiff::Timestamp::now(),
+    };
+    let attempts_now = || async {
+        let job = store.enqueue_job(lookup(), jiff::Timestamp::now()).await.expect("job");
+        job.durable().await.expect("durable").record.attempts
+    };
+    let lease = jiff::SignedDuration::from_secs(3);
+    let claimed = loop {
+        let claim = store.claim_jobs("sweeps", "a server that died", jiff::Timestamp::now(), lease, 1).await;
+        if let Some(job) = claim.expect("claim").durable().await.expect("durable").pop() {
+            break job;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let orphaned = Instant::now();
+    while attempts_now().await <= claimed.attempts {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    orphaned.elapsed()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -204,4 +241,16 @@ async fn main() {
             results.first().map_or(0, |(n, _)| *n),
         );
     }
+
+    let store = switchboard_store_postgres::PgStore::open(&switchboard_store_postgres::PgConfig::new(&url))
+        .await
+        .expect("store");
+    let mut takeovers = Vec::new();
+    for _ in 0..rounds {
+        takeovers.push(failover(&store).await.as_secs_f64());
+    }
+    println!(
+        "\nfailover of leased work (the sweep; lease 3 s, turns every 1 s): taken over {:.2} s after its holder died (median of {rounds}; {takeovers:.2?})",
+        median(takeovers.clone())
+    );
 }

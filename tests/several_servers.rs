@@ -21,22 +21,32 @@ const TOKEN: &str = "several-servers-admin-token";
 /// a deploy starts them.
 struct Cluster {
     servers: Vec<(Child, String)>,
+    url: String,
     _dirs: Vec<tempfile::TempDir>,
     client: reqwest::Client,
 }
 
 async fn start_cluster(nats: &TempNats) -> Cluster {
+    start_cluster_with(nats, &[]).await
+}
+
+/// As [`start_cluster`], with more environment for the servers.
+async fn start_cluster_with(nats: &TempNats, env: &[(&'static str, &'static str)]) -> Cluster {
     let postgres = tokio::task::spawn_blocking(TempPostgres::shared).await.expect("join").expect("postgres");
     let url = postgres.new_database().expect("database");
     let bus = nats.url();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("tempdir")).collect();
     let starts = dirs.iter().map(|dir| {
-        let (url, bus) = (url.clone(), bus.clone());
+        let (url, bus, env) = (url.clone(), bus.clone(), env.to_vec());
         let data = dir.path().join("data");
-        async move { spawn_server(&data, TOKEN, &[("SWITCHBOARD_STORE", &url), ("SWITCHBOARD_BUS", &bus)]).await }
+        async move {
+            let mut all = vec![("SWITCHBOARD_STORE", url.as_str()), ("SWITCHBOARD_BUS", bus.as_str())];
+            all.extend(env);
+            spawn_server(&data, TOKEN, &all).await
+        }
     });
     let servers = futures_join_all(starts).await;
-    Cluster { servers, _dirs: dirs, client: reqwest::Client::new() }
+    Cluster { servers, url, _dirs: dirs, client: reqwest::Client::new() }
 }
 
 /// Runs the futures concurrently and returns their outputs in order.
@@ -235,4 +245,65 @@ async fn a_nats_restart_under_traffic_loses_nothing_and_the_servers_reconnect() 
         eprintln!("after the NATS restart, server {i} served the new plugin after {took:?}");
     }
     drop(nats);
+}
+
+/// The SLA sweep runs on one server at a time, under a lease. A server
+/// killed mid-sweep leaves the sweep job leased to it; no other server
+/// sweeps until that lease runs out (three sweep intervals, at least 2 s),
+/// and then one takes it over and the survivors go on taking turns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_left_by_a_killed_server_is_taken_over_after_its_lease() {
+    use switchboard_store::{JobDraft, JobStore};
+
+    let nats = tokio::task::spawn_blocking(TempNats::start).await.expect("join").expect("nats");
+    let mut cluster = start_cluster_with(&nats, &[("SWITCHBOARD_SLA_SWEEP_SECONDS", "1")]).await;
+    let store = switchboard_store_postgres::PgStore::open(&switchboard_store_postgres::PgConfig::new(&cluster.url))
+        .await
+        .expect("store");
+    // Enqueueing the sweep's key again returns the job as it stands.
+    let sweep = || async {
+        let now = jiff::Timestamp::now();
+        let lookup =
+            JobDraft { queue: "sweeps".into(), key: "sla-and-idempotency".into(), payload: vec![], due_at: now };
+        store.enqueue_job(lookup, now).await.expect("job").durable().await.expect("durable").record
+    };
+    let started = Instant::now();
+    while sweep().await.attempts < 2 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the servers are not sweeping");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Server 1 dies in the middle of a sweep: the job stays leased to it.
+    let (child, _) = &mut cluster.servers[1];
+    let pid = child.id().expect("pid");
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.expect("reaped");
+    let dead = format!("pid {pid} killed mid-sweep");
+    let lease = jiff::SignedDuration::from_secs(3);
+    let claimed = loop {
+        let now = jiff::Timestamp::now();
+        let mut got =
+            store.claim_jobs("sweeps", &dead, now, lease, 1).await.expect("claim").durable().await.expect("durable");
+        if let Some(job) = got.pop() {
+            break job;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let until = claimed.lease.as_ref().expect("leased").until;
+    let orphaned = Instant::now();
+    let taken_over = loop {
+        let job = sweep().await;
+        if job.attempts > claimed.attempts {
+            assert!(jiff::Timestamp::now() >= until, "another server swept while the lease held: {job:?}");
+            break orphaned.elapsed();
+        }
+        assert!(orphaned.elapsed() < Duration::from_secs(10), "no server took over the sweep: {job:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    eprintln!("the sweep was taken over {taken_over:?} after its holder died (lease 3 s, turns every 1 s)");
+    let later = Instant::now();
+    while sweep().await.attempts < claimed.attempts + 3 {
+        assert!(later.elapsed() < Duration::from_secs(10), "the survivors stopped sweeping");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

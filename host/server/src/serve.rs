@@ -119,11 +119,17 @@ pub async fn serve(
         body_limit: config.body_limit,
         _alive: alive,
     });
+    // With a bus, other servers share the store: the sweep takes turns.
+    let sweeping = match &config.bus {
+        Some(_) => crate::sweeper::Sweeping::Shared { jobs: Arc::clone(&stores.jobs), holder: server_name() },
+        None => crate::sweeper::Sweeping::Alone,
+    };
     let sweeper = tokio::spawn(crate::sweeper::run(
         Arc::clone(&stores.tickets),
         Arc::clone(&stores.idempotency),
         Arc::clone(&config.clock),
         config.sla_sweep_interval,
+        sweeping,
         stopped,
     ));
     let mut fault = stores.health.fault();
@@ -175,4 +181,14 @@ pub async fn serve(
         Some(reason) => Err(ServeError::StoreFault(reason)),
         None => Ok(()),
     }
+}
+
+/// This server's name among those sharing the store, as a lease holder:
+/// its process id and a random part, so that a restarted server (which may
+/// get the same pid) is not taken for the one that died.
+fn server_name() -> String {
+    let mut random = [0u8; 4];
+    // Without randomness the pid alone still tells live servers apart.
+    let _ = getrandom::fill(&mut random);
+    format!("pid {} {}", std::process::id(), hex::encode(random))
 }
