@@ -10,8 +10,7 @@ use switchboard_store::{Committed, ContactStore, StoreError};
 
 use crate::convert::{column, db_id, domain_id, json, record};
 use crate::store::PgStore;
-use crate::transact;
-use crate::tx::{TxError, execute, into_store, next_id, row, rows};
+use crate::tx::{TxError, execute, into_store, next_id, row, rows, transact};
 
 /// A contact point's key: `e:` and an address, or `p:` and a number.
 fn points(draft: &ContactDraft) -> Vec<(String, &str)> {

@@ -8,8 +8,7 @@ use tokio_postgres::Row;
 
 use crate::convert::{column, corrupt, nanos, timestamp};
 use crate::store::PgStore;
-use crate::transact;
-use crate::tx::{TxError, execute, into_store, row};
+use crate::tx::{TxError, execute, into_store, row, transact};
 
 /// A stored record read back.
 fn stored(found: &Row) -> Result<IdempotencyRecord, StoreError> {

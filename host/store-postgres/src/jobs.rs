@@ -11,8 +11,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::convert::{column, db_id, domain_id, nanos, timestamp};
 use crate::store::PgStore;
-use crate::transact;
-use crate::tx::{TxError, execute, into_store, next_id, row, rows};
+use crate::tx::{TxError, execute, into_store, next_id, row, rows, transact};
 
 /// The columns a job is read from, in the order [`job_of`] expects.
 const COLUMNS: &str =

@@ -7,8 +7,7 @@ use switchboard_store::{Committed, KvScope, KvStore, StoreError};
 
 use crate::convert::column;
 use crate::store::PgStore;
-use crate::transact;
-use crate::tx::{TxError, execute, into_store, row, rows};
+use crate::tx::{TxError, execute, into_store, row, rows, transact};
 
 /// Whether `key` holds a value, locking it if it does.
 async fn exists(tx: &Transaction<'_>, scope: KvScope<'_>, key: &str) -> Result<bool, TxError> {

@@ -10,8 +10,7 @@ use switchboard_store::{Committed, PluginStore, StoreError};
 use crate::convert::{json, record};
 use crate::store::PgStore;
 use crate::teams::team_row;
-use crate::transact;
-use crate::tx::{TxError, execute, into_store, row, rows};
+use crate::tx::{TxError, execute, into_store, row, rows, transact};
 
 /// The plugin with this id, locked against other writers.
 async fn locked_plugin(tx: &Transaction<'_>, id: &str) -> Result<Option<PluginRecord>, TxError> {

@@ -9,8 +9,7 @@ use switchboard_store::{Committed, Idempotency, StoreError, TeamEdit, TeamStore}
 use crate::convert::{column, json, record};
 use crate::idempotency::{check_idempotency, keep_idempotency};
 use crate::store::PgStore;
-use crate::transact;
-use crate::tx::{TxError, execute, into_store, row, rows};
+use crate::tx::{TxError, execute, into_store, row, rows, transact};
 
 /// The team with this slug; with `lock` (`FOR UPDATE`), locked against
 /// other writers.

@@ -13,8 +13,7 @@ use crate::convert::{column, db_id, domain_id, json, nanos, record};
 use crate::idempotency::{check_idempotency, keep_idempotency};
 use crate::store::PgStore;
 use crate::teams::{StageLock, lock_stages, team_row};
-use crate::transact;
-use crate::tx::{TxError, execute, into_store, next_id, row, rows};
+use crate::tx::{TxError, execute, into_store, next_id, row, rows, transact};
 
 /// The columns beside a ticket's record, in the order of [`upsert_ticket`]'s
 /// parameters after the id.

@@ -4,7 +4,7 @@
 //! Every write use case is an `attempt`: an async function that takes a
 //! transaction and returns [`TxError::Retry`] when it met a row another
 //! transaction wrote (a unique constraint, a serialization failure, a
-//! deadlock). [`transact!`](crate::transact) runs an attempt in a fresh
+//! deadlock). `transact!` runs an attempt in a fresh
 //! transaction, commits it, and runs it again after such a conflict, at
 //! most [`MAX_ATTEMPTS`] times: the next attempt reads the row that got in
 //! the way and answers from it (the ticket that has the key, the team that
@@ -112,8 +112,6 @@ pub(crate) async fn backoff(attempts: u32) {
 /// Runs `$attempt` (an expression using the transaction `$tx`) in a
 /// transaction of `$store`'s pool, commits it, and runs it again after a
 /// conflict (see the module docs). Evaluates to `Result<T, StoreError>`.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! transact {
     ($store:expr, |$tx:ident| $attempt:expr) => {{
         let mut attempts: u32 = 0;
@@ -142,6 +140,7 @@ macro_rules! transact {
         }
     }};
 }
+pub(crate) use transact;
 
 /// A prepared statement for `sql`, from the connection's cache: each
 /// statement is parsed once per connection, not once per call.

@@ -7,8 +7,7 @@ use switchboard_store::{Committed, StoreError, UserStore};
 
 use crate::convert::{db_id, json, record};
 use crate::store::PgStore;
-use crate::transact;
-use crate::tx::{TxError, execute, into_store, next_id, row, rows};
+use crate::tx::{TxError, execute, into_store, next_id, row, rows, transact};
 
 async fn create_attempt(
     tx: &Transaction<'_>,
