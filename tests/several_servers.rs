@@ -307,3 +307,30 @@ async fn a_sweep_left_by_a_killed_server_is_taken_over_after_its_lease() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Servers that share a store converge on its plugins even when no
+/// announcement reaches them (here they have no bus at all): each compares
+/// its plugins with the store on a timer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_announcements_a_server_still_loads_what_another_installed() {
+    let postgres = tokio::task::spawn_blocking(TempPostgres::shared).await.expect("join").expect("postgres");
+    let url = postgres.new_database().expect("database");
+    let on_shared_store = |c: &mut switchboard_server::Config| {
+        c.store = switchboard_server::StoreLocation::Postgres(url.clone());
+        c.plugin_resync = Duration::from_millis(200);
+    };
+    let a = support::Server::start_with(on_shared_store).await;
+    let b = support::Server::start_with(on_shared_store).await;
+    a.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    a.install(&switchboard_artifacts::HELLO_CHANNEL).await.expect(201);
+    a.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
+    let started = Instant::now();
+    loop {
+        let resp = b.raw(reqwest::Method::POST, "/c/ops/hello-channel/").json(&json!({"title": "t"})).send().await;
+        if resp.is_ok_and(|r| r.status() == 201) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "server b never loaded the plugin a installed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -31,6 +31,10 @@ pub struct Config {
     /// Where the tickets, teams and plugins are kept: by default sled in
     /// `<data>/db`.
     pub store: StoreLocation,
+    /// How often a server compares the plugins it has loaded with the
+    /// store even when the bus said nothing: the safety net for an
+    /// announcement that was lost.
+    pub plugin_resync: Duration,
     /// The NATS server that connects the servers sharing a store
     /// (`nats://host:4222`); `None` for one server alone, whose bus is
     /// in-process.
@@ -135,6 +139,7 @@ impl Config {
             secret_key_file: default_secret_key_file(&data_dir),
             store: StoreLocation::Sled(data_dir.join("db")),
             bus: None,
+            plugin_resync: Duration::from_secs(60),
             trusted_keys: Vec::new(),
             allow_unsigned_bundles: false,
             data_dir,

@@ -13,11 +13,6 @@ use switchboard_store::{PluginStore, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// How often a server compares every plugin with the store even when the
-/// bus said nothing: a safety net for an announcement that could not be
-/// published at all.
-const RESYNC: std::time::Duration = std::time::Duration::from_secs(60);
-
 /// The subject on which a changed plugin's id is published.
 pub(crate) const SUBJECT: &str = "switchboard.plugins.changed";
 
@@ -83,17 +78,21 @@ async fn sync_all(store: &dyn PluginStore, runtime: &Runtime) -> Result<(), Stor
     Ok(())
 }
 
-/// Follows the bus until `stop` turns true. Subscribes before it returns,
-/// so that nothing announced after start-up's own load is missed.
+/// Follows the bus until `stop` turns true, and compares every plugin with
+/// the store every `resync` as well (a safety net for an announcement that
+/// could not be published). Subscribes before it returns, so that nothing
+/// announced after start-up's own load is missed.
 pub(crate) async fn follow(
     bus: &dyn Bus,
     store: Arc<dyn PluginStore>,
     runtime: Runtime,
+    resync: std::time::Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, switchboard_bus::BusError> {
     let mut events = bus.subscribe(SUBJECT).await?;
     Ok(tokio::spawn(async move {
-        let mut resync = tokio::time::interval_at(tokio::time::Instant::now() + RESYNC, RESYNC);
+        let resync = resync.max(std::time::Duration::from_millis(10));
+        let mut resync = tokio::time::interval_at(tokio::time::Instant::now() + resync, resync);
         loop {
             let event = tokio::select! {
                 event = events.next() => event,

@@ -84,8 +84,14 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     // Following the bus starts before the plugins load, so that a plugin
     // another server changes meanwhile is not missed.
-    let follower =
-        crate::plugin_sync::follow(&*bus, Arc::clone(&stores.plugins), runtime.clone(), stopped.clone()).await?;
+    let follower = crate::plugin_sync::follow(
+        &*bus,
+        Arc::clone(&stores.plugins),
+        runtime.clone(),
+        config.plugin_resync,
+        stopped.clone(),
+    )
+    .await?;
     let plugin_sync = crate::plugin_sync::PluginSync::new(bus);
     crate::plugins::load_installed(&stores, &runtime, now).await?;
     crate::plugins::install_bundled(&stores, &runtime, &plugin_sync, &config.bundled, now).await;
