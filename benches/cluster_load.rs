@@ -25,20 +25,20 @@
 
 #[path = "support/measure.rs"]
 mod measure;
+// Each bench uses a different part of the shared server code.
+#[allow(dead_code)]
+#[path = "support/server.rs"]
+mod server;
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use measure::{median, percentile, process_cpu_us, stat_cpu_us};
 use serde_json::json;
+use server::{BenchServer, TOKEN};
 use switchboard_bus::throwaway::TempNats;
 use switchboard_store_postgres::throwaway::TempPostgres;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-const TOKEN: &str = "bench-admin-token";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -55,39 +55,6 @@ fn postgres_cpu_us() -> f64 {
         .sum()
 }
 
-/// A running server.
-struct Server {
-    _child: Child,
-    pid: u32,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn start(store: &str, bus: &str, client: &reqwest::Client) -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--sla-sweep-seconds", "1"])
-        .args(["--store", store, "--bus", bus, "--data"])
-        .arg(dir.path())
-        .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
-        .env("SWITCHBOARD_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn switchboard");
-    let pid = child.id().expect("pid");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = lines.next_line().await.expect("stdout").expect("address line");
-    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
-    for _ in 0..500 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Server { _child: child, pid, base, _dir: dir }
-}
-
 /// One round's figures.
 struct Round {
     per_sec: f64,
@@ -97,7 +64,7 @@ struct Round {
     postgres_cpu_us: f64,
 }
 
-async fn round(client: &reqwest::Client, servers: &[Server], n: usize, clients: usize, seconds: f64) -> Round {
+async fn round(client: &reqwest::Client, servers: &[BenchServer], n: usize, clients: usize, seconds: f64) -> Round {
     let running = Arc::new(AtomicBool::new(true));
     let cpu0: f64 = servers.iter().map(|s| process_cpu_us(s.pid)).sum();
     let pg0 = postgres_cpu_us();
@@ -189,8 +156,11 @@ async fn main() {
     let url = postgres.new_database().expect("database");
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
     let mut servers = Vec::new();
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_switchboard"));
+    let bus = nats.url();
+    let args = ["--sla-sweep-seconds", "1", "--store", url.as_str(), "--bus", bus.as_str()];
     for _ in 0..most {
-        servers.push(start(&url, &nats.url(), &client).await);
+        servers.push(BenchServer::spawn(binary, &args).await);
     }
     let created = client
         .post(format!("{}/api/teams", servers[0].base))

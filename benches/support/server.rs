@@ -16,6 +16,9 @@ pub const TOKEN: &str = "bench-admin-token";
 pub struct BenchServer {
     /// The server process, killed when this is dropped.
     _child: Child,
+    /// Its process id, for reading its CPU time.
+    #[allow(dead_code)]
+    pub pid: u32,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     /// A client for the API.
@@ -33,9 +36,20 @@ impl BenchServer {
     /// [`BenchServer::start`] with another build of the binary (an older
     /// commit's, to compare with in the same run).
     pub async fn start_binary(binary: &std::path::Path) -> BenchServer {
+        let server = BenchServer::spawn(binary, &[]).await;
+        let team = server.http.post(server.api("/teams")).bearer_auth(TOKEN).json(&json!({"name": "Load"})).send();
+        assert_eq!(team.await.expect("team").status(), 201);
+        server
+    }
+
+    /// Starts `binary` with `args` added to `serve`'s and waits until it
+    /// answers; makes no team (servers that share a store share teams).
+    pub async fn spawn(binary: &std::path::Path, args: &[&str]) -> BenchServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0"])
+            .args(args)
+            .arg("--data")
             .arg(dir.path().join("data"))
             .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
             .env("SWITCHBOARD_LOG", "error")
@@ -43,6 +57,7 @@ impl BenchServer {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn");
+        let pid = child.id().expect("pid");
         let line = BufReader::new(child.stdout.take().expect("stdout"))
             .lines()
             .next_line()
@@ -57,10 +72,7 @@ impl BenchServer {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let server = BenchServer { _child: child, base, http, _dir: dir };
-        let team = server.http.post(server.api("/teams")).bearer_auth(TOKEN).json(&json!({"name": "Load"})).send();
-        assert_eq!(team.await.expect("team").status(), 201);
-        server
+        BenchServer { _child: child, pid, base, http, _dir: dir }
     }
 
     /// The URL of an API path.

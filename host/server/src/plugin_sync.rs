@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use switchboard_bus::{Bus, Event};
+use switchboard_core::PluginRecord;
 use switchboard_runtime::Runtime;
 use switchboard_store::{PluginStore, StoreError};
 use tokio::sync::watch;
@@ -41,17 +42,27 @@ impl PluginSync {
 /// Loads `plugin` as the store has it, unless that version is loaded
 /// already, or unloads it if it is no longer installed.
 async fn sync_one(store: &dyn PluginStore, runtime: &Runtime, plugin: &str) -> Result<(), StoreError> {
-    let record = match store.plugin(plugin).await {
-        Ok(record) => record,
+    match store.plugin(plugin).await {
+        Ok(record) => load_if_changed(store, runtime, &record).await,
         Err(StoreError::UnknownPlugin(_)) => {
-            if runtime.loaded_version(plugin).is_some() {
-                runtime.unload(plugin);
-                tracing::info!(plugin, "unloaded a plugin another server removed");
-            }
-            return Ok(());
+            unload_if_loaded(runtime, plugin);
+            Ok(())
         }
-        Err(e) => return Err(e),
-    };
+        Err(e) => Err(e),
+    }
+}
+
+/// Unloads a plugin another server removed.
+fn unload_if_loaded(runtime: &Runtime, plugin: &str) {
+    if runtime.loaded_version(plugin).is_some() {
+        runtime.unload(plugin);
+        tracing::info!(plugin, "unloaded a plugin another server removed");
+    }
+}
+
+/// Loads `record`'s component unless that version is loaded already.
+async fn load_if_changed(store: &dyn PluginStore, runtime: &Runtime, record: &PluginRecord) -> Result<(), StoreError> {
+    let plugin = record.manifest.id.as_str();
     let wanted = (record.manifest.version.clone(), record.sha256.clone());
     if runtime.loaded_version(plugin).as_ref() == Some(&wanted) {
         return Ok(());
@@ -66,14 +77,17 @@ async fn sync_one(store: &dyn PluginStore, runtime: &Runtime, plugin: &str) -> R
     Ok(())
 }
 
-/// Compares every plugin, loaded or installed, with the store.
+/// Compares every plugin, loaded or installed, with the store, reading
+/// the records once.
 async fn sync_all(store: &dyn PluginStore, runtime: &Runtime) -> Result<(), StoreError> {
-    let mut ids: Vec<String> = store.plugins().await?.into_iter().map(|r| r.manifest.id).collect();
-    ids.extend(runtime.loaded_plugins());
-    ids.sort();
-    ids.dedup();
-    for id in ids {
-        sync_one(store, runtime, &id).await?;
+    let records = store.plugins().await?;
+    for record in &records {
+        load_if_changed(store, runtime, record).await?;
+    }
+    for loaded in runtime.loaded_plugins() {
+        if !records.iter().any(|r| r.manifest.id == loaded) {
+            unload_if_loaded(runtime, &loaded);
+        }
     }
     Ok(())
 }

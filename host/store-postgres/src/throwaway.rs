@@ -106,12 +106,13 @@ impl TempPostgres {
     }
 
     fn wait_ready(&self) -> Result<(), String> {
+        let pg_isready = bin_dir()?.join("pg_isready");
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 // The port opens a moment before the server accepts
                 // sessions; `pg_isready` says when it does.
-                let ready = Command::new(bin_dir()?.join("pg_isready"))
+                let ready = Command::new(&pg_isready)
                     .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "switchboard", "-d", "postgres"])
                     .stdout(Stdio::null())
                     .status();
