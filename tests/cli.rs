@@ -139,6 +139,29 @@ async fn a_bad_store_is_named_in_the_error() {
     assert!(!err.contains("hunter2"), "{err}");
 }
 
+/// `--bus` takes a NATS URL, and a NATS server that cannot be reached stops
+/// the start with its reason rather than leaving a server that would not
+/// hear the others.
+#[tokio::test]
+async fn a_bad_bus_is_named_in_the_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |bus: String| {
+        let mut command = switchboard();
+        command.args(["serve", "--listen", "127.0.0.1:0", "--bus", &bus, "--data"]).arg(dir.path());
+        async move { command.output().await.expect("run") }
+    };
+    let out = run("http://nats.example:4222".into()).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("\"http://nats.example:4222\" is not a nats:// URL"), "{err}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), run(format!("nats://127.0.0.1:{port}")))
+        .await
+        .expect("the start gives up in time");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("cannot connect to NATS"), "{err}");
+}
+
 /// Starts the binary with piped stdout and stderr, returning it, its base
 /// URL, and the stderr lines collected so far.
 async fn start_logged(

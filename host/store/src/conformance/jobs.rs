@@ -122,3 +122,21 @@ pub async fn jobs_survive_a_restart<H: Harness>() {
     let next = durable(store.enqueue_job(job("mail", "n", 0), at(2)).await).await.record.id;
     assert!(next > id, "ids go on after a restart");
 }
+
+/// Queue names and keys are checked before anything is written, and a
+/// holder whose lease ran out cannot finish the job even when nobody else
+/// claimed it: it cannot know that nobody did.
+pub async fn bad_job_names_are_refused_and_a_lapsed_lease_cannot_finish<H: Harness>() {
+    let h = H::new().await;
+    let store = h.store();
+    for (queue, key) in [("", "k"), ("mail", ""), ("mail", "a\0b"), ("mail", &"k".repeat(201))] {
+        let refused = store.enqueue_job(job(queue, key, 0), at(0)).await;
+        assert!(matches!(refused, Err(StoreError::Rule(_))), "{queue:?} {key:?}: {refused:?}");
+    }
+    let id = durable(store.enqueue_job(job("mail", "m", 0), at(0)).await).await.record.id;
+    durable(store.claim_jobs("mail", "w", at(1), MINUTE, 1).await).await;
+    let lapsed = at(1) + SignedDuration::from_secs(61);
+    let refused = store.finish_job(id, "w", JobOutcome::Done, lapsed).await;
+    assert!(matches!(refused, Err(StoreError::LeaseLost { .. })), "{refused:?}");
+    assert_eq!(store.job(id).await.expect("job").state, JobState::Pending, "it stays to be claimed again");
+}
