@@ -114,6 +114,7 @@ async fn failover(store: &switchboard_store_postgres::PgStore) -> Duration {
         key: "sla-and-idempotency".into(),
         payload: Vec::new(),
         due_at: jiff::Timestamp::now(),
+        held_by: None,
     };
     let attempts_now = || async {
         let job = store.enqueue_job(lookup(), jiff::Timestamp::now()).await.expect("job");

@@ -263,8 +263,13 @@ async fn a_sweep_left_by_a_killed_server_is_taken_over_after_its_lease() {
     // Enqueueing the sweep's key again returns the job as it stands.
     let sweep = || async {
         let now = jiff::Timestamp::now();
-        let lookup =
-            JobDraft { queue: "sweeps".into(), key: "sla-and-idempotency".into(), payload: vec![], due_at: now };
+        let lookup = JobDraft {
+            queue: "sweeps".into(),
+            key: "sla-and-idempotency".into(),
+            payload: vec![],
+            due_at: now,
+            held_by: None,
+        };
         store.enqueue_job(lookup, now).await.expect("job").durable().await.expect("durable").record
     };
     let started = Instant::now();

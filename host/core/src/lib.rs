@@ -36,7 +36,10 @@ pub use slug::{MAX_SLUG_LEN, slugify, validate_local_part, validate_slug};
 pub use stage::{Stage, StageId};
 pub use team::{Team, TeamDraft};
 pub use text::{MAX_NAME_LEN, clean_name, is_bidi_control, line_problem};
-pub use ticket::{Ticket, TicketChange, TicketDraft, TicketId, TicketSortKey};
+pub use ticket::{
+    MAX_KEYS_PER_CALL, Ticket, TicketChange, TicketDraft, TicketId, TicketSortKey, check_external_key,
+    check_external_keys,
+};
 pub use user::{Role, User, UserId};
 
 /// A point in time, always passed in by the caller.

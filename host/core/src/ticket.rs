@@ -22,6 +22,29 @@ const MAX_FIELD_LEN: usize = 10_000;
 /// The longest external key, in bytes.
 const MAX_EXTERNAL_KEY_LEN: usize = 512;
 
+/// The most keys one call may add to a ticket.
+pub const MAX_KEYS_PER_CALL: usize = 64;
+
+/// Checks an external key: 1 to 512 bytes.
+pub fn check_external_key(key: &str) -> Result<(), CoreError> {
+    if key.is_empty() || key.len() > MAX_EXTERNAL_KEY_LEN {
+        return Err(CoreError::invalid("external_key", format!("must be 1 to {MAX_EXTERNAL_KEY_LEN} bytes")));
+    }
+    Ok(())
+}
+
+/// Checks keys to add to a ticket: at most [`MAX_KEYS_PER_CALL`], each a
+/// valid key.
+pub fn check_external_keys(keys: &[String]) -> Result<(), CoreError> {
+    if keys.len() > MAX_KEYS_PER_CALL {
+        return Err(CoreError::invalid(
+            "external_keys",
+            format!("{} keys in one call; the most is {MAX_KEYS_PER_CALL}", keys.len()),
+        ));
+    }
+    keys.iter().try_for_each(|k| check_external_key(k))
+}
+
 /// What a caller gives to open a ticket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TicketDraft {
@@ -192,8 +215,8 @@ impl Ticket {
             Some(id) => team.stage(id).map_err(|_| CoreError::invalid("stage", format!("unknown stage {id}")))?.id,
             None => team.first_stage().id,
         };
-        if draft.external_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_EXTERNAL_KEY_LEN) {
-            return Err(CoreError::invalid("external_key", format!("must be 1 to {MAX_EXTERNAL_KEY_LEN} bytes")));
+        if let Some(key) = &draft.external_key {
+            check_external_key(key)?;
         }
         let priority = draft.priority.unwrap_or_default();
         let mut ticket = Ticket {

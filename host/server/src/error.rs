@@ -219,7 +219,8 @@ impl From<StoreError> for ApiError {
             | StoreError::PluginInUse { .. }
             | StoreError::StorageFull { .. }
             | StoreError::ExternalKeyTaken { .. }
-            | StoreError::LeaseLost { .. } => ApiError::conflict(e.to_string()),
+            | StoreError::LeaseLost { .. }
+            | StoreError::JobNotFailed(_) => ApiError::conflict(e.to_string()),
             StoreError::Replayed { answer, .. } => {
                 let mut replayed = ApiError::new(StatusCode::OK, "replayed", "");
                 replayed.replay = Some(Box::new(answer));

@@ -90,8 +90,13 @@ pub async fn run(
 ) {
     if let Sweeping::Shared { jobs, .. } = &sweeping {
         // Every server makes sure the job exists; the key makes it one.
-        let job =
-            JobDraft { queue: SWEEP_QUEUE.into(), key: SWEEP_KEY.into(), payload: Vec::new(), due_at: clock.now() };
+        let job = JobDraft {
+            queue: SWEEP_QUEUE.into(),
+            key: SWEEP_KEY.into(),
+            payload: Vec::new(),
+            due_at: clock.now(),
+            held_by: None,
+        };
         let made = match jobs.enqueue_job(job, clock.now()).await {
             Ok(pending) => pending.durable().await.map(drop),
             Err(e) => Err(e),

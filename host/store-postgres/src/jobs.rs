@@ -71,10 +71,23 @@ async fn enqueue_attempt(tx: &Transaction<'_>, draft: &JobDraft, now: Timestamp)
         return Ok(Got { record: job_of(&found)?, created: false });
     }
     let job = Job::new(next_id(tx, "job_ids").await?, draft.clone(), now);
-    let sql = "INSERT INTO jobs (id, queue, key, payload, due_ns, state, created_ns, updated_ns)
-               VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) ON CONFLICT DO NOTHING";
-    let params: [&(dyn ToSql + Sync); 6] =
-        [&db_id(job.id)?, &job.queue, &job.key, &job.payload, &nanos(job.due_at)?, &nanos(now)?];
+    let holder = job.lease.as_ref().map(|l| l.holder.as_str());
+    let until = job.lease.as_ref().map(|l| nanos(l.until)).transpose()?;
+    let attempts = i32::try_from(job.attempts).unwrap_or(i32::MAX);
+    let sql = "INSERT INTO jobs (id, queue, key, payload, due_ns, attempts, state, holder, lease_until_ns,
+                                 created_ns, updated_ns)
+               VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9) ON CONFLICT DO NOTHING";
+    let params: [&(dyn ToSql + Sync); 9] = [
+        &db_id(job.id)?,
+        &job.queue,
+        &job.key,
+        &job.payload,
+        &nanos(job.due_at)?,
+        &attempts,
+        &holder,
+        &until,
+        &nanos(now)?,
+    ];
     if execute(tx, sql, &params).await? == 0 {
         // Another caller enqueued the key since the look-up: return theirs.
         return Err(TxError::Retry(format!("job key \"{}\" was taken meanwhile", draft.key)));
@@ -124,6 +137,30 @@ async fn finish_attempt(
     Ok(job)
 }
 
+async fn rerun_attempt(tx: &Transaction<'_>, id: u64, now: Timestamp) -> Result<Job, TxError> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE");
+    let Some(found) = row(tx, &sql, &[&db_id(id)?]).await? else {
+        return Err(StoreError::UnknownJob(id).into());
+    };
+    let mut job = job_of(&found)?;
+    job.rerun(now)?;
+    save(tx, &job).await?;
+    Ok(job)
+}
+
+/// `prefix` as a `LIKE` pattern that matches only itself, then anything.
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 #[async_trait]
 impl JobStore for PgStore {
     async fn enqueue_job(&self, draft: JobDraft, now: Timestamp) -> Result<Committed<Got<Job>>, StoreError> {
@@ -158,5 +195,30 @@ impl JobStore for PgStore {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
         let found = row(&client, &sql, &[&db_id(id)?]).await.map_err(into_store)?;
         found.as_ref().map(job_of).transpose()?.ok_or(StoreError::UnknownJob(id))
+    }
+
+    async fn failed_jobs(&self, queue: &str, key_prefix: &str, limit: usize) -> Result<Vec<Job>, StoreError> {
+        let client = self.client().await.map_err(into_store)?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM jobs WHERE queue = $1 AND state = 'failed' AND key LIKE $2
+             ORDER BY key LIMIT $3"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let found = rows(&client, &sql, &[&queue, &like_prefix(key_prefix), &limit]).await.map_err(into_store)?;
+        found.iter().map(job_of).collect()
+    }
+
+    async fn rerun_job(&self, id: u64, now: Timestamp) -> Result<Committed<Job>, StoreError> {
+        transact!(self, |tx| rerun_attempt(&tx, id, now)).map(Committed::durable_now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_prefix;
+
+    #[test]
+    fn a_prefix_pattern_matches_its_wildcards_literally() {
+        assert_eq!(like_prefix("care/50%_a\\b"), "care/50\\%\\_a\\\\b%");
     }
 }

@@ -12,8 +12,11 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Each version's SQL, in order: version `n` is `MIGRATIONS[n - 1]`. A
 /// published migration never changes; a new version adds one.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_jobs.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_jobs.sql"),
+    include_str!("../migrations/0003_ticket_keys.sql"),
+];
 
 /// An arbitrary key for the advisory lock that lets one server migrate at
 /// a time: servers starting together wait for each other.

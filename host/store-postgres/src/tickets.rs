@@ -1,5 +1,5 @@
 //! Tickets, their list columns and threads; external keys kept unique by
-//! the `tickets_external_key` constraint.
+//! the key of `ticket_keys`, which holds every key a ticket is found by.
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
@@ -52,10 +52,40 @@ async fn locked_ticket(tx: &Transaction<'_>, id: TicketId) -> Result<Ticket, TxE
     }
 }
 
-/// The ticket of `team` that `origin` opened with `key`.
+/// Finds the ticket of a team that an origin knows by a key.
+const KEYED_TICKET: &str = "SELECT t.data FROM ticket_keys k JOIN tickets t ON t.id = k.ticket
+                            WHERE k.team = $1 AND k.origin = $2 AND k.key = $3";
+
+/// The ticket of `team` that `origin` knows by `key`.
 async fn keyed_ticket(tx: &Transaction<'_>, team: &str, origin: &str, key: &str) -> Result<Option<Ticket>, TxError> {
-    let sql = "SELECT data FROM tickets WHERE team = $1 AND origin = $2 AND external_key = $3";
-    Ok(row(tx, sql, &[&team, &origin, &key]).await?.map(|r| record("ticket", &r, "data")).transpose()?)
+    Ok(row(tx, KEYED_TICKET, &[&team, &origin, &key]).await?.map(|r| record("ticket", &r, "data")).transpose()?)
+}
+
+/// Records that `origin` knows `ticket` by `key`. The table's key is the
+/// guard: an insert waits for a transaction holding the same key, and if
+/// that one committed, the owner it wrote is returned.
+async fn add_key(tx: &Transaction<'_>, team: &str, origin: &str, key: &str, ticket: TicketId) -> Result<(), TxError> {
+    let sql = "INSERT INTO ticket_keys (team, origin, key, ticket) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+    if execute(tx, sql, &[&team, &origin, &key, &db_id(ticket)?]).await? == 1 {
+        return Ok(());
+    }
+    let sql = "SELECT ticket FROM ticket_keys WHERE team = $1 AND origin = $2 AND key = $3";
+    let Some(found) = row(tx, sql, &[&team, &origin, &key]).await? else {
+        return Err(TxError::Retry(format!("ticket key \"{key}\" met a row that is gone")));
+    };
+    let owner = domain_id(column(&found, "ticket")?)?;
+    if owner == ticket {
+        return Ok(());
+    }
+    Err(StoreError::ExternalKeyTaken { origin: origin.to_owned(), key: key.to_owned(), ticket: owner }.into())
+}
+
+async fn add_keys_attempt(tx: &Transaction<'_>, id: TicketId, origin: &str, keys: &[String]) -> Result<(), TxError> {
+    let ticket = locked_ticket(tx, id).await?;
+    for key in keys {
+        add_key(tx, &ticket.team, origin, key, id).await?;
+    }
+    Ok(())
 }
 
 async fn add_message(
@@ -138,6 +168,9 @@ async fn open_ticket(
             Some(taken) => Err(StoreError::ExternalKeyTaken { origin: ticket.origin, key, ticket: taken.id }.into()),
             None => Err(TxError::Retry(format!("ticket key \"{key}\" met a row that is gone"))),
         };
+    }
+    if let Some(key) = &ticket.external_key {
+        add_key(tx, &team.slug, &ticket.origin, key, id).await?;
     }
     let stage = team.stage(ticket.stage).map(|s| s.name.as_str()).unwrap_or("?");
     let body = format!("Ticket created via {} in stage {stage}", ticket.origin);
@@ -315,10 +348,19 @@ impl TicketStore for PgStore {
         found.iter().map(|r| record("ticket", r, "data")).collect()
     }
 
+    async fn add_external_keys(
+        &self,
+        id: TicketId,
+        origin: &str,
+        keys: &[String],
+    ) -> Result<Committed<()>, StoreError> {
+        switchboard_core::check_external_keys(keys)?;
+        transact!(self, |tx| add_keys_attempt(&tx, id, origin, keys)).map(Committed::durable_now)
+    }
+
     async fn ticket_by_external_key(&self, slug: &str, origin: &str, key: &str) -> Result<Option<Ticket>, StoreError> {
         let client = self.client().await.map_err(into_store)?;
-        let sql = "SELECT data FROM tickets WHERE team = $1 AND origin = $2 AND external_key = $3";
-        let found = row(&client, sql, &[&slug, &origin, &key]).await.map_err(into_store)?;
+        let found = row(&client, KEYED_TICKET, &[&slug, &origin, &key]).await.map_err(into_store)?;
         found.map(|r| record("ticket", &r, "data")).transpose()
     }
 

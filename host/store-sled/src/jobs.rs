@@ -16,9 +16,9 @@ use crate::tx::{Tx, TxResult, abort};
 use crate::visibility::Trees;
 
 /// What job writes touch.
-const WRITE: Trees = Trees::of(&[Tree::Meta, Tree::Jobs, Tree::JobKeys, Tree::JobDue]);
+const WRITE: Trees = Trees::of(&[Tree::Meta, Tree::Jobs, Tree::JobKeys, Tree::JobDue, Tree::JobFailed]);
 /// What job reads look at.
-const READ: Trees = Trees::of(&[Tree::Jobs, Tree::JobKeys, Tree::JobDue]);
+const READ: Trees = Trees::of(&[Tree::Jobs, Tree::JobKeys, Tree::JobDue, Tree::JobFailed]);
 
 /// How many times a claim looks again when every job it found was taken by
 /// another claimer meanwhile.
@@ -95,13 +95,21 @@ impl Tx<'_> {
     }
 
     /// Writes a job and moves its place in the due index from where `old`
-    /// had it (a pending job is in it; a finished one is not).
+    /// had it (a pending job is in it; a finished one is not), and in the
+    /// index of failed jobs.
     fn put_job(&self, old: Option<&Job>, job: &Job) -> TxResult<()> {
         if let Some(old) = old.filter(|o| o.state == JobState::Pending) {
             self.remove(Tree::JobDue, &keys::job_due(&old.queue, old.due_at, old.id))?;
         }
         if job.state == JobState::Pending {
             self.put_raw(Tree::JobDue, &keys::job_due(&job.queue, job.due_at, job.id), &[][..])?;
+        }
+        let failed = |j: &Job| matches!(j.state, JobState::Failed(_));
+        if old.is_some_and(failed) && !failed(job) {
+            self.remove(Tree::JobFailed, &keys::job_key(&job.queue, &job.key))?;
+        }
+        if failed(job) {
+            self.put_raw(Tree::JobFailed, &keys::job_key(&job.queue, &job.key), keys::id(job.id).as_slice())?;
         }
         self.put(Tree::Jobs, &keys::id(job.id), &Stored::from(job))
     }
@@ -196,5 +204,38 @@ impl JobStore for SledStore {
     async fn job(&self, id: u64) -> Result<Job, StoreError> {
         let stored = self.inner.get::<Stored>(Tree::Jobs, &keys::id(id), "job");
         self.read(READ, stored).await?.map(Job::from).ok_or(StoreError::UnknownJob(id))
+    }
+
+    async fn failed_jobs(&self, queue: &str, key_prefix: &str, limit: usize) -> Result<Vec<Job>, StoreError> {
+        let ids: Vec<u64> = self
+            .inner
+            .tree(Tree::JobFailed)
+            .scan_prefix(keys::job_key(queue, key_prefix))
+            .values()
+            .take(limit)
+            .map(|v| v.map(|v| keys::read_id(&v).unwrap_or(0)))
+            .collect::<Result<_, _>>()
+            .backend()?;
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let stored = self.inner.get::<Stored>(Tree::Jobs, &keys::id(id), "job");
+            if let Some(job) = self.read(READ, stored).await?.map(Job::from) {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn rerun_job(&self, id: u64, now: Timestamp) -> Result<Committed<Job>, StoreError> {
+        self.write(WRITE, move |tx| {
+            let old = tx.job(id)?;
+            let mut job = old.clone();
+            if let Err(e) = job.rerun(now) {
+                return abort(e);
+            }
+            tx.put_job(Some(&old), &job)?;
+            Ok(job)
+        })
+        .await
     }
 }

@@ -196,6 +196,35 @@ impl TicketStore for SledStore {
         Ok(out)
     }
 
+    async fn add_external_keys(
+        &self,
+        id: TicketId,
+        origin: &str,
+        keys: &[String],
+    ) -> Result<Committed<()>, StoreError> {
+        switchboard_core::check_external_keys(keys)?;
+        let (origin, wanted) = (origin.to_owned(), keys.to_vec());
+        self.write(WRITE, move |tx| {
+            let ticket = tx.ticket(id)?;
+            for key in &wanted {
+                let index = keys::external_key(&ticket.team, &origin, key);
+                match tx.id_at(Tree::ExternalKeys, &index)? {
+                    Some(owner) if owner == id => {}
+                    Some(owner) => {
+                        return abort(StoreError::ExternalKeyTaken {
+                            origin: origin.clone(),
+                            key: key.clone(),
+                            ticket: owner,
+                        });
+                    }
+                    None => tx.put_raw(Tree::ExternalKeys, &index, &keys::id(id))?,
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn ticket_by_external_key(&self, slug: &str, origin: &str, key: &str) -> Result<Option<Ticket>, StoreError> {
         let index = self.inner.tree(Tree::ExternalKeys).get(keys::external_key(slug, origin, key)).backend()?;
         match index.and_then(|v| keys::read_id(&v)) {

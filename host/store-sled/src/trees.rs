@@ -50,11 +50,14 @@ pub(crate) enum Tree {
     JobKeys,
     /// Pending jobs by queue and the time they may be claimed next.
     JobDue,
+    /// Jobs that failed for good, by queue and key, so that listing them
+    /// does not read a queue's whole history.
+    JobFailed,
 }
 
 impl Tree {
     /// Every tree, in the order transactions see them.
-    pub(crate) const ALL: [Tree; 23] = [
+    pub(crate) const ALL: [Tree; 24] = [
         Tree::Meta,
         Tree::Teams,
         Tree::Aliases,
@@ -78,6 +81,7 @@ impl Tree {
         Tree::Jobs,
         Tree::JobKeys,
         Tree::JobDue,
+        Tree::JobFailed,
     ];
 
     /// The tree's name in the sled database.
@@ -106,6 +110,7 @@ impl Tree {
             Tree::Jobs => "jobs",
             Tree::JobKeys => "job_keys",
             Tree::JobDue => "job_due",
+            Tree::JobFailed => "job_failed",
         }
     }
 

@@ -24,6 +24,9 @@ pub enum StoreError {
     /// No job has this id.
     #[error("unknown job {0}")]
     UnknownJob(u64),
+    /// A job that did not fail was asked to run again.
+    #[error("job {0} has not failed; only a failed job can be run again")]
+    JobNotFailed(u64),
     /// The worker does not hold the job's lease (it ran out, and another
     /// worker may have the job).
     #[error("job {job} is not leased to \"{holder}\" any more")]

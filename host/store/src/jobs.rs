@@ -21,6 +21,11 @@ pub struct JobDraft {
     pub payload: Vec<u8>,
     /// When it may run first.
     pub due_at: Timestamp,
+    /// Claimed at once by this holder until the lease ends, for work the
+    /// enqueuer starts itself (a mail the SMTP session hands to its plugin
+    /// at once): no other worker takes it while the lease lasts, and
+    /// another takes it over if the enqueuer dies before finishing it.
+    pub held_by: Option<Lease>,
 }
 
 /// Where a job stands.
@@ -118,6 +123,16 @@ pub trait JobStore: Send + Sync {
 
     /// The job with this id.
     async fn job(&self, id: u64) -> Result<Job, StoreError>;
+
+    /// Up to `limit` jobs of `queue` that failed for good and whose key
+    /// starts with `key_prefix`, by key; the work is proportional to the
+    /// failed jobs listed, not to the queue's history.
+    async fn failed_jobs(&self, queue: &str, key_prefix: &str, limit: usize) -> Result<Vec<Job>, StoreError>;
+
+    /// Makes a job that failed for good pending again, due at `now`, with
+    /// its attempts counted from zero. Refused with
+    /// [`StoreError::JobNotFailed`] when it did not fail.
+    async fn rerun_job(&self, id: u64, now: Timestamp) -> Result<Committed<Job>, StoreError>;
 }
 
 /// The longest queue name or key, in bytes.
@@ -146,20 +161,35 @@ impl JobDraft {
 }
 
 impl Job {
-    /// A new pending job from a draft.
+    /// A new pending job from a draft; held by its enqueuer if the draft
+    /// says so, which counts as its first attempt.
     pub fn new(id: u64, draft: JobDraft, now: Timestamp) -> Job {
+        let due_at = draft.held_by.as_ref().map_or(draft.due_at, |l| l.until);
         Job {
             id,
             queue: draft.queue,
             key: draft.key,
             payload: draft.payload,
-            due_at: draft.due_at,
-            attempts: 0,
+            due_at,
+            attempts: u32::from(draft.held_by.is_some()),
             state: JobState::Pending,
-            lease: None,
+            lease: draft.held_by,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// Makes a failed job pending again, due at `now`.
+    pub fn rerun(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        if !matches!(self.state, JobState::Failed(_)) {
+            return Err(StoreError::JobNotFailed(self.id));
+        }
+        self.state = JobState::Pending;
+        self.due_at = now;
+        self.attempts = 0;
+        self.lease = None;
+        self.updated_at = now;
+        Ok(())
     }
 
     /// Whether a worker may claim it at `now`.

@@ -45,6 +45,15 @@ pub trait TicketStore: Send + Sync {
     /// The ticket that `origin` opened in a team with this external key.
     async fn ticket_by_external_key(&self, slug: &str, origin: &str, key: &str) -> Result<Option<Ticket>, StoreError>;
 
+    /// Gives ticket `id` more keys by which `origin` finds it in its team
+    /// (an e-mail channel adds every Message-ID of a thread). A key the
+    /// ticket has already is kept; if another ticket of the team has one
+    /// from `origin`, none is added and the call is refused with
+    /// [`StoreError::ExternalKeyTaken`]. At most
+    /// [`switchboard_core::MAX_KEYS_PER_CALL`] keys per call.
+    async fn add_external_keys(&self, id: TicketId, origin: &str, keys: &[String])
+    -> Result<Committed<()>, StoreError>;
+
     /// Changes a ticket in one write and writes each change into its
     /// thread as an event by `author`.
     async fn update_ticket(

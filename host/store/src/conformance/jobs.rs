@@ -7,10 +7,16 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 
 use super::{Harness, at, durable};
-use crate::{JobDraft, JobOutcome, JobState, StoreError};
+use crate::{JobDraft, JobOutcome, JobState, Lease, StoreError};
 
 fn job(queue: &str, key: &str, due_hours: i64) -> JobDraft {
-    JobDraft { queue: queue.into(), key: key.into(), payload: key.as_bytes().to_vec(), due_at: at(due_hours) }
+    JobDraft {
+        queue: queue.into(),
+        key: key.into(),
+        payload: key.as_bytes().to_vec(),
+        due_at: at(due_hours),
+        held_by: None,
+    }
 }
 
 const MINUTE: SignedDuration = SignedDuration::from_mins(1);
@@ -139,4 +145,50 @@ pub async fn bad_job_names_are_refused_and_a_lapsed_lease_cannot_finish<H: Harne
     let refused = store.finish_job(id, "w", JobOutcome::Done, lapsed).await;
     assert!(matches!(refused, Err(StoreError::LeaseLost { .. })), "{refused:?}");
     assert_eq!(store.job(id).await.expect("job").state, JobState::Pending, "it stays to be claimed again");
+}
+
+/// A job enqueued held by its enqueuer is not claimed by others while the
+/// lease lasts, can be finished by the enqueuer, and is taken over by
+/// another worker when the enqueuer dies before finishing it.
+pub async fn a_held_job_is_its_enqueuers_until_the_lease_ends<H: Harness>() {
+    let h = H::new().await;
+    let store = h.store();
+    let held =
+        |key: &str| JobDraft { held_by: Some(Lease { holder: "smtp".into(), until: at(2) }), ..job("in", key, 0) };
+    let done = durable(store.enqueue_job(held("a"), at(1)).await).await.record;
+    assert_eq!((done.attempts, done.due_at), (1, at(2)));
+    let died = durable(store.enqueue_job(held("b"), at(1)).await).await.record.id;
+    assert!(durable(store.claim_jobs("in", "w", at(1), MINUTE, 10).await).await.is_empty(), "both are held");
+    durable(store.finish_job(done.id, "smtp", JobOutcome::Done, at(1)).await).await;
+    let taken = durable(store.claim_jobs("in", "w", at(2), MINUTE, 10).await).await;
+    assert_eq!(taken.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(), [(died, 2)]);
+}
+
+/// Jobs that failed for good are listed by queue and key prefix, and run
+/// again on request; a job that did not fail cannot be rerun.
+pub async fn failed_jobs_are_listed_and_can_run_again<H: Harness>() {
+    let h = H::new().await;
+    let store = h.store();
+    let mut ids = Vec::new();
+    for key in ["ops/1", "ops/2", "ops%/3", "care/1", "ops/4"] {
+        ids.push(durable(store.enqueue_job(job("in", key, 0), at(0)).await).await.record.id);
+    }
+    durable(store.enqueue_job(job("out", "ops/9", 0), at(0)).await).await;
+    assert_eq!(durable(store.claim_jobs("in", "w", at(1), MINUTE, 10).await).await.len(), 5);
+    for (i, id) in ids.iter().enumerate() {
+        let outcome = if i == 4 { JobOutcome::Done } else { JobOutcome::Failed(format!("broken {i}")) };
+        durable(store.finish_job(*id, "w", outcome, at(1)).await).await;
+    }
+    let keys = |jobs: Vec<crate::Job>| jobs.into_iter().map(|j| j.key).collect::<Vec<_>>();
+    assert_eq!(keys(store.failed_jobs("in", "ops/", 10).await.expect("list")), ["ops/1", "ops/2"]);
+    assert_eq!(keys(store.failed_jobs("in", "ops%/", 10).await.expect("list")), ["ops%/3"]);
+    assert_eq!(keys(store.failed_jobs("in", "", 2).await.expect("list")).len(), 2);
+    assert!(store.failed_jobs("out", "", 10).await.expect("list").is_empty());
+    let again = durable(store.rerun_job(ids[0], at(2)).await).await;
+    assert_eq!((again.state, again.attempts, again.due_at), (JobState::Pending, 0, at(2)));
+    assert_eq!(keys(store.failed_jobs("in", "ops/", 10).await.expect("list")), ["ops/2"]);
+    let claimed = durable(store.claim_jobs("in", "w", at(2), MINUTE, 10).await).await;
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[0]]);
+    let refused = store.rerun_job(ids[4], at(2)).await;
+    assert!(matches!(refused, Err(StoreError::JobNotFailed(id)) if id == ids[4]), "{refused:?}");
 }

@@ -85,7 +85,10 @@ macro_rules! conformance_tests {
             an_expired_lease_is_taken_over,
             retried_jobs_come_back_and_failed_ones_do_not,
             jobs_survive_a_restart,
-            bad_job_names_are_refused_and_a_lapsed_lease_cannot_finish
+            bad_job_names_are_refused_and_a_lapsed_lease_cannot_finish,
+            a_held_job_is_its_enqueuers_until_the_lease_ends,
+            failed_jobs_are_listed_and_can_run_again,
+            added_keys_find_the_ticket_and_stay_unique
         );
     };
     (@each $harness:ty: $($name:ident),* $(,)?) => {

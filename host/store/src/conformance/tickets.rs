@@ -255,3 +255,51 @@ pub async fn reopening_keeps_data_and_continues_ids<H: Harness>() {
     let user = durable(store.create_user("Bo", Role::Agent, "hash2".into(), at(0)).await).await;
     assert!(user.id > user_id, "user ids go on");
 }
+
+/// A ticket gains more keys (an e-mail thread's Message-IDs): each finds
+/// it, also after a restart; a key of another ticket is refused and none
+/// of the call's keys is added; a new ticket cannot take an added key.
+pub async fn added_keys_find_the_ticket_and_stay_unique<H: Harness>() {
+    let mut h = H::new().await;
+    let (first, second) = {
+        let store = h.store();
+        with_team(&*store, "Ops").await;
+        let create = async |key: &str| {
+            durable(store.create_ticket("ops", keyed("t", "mail", key), None, Author::System, at(0), None).await)
+                .await
+                .id
+        };
+        let (first, second) = (create("<m1@x>").await, create("<n1@x>").await);
+        let added = vec!["<m2@x>".to_owned(), "<m3@x>".to_owned(), "<m1@x>".to_owned()];
+        durable(store.add_external_keys(first, "mail", &added).await).await;
+        let clash = vec!["<n2@x>".to_owned(), "<m2@x>".to_owned()];
+        let refused = store.add_external_keys(second, "mail", &clash).await;
+        assert!(
+            matches!(&refused, Err(StoreError::ExternalKeyTaken { key, ticket, .. }) if key == "<m2@x>" && *ticket == first),
+            "{refused:?}"
+        );
+        let taken = store.create_ticket("ops", keyed("t", "mail", "<m3@x>"), None, Author::System, at(1), None).await;
+        assert!(matches!(taken, Err(StoreError::ExternalKeyTaken { ticket, .. }) if ticket == first), "{taken:?}");
+        let got =
+            durable(store.create_or_get_ticket("ops", keyed("t", "mail", "<m2@x>"), None, Author::System, at(1)).await)
+                .await;
+        assert_eq!((got.created, got.record.id), (false, first));
+        let too_many: Vec<String> = (0..=switchboard_core::MAX_KEYS_PER_CALL).map(|i| format!("<k{i}@x>")).collect();
+        assert!(matches!(store.add_external_keys(first, "mail", &too_many).await, Err(StoreError::Rule(_))));
+        assert!(matches!(store.add_external_keys(first, "mail", &[String::new()]).await, Err(StoreError::Rule(_))));
+        assert!(matches!(
+            store.add_external_keys(9999, "mail", &["<z@x>".to_owned()]).await,
+            Err(StoreError::UnknownTicket(9999))
+        ));
+        (first, second)
+    };
+    h.restart().await;
+    let store = h.store();
+    let found = async |key: &str| store.ticket_by_external_key("ops", "mail", key).await.expect("find").map(|t| t.id);
+    for key in ["<m1@x>", "<m2@x>", "<m3@x>"] {
+        assert_eq!(found(key).await, Some(first), "{key}");
+    }
+    assert_eq!(found("<n1@x>").await, Some(second));
+    assert_eq!(found("<n2@x>").await, None, "a refused call adds none of its keys");
+    assert_eq!(store.ticket_by_external_key("ops", "chat", "<m2@x>").await.expect("find"), None);
+}
