@@ -3,9 +3,19 @@
 
 #![allow(missing_docs)]
 
-#[cfg(feature = "channel")]
+#[cfg(all(feature = "channel", not(feature = "mail")))]
 wit_bindgen::generate!({
     world: "channel",
+    path: "../wit",
+    pub_export_macro: true,
+    default_bindings_module: "switchboard_sdk::bindings",
+    export_macro_name: "export",
+    additional_derives: [PartialEq, Eq],
+});
+
+#[cfg(feature = "mail")]
+wit_bindgen::generate!({
+    world: "mail-channel",
     path: "../wit",
     pub_export_macro: true,
     default_bindings_module: "switchboard_sdk::bindings",

@@ -49,7 +49,7 @@ pub mod tickets {
     #[cfg(target_arch = "wasm32")]
     use crate::bindings::switchboard::plugin::tickets as wit;
     pub use crate::bindings::switchboard::plugin::tickets::GotTicket;
-    use crate::types::{Message, MessageKind, NewTicket, Priority, Ticket};
+    use crate::types::{Contact, Message, MessageKind, NewTicket, Priority, Ticket};
 
     /// Opens a ticket in the team; its origin is the plugin's id.
     pub fn create(ticket: &NewTicket) -> Result<Ticket, PluginError> {
@@ -61,7 +61,8 @@ pub mod tickets {
         host_call!(wit::get(id), |h| h.get(id))
     }
 
-    /// The ticket this plugin opened in this team with this external key.
+    /// The ticket of this team that this plugin knows by `key`: the
+    /// external key it opened it with, or one added with [`add_keys`].
     pub fn find_by_external_key(key: &str) -> Result<Option<Ticket>, PluginError> {
         host_call!(wit::find_by_external_key(key), |h| Ok(h.find(key)))
     }
@@ -100,6 +101,27 @@ pub mod tickets {
     /// external key, which then comes back with `created` false.
     pub fn create_or_get(ticket: &NewTicket, fields: &[(String, String)]) -> Result<GotTicket, PluginError> {
         host_call!(wit::create_or_get(ticket, fields), |h| h.create_or_get(ticket, fields))
+    }
+
+    /// Adds keys that find the ticket again, such as each Message-ID of an
+    /// e-mail thread: at most 64 per call, each 1 to 512 bytes. They are
+    /// kept with the ticket, not in the plugin's storage.
+    ///
+    /// ```ignore
+    /// use switchboard_sdk::host::tickets;
+    ///
+    /// // A reply arrived on ticket 7: a later mail answering it names this
+    /// // Message-ID in In-Reply-To, and finds the ticket by it.
+    /// tickets::add_keys(7, &["<reply-2@customer.example>".to_owned()])?;
+    /// assert_eq!(tickets::find_by_external_key("<reply-2@customer.example>")?.map(|t| t.id), Some(7));
+    /// ```
+    pub fn add_keys(id: u64, keys: &[String]) -> Result<(), PluginError> {
+        host_call!(wit::add_keys(id, keys), |h| h.add_keys(id, keys))
+    }
+
+    /// The ticket's contact, if it has one.
+    pub fn get_contact(id: u64) -> Result<Option<Contact>, PluginError> {
+        host_call!(wit::get_contact(id), |h| h.get_contact(id))
     }
 }
 

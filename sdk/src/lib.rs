@@ -22,6 +22,9 @@
 //! switchboard_sdk::export_channel!(Hello);
 //! ```
 //!
+//! A channel that also receives the team's e-mail enables the feature
+//! `mail` and implements [`MailChannel`] too (see the `mail` module).
+//!
 //! Build with `cargo build --target wasm32-wasip2 --release`. Host calls
 //! ([`host`]) reach Switchboard in WebAssembly; under plain `cargo test`
 //! they reach a fake host ([`testing::FakeHost`]) that keeps tickets,
@@ -40,6 +43,8 @@ mod error;
 pub mod host;
 pub mod http;
 mod info;
+#[cfg(feature = "mail")]
+pub mod mail;
 #[cfg(feature = "robot")]
 mod robot;
 pub mod settings;
@@ -50,6 +55,8 @@ pub mod testing;
 pub use channel::Channel;
 pub use error::PluginError;
 pub use info::Info;
+#[cfg(feature = "mail")]
+pub use mail::MailChannel;
 #[cfg(feature = "robot")]
 pub use robot::{Outcome, Robot, RunContext, TeamRef};
 
@@ -65,6 +72,8 @@ pub mod types {
 pub mod __glue {
     #[cfg(feature = "channel")]
     pub use crate::channel::glue as channel;
+    #[cfg(feature = "mail")]
+    pub use crate::mail::glue as mail;
     #[cfg(feature = "robot")]
     pub use crate::robot::glue as robot;
 }

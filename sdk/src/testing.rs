@@ -27,7 +27,7 @@ use std::rc::Rc;
 use crate::PluginError;
 use crate::bindings::switchboard::plugin::http::{Request, Response};
 use crate::bindings::switchboard::plugin::tickets::GotTicket;
-use crate::bindings::switchboard::plugin::types::{Message, MessageKind, NewTicket, Priority, Ticket};
+use crate::bindings::switchboard::plugin::types::{Contact, Message, MessageKind, NewTicket, Priority, Ticket};
 
 /// The stages a fake team has, in order.
 const STAGES: [&str; 4] = ["New", "In Progress", "Solved", "Cancelled"];
@@ -38,7 +38,10 @@ struct State {
     tickets: Vec<Ticket>,
     fields: BTreeMap<u64, BTreeMap<String, String>>,
     messages: BTreeMap<u64, Vec<Message>>,
-    contacts: u64,
+    /// The contacts tickets were opened with, by id.
+    contacts: BTreeMap<u64, Contact>,
+    /// Keys added to tickets with `add-keys`.
+    keys: BTreeMap<String, u64>,
     storage: BTreeMap<String, Vec<u8>>,
     /// Per rate-limit key: when each allowance was taken, in fake seconds.
     taken: BTreeMap<String, Vec<u64>>,
@@ -135,16 +138,26 @@ fn not_found(what: String) -> PluginError {
 impl Host<'_> {
     pub(crate) fn create(&mut self, ticket: &NewTicket, fields: &[(String, String)]) -> Result<Ticket, PluginError> {
         if let Some(key) = &ticket.external_key
-            && let Some(taken) = self.0.tickets.iter().find(|t| t.external_key.as_ref() == Some(key))
+            && let Some(taken) = self.find(key)
         {
             return Err(PluginError::Permanent(format!("external key \"{key}\" is taken by ticket {}", taken.id)));
         }
         if ticket.title.trim().is_empty() {
             return Err(PluginError::Permanent("title: must not be empty".into()));
         }
-        let contact = ticket.contact.as_ref().map(|_| {
-            self.0.contacts += 1;
-            self.0.contacts
+        let contact = ticket.contact.as_ref().map(|info| {
+            // Like the host, find the contact by an address before making one.
+            let known = self.0.contacts.values().find(|c| {
+                c.emails.iter().any(|e| info.emails.iter().any(|i| i.address.eq_ignore_ascii_case(&e.address)))
+            });
+            if let Some(known) = known {
+                return known.id;
+            }
+            let id = self.0.contacts.len() as u64 + 1;
+            let name = info.name.clone().unwrap_or_default();
+            let contact = Contact { id, name, emails: info.emails.clone(), phones: info.phones.clone(), company: None };
+            self.0.contacts.insert(id, contact);
+            id
         });
         let id = self.0.tickets.len() as u64 + 1;
         let created = Ticket {
@@ -184,7 +197,26 @@ impl Host<'_> {
     }
 
     pub(crate) fn find(&mut self, key: &str) -> Option<Ticket> {
-        self.0.tickets.iter().find(|t| t.external_key.as_deref() == Some(key)).cloned()
+        let added = self.0.keys.get(key).copied();
+        self.0.tickets.iter().find(|t| t.external_key.as_deref() == Some(key) || Some(t.id) == added).cloned()
+    }
+
+    pub(crate) fn add_keys(&mut self, id: u64, keys: &[String]) -> Result<(), PluginError> {
+        self.get(id)?;
+        for key in keys {
+            if let Some(owner) = self.find(key).filter(|t| t.id != id) {
+                return Err(PluginError::Permanent(format!("external key \"{key}\" is taken by ticket {}", owner.id)));
+            }
+        }
+        for key in keys {
+            self.0.keys.insert(key.clone(), id);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn get_contact(&mut self, id: u64) -> Result<Option<Contact>, PluginError> {
+        let ticket = self.get(id)?;
+        Ok(ticket.contact.and_then(|c| self.0.contacts.get(&c).cloned()))
     }
 
     pub(crate) fn append_message(&mut self, id: u64, kind: MessageKind, body: &str) -> Result<Message, PluginError> {

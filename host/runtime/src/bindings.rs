@@ -1,6 +1,6 @@
-//! Host bindings generated from `wit/` for the two worlds. The robot world
-//! reuses the channel world's generated imports, so each host import is
-//! implemented once.
+//! Host bindings generated from `wit/` for the worlds. The others reuse the
+//! channel world's generated imports, so each host import is implemented
+//! once.
 
 /// The `channel` world.
 pub(crate) mod channel {
@@ -17,6 +17,28 @@ pub(crate) mod robot {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "robot",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "switchboard:plugin/types": super::channel::switchboard::plugin::types,
+            "switchboard:plugin/tickets": super::channel::switchboard::plugin::tickets,
+            "switchboard:plugin/storage": super::channel::switchboard::plugin::storage,
+            "switchboard:plugin/log": super::channel::switchboard::plugin::log,
+            "switchboard:plugin/http": super::channel::switchboard::plugin::http,
+            "switchboard:plugin/rate-limit": super::channel::switchboard::plugin::rate_limit,
+            "switchboard:plugin/secrets": super::channel::switchboard::plugin::secrets,
+            "switchboard:plugin/digest": super::channel::switchboard::plugin::digest,
+        },
+    });
+}
+
+/// The `mail-channel` world: the channel world plus `mail-handler`. Only
+/// its `mail-handler` export is used; a channel is linked as a `channel`
+/// and the export is looked up when the component has it.
+pub(crate) mod mail_channel {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "mail-channel",
         imports: { default: async },
         exports: { default: async },
         with: {

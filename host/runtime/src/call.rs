@@ -99,10 +99,10 @@ pub enum Outcome {
     Failed(PluginFailure),
 }
 
-type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
+pub(crate) type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
 
 /// The result of an export call: a trap, or the plugin's own answer.
-type Answer<T> = Result<T, PluginError>;
+pub(crate) type Answer<T> = Result<T, PluginError>;
 
 impl Runtime {
     fn new_store(&self, scope: Arc<Scope>) -> Store<HostState> {
@@ -126,7 +126,7 @@ impl Runtime {
 
     /// Runs `body` against a fresh instance of `loaded` under `scope`'s
     /// limits, and names the cause when it fails.
-    async fn call<R>(
+    pub(crate) async fn call<R>(
         &self,
         loaded: &Loaded,
         scope: Scope,
@@ -174,7 +174,7 @@ impl Runtime {
     /// What a call for `installation` may do. Only grants the loaded
     /// version asks for count: one an upgrade dropped gives nothing, also
     /// before the server has forgotten it.
-    fn installation_scope(loaded: &Loaded, installation: &Installation, secrets: &Secrets) -> Scope {
+    pub(crate) fn installation_scope(loaded: &Loaded, installation: &Installation, secrets: &Secrets) -> Scope {
         Scope {
             plugin: installation.plugin.as_str().into(),
             team: installation.team.as_str().into(),
@@ -200,7 +200,7 @@ impl Runtime {
         self.call(loaded, scope, |store, pre| {
             Box::pin(async move {
                 Ok(match pre {
-                    Pre::Channel(pre) => {
+                    Pre::Channel { pre, .. } => {
                         let i = pre.instantiate_async(&mut *store).await?;
                         let info = i.switchboard_plugin_channel_handler().call_describe(&mut *store).await?;
                         PluginInfo { name: info.name, summary: info.summary, settings_schema: info.settings_schema }
@@ -229,7 +229,7 @@ impl Runtime {
             .call(&loaded, scope, |store, pre| {
                 Box::pin(async move {
                     match pre {
-                        Pre::Channel(pre) => {
+                        Pre::Channel { pre, .. } => {
                             let i = pre.instantiate_async(&mut *store).await?;
                             i.switchboard_plugin_channel_handler().call_validate_settings(&mut *store, &settings).await
                         }
@@ -252,7 +252,7 @@ impl Runtime {
         request: HttpRequest,
     ) -> Result<HttpResponse, RuntimeError> {
         let loaded = self.loaded(&installation.plugin)?;
-        if !matches!(loaded.pre, Pre::Channel(_)) {
+        if !matches!(loaded.pre, Pre::Channel { .. }) {
             return Err(RuntimeError::WrongKind {
                 plugin: installation.plugin.clone(),
                 kind: "robot",
@@ -271,7 +271,7 @@ impl Runtime {
         let answer: Answer<ch::HttpResponse> = self
             .call(&loaded, Self::installation_scope(&loaded, installation, secrets), |store, pre| {
                 Box::pin(async move {
-                    let Pre::Channel(pre) = pre else {
+                    let Pre::Channel { pre, .. } = pre else {
                         return Err(wasmtime::format_err!("not a channel"));
                     };
                     let i = pre.instantiate_async(&mut *store).await?;

@@ -46,6 +46,10 @@ pub enum RuntimeError {
         /// The versions the component's imports and exports name.
         component: String,
     },
+    /// The plugin does not receive e-mail (it is not of the
+    /// `mail-channel` world).
+    #[error("plugin \"{0}\" does not receive e-mail: its component does not export mail-handler")]
+    NoMailHandler(String),
     /// No component is loaded under this id.
     #[error("plugin \"{0}\" is not loaded")]
     NotLoaded(String),

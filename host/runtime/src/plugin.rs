@@ -5,6 +5,7 @@ use switchboard_core::{Manifest, PluginKind};
 use wasmtime::component::{Component, Linker};
 
 use crate::RuntimeError;
+use crate::bindings::mail_channel::exports::switchboard::plugin::mail_handler;
 use crate::bindings::{channel, robot};
 use crate::host::HostState;
 
@@ -19,11 +20,27 @@ pub struct PluginInfo {
     pub settings_schema: String,
 }
 
+/// The name of the `mail-handler` export, as the newest version names it;
+/// wasmtime finds an older compatible version's export by it too.
+const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.5";
+
 /// A component linked against its world, ready for a fresh instance per
 /// event.
 pub(crate) enum Pre {
-    Channel(channel::ChannelPre<HostState>),
+    Channel {
+        pre: channel::ChannelPre<HostState>,
+        /// The `mail-handler` export, for a component of the
+        /// `mail-channel` world.
+        mail: Option<mail_handler::GuestIndices>,
+    },
     Robot(robot::RobotPre<HostState>),
+}
+
+impl Pre {
+    /// Whether the component receives the team's e-mail.
+    pub(crate) fn handles_mail(&self) -> bool {
+        matches!(self, Pre::Channel { mail: Some(_), .. })
+    }
 }
 
 /// A plugin the runtime can call.
@@ -55,7 +72,14 @@ impl Loaded {
         let pre = match manifest.kind {
             PluginKind::Channel => {
                 let instance = channel_linker.instantiate_pre(component).map_err(mismatch)?;
-                Pre::Channel(channel::ChannelPre::new(instance).map_err(mismatch)?)
+                // A component without the export is a plain channel; one
+                // whose export lacks a function or has other types is
+                // refused, not taken for one.
+                let mail = match instance.component().get_export_index(None, MAIL_HANDLER) {
+                    None => None,
+                    Some(_) => Some(mail_handler::GuestIndices::new(&instance).map_err(mismatch)?),
+                };
+                Pre::Channel { pre: channel::ChannelPre::new(instance).map_err(mismatch)?, mail }
             }
             PluginKind::Robot => {
                 let instance = robot_linker.instantiate_pre(component).map_err(mismatch)?;

@@ -7,7 +7,9 @@ use switchboard_store::TicketEdit;
 
 use crate::bindings::channel::switchboard::plugin::tickets::{GotTicket, Host};
 use crate::bindings::wit::{self, PluginError};
-use crate::convert::{contact_from_wit, message_kind_from_wit, message_to_wit, priority_from_wit, ticket_to_wit};
+use crate::convert::{
+    contact_from_wit, contact_to_wit, message_kind_from_wit, message_to_wit, priority_from_wit, ticket_to_wit,
+};
 use crate::host::{HostState, plugin_error};
 
 impl HostState {
@@ -160,5 +162,22 @@ impl Host for HostState {
     async fn get_fields(&mut self, id: u64) -> Result<Vec<(String, String)>, PluginError> {
         self.scope.require(&Capability::Tickets)?;
         Ok(self.own_ticket(id).await?.fields.into_iter().collect())
+    }
+
+    async fn add_keys(&mut self, id: u64, keys: Vec<String>) -> Result<(), PluginError> {
+        self.scope.require(&Capability::Tickets)?;
+        self.own_ticket(id).await?;
+        let tickets = Arc::clone(&self.services.tickets);
+        let plugin = Arc::clone(&self.scope.plugin);
+        self.write(async move { tickets.add_external_keys(id, &plugin, &keys).await }).await
+    }
+
+    async fn get_contact(&mut self, id: u64) -> Result<Option<wit::Contact>, PluginError> {
+        self.scope.require(&Capability::Tickets)?;
+        let Some(contact) = self.own_ticket(id).await?.contact else {
+            return Ok(None);
+        };
+        let contact = self.services.contacts.contact(contact).await.map_err(plugin_error)?;
+        Ok(Some(contact_to_wit(&contact)))
     }
 }

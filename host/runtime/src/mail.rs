@@ -1,0 +1,107 @@
+//! Handing an accepted e-mail to a channel of the `mail-channel` world.
+
+use switchboard_core::Installation;
+
+use crate::bindings::mail_channel::exports::switchboard::plugin::mail_handler as mh;
+use crate::call::Answer;
+use crate::engine::Runtime;
+use crate::plugin::Pre;
+use crate::{RuntimeError, Secrets};
+
+/// The SMTP envelope of an accepted message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
+    /// The reverse path; empty for the null sender.
+    pub mail_from: String,
+    /// The recipients that reach the team.
+    pub rcpt_to: Vec<String>,
+    /// The client's IP address.
+    pub client_addr: String,
+    /// The name the client gave in `EHLO` or `HELO`.
+    pub helo: String,
+}
+
+/// A message the host accepted and keeps, for the plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMail {
+    /// Its envelope.
+    pub envelope: Envelope,
+    /// The raw RFC 5322 message.
+    pub raw: Vec<u8>,
+    /// When it was accepted.
+    pub received_at: jiff::Timestamp,
+    /// The id of the stored copy, the same on every retry.
+    pub receipt: u64,
+}
+
+/// What the plugin made of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailOutcome {
+    /// It opened this ticket.
+    Opened(u64),
+    /// It added the message to this ticket.
+    Appended(u64),
+    /// A bounce, recorded on this ticket if one was found.
+    Bounced(Option<u64>),
+    /// Left out on purpose, for this reason.
+    Ignored(String),
+}
+
+impl Runtime {
+    /// Whether the loaded plugin `plugin` receives e-mail (its component
+    /// exports `mail-handler`).
+    pub fn handles_mail(&self, plugin: &str) -> bool {
+        self.loaded(plugin).is_ok_and(|l| l.pre.handles_mail())
+    }
+
+    /// Hands an accepted message to a team's mail channel. The plugin's
+    /// own refusal comes back as [`RuntimeError::Plugin`].
+    pub async fn handle_mail(
+        &self,
+        installation: &Installation,
+        secrets: &Secrets,
+        mail: InboundMail,
+    ) -> Result<MailOutcome, RuntimeError> {
+        let loaded = self.loaded(&installation.plugin)?;
+        if !loaded.pre.handles_mail() {
+            return Err(RuntimeError::NoMailHandler(installation.plugin.clone()));
+        }
+        let settings = secrets.settings_for(&loaded.wit, &installation.settings);
+        let mail = mh::InboundMail {
+            envelope: mh::Envelope {
+                mail_from: mail.envelope.mail_from,
+                rcpt_to: mail.envelope.rcpt_to,
+                client_addr: mail.envelope.client_addr,
+                helo: mail.envelope.helo,
+            },
+            raw: mail.raw,
+            received_at: mail.received_at.to_string(),
+            receipt: mail.receipt,
+        };
+        let scope = Self::installation_scope(&loaded, installation, secrets);
+        let answer: Answer<mh::MailOutcome> = self
+            .call(&loaded, scope, |store, pre| {
+                Box::pin(async move {
+                    let Pre::Channel { pre, mail: Some(indices) } = pre else {
+                        return Err(wasmtime::format_err!("not a mail channel"));
+                    };
+                    let instance = pre.instance_pre().instantiate_async(&mut *store).await?;
+                    let handler = indices.load(&mut *store, &instance)?;
+                    handler.call_handle_mail(&mut *store, &settings, &mail).await
+                })
+            })
+            .await?;
+        match answer {
+            Ok(mh::MailOutcome::Opened(id)) => Ok(MailOutcome::Opened(id)),
+            Ok(mh::MailOutcome::Appended(id)) => Ok(MailOutcome::Appended(id)),
+            Ok(mh::MailOutcome::Bounced(id)) => Ok(MailOutcome::Bounced(id)),
+            Ok(mh::MailOutcome::Ignored(why)) => Ok(MailOutcome::Ignored(why)),
+            Err(e) => {
+                self.inner.metrics.failed(&installation.plugin);
+                let failure: crate::PluginFailure = e.into();
+                tracing::warn!(plugin = %installation.plugin, team = %installation.team, error = %failure, "mail handler failed");
+                Err(RuntimeError::Plugin { plugin: installation.plugin.clone(), failure })
+            }
+        }
+    }
+}
