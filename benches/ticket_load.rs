@@ -297,7 +297,9 @@ async fn start(
 ) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut command = Command::new(binary);
-    command.args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"]).arg(dir.path());
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .arg(dir.path());
     if let Some(store) = store {
         command.args(["--store", store]);
     }
@@ -332,7 +334,7 @@ async fn start(
     let (manifest, wasm) = match guests {
         Some(dir) => {
             let wasm = std::fs::read(format!("{dir}/hello_channel.wasm")).expect("the baseline's hello-channel");
-            (guest.manifest_text().replace("wit = \"0.1.4\"", "wit = \"0.1.0\""), wasm)
+            (guest.manifest_text().replace("wit = \"0.1.5\"", "wit = \"0.1.0\""), wasm)
         }
         None => (guest.manifest_text(), guest.wasm_bytes()),
     };

@@ -33,7 +33,7 @@ async fn file_env_and_flags_layer_in_that_order() {
     std::fs::write(
         &config,
         format!(
-            "data = \"{}\"\nlisten = \"127.0.0.1:0\"\nmail_domain = \"file.example\"\nlog_format = \"json\"\n",
+            "data = \"{}\"\nlisten = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nmail_domain = \"file.example\"\nlog_format = \"json\"\n",
             data.display()
         ),
     )
@@ -72,7 +72,7 @@ async fn file_env_and_flags_layer_in_that_order() {
 
     // A flag beats the environment.
     let mut child = switchboard()
-        .args(["serve", "--listen", "127.0.0.1:0", "--mail-domain", "flag.example", "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--mail-domain", "flag.example", "--data"])
         .arg(dir.path().join("other"))
         .env("SWITCHBOARD_MAIL_DOMAIN", "env.example")
         .stdout(Stdio::piped())
@@ -116,7 +116,16 @@ async fn bad_config_file_is_named_in_the_error() {
 async fn a_bad_store_is_named_in_the_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = switchboard()
-        .args(["serve", "--listen", "127.0.0.1:0", "--store", "mysql://root:hunter2@db/x", "--data"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--smtp",
+            "127.0.0.1:0",
+            "--store",
+            "mysql://root:hunter2@db/x",
+            "--data",
+        ])
         .arg(dir.path())
         .output()
         .await
@@ -129,7 +138,7 @@ async fn a_bad_store_is_named_in_the_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let url = format!("postgres://switchboard:hunter2@127.0.0.1:{port}/helpdesk");
     let out = switchboard()
-        .args(["serve", "--listen", "127.0.0.1:0", "--store", &url, "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--store", &url, "--data"])
         .arg(dir.path())
         .output()
         .await
@@ -147,7 +156,9 @@ async fn a_bad_bus_is_named_in_the_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |bus: String| {
         let mut command = switchboard();
-        command.args(["serve", "--listen", "127.0.0.1:0", "--bus", &bus, "--data"]).arg(dir.path());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--bus", &bus, "--data"])
+            .arg(dir.path());
         async move { command.output().await.expect("run") }
     };
     let out = run("http://nats.example:4222".into()).await;
@@ -168,7 +179,7 @@ async fn start_logged(
     data: &std::path::Path,
 ) -> (tokio::process::Child, String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let mut child = switchboard()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--data"])
         .arg(data)
         .env("SWITCHBOARD_LOG", "info")
         .stdout(Stdio::piped())
@@ -297,7 +308,7 @@ async fn without_room_for_the_instance_pool_plugins_still_run() {
     let mut child = Command::new("sh")
         .args(["-c", "ulimit -v 16000000 && exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--data"])
         .arg(dir.path())
         .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
         .env("SWITCHBOARD_LOG", "warn")
@@ -458,7 +469,7 @@ async fn scaffolded_plugins_build_install_and_work_unchanged() {
 async fn the_demo_enables_every_shipped_channel_and_names_its_pages() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = switchboard()
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--data"])
         .arg(dir.path().join("data"))
         .env("SWITCHBOARD_LOG", "info")
         .stdout(Stdio::piped())

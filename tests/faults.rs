@@ -135,7 +135,7 @@ async fn a_full_disk_stops_the_server_and_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = tokio::process::Command::new("sh")
         .args(["-c", r#"ulimit -f 4096; trap "" XFSZ; exec "$0" "$@""#, env!("CARGO_BIN_EXE_switchboard")])
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--public-rate", "0", "--data"])
         .arg(dir.path())
         .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
         .env("SWITCHBOARD_LOG", "error")

@@ -119,7 +119,7 @@ async fn every_response_follows_a_full_sync_that_covers_it() {
         .args(["-e", "trace=openat,pwrite64,fsync,fdatasync,write,writev,sendto,sendmsg", "-o"])
         .arg(&trace_path)
         .arg(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--public-rate", "0", "--data"])
         .arg(&data)
         .env("SWITCHBOARD_ADMIN_TOKEN", TOKEN)
         .env("SWITCHBOARD_LOG", "warn")

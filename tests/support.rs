@@ -302,7 +302,9 @@ async fn spawn_server_to(
     stderr: std::process::Stdio,
 ) -> (tokio::process::Child, String) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    command.args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0", "--data"]).arg(data);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .arg(data);
     if let Some(url) = store_for(data) {
         command.arg("--store").arg(url);
     }

@@ -3,6 +3,7 @@
 mod contacts;
 mod error_docs;
 mod installations;
+mod mail;
 mod messages;
 mod plugins;
 mod robots;
@@ -104,6 +105,8 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(installations::list_installations))
         .routes(routes!(installations::enable_plugin, installations::get_installation, installations::disable_plugin))
         .routes(routes!(robots::run_robot))
+        .routes(routes!(mail::list_failed_mail))
+        .routes(routes!(mail::retry_failed_mail))
         .routes(routes!(openapi_json));
     let (router, mut openapi) = routes.split_for_parts();
     // The router is nested under /api by the caller; the document shows

@@ -41,6 +41,8 @@ pub struct Config {
     pub bus: Option<String>,
     /// The domain of team e-mail aliases, such as `support.example.com`.
     pub mail_domain: String,
+    /// The SMTP listener that receives mail for team aliases.
+    pub smtp: crate::mail::settings::SmtpConfig,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
     /// The first admin's token, from `SWITCHBOARD_ADMIN_TOKEN`; generated
@@ -112,6 +114,7 @@ impl std::fmt::Debug for Config {
             .field("store", &self.store)
             .field("bus", &self.bus)
             .field("mail_domain", &self.mail_domain)
+            .field("smtp", &self.smtp)
             .field("body_limit", &self.body_limit)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .field("sla_sweep_interval", &self.sla_sweep_interval)
@@ -144,6 +147,7 @@ impl Config {
             allow_unsigned_bundles: false,
             data_dir,
             mail_domain: "localhost".into(),
+            smtp: crate::mail::settings::SmtpConfig::default(),
             body_limit: 1024 * 1024,
             admin_token: None,
             sla_sweep_interval: Duration::from_secs(30),
@@ -185,6 +189,14 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     /// The e-mail alias domain.
     pub mail_domain: Option<String>,
+    /// The SMTP listener's address, or `off`.
+    pub smtp: Option<String>,
+    /// The largest message the SMTP listener accepts, in bytes.
+    pub smtp_max_bytes: Option<usize>,
+    /// The certificate chain (PEM) STARTTLS offers.
+    pub smtp_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub smtp_key: Option<PathBuf>,
     /// The request body limit in bytes.
     pub body_limit: Option<usize>,
     /// The log format.

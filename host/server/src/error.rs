@@ -250,7 +250,8 @@ impl From<RuntimeError> for ApiError {
             | RuntimeError::Trap { .. }
             | RuntimeError::ResponseTooLarge { .. }
             | RuntimeError::Plugin { .. }
-            | RuntimeError::WrongKind { .. } => ApiError::plugin_failed(e.to_string()),
+            | RuntimeError::WrongKind { .. }
+            | RuntimeError::NoMailHandler(_) => ApiError::plugin_failed(e.to_string()),
             RuntimeError::NotLoaded(_) => ApiError::unavailable(e.to_string()),
             RuntimeError::InvalidComponent { .. } | RuntimeError::WorldMismatch { .. } => {
                 ApiError::invalid("component", e)

@@ -20,6 +20,7 @@ mod failures;
 mod idempotency;
 mod installs;
 mod json;
+mod mail;
 mod manifest;
 mod metrics;
 mod plugin_sync;
@@ -34,6 +35,7 @@ mod store_location;
 mod sweeper;
 
 pub use config::{BundledPlugin, Config, FileConfig, LogFormat};
+pub use mail::settings::{SmtpConfig, SmtpListen, TlsFiles};
 pub use manifest::parse_manifest;
 pub use serve::{ServeError, serve};
 pub use store_location::StoreLocation;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchboard_runtime::CompilerProcess;
-use switchboard_server::{Config, FileConfig, LogFormat};
+use switchboard_server::{Config, FileConfig, LogFormat, SmtpListen, TlsFiles};
 
 mod plugin_cli;
 mod plugin_new;
@@ -109,6 +109,18 @@ struct ServeArgs {
     /// A proxy whose X-Forwarded-For is believed; repeat for several.
     #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where to receive mail for team aliases over SMTP, or "off" [default: 127.0.0.1:2525].
+    #[arg(long, env = "SWITCHBOARD_SMTP")]
+    smtp: Option<String>,
+    /// The largest message the SMTP listener accepts, in bytes [default: 25000000].
+    #[arg(long, env = "SWITCHBOARD_SMTP_MAX_BYTES", value_parser = clap::value_parser!(u64).range(1024..=1_000_000_000))]
+    smtp_max_bytes: Option<u64>,
+    /// A certificate chain (PEM) for STARTTLS on the SMTP listener; with --smtp-key.
+    #[arg(long, env = "SWITCHBOARD_SMTP_CERT", requires = "smtp_key")]
+    smtp_cert: Option<PathBuf>,
+    /// The private key (PEM) of --smtp-cert.
+    #[arg(long, env = "SWITCHBOARD_SMTP_KEY", requires = "smtp_cert")]
+    smtp_key: Option<PathBuf>,
     /// Create a "Demo" team with SLA policies and a first ticket.
     #[arg(long)]
     demo: bool,
@@ -169,6 +181,29 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(domain) = args.mail_domain.or(file.mail_domain) {
         config.mail_domain = domain;
     }
+    if let Some(max) = args.smtp_max_bytes.map(|m| m as usize).or(file.smtp_max_bytes) {
+        if !(1024..=1_000_000_000).contains(&max) {
+            anyhow::bail!("smtp_max_bytes: {max} is not between 1024 and 1000000000");
+        }
+        config.smtp.max_message_bytes = max;
+    }
+    match (args.smtp_cert.or(file.smtp_cert), args.smtp_key.or(file.smtp_key)) {
+        (Some(cert), Some(key)) => config.smtp.tls = Some(TlsFiles { cert, key }),
+        (None, None) => {}
+        _ => anyhow::bail!("smtp_cert and smtp_key: give both, or neither"),
+    }
+    let smtp = args.smtp.or(file.smtp).unwrap_or_else(|| "127.0.0.1:2525".into());
+    let smtp = match SmtpListen::parse(&smtp).map_err(anyhow::Error::msg)? {
+        // Bound here, as the HTTP listener is, so that its address (port 0
+        // picks one) is printed before serving starts.
+        SmtpListen::Addr(addr) => {
+            let bound =
+                std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen for SMTP on {addr}"))?;
+            SmtpListen::Bound(std::sync::Arc::new(bound))
+        }
+        other => other,
+    };
+    config.smtp.listen = smtp;
     if let Some(limit) = args.body_limit.or(file.body_limit) {
         config.body_limit = limit;
     }
@@ -214,6 +249,13 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     // port 0; logs go to stderr so that stdout stays this one line.
     let mut out = std::io::stdout().lock();
     writeln!(out, "switchboard listening on http://{addr}")?;
+    if let SmtpListen::Bound(smtp) = &config.smtp.listen {
+        writeln!(
+            out,
+            "switchboard receiving mail on smtp://{}",
+            smtp.local_addr().context("SMTP listener has no address")?
+        )?;
+    }
     out.flush()?;
     drop(out);
     switchboard_server::serve(listener, config, shutdown_signal()).await?;

@@ -42,6 +42,9 @@ pub enum ServeError {
     /// The key that seals plugin secrets could not be read.
     #[error(transparent)]
     SecretKey(#[from] crate::secret_key::SecretKeyError),
+    /// The SMTP listener could not start.
+    #[error(transparent)]
+    Smtp(#[from] crate::mail::SmtpError),
     /// The store stopped after a fault that could lose acknowledged writes.
     #[error("the store stopped after a fault: {0}")]
     StoreFault(String),
@@ -106,6 +109,24 @@ pub async fn serve(
     // shutdown-complete signal).
     let (alive, mut closed) = mpsc::channel::<()>(1);
     let stats = backend.clone();
+    let holder = server_name();
+    let inbound = Arc::new(crate::mail::Inbound {
+        stores: stores.clone(),
+        runtime: runtime.clone(),
+        secret_key: Arc::clone(&secret_key),
+        clock: Arc::clone(&config.clock),
+        domain: config.mail_domain.trim_end_matches('.').to_lowercase(),
+        holder: holder.clone(),
+        config: config.smtp.clone(),
+    });
+    let smtp = crate::mail::start(inbound, stopped.clone()).await?;
+    let smtp_tasks = match smtp {
+        Some((addr, tasks)) => {
+            tracing::info!(addr = %addr, "receiving mail over SMTP");
+            tasks
+        }
+        None => Vec::new(),
+    };
     let state = AppState::new(Shared {
         stores: stores.clone(),
         failures: crate::failures::Failures::default(),
@@ -127,7 +148,7 @@ pub async fn serve(
     });
     // With a bus, other servers share the store: the sweep takes turns.
     let sweeping = match &config.bus {
-        Some(_) => crate::sweeper::Sweeping::Shared { jobs: Arc::clone(&stores.jobs), holder: server_name() },
+        Some(_) => crate::sweeper::Sweeping::Shared { jobs: Arc::clone(&stores.jobs), holder },
         None => crate::sweeper::Sweeping::Alone,
     };
     let sweeper = tokio::spawn(crate::sweeper::run(
@@ -173,6 +194,9 @@ pub async fn serve(
     let _ = stop.send(true);
     let _ = sweeper.await;
     let _ = follower.await;
+    for task in smtp_tasks {
+        let _ = task.await;
+    }
     // Connection tasks drop their copy of the state a moment after axum
     // reports them closed; wait for the last, so that the store closes (its
     // writer and flusher finish, sled releases the directory) before this

@@ -1,0 +1,345 @@
+//! One SMTP session: commands parsed by `smtp-proto`, answers batched so
+//! that a pipelining client gets them in one write, the message collected
+//! under the size cap, and every limit checked before the work it guards.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use smtp_proto::request::receiver::{DataReceiver, DummyDataReceiver, RequestReceiver};
+use smtp_proto::{Error as ProtoError, Request};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+use super::inbound::{Delivered, Inbound, Recipient};
+use super::settings::SmtpConfig;
+
+/// How a session loop ended.
+pub(super) enum Ended<S> {
+    /// The client quit, timed out or broke the protocol; the connection
+    /// closes.
+    Closed,
+    /// The client asked for TLS and was told to go ahead: the caller wraps
+    /// the stream and runs a fresh session over it.
+    StartTls(S),
+}
+
+/// What the session knows that outlives one message.
+pub(super) struct Peer {
+    /// The client's address.
+    pub(super) addr: IpAddr,
+    /// Whether the connection is encrypted already.
+    pub(super) tls: bool,
+    /// Whether STARTTLS can be offered.
+    pub(super) can_start_tls: bool,
+}
+
+/// A message being put together.
+#[derive(Default)]
+struct Transaction {
+    mail_from: Option<String>,
+    recipients: Vec<Recipient>,
+}
+
+/// The state of one session.
+struct Session<'a> {
+    config: &'a SmtpConfig,
+    inbound: &'a Inbound,
+    peer: &'a Peer,
+    hostname: &'a str,
+    helo: Option<String>,
+    tx: Transaction,
+    out: Vec<u8>,
+}
+
+/// What reading the next bytes gave.
+enum Read {
+    Bytes(usize),
+    Closed,
+    TimedOut,
+}
+
+async fn read_some<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut [u8], idle: Duration, end: Instant) -> Read {
+    let deadline = (Instant::now() + idle).min(end);
+    match tokio::time::timeout_at(deadline, stream.read(buf)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => Read::Closed,
+        Ok(Ok(n)) => Read::Bytes(n),
+        Err(_) => Read::TimedOut,
+    }
+}
+
+/// What the session does with the bytes that come next.
+enum Mode {
+    /// Commands.
+    Command,
+    /// A message, until the line with a single dot.
+    Data(DataReceiver, Vec<u8>),
+    /// The rest of a message that went over the size cap: read and dropped
+    /// until its end, then refused.
+    Discard(DummyDataReceiver),
+}
+
+/// What a command asks the session loop to do.
+enum Next {
+    Continue,
+    Data,
+    StartTls,
+    Quit,
+}
+
+/// Runs a session over `stream` until it ends. The greeting is sent only
+/// on a new connection, not after STARTTLS.
+pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    config: &SmtpConfig,
+    inbound: &Inbound,
+    peer: &Peer,
+    hostname: &str,
+    started: Instant,
+) -> Ended<S> {
+    let end = started + config.session_timeout;
+    let mut session =
+        Session { config, inbound, peer, hostname, helo: None, tx: Transaction::default(), out: Vec::new() };
+    if !peer.tls {
+        session.reply(220, "", &format!("{hostname} Switchboard ESMTP ready"));
+    }
+    let mut receiver = RequestReceiver::default();
+    let mut mode = Mode::Command;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        if pending.is_empty() {
+            // Every answer to what came so far goes out before waiting for
+            // more: a pipelining client gets a batch in one write.
+            if flush(&mut stream, &mut session.out).await.is_err() {
+                return Ended::Closed;
+            }
+            match read_some(&mut stream, &mut chunk, config.idle_timeout, end).await {
+                Read::Bytes(n) => pending.extend_from_slice(&chunk[..n]),
+                Read::Closed => return Ended::Closed,
+                Read::TimedOut => {
+                    session.reply(421, "4.4.2", "idle or session time is over; closing");
+                    let _ = flush(&mut stream, &mut session.out).await;
+                    return Ended::Closed;
+                }
+            }
+        }
+        let input = std::mem::take(&mut pending);
+        let mut bytes = input.iter();
+        match mode {
+            Mode::Command => loop {
+                let request = match receiver.ingest(&mut bytes) {
+                    Ok(request) => request.into_owned(),
+                    Err(ProtoError::NeedsMoreData { .. }) => break,
+                    Err(e) => {
+                        session.refuse(&e);
+                        continue;
+                    }
+                };
+                match session.handle(request).await {
+                    Next::Continue => {}
+                    Next::Quit => {
+                        let _ = flush(&mut stream, &mut session.out).await;
+                        return Ended::Closed;
+                    }
+                    Next::StartTls => {
+                        // Whatever the client pipelined after STARTTLS came
+                        // in the clear: it is dropped, not obeyed (the
+                        // command injection of CVE-2011-0411).
+                        if flush(&mut stream, &mut session.out).await.is_err() {
+                            return Ended::Closed;
+                        }
+                        return Ended::StartTls(stream);
+                    }
+                    Next::Data => {
+                        mode = Mode::Data(DataReceiver::new(), Vec::new());
+                        break;
+                    }
+                }
+            },
+            Mode::Data(ref mut data, ref mut message) => {
+                let done = data.ingest(&mut bytes, message);
+                if done {
+                    let message = std::mem::take(message);
+                    mode = Mode::Command;
+                    session.finish_message(message).await;
+                } else if message.len() > config.max_message_bytes {
+                    // Checked before the rest is kept: memory stays bounded
+                    // by the cap and one read.
+                    mode = Mode::Discard(DummyDataReceiver::new_data(data));
+                }
+            }
+            Mode::Discard(ref mut discard) => {
+                if discard.ingest(&mut bytes) {
+                    mode = Mode::Command;
+                    session.tx = Transaction::default();
+                    let max = config.max_message_bytes;
+                    session.reply(552, "5.3.4", &format!("the message is over the size limit of {max} bytes"));
+                }
+            }
+        }
+        pending.extend_from_slice(bytes.as_slice());
+    }
+}
+
+impl Session<'_> {
+    /// Queues an answer. A multi-line answer has its lines in `text`,
+    /// separated by newlines.
+    fn reply(&mut self, code: u16, status: &str, text: &str) {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+            let status = if status.is_empty() { String::new() } else { format!("{status} ") };
+            self.out.extend_from_slice(format!("{code}{sep}{status}{line}\r\n").as_bytes());
+        }
+    }
+
+    /// Answers a line the parser refused.
+    fn refuse(&mut self, error: &ProtoError) {
+        match error {
+            ProtoError::UnknownCommand => self.reply(500, "5.5.1", "command not recognized"),
+            ProtoError::ResponseTooLong => self.reply(500, "5.5.2", "line too long; the most is 4096 bytes"),
+            ProtoError::InvalidSenderAddress => self.reply(501, "5.1.7", "the sender address is not valid"),
+            ProtoError::InvalidRecipientAddress => self.reply(501, "5.1.3", "the recipient address is not valid"),
+            ProtoError::SyntaxError { syntax } => self.reply(501, "5.5.4", &format!("syntax: {syntax}")),
+            ProtoError::InvalidParameter { param } => {
+                self.reply(501, "5.5.4", &format!("invalid value for parameter {param}"))
+            }
+            ProtoError::UnsupportedParameter { param } => {
+                let param: String = param.chars().filter(|c| c.is_ascii_graphic()).take(40).collect();
+                self.reply(555, "5.5.4", &format!("parameter {param} is not supported"))
+            }
+            ProtoError::NeedsMoreData { .. } | ProtoError::InvalidResponse { .. } => {
+                self.reply(500, "5.5.2", "syntax error")
+            }
+        }
+    }
+
+    async fn handle(&mut self, request: Request<String>) -> Next {
+        match request {
+            Request::Ehlo { host } => {
+                self.helo = Some(host);
+                self.tx = Transaction::default();
+                let mut lines = vec![format!("{} greets you", self.hostname)];
+                lines.push("PIPELINING".into());
+                lines.push("8BITMIME".into());
+                lines.push("ENHANCEDSTATUSCODES".into());
+                lines.push(format!("SIZE {}", self.config.max_message_bytes));
+                if self.peer.can_start_tls && !self.peer.tls {
+                    lines.push("STARTTLS".into());
+                }
+                self.reply(250, "", &lines.join("\n"));
+            }
+            Request::Helo { host } | Request::Lhlo { host } => {
+                self.helo = Some(host);
+                self.tx = Transaction::default();
+                let hostname = self.hostname.to_owned();
+                self.reply(250, "", &hostname);
+            }
+            Request::StartTls => {
+                if !self.peer.can_start_tls || self.peer.tls {
+                    self.reply(502, "5.5.1", "STARTTLS is not offered here");
+                } else {
+                    self.reply(220, "2.0.0", "ready to start TLS");
+                    return Next::StartTls;
+                }
+            }
+            Request::Mail { from } => self.mail(from.address, from.size),
+            Request::Rcpt { to } => self.rcpt(to.address).await,
+            Request::Data => return self.data(),
+            Request::Rset => {
+                self.tx = Transaction::default();
+                self.reply(250, "2.0.0", "reset");
+            }
+            Request::Noop { .. } => self.reply(250, "2.0.0", "OK"),
+            Request::Quit => {
+                self.reply(221, "2.0.0", "bye");
+                return Next::Quit;
+            }
+            Request::Vrfy { .. } | Request::Expn { .. } => {
+                self.reply(502, "5.5.1", "VRFY and EXPN are refused: addresses are not disclosed")
+            }
+            Request::Help { .. } => self.reply(214, "2.0.0", "see RFC 5321"),
+            Request::Bdat { .. } => self.reply(502, "5.5.1", "BDAT is not offered; use DATA"),
+            Request::Auth { .. } => self.reply(502, "5.5.1", "AUTH is not offered: this server only receives mail"),
+            Request::Etrn { .. } | Request::Atrn { .. } | Request::Burl { .. } => {
+                self.reply(502, "5.5.1", "command not implemented")
+            }
+        }
+        Next::Continue
+    }
+
+    fn mail(&mut self, from: String, size: usize) {
+        if self.helo.is_none() {
+            return self.reply(503, "5.5.1", "send EHLO or HELO first");
+        }
+        if self.tx.mail_from.is_some() {
+            return self.reply(503, "5.5.1", "MAIL was given already; RSET to start over");
+        }
+        let max = self.config.max_message_bytes;
+        if size > max {
+            return self.reply(552, "5.3.4", &format!("a message of {size} bytes is over the size limit of {max}"));
+        }
+        self.tx.mail_from = Some(from);
+        self.reply(250, "2.1.0", "sender OK");
+    }
+
+    async fn rcpt(&mut self, to: String) {
+        if self.tx.mail_from.is_none() {
+            return self.reply(503, "5.5.1", "MAIL comes before RCPT");
+        }
+        if self.tx.recipients.len() >= self.config.max_recipients {
+            let max = self.config.max_recipients;
+            return self.reply(452, "4.5.3", &format!("too many recipients; the most is {max} per message"));
+        }
+        match self.inbound.recipient(&to).await {
+            Ok(recipient) => {
+                self.tx.recipients.push(recipient);
+                self.reply(250, "2.1.5", "recipient OK");
+            }
+            Err(refusal) => self.reply(refusal.code, refusal.status, &refusal.text),
+        }
+    }
+
+    fn data(&mut self) -> Next {
+        if self.tx.mail_from.is_none() {
+            self.reply(503, "5.5.1", "MAIL comes before DATA");
+            return Next::Continue;
+        }
+        if self.tx.recipients.is_empty() {
+            self.reply(554, "5.5.1", "no valid recipients");
+            return Next::Continue;
+        }
+        self.reply(354, "", "end the message with a line holding a single dot");
+        Next::Data
+    }
+
+    /// Keeps a complete message and hands it to its teams' channels; the
+    /// answer says whether it is on disk and handled.
+    async fn finish_message(&mut self, message: Vec<u8>) {
+        let tx = std::mem::take(&mut self.tx);
+        let envelope = super::inbound::Envelope {
+            mail_from: tx.mail_from.unwrap_or_default(),
+            recipients: tx.recipients,
+            client: self.peer.addr,
+            helo: self.helo.clone().unwrap_or_default(),
+        };
+        match self.inbound.deliver(envelope, message).await {
+            Delivered::Accepted(receipts) => {
+                let receipts: Vec<String> = receipts.iter().map(u64::to_string).collect();
+                self.reply(250, "2.0.0", &format!("accepted as receipt {}", receipts.join(", ")));
+            }
+            Delivered::Deferred(why) => self.reply(451, "4.3.0", &format!("{why}; try again later")),
+        }
+    }
+}
+
+/// Writes the queued answers.
+async fn flush<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Vec<u8>) -> std::io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    let result = stream.write_all(out).await;
+    out.clear();
+    result?;
+    stream.flush().await
+}

@@ -1,0 +1,424 @@
+//! E-mail to a team's alias, end to end: real SMTP clients (lettre, and a
+//! plain socket where the test needs to control every byte) against the
+//! real server's listener, the shipped `email-alias` plugin, and the API.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::Server;
+use switchboard_server::{Config, SmtpListen};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// A server with the shipped plugins, team "Care" (alias `care`) and its
+/// e-mail alias channel enabled; SMTP on a port of its own.
+struct Mail {
+    server: Server,
+    smtp: SocketAddr,
+}
+
+async fn mail_server(tweak: impl FnOnce(&mut Config)) -> Mail {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind smtp");
+    let smtp = listener.local_addr().expect("smtp addr");
+    let server = Server::start_with(|c| {
+        c.bundled = switchboard_server::BundledPlugin::shipped();
+        c.smtp.listen = SmtpListen::Bound(Arc::new(listener));
+        c.smtp.retry_base = Duration::from_millis(100);
+        c.smtp.retry_poll = Duration::from_millis(50);
+        tweak(c);
+    })
+    .await;
+    server.post("/api/teams", json!({"name": "Care"})).await.expect(201);
+    server.enable("care", "email-alias", json!({}), &["tickets"]).await.expect(201);
+    Mail { server, smtp }
+}
+
+/// One SMTP reply: its code and its lines' text.
+#[derive(Debug)]
+struct Reply {
+    code: u16,
+    text: String,
+}
+
+/// A client on a plain socket, to send exactly the bytes a test needs.
+struct Client {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> (Client, Reply) {
+        let (read, writer) = TcpStream::connect(addr).await.expect("connect").into_split();
+        let mut client = Client { reader: BufReader::new(read), writer };
+        let greeting = client.reply().await;
+        (client, greeting)
+    }
+
+    async fn write(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.expect("write");
+    }
+
+    /// Reads one reply, all of its lines.
+    async fn reply(&mut self) -> Reply {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let read = tokio::time::timeout(Duration::from_secs(30), self.reader.read_line(&mut line)).await;
+            let n = read.expect("a reply in time").expect("read");
+            assert!(n > 0, "the server closed the connection; so far: {text}");
+            text.push_str(&line[4.min(line.len())..]);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Reply { code: line[..3].parse().expect("a reply code"), text };
+            }
+        }
+    }
+
+    async fn command(&mut self, line: &str) -> Reply {
+        self.write(format!("{line}\r\n").as_bytes()).await;
+        self.reply().await
+    }
+
+    /// Sends one message and returns the answer to its end of data.
+    async fn send(&mut self, from: &str, to: &[&str], message: &str) -> Reply {
+        let mail = self.command(&format!("MAIL FROM:<{from}>")).await;
+        assert_eq!(mail.code, 250, "{mail:?}");
+        for rcpt in to {
+            let answer = self.command(&format!("RCPT TO:<{rcpt}>")).await;
+            assert_eq!(answer.code, 250, "{rcpt}: {answer:?}");
+        }
+        assert_eq!(self.command("DATA").await.code, 354);
+        self.write(message.replace('\n', "\r\n").as_bytes()).await;
+        self.command(".").await
+    }
+}
+
+/// Sends `message` from `from` to `to` in a session of its own.
+async fn send(smtp: SocketAddr, from: &str, to: &str, message: &str) -> Reply {
+    let (mut c, greeting) = Client::connect(smtp).await;
+    assert_eq!(greeting.code, 220, "{greeting:?}");
+    assert_eq!(c.command("EHLO client.example").await.code, 250);
+    let answer = c.send(from, &[to], message).await;
+    c.command("QUIT").await;
+    answer
+}
+
+/// A ticket's thread, oldest first.
+async fn thread_of(s: &Server, ticket: u64) -> Vec<Value> {
+    let thread = s.get(&format!("/api/tickets/{ticket}/messages")).await.expect(200);
+    thread.as_array().cloned().unwrap_or_default()
+}
+
+/// The bodies of a ticket's customer messages, in order.
+async fn customer_bodies(s: &Server, ticket: u64) -> Vec<String> {
+    thread_of(s, ticket)
+        .await
+        .iter()
+        .filter(|m| m["kind"] == "customer")
+        .filter_map(|m| m["body"].as_str().map(str::to_owned))
+        .collect()
+}
+
+const FIRST: &str = "From: Olena Koval <olena@customer.example>
+To: care@help.example.com
+Subject: The printer is on fire
+Message-ID: <first-1@customer.example>
+Date: Tue, 1 Dec 2026 10:00:00 +0200
+
+It started this morning.
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_mail_opens_a_ticket_from_its_sender() {
+    let m = mail_server(|_| {}).await;
+    // lettre, a real SMTP client, sends the mail.
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let email = Message::builder()
+        .from("Olena Koval <olena@customer.example>".parse().expect("from"))
+        .to("care@help.example.com".parse().expect("to"))
+        .subject("Не працює принтер")
+        .body("Добрий день! Принтер не друкує.".to_owned())
+        .expect("message");
+    let transport =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(m.smtp.ip().to_string()).port(m.smtp.port()).build();
+    let sent = transport.send(email).await.expect("the server accepts the mail");
+    assert_eq!(sent.code().to_string(), "250");
+    let tickets = m.server.tickets("care").await;
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    let ticket = &tickets[0];
+    assert_eq!(ticket["title"], "Не працює принтер");
+    assert_eq!(ticket["origin"], "email-alias");
+    assert!(ticket["description"].as_str().is_some_and(|d| d.contains("Принтер не друкує")), "{ticket}");
+    let id = ticket["id"].as_u64().expect("id");
+    let contact = ticket["contact_id"].as_u64().expect("a contact");
+    let contact = m.server.get(&format!("/api/contacts/{contact}")).await.expect(200);
+    assert_eq!(contact["name"], "Olena Koval");
+    assert_eq!(contact["emails"][0]["address"], "olena@customer.example");
+    let thread = thread_of(&m.server, id).await;
+    let first = thread.iter().find(|m| m["kind"] == "customer").expect("the mail is the first customer message");
+    assert_eq!(first["author"]["type"], "contact");
+    assert!(first["body"].as_str().is_some_and(|b| b.contains("Принтер не друкує")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_thread_by_header_and_by_subject_tag_from_the_contact_only() {
+    let m = mail_server(|_| {}).await;
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
+    let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
+
+    // In-Reply-To names the first mail: the reply joins its ticket, and a
+    // reply to the reply (naming only the second in References) too.
+    let reply = "From: olena@customer.example\nSubject: Re: The printer is on fire\nMessage-ID: <second@customer.example>\nIn-Reply-To: <first-1@customer.example>\n\nStill burning.\n";
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", reply).await.code, 250);
+    let deeper = "From: olena@customer.example\nSubject: again\nMessage-ID: <third@customer.example>\nReferences: <second@customer.example>\n\nNow it is out.\n";
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", deeper).await.code, 250);
+
+    // A subject tag from the ticket's contact counts; the same tag from a
+    // stranger opens a ticket of its own.
+    let tagged = format!(
+        "From: Olena <OLENA@customer.example>\nSubject: Any news? [#{id}]\nMessage-ID: <fourth@customer.example>\n\nAny news?\n"
+    );
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", &tagged).await.code, 250);
+    let stranger = format!(
+        "From: mallory@evil.example\nSubject: Re: [#{id}] give me the data\nMessage-ID: <x@evil.example>\n\nHi\n"
+    );
+    assert_eq!(send(m.smtp, "mallory@evil.example", "care@help.example.com", &stranger).await.code, 250);
+
+    let bodies = customer_bodies(&m.server, id).await;
+    assert_eq!(bodies.len(), 4, "{bodies:?}");
+    assert!(
+        bodies[1].contains("Still burning") && bodies[2].contains("Now it is out") && bodies[3].contains("Any news")
+    );
+    let tickets = m.server.tickets("care").await;
+    assert_eq!(tickets.len(), 2, "the stranger's mail opened its own ticket: {tickets:?}");
+    let other = tickets.iter().find(|t| t["id"] != id).expect("the stranger's ticket");
+    assert!(other["title"].as_str().is_some_and(|t| t.contains("give me the data")));
+
+    // The same mail again (a client's retry) adds nothing.
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", reply).await.code, 250);
+    assert_eq!(customer_bodies(&m.server, id).await.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_replies_are_ignored_and_bounces_are_recorded_without_a_ticket() {
+    let m = mail_server(|_| {}).await;
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
+    let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
+    for header in ["Auto-Submitted: auto-replied", "Precedence: bulk", "X-Autoreply: yes", "List-Id: <news.example>"] {
+        let auto = format!("From: someone@else.example\nSubject: Out of office\n{header}\n\nAway until Monday.\n");
+        assert_eq!(send(m.smtp, "someone@else.example", "care@help.example.com", &auto).await.code, 250, "{header}");
+    }
+    let bounce = "From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>
+Subject: Undelivered Mail Returned to Sender
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"
+
+--b1
+Content-Type: text/plain
+
+The mail could not be delivered: mailbox full.
+--b1
+Content-Type: message/delivery-status
+
+Final-Recipient: rfc822; olena@customer.example
+Action: failed
+Status: 5.2.2
+--b1
+Content-Type: text/rfc822-headers
+
+Message-ID: <first-1@customer.example>
+Subject: The printer is on fire
+--b1--
+";
+    assert_eq!(send(m.smtp, "", "care@help.example.com", bounce).await.code, 250);
+    assert_eq!(m.server.tickets("care").await.len(), 1, "neither auto-replies nor the bounce opened a ticket");
+    let thread = thread_of(&m.server, id).await;
+    let recorded =
+        thread.iter().any(|e| e["kind"] == "event" && e["body"].as_str().is_some_and(|b| b.contains("bounced")));
+    assert!(recorded, "the bounce is recorded on the ticket it bounced from: {thread:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recipients_are_checked_at_rcpt_and_plus_addressing_reaches_the_team() {
+    let m = mail_server(|_| {}).await;
+    m.server.post("/api/teams", json!({"name": "Sales"})).await.expect(201);
+    let (mut c, _) = Client::connect(m.smtp).await;
+    let hello = c.command("EHLO client.example").await;
+    for ext in ["PIPELINING", "8BITMIME", "SIZE 25000000", "ENHANCEDSTATUSCODES"] {
+        assert!(hello.text.contains(ext), "EHLO offers {ext}: {}", hello.text);
+    }
+    assert!(!hello.text.contains("STARTTLS"), "no certificate, no STARTTLS");
+    assert_eq!(c.command("RCPT TO:<care@help.example.com>").await.code, 503, "RCPT before MAIL");
+    assert_eq!(c.command("MAIL FROM:<a@customer.example>").await.code, 250);
+    let unknown = c.command("RCPT TO:<nobody@help.example.com>").await;
+    assert_eq!(unknown.code, 550);
+    assert!(unknown.text.starts_with("5.1.1"), "{unknown:?}");
+    let no_channel = c.command("RCPT TO:<sales@help.example.com>").await;
+    assert_eq!(no_channel.code, 550, "a team without a mail channel: {no_channel:?}");
+    let relay = c.command("RCPT TO:<care@elsewhere.example>").await;
+    assert_eq!(relay.code, 550, "{relay:?}");
+    assert!(relay.text.contains("relaying denied"), "{relay:?}");
+    assert_eq!(c.command("VRFY care").await.code, 502);
+    assert_eq!(c.command("RCPT TO:<Care+Order-7@Help.Example.com>").await.code, 250);
+    assert_eq!(c.command("DATA").await.code, 354);
+    c.write(b"From: a@customer.example\r\nSubject: Order 7\r\n\r\nWhere is it?\r\n.\r\n").await;
+    assert_eq!(c.reply().await.code, 250);
+    c.command("QUIT").await;
+    let tickets = m.server.tickets("care").await;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0]["title"], "Order 7");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_mail_is_refused_at_size_and_at_data() {
+    let m = mail_server(|c| c.smtp.max_message_bytes = 10_000).await;
+    let (mut c, _) = Client::connect(m.smtp).await;
+    assert!(c.command("EHLO client.example").await.text.contains("SIZE 10000"));
+    let declared = c.command("MAIL FROM:<a@customer.example> SIZE=20000").await;
+    assert_eq!(declared.code, 552, "{declared:?}");
+    assert_eq!(c.command("MAIL FROM:<a@customer.example>").await.code, 250);
+    assert_eq!(c.command("RCPT TO:<care@help.example.com>").await.code, 250);
+    assert_eq!(c.command("DATA").await.code, 354);
+    let line = format!("{}\r\n", "x".repeat(998));
+    c.write(b"From: a@customer.example\r\nSubject: big\r\n\r\n").await;
+    for _ in 0..30 {
+        c.write(line.as_bytes()).await;
+    }
+    let refused = c.command(".").await;
+    assert_eq!(refused.code, 552, "{refused:?}");
+    // The session goes on: a small message after it is taken.
+    let ok = c
+        .send("a@customer.example", &["care@help.example.com"], "From: a@customer.example\nSubject: small\n\nok\n")
+        .await;
+    assert_eq!(ok.code, 250, "{ok:?}");
+    let titles: Vec<Value> = m.server.tickets("care").await.iter().map(|t| t["title"].clone()).collect();
+    assert_eq!(titles, [json!("small")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelining_client_gets_every_answer_in_order() {
+    let m = mail_server(|_| {}).await;
+    let (mut c, _) = Client::connect(m.smtp).await;
+    assert_eq!(c.command("EHLO client.example").await.code, 250);
+    // One write: two recipients (one unknown) and the data command, as
+    // RFC 2920 lets a client group them.
+    c.write(b"MAIL FROM:<a@customer.example>\r\nRCPT TO:<nobody@help.example.com>\r\nRCPT TO:<care@help.example.com>\r\nDATA\r\n").await;
+    let codes = [c.reply().await.code, c.reply().await.code, c.reply().await.code, c.reply().await.code];
+    assert_eq!(codes, [250, 550, 250, 354]);
+    c.write(b"From: a@customer.example\r\nSubject: piped\r\n\r\nhello\r\n.\r\nQUIT\r\n").await;
+    assert_eq!(c.reply().await.code, 250);
+    assert_eq!(c.reply().await.code, 221);
+    assert_eq!(m.server.tickets("care").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_with_a_test_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = rcgen::generate_simple_self_signed(vec!["mail.help.example.com".to_owned()]).expect("certificate");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).expect("write key");
+    let m = mail_server(|c| c.smtp.tls = Some(switchboard_server::TlsFiles { cert: cert_path, key: key_path })).await;
+
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let root = Certificate::from_pem(cert.cert.pem().as_bytes()).expect("root");
+    let tls = TlsParameters::builder("mail.help.example.com".into())
+        .add_root_certificate(root)
+        .build_rustls()
+        .expect("tls parameters");
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(m.smtp.ip().to_string())
+        .port(m.smtp.port())
+        .tls(Tls::Required(tls))
+        .build();
+    let email = Message::builder()
+        .from("a@customer.example".parse().expect("from"))
+        .to("care@help.example.com".parse().expect("to"))
+        .subject("Sent over TLS")
+        .body("secret".to_owned())
+        .expect("message");
+    transport.send(email).await.expect("sent over STARTTLS");
+    assert_eq!(m.server.tickets("care").await[0]["title"], "Sent over TLS");
+
+    // Commands pipelined behind STARTTLS in the clear are dropped.
+    let (mut c, _) = Client::connect(m.smtp).await;
+    assert!(c.command("EHLO client.example").await.text.contains("STARTTLS"));
+    c.write(b"STARTTLS\r\nRSET\r\n").await;
+    assert_eq!(c.reply().await.code, 220);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_plugin_gives_451_and_the_kept_mail_is_processed_once_it_passes() {
+    let m = mail_server(|_| {}).await;
+    // Without the `tickets` grant every ticket call is denied, so the
+    // plugin fails.
+    m.server.enable("care", "email-alias", json!({}), &[]).await.expect(200);
+    let answer = send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await;
+    assert_eq!(answer.code, 451, "{answer:?}");
+    assert!(answer.text.contains("receipt"), "the answer names the kept copy: {answer:?}");
+    assert!(m.server.tickets("care").await.is_empty());
+
+    m.server.enable("care", "email-alias", json!({}), &["tickets"]).await.expect(200);
+    // The host tries the kept copy again once its wait has passed.
+    m.server.clock.advance(jiff::SignedDuration::from_secs(2));
+    let mut tickets = Vec::new();
+    for _ in 0..200 {
+        tickets = m.server.tickets("care").await;
+        if !tickets.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(tickets.len(), 1, "the kept mail was processed");
+    // The client's own retry finds the message kept and handled.
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
+    assert_eq!(m.server.tickets("care").await.len(), 1, "processed once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_given_up_on_is_listed_for_admins_and_runs_again() {
+    let m = mail_server(|c| c.smtp.max_attempts = 1).await;
+    m.server.enable("care", "email-alias", json!({}), &[]).await.expect(200);
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 451);
+    m.server.clock.advance(jiff::SignedDuration::from_secs(2));
+    let mut failed = Vec::new();
+    for _ in 0..200 {
+        failed = m.server.get("/api/teams/care/mail/failed").await.expect(200).as_array().cloned().unwrap_or_default();
+        if !failed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["mail_from"], "olena@customer.example");
+    assert_eq!(failed[0]["rcpt_to"], json!(["care@help.example.com"]));
+    assert!(failed[0]["reason"].as_str().is_some_and(|r| r.contains("tickets")), "{failed:?}");
+    let receipt = failed[0]["receipt"].as_u64().expect("receipt");
+
+    m.server.enable("care", "email-alias", json!({}), &["tickets"]).await.expect(200);
+    let rerun = m.server.post(&format!("/api/teams/care/mail/failed/{receipt}/retry"), json!({})).await.expect(202);
+    assert_eq!(rerun["state"], "pending");
+    let mut tickets = Vec::new();
+    for _ in 0..200 {
+        tickets = m.server.tickets("care").await;
+        if !tickets.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(tickets.len(), 1);
+    assert!(m.server.get("/api/teams/care/mail/failed").await.expect(200).as_array().is_some_and(Vec::is_empty));
+    m.server.post(&format!("/api/teams/care/mail/failed/{receipt}/retry"), json!({})).await.expect_error(
+        409,
+        "conflict",
+        "has not failed",
+    );
+    m.server.post("/api/teams", json!({"name": "Sales"})).await.expect(201);
+    m.server.post(&format!("/api/teams/sales/mail/failed/{receipt}/retry"), json!({})).await.expect_error(
+        404,
+        "not_found",
+        "no kept message",
+    );
+}
