@@ -24,7 +24,7 @@ mod user;
 pub use address::{normalize_email, normalize_phone};
 pub use contact::{Company, Contact, ContactDraft, Email, Phone, PointKind};
 pub use error::CoreError;
-pub use message::{Author, Message, MessageDraft, MessageKind};
+pub use message::{Author, Delivery, DeliveryState, Message, MessageDraft, MessageKind};
 pub use plugin::{
     Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, PublicLimits, parse_version,
     validate_plugin_id,

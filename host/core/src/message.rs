@@ -74,6 +74,46 @@ pub struct Message {
     pub body: String,
     /// When it was written.
     pub created_at: Timestamp,
+    /// For an entry a channel delivers (an agent's reply sent by mail),
+    /// how its delivery went. (Records from before have none.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
+/// Where the delivery of a thread entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting to be handed over, or to be tried again.
+    Queued,
+    /// Handed to the next server (the mail relay) for good.
+    Sent,
+    /// Refused for now; it will be tried again.
+    Deferred,
+    /// Given up on.
+    Failed,
+}
+
+/// How the delivery of a thread entry went, and when it last changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Why it was deferred or failed, or what took it; may be empty.
+    pub detail: String,
+    /// When it last changed.
+    pub at: Timestamp,
+}
+
+impl Delivery {
+    /// The longest detail kept, in characters: a relay's answer can be long.
+    const MAX_DETAIL: usize = 1000;
+
+    /// A delivery state with its detail, cut to a length fit for a thread.
+    pub fn new(state: DeliveryState, detail: &str, at: Timestamp) -> Delivery {
+        let detail = detail.chars().filter(|c| !c.is_control()).take(Self::MAX_DETAIL).collect();
+        Delivery { state, detail, at }
+    }
 }
 
 impl Message {
@@ -85,11 +125,19 @@ impl Message {
         if draft.body.chars().count() > MAX_BODY_LEN {
             return Err(CoreError::invalid("body", format!("is longer than {MAX_BODY_LEN} characters")));
         }
-        Ok(Message { id, ticket, kind: draft.kind, author: draft.author, body: draft.body, created_at: now })
+        Ok(Message {
+            id,
+            ticket,
+            kind: draft.kind,
+            author: draft.author,
+            body: draft.body,
+            created_at: now,
+            delivery: None,
+        })
     }
 
     /// A system event, as written for a [`crate::TicketChange`].
     pub fn event(id: u64, ticket: TicketId, body: String, now: Timestamp) -> Message {
-        Message { id, ticket, kind: MessageKind::Event, author: Author::System, body, created_at: now }
+        Message { id, ticket, kind: MessageKind::Event, author: Author::System, body, created_at: now, delivery: None }
     }
 }

@@ -44,18 +44,33 @@ pub enum Capability {
         /// The port, or any when absent.
         port: Option<u16>,
     },
+    /// Send e-mail from one address (`mail:<address>`), or from the team's
+    /// own alias, whatever it is then (`mail:team`).
+    Mail {
+        /// The address, lowercase; `None` for the team's alias.
+        from: Option<String>,
+    },
 }
 
 impl Capability {
-    /// Parses `tickets`, `storage`, `http:<host>` or `http:<host>:<port>`.
+    /// Parses `tickets`, `storage`, `http:<host>`, `http:<host>:<port>`,
+    /// `mail:team` or `mail:<address>`.
     pub fn parse(text: &str) -> Result<Capability, CoreError> {
         let bad = |why: &str| CoreError::invalid("capabilities", format!("\"{text}\" {why}"));
         match text {
             "tickets" => Ok(Capability::Tickets),
             "storage" => Ok(Capability::Storage),
+            "mail:team" => Ok(Capability::Mail { from: None }),
             _ => {
+                if let Some(address) = text.strip_prefix("mail:") {
+                    let address =
+                        crate::normalize_email(address).map_err(|_| bad("does not name a valid e-mail address"))?;
+                    return Ok(Capability::Mail { from: Some(address) });
+                }
                 let Some(target) = text.strip_prefix("http:") else {
-                    return Err(bad("is not a capability; use tickets, storage or http:<host>[:<port>]"));
+                    return Err(bad(
+                        "is not a capability; use tickets, storage, http:<host>[:<port>], mail:team or mail:<address>",
+                    ));
                 };
                 let (host, port) = match target.rsplit_once(':') {
                     Some((host, port)) => (
@@ -96,6 +111,8 @@ impl fmt::Display for Capability {
             Capability::Storage => f.write_str("storage"),
             Capability::Http { host, port: None } => write!(f, "http:{host}"),
             Capability::Http { host, port: Some(p) } => write!(f, "http:{host}:{p}"),
+            Capability::Mail { from: None } => f.write_str("mail:team"),
+            Capability::Mail { from: Some(address) } => write!(f, "mail:{address}"),
         }
     }
 }

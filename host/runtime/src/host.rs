@@ -240,9 +240,10 @@ pub(crate) async fn settle(pending: Vec<Durability>) -> Result<(), StoreError> {
 /// as transient without detail.
 pub(crate) fn plugin_error(e: StoreError) -> PluginError {
     match e {
-        StoreError::UnknownTicket(_) | StoreError::UnknownTeam(_) | StoreError::UnknownContact(_) => {
-            PluginError::NotFound(e.to_string())
-        }
+        StoreError::UnknownTicket(_)
+        | StoreError::UnknownTeam(_)
+        | StoreError::UnknownContact(_)
+        | StoreError::UnknownMessage { .. } => PluginError::NotFound(e.to_string()),
         StoreError::Rule(_) | StoreError::ExternalKeyTaken { .. } | StoreError::StorageFull { .. } => {
             PluginError::Permanent(e.to_string())
         }

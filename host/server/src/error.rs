@@ -212,6 +212,7 @@ impl From<StoreError> for ApiError {
             | StoreError::UnknownContact(_)
             | StoreError::UnknownPlugin(_)
             | StoreError::UnknownJob(_)
+            | StoreError::UnknownMessage { .. }
             | StoreError::NotEnabled { .. } => ApiError::not_found(e.to_string()),
             StoreError::SlugTaken(_)
             | StoreError::AliasTaken { .. }

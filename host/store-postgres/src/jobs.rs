@@ -65,7 +65,11 @@ async fn save(tx: &Transaction<'_>, job: &Job) -> Result<(), TxError> {
     Ok(())
 }
 
-async fn enqueue_attempt(tx: &Transaction<'_>, draft: &JobDraft, now: Timestamp) -> Result<Got<Job>, TxError> {
+pub(crate) async fn enqueue_attempt(
+    tx: &Transaction<'_>,
+    draft: &JobDraft,
+    now: Timestamp,
+) -> Result<Got<Job>, TxError> {
     let sql = format!("SELECT {COLUMNS} FROM jobs WHERE queue = $1 AND key = $2");
     if let Some(found) = row(tx, &sql, &[&draft.queue, &draft.key]).await? {
         return Ok(Got { record: job_of(&found)?, created: false });

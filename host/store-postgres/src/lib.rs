@@ -19,6 +19,7 @@
 
 mod contacts;
 mod convert;
+mod delivery;
 mod idempotency;
 mod jobs;
 mod kv;

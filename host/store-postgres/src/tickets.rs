@@ -4,9 +4,12 @@
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use switchboard_core::{
-    Author, ContactDraft, CoreError, Message, MessageDraft, MessageKind, Team, Ticket, TicketDraft, TicketId, Timestamp,
+    Author, ContactDraft, CoreError, Delivery, Message, MessageDraft, MessageKind, Team, Ticket, TicketDraft, TicketId,
+    Timestamp,
 };
-use switchboard_store::{Committed, Got, Idempotency, StoreError, TicketEdit, TicketFilter, TicketStore};
+use switchboard_store::{
+    Committed, DeliveryEntry, DeliveryJob, Got, Idempotency, Queued, StoreError, TicketEdit, TicketFilter, TicketStore,
+};
 use tokio_postgres::types::ToSql;
 
 use crate::convert::{column, db_id, domain_id, json, nanos, record};
@@ -45,7 +48,7 @@ async fn upsert_ticket(tx: &Transaction<'_>, ticket: &Ticket, insert: bool) -> R
 }
 
 /// The ticket with this id, locked against other writers.
-async fn locked_ticket(tx: &Transaction<'_>, id: TicketId) -> Result<Ticket, TxError> {
+pub(crate) async fn locked_ticket(tx: &Transaction<'_>, id: TicketId) -> Result<Ticket, TxError> {
     match row(tx, "SELECT data FROM tickets WHERE id = $1 FOR UPDATE", &[&db_id(id)?]).await? {
         Some(found) => Ok(record("ticket", &found, "data")?),
         None => Err(StoreError::UnknownTicket(id).into()),
@@ -88,7 +91,7 @@ async fn add_keys_attempt(tx: &Transaction<'_>, id: TicketId, origin: &str, keys
     Ok(())
 }
 
-async fn add_message(
+pub(crate) async fn add_message(
     tx: &Transaction<'_>,
     ticket: TicketId,
     draft: MessageDraft,
@@ -383,6 +386,28 @@ impl TicketStore for PgStore {
         idem: Option<Idempotency<Message>>,
     ) -> Result<Committed<Message>, StoreError> {
         transact!(self, |tx| append_attempt(&tx, id, &draft, now, idem.as_ref())).map(Committed::durable_now)
+    }
+
+    async fn queue_delivery(
+        &self,
+        id: TicketId,
+        entry: DeliveryEntry,
+        job: DeliveryJob,
+        now: Timestamp,
+        idem: Option<Idempotency<Message>>,
+    ) -> Result<Committed<Queued>, StoreError> {
+        let q = crate::delivery::Queueing { id, entry: &entry, job: &job, now, idem: idem.as_ref() };
+        transact!(self, |tx| crate::delivery::queue_attempt(&tx, &q)).map(Committed::durable_now)
+    }
+
+    async fn set_delivery(
+        &self,
+        id: TicketId,
+        message: u64,
+        delivery: Delivery,
+    ) -> Result<Committed<Message>, StoreError> {
+        transact!(self, |tx| crate::delivery::set_delivery_attempt(&tx, id, message, &delivery))
+            .map(Committed::durable_now)
     }
 
     async fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError> {

@@ -16,7 +16,7 @@ use crate::tx::{Tx, TxResult, abort};
 use crate::visibility::Trees;
 
 /// What job writes touch.
-const WRITE: Trees = Trees::of(&[Tree::Meta, Tree::Jobs, Tree::JobKeys, Tree::JobDue, Tree::JobFailed]);
+pub(crate) const WRITE: Trees = Trees::of(&[Tree::Meta, Tree::Jobs, Tree::JobKeys, Tree::JobDue, Tree::JobFailed]);
 /// What job reads look at.
 const READ: Trees = Trees::of(&[Tree::Jobs, Tree::JobKeys, Tree::JobDue, Tree::JobFailed]);
 
@@ -94,6 +94,19 @@ impl Tx<'_> {
         }
     }
 
+    /// Enqueues a job unless its queue has one with its key, which then
+    /// comes back unchanged.
+    pub(crate) fn enqueue(&self, draft: &JobDraft, now: Timestamp) -> TxResult<Got<Job>> {
+        let index = keys::job_key(&draft.queue, &draft.key);
+        if let Some(id) = self.id_at(Tree::JobKeys, &index)? {
+            return Ok(Got { record: self.job(id)?, created: false });
+        }
+        let job = Job::new(self.next_id(Sequence::Job)?, draft.clone(), now);
+        self.put_raw(Tree::JobKeys, &index, keys::id(job.id).as_slice())?;
+        self.put_job(None, &job)?;
+        Ok(Got { record: job, created: true })
+    }
+
     /// Writes a job and moves its place in the due index from where `old`
     /// had it (a pending job is in it; a finished one is not), and in the
     /// index of failed jobs.
@@ -119,17 +132,7 @@ impl Tx<'_> {
 impl JobStore for SledStore {
     async fn enqueue_job(&self, draft: JobDraft, now: Timestamp) -> Result<Committed<Got<Job>>, StoreError> {
         draft.check()?;
-        self.write(WRITE, move |tx| {
-            let index = keys::job_key(&draft.queue, &draft.key);
-            if let Some(id) = tx.id_at(Tree::JobKeys, &index)? {
-                return Ok(Got { record: tx.job(id)?, created: false });
-            }
-            let job = Job::new(tx.next_id(Sequence::Job)?, draft.clone(), now);
-            tx.put_raw(Tree::JobKeys, &index, keys::id(job.id).as_slice())?;
-            tx.put_job(None, &job)?;
-            Ok(Got { record: job, created: true })
-        })
-        .await
+        self.write(WRITE, move |tx| tx.enqueue(&draft, now)).await
     }
 
     async fn claim_jobs(

@@ -15,6 +15,7 @@
 mod batch;
 mod codec;
 mod contacts;
+mod delivery;
 mod failpoint;
 mod group_commit;
 mod idempotency;

@@ -2,9 +2,13 @@
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Author, ContactDraft, CoreError, Message, MessageDraft, MessageKind, Team, Ticket, TicketDraft, TicketId, Timestamp,
+    Author, ContactDraft, CoreError, Delivery, Message, MessageDraft, MessageKind, Team, Ticket, TicketDraft, TicketId,
+    Timestamp,
 };
-use switchboard_store::{Committed, Got, Idempotency, StoreError, TeamStore, TicketEdit, TicketFilter, TicketStore};
+use switchboard_store::{
+    Committed, DeliveryEntry, DeliveryJob, Got, Idempotency, Queued, StoreError, TeamStore, TicketEdit, TicketFilter,
+    TicketStore,
+};
 
 use crate::SledResult;
 use crate::codec::decode;
@@ -16,7 +20,7 @@ use crate::visibility::Trees;
 
 /// What ticket writes touch: the ticket and its indexes, its thread, its
 /// contact, and the id sequences.
-const WRITE: Trees = Trees::of(&[
+pub(crate) const WRITE: Trees = Trees::of(&[
     Tree::Meta,
     Tree::Tickets,
     Tree::TicketOrder,
@@ -64,7 +68,7 @@ impl Tx<'_> {
         self.put(Tree::Tickets, &keys::id(new.id), new)
     }
 
-    fn add_message(&self, ticket: TicketId, draft: MessageDraft, now: Timestamp) -> TxResult<Message> {
+    pub(crate) fn add_message(&self, ticket: TicketId, draft: MessageDraft, now: Timestamp) -> TxResult<Message> {
         let id = self.next_id(Sequence::Message)?;
         let message = Message::new(id, ticket, draft, now).or_abort()?;
         self.put(Tree::Messages, &keys::message(ticket, id), &message)?;
@@ -288,6 +292,26 @@ impl TicketStore for SledStore {
             Ok(message)
         })
         .await
+    }
+
+    async fn queue_delivery(
+        &self,
+        id: TicketId,
+        entry: DeliveryEntry,
+        job: DeliveryJob,
+        now: Timestamp,
+        idem: Option<Idempotency<Message>>,
+    ) -> Result<Committed<Queued>, StoreError> {
+        self.queue_delivery_impl(id, entry, job, now, idem).await
+    }
+
+    async fn set_delivery(
+        &self,
+        id: TicketId,
+        message: u64,
+        delivery: Delivery,
+    ) -> Result<Committed<Message>, StoreError> {
+        self.set_delivery_impl(id, message, delivery).await
     }
 
     async fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError> {

@@ -21,6 +21,14 @@ pub enum StoreError {
     /// No contact has this id.
     #[error("unknown contact {0}")]
     UnknownContact(u64),
+    /// The ticket's thread has no entry with this id.
+    #[error("ticket {ticket} has no message {message}")]
+    UnknownMessage {
+        /// The ticket.
+        ticket: u64,
+        /// The message asked for.
+        message: u64,
+    },
     /// No job has this id.
     #[error("unknown job {0}")]
     UnknownJob(u64),

@@ -20,6 +20,7 @@
 mod committed;
 pub mod conformance;
 mod contacts;
+mod delivery;
 mod error;
 mod health;
 mod idempotency;
@@ -34,6 +35,7 @@ mod users;
 
 pub use committed::{Committed, Durability};
 pub use contacts::ContactStore;
+pub use delivery::{DeliveryEntry, DeliveryJob, Queued};
 pub use error::StoreError;
 pub use health::Health;
 pub use idempotency::IdempotencyStore;

@@ -1,9 +1,11 @@
 //! Tickets, their threads, and the SLA sweep.
 
 use async_trait::async_trait;
-use switchboard_core::{Author, ContactDraft, Message, MessageDraft, Ticket, TicketDraft, TicketId, Timestamp};
+use switchboard_core::{
+    Author, ContactDraft, Delivery, Message, MessageDraft, Ticket, TicketDraft, TicketId, Timestamp,
+};
 
-use crate::{Committed, Got, Idempotency, StoreError, TicketEdit, TicketFilter};
+use crate::{Committed, DeliveryEntry, DeliveryJob, Got, Idempotency, Queued, StoreError, TicketEdit, TicketFilter};
 
 /// Tickets and their threads. A ticket's external key is unique per team
 /// and origin: a second ticket with the same one is refused.
@@ -72,6 +74,28 @@ pub trait TicketStore: Send + Sync {
         draft: MessageDraft,
         now: Timestamp,
         idem: Option<Idempotency<Message>>,
+    ) -> Result<Committed<Message>, StoreError>;
+
+    /// Queues a thread entry for delivery by a channel: adds it (or finds
+    /// it) and enqueues the job `job` builds for it, in one write. A new
+    /// job marks the entry `queued`; when the job's key has one already,
+    /// that job comes back and the entry is left as it was, so queueing an
+    /// entry twice sends it once. An idempotency key applies to a new entry.
+    async fn queue_delivery(
+        &self,
+        id: TicketId,
+        entry: DeliveryEntry,
+        job: DeliveryJob,
+        now: Timestamp,
+        idem: Option<Idempotency<Message>>,
+    ) -> Result<Committed<Queued>, StoreError>;
+
+    /// Records how the delivery of entry `message` of ticket `id` went.
+    async fn set_delivery(
+        &self,
+        id: TicketId,
+        message: u64,
+        delivery: Delivery,
     ) -> Result<Committed<Message>, StoreError>;
 
     /// A ticket's thread, oldest first.

@@ -11,6 +11,7 @@
 //! ```
 
 mod contacts;
+mod delivery;
 mod idempotency;
 mod jobs;
 mod kv;
@@ -28,6 +29,7 @@ use switchboard_core::{Author, ContactDraft, Email, PointKind, Priority, Team, T
 use crate::{Committed, Store, StoreError};
 
 pub use contacts::*;
+pub use delivery::*;
 pub use idempotency::*;
 pub use jobs::*;
 pub use kv::*;
@@ -88,7 +90,9 @@ macro_rules! conformance_tests {
             bad_job_names_are_refused_and_a_lapsed_lease_cannot_finish,
             a_held_job_is_its_enqueuers_until_the_lease_ends,
             failed_jobs_are_listed_and_can_run_again,
-            added_keys_find_the_ticket_and_stay_unique
+            added_keys_find_the_ticket_and_stay_unique,
+            an_entry_and_its_delivery_job_are_written_together,
+            a_refused_delivery_leaves_no_entry
         );
     };
     (@each $harness:ty: $($name:ident),* $(,)?) => {
