@@ -502,6 +502,8 @@ async fn openapi_documents_every_route() {
         "DELETE /api/teams/{slug}/stages/{id}",
         "GET /api/teams/{slug}/tickets",
         "POST /api/teams/{slug}/tickets",
+        "GET /api/teams/{slug}/mail/failed",
+        "POST /api/teams/{slug}/mail/failed/{receipt}/retry",
         "GET /api/tickets/{id}",
         "PATCH /api/tickets/{id}",
         "GET /api/tickets/{id}/messages",

@@ -478,10 +478,13 @@ async fn the_demo_enables_every_shipped_channel_and_names_its_pages() {
         .expect("spawn");
     let base = listening_address(&mut child).await;
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut pages = Vec::new();
+    let (mut pages, mut mailed) = (Vec::new(), Vec::new());
     while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_secs(60), stderr.next_line()).await {
         if let Some(page) = line.split("public page: ").nth(1) {
             pages.push(page.trim().to_owned());
+        }
+        if let Some(to) = line.split("mail to: ").nth(1) {
+            mailed.push(to.trim().to_owned());
         }
         if line.contains("serving") {
             break;
@@ -496,6 +499,9 @@ async fn the_demo_enables_every_shipped_channel_and_names_its_pages() {
         })
         .collect();
     assert!(!shipped.is_empty());
+    // The e-mail channel is reached by mail, at the demo team's alias.
+    assert_eq!(mailed, ["demo@localhost (email-alias)"]);
+    let shipped: Vec<String> = shipped.into_iter().filter(|p| !p.ends_with("/email-alias/")).collect();
     assert_eq!(pages, shipped, "every shipped channel's page is named at start");
     for page in &pages {
         let answer = reqwest::get(page).await.expect("page");

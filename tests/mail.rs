@@ -422,3 +422,227 @@ async fn mail_given_up_on_is_listed_for_admins_and_runs_again() {
         "no kept message",
     );
 }
+
+/// A 250 means the message is on disk: the real binary is SIGKILLed the
+/// moment the first 250 arrives while other senders are mid-message, and
+/// after a restart every message that got a 250 has its ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_answered_250_survives_a_sigkill() {
+    const TOKEN: &str = "mail-durability-token";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let (mut child, base, smtp) = support::spawn_server_with_smtp(&data, TOKEN, &[]).await;
+    let http = reqwest::Client::new();
+    let created = http.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Care"})).send();
+    assert_eq!(created.await.expect("team").status(), 201);
+    let enable = json!({"settings": {}, "grants": ["tickets"]});
+    let enabled =
+        http.put(format!("{base}/api/teams/care/plugins/email-alias")).bearer_auth(TOKEN).json(&enable).send();
+    assert_eq!(enabled.await.expect("enable").status(), 201);
+
+    let (acked, first) = (Arc::new(std::sync::Mutex::new(Vec::new())), Arc::new(tokio::sync::Notify::new()));
+    let senders: Vec<_> = (0..6)
+        .map(|s| {
+            let (acked, first) = (Arc::clone(&acked), Arc::clone(&first));
+            tokio::spawn(async move {
+                let Ok(stream) = TcpStream::connect(smtp).await else { return };
+                let (read, writer) = stream.into_split();
+                let mut c = Client { reader: BufReader::new(read), writer };
+                c.reply().await;
+                c.command("EHLO client.example").await;
+                for i in 0.. {
+                    let subject = format!("sender {s} message {i}");
+                    let message =
+                        format!("From: s{s}@customer.example\nSubject: {subject}\nMessage-ID: <{s}-{i}@c>\n\nbody\n");
+                    let Some(answer) = try_send(&mut c, &format!("s{s}@customer.example"), &message).await else {
+                        return;
+                    };
+                    if answer == 250 {
+                        acked.lock().expect("acked").push(subject);
+                        first.notify_one();
+                    }
+                }
+            })
+        })
+        .collect();
+    first.notified().await;
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.expect("killed");
+    for sender in senders {
+        let _ = sender.await;
+    }
+    let acked = acked.lock().expect("acked").clone();
+    assert!(!acked.is_empty());
+
+    let (_child, base, _smtp) = support::spawn_server_with_smtp(&data, TOKEN, &[]).await;
+    let tickets: Value = http
+        .get(format!("{base}/api/teams/care/tickets?limit=1000"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let titles: Vec<&str> = tickets.as_array().expect("tickets").iter().filter_map(|t| t["title"].as_str()).collect();
+    for subject in &acked {
+        assert!(titles.contains(&subject.as_str()), "\"{subject}\" got a 250 but has no ticket after the kill");
+    }
+}
+
+/// Sends one message in an open session; `None` once the server is gone.
+async fn try_send(c: &mut Client, from: &str, message: &str) -> Option<u16> {
+    let lines = format!("MAIL FROM:<{from}>\r\nRCPT TO:<care@localhost>\r\nDATA\r\n");
+    c.writer.write_all(lines.as_bytes()).await.ok()?;
+    for _ in 0..3 {
+        read_code(c).await?;
+    }
+    c.writer.write_all(format!("{}.\r\n", message.replace('\n', "\r\n")).as_bytes()).await.ok()?;
+    read_code(c).await
+}
+
+async fn read_code(c: &mut Client) -> Option<u16> {
+    loop {
+        let mut line = String::new();
+        let n = c.reader.read_line(&mut line).await.ok()?;
+        if n < 4 {
+            return None;
+        }
+        if line.as_bytes()[3] != b'-' {
+            return line[..3].parse().ok();
+        }
+    }
+}
+
+/// One expectation of `tests/mail-corpus/expected.toml`.
+#[derive(Debug, serde::Deserialize)]
+struct Expected {
+    file: String,
+    outcome: String,
+    title: Option<String>,
+    text: Option<String>,
+    #[serde(default)]
+    not_text: Vec<String>,
+    contact: Option<String>,
+    name: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Corpus {
+    mail: Vec<Expected>,
+}
+
+/// The envelope sender of a corpus file: its From address, else one made
+/// up from its name.
+fn envelope_sender(raw: &[u8], file: &str) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let from = text.lines().take_while(|l| !l.trim().is_empty()).find_map(|l| l.strip_prefix("From:"));
+    let address = from.and_then(|f| {
+        let f = f.trim();
+        match (f.rfind('<'), f.rfind('>')) {
+            (Some(a), Some(b)) if a < b => Some(f[a + 1..b].to_owned()),
+            _ => f.contains('@').then(|| f.to_owned()),
+        }
+    });
+    address.unwrap_or_else(|| {
+        format!("{}@customer.example", file.trim_end_matches(".eml").split('-').nth(1).unwrap_or("garbage"))
+    })
+}
+
+/// Sends raw bytes as one message, dot-stuffed, in a session of its own.
+async fn send_raw(smtp: SocketAddr, from: &str, raw: &[u8]) -> Reply {
+    let (mut c, _) = Client::connect(smtp).await;
+    assert_eq!(c.command("EHLO client.example").await.code, 250);
+    assert_eq!(c.command(&format!("MAIL FROM:<{from}>")).await.code, 250);
+    assert_eq!(c.command("RCPT TO:<care@help.example.com>").await.code, 250);
+    assert_eq!(c.command("DATA").await.code, 354);
+    let mut data = Vec::with_capacity(raw.len() + 8);
+    for line in raw.split_inclusive(|b| *b == b'\n') {
+        if line.first() == Some(&b'.') {
+            data.push(b'.');
+        }
+        data.extend_from_slice(line);
+    }
+    if !data.ends_with(b"\r\n") {
+        data.extend_from_slice(b"\r\n");
+    }
+    data.extend_from_slice(b".\r\n");
+    c.write(&data).await;
+    let answer = c.reply().await;
+    c.command("QUIT").await;
+    answer
+}
+
+/// Every message of the corpus (charsets, HTML only, attachments, broken
+/// headers, long lines, no Message-ID, forwards, auto-replies, bounces,
+/// replies) runs through the channel, and its outcome is what
+/// `expected.toml` says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_corpus_lands_as_expected() {
+    let m = mail_server(|_| {}).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/mail-corpus");
+    let corpus: Corpus =
+        toml::from_str(&std::fs::read_to_string(dir.join("expected.toml")).expect("expected.toml")).expect("parse");
+    let files = std::fs::read_dir(&dir)
+        .expect("corpus")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml")));
+    assert_eq!(files.count(), corpus.mail.len(), "every .eml file has an expectation, and only those");
+    assert!(corpus.mail.len() >= 40);
+    let mut opened: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for e in &corpus.mail {
+        let raw = std::fs::read(dir.join(&e.file)).expect("read");
+        let before = m.server.tickets("care").await.len();
+        let answer = send_raw(m.smtp, &envelope_sender(&raw, &e.file), &raw).await;
+        assert_eq!(answer.code, 250, "{}: {answer:?}", e.file);
+        let tickets = m.server.tickets("care").await;
+        let new: Vec<&Value> = tickets.iter().filter(|t| !opened.values().any(|id| t["id"] == *id)).collect();
+        let texts_hold = |text: &str| {
+            if let Some(want) = &e.text {
+                assert!(text.contains(want.as_str()), "{}: {want:?} is not in {text:?}", e.file);
+            }
+            for not in &e.not_text {
+                assert!(!text.contains(not.as_str()), "{}: {not:?} should not be in {text:?}", e.file);
+            }
+        };
+        match e.outcome.as_str() {
+            "opened" => {
+                assert_eq!((tickets.len(), new.len()), (before + 1, 1), "{}: one new ticket", e.file);
+                let t = new[0];
+                if let Some(title) = &e.title {
+                    assert_eq!(t["title"].as_str(), Some(title.as_str()), "{}", e.file);
+                }
+                texts_hold(t["description"].as_str().unwrap_or_default());
+                if e.contact.is_some() || e.name.is_some() {
+                    let contact = t["contact_id"].as_u64().unwrap_or_else(|| panic!("{}: no contact", e.file));
+                    let contact = m.server.get(&format!("/api/contacts/{contact}")).await.expect(200);
+                    if let Some(address) = &e.contact {
+                        assert_eq!(contact["emails"][0]["address"].as_str(), Some(address.as_str()), "{}", e.file);
+                    }
+                    if let Some(name) = &e.name {
+                        assert_eq!(contact["name"].as_str(), Some(name.as_str()), "{}", e.file);
+                    }
+                }
+                opened.insert(e.file.clone(), t["id"].as_u64().expect("id"));
+            }
+            "appended" | "bounced" => {
+                assert_eq!(tickets.len(), before, "{}: no new ticket", e.file);
+                let to = e.to.as_ref().expect("appended to what");
+                let id = opened[to];
+                let thread = thread_of(&m.server, id).await;
+                let last = thread.last().expect("an entry");
+                let kind = if e.outcome == "appended" { "customer" } else { "event" };
+                assert_eq!(last["kind"], kind, "{}: {last}", e.file);
+                texts_hold(last["body"].as_str().unwrap_or_default());
+            }
+            "ignored" | "duplicate" => {
+                assert_eq!(tickets.len(), before, "{}: no new ticket", e.file);
+            }
+            other => panic!("{}: unknown outcome {other}", e.file),
+        }
+    }
+    // The duplicate added nothing to the first ticket's thread.
+    let first = thread_of(&m.server, opened["01-plain-ascii.eml"]).await;
+    let customer: Vec<&Value> = first.iter().filter(|e| e["kind"] == "customer").collect();
+    assert_eq!(customer.len(), 3, "the mail, and two replies: {first:?}");
+}

@@ -301,6 +301,26 @@ async fn spawn_server_to(
     env: &[(&str, &str)],
     stderr: std::process::Stdio,
 ) -> (tokio::process::Child, String) {
+    let (child, base, _smtp) = spawn_server_full(data, token, env, stderr).await;
+    (child, base)
+}
+
+/// As [`spawn_server`], and returns the address of its SMTP listener too.
+#[allow(dead_code)]
+pub async fn spawn_server_with_smtp(
+    data: &std::path::Path,
+    token: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, std::net::SocketAddr) {
+    spawn_server_full(data, token, env, std::process::Stdio::inherit()).await
+}
+
+async fn spawn_server_full(
+    data: &std::path::Path,
+    token: &str,
+    env: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> (tokio::process::Child, String, std::net::SocketAddr) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--public-rate", "0", "--data"])
@@ -317,20 +337,41 @@ async fn spawn_server_to(
         .kill_on_drop(true)
         .spawn()
         .expect("spawn switchboard");
-    let base = listening_address(&mut child).await;
+    let (base, smtp) = listening_addresses(&mut child).await;
+    let smtp = smtp.expect("the server receives mail");
     // serve() opens the store before accepting; wait until it answers.
     let client = reqwest::Client::new();
     for _ in 0..500 {
         if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return (child, base);
+            return (child, base, smtp);
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("server did not come up");
 }
 
+/// Reads the lines `switchboard serve` prints on stdout once it listens,
+/// within 60 s: the base URL, and the SMTP listener's address if it has one.
+pub async fn listening_addresses(child: &mut tokio::process::Child) -> (String, Option<std::net::SocketAddr>) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let stdout = child.stdout.take().expect("the child's stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the server printed its address in time")
+        .expect("read stdout")
+        .expect("an address line");
+    let base = line.strip_prefix("switchboard listening on ").expect("address line").to_owned();
+    let smtp = match tokio::time::timeout(std::time::Duration::from_secs(5), lines.next_line()).await {
+        Ok(Ok(Some(line))) => line.strip_prefix("switchboard receiving mail on smtp://").and_then(|a| a.parse().ok()),
+        _ => None,
+    };
+    (base, smtp)
+}
+
 /// Reads the line `switchboard serve` prints on stdout once it listens,
 /// within 60 s, and returns the base URL in it.
+#[allow(dead_code)]
 pub async fn listening_address(child: &mut tokio::process::Child) -> String {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let stdout = child.stdout.take().expect("the child's stdout is piped");

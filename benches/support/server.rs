@@ -21,6 +21,9 @@ pub struct BenchServer {
     pub pid: u32,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
+    /// The SMTP listener's address, `127.0.0.1:<port>`.
+    #[allow(dead_code)]
+    pub smtp: String,
     /// A client for the API.
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -48,6 +51,7 @@ impl BenchServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0"])
+            .args(smtp_args(binary).await)
             .args(args)
             .arg("--data")
             .arg(dir.path().join("data"))
@@ -58,13 +62,14 @@ impl BenchServer {
             .spawn()
             .expect("spawn");
         let pid = child.id().expect("pid");
-        let line = BufReader::new(child.stdout.take().expect("stdout"))
-            .lines()
-            .next_line()
-            .await
-            .expect("read")
-            .expect("line");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let line = lines.next_line().await.expect("read").expect("line");
         let base = line.strip_prefix("switchboard listening on ").expect("address").to_owned();
+        // Builds from before the SMTP listener print one line only.
+        let smtp = match tokio::time::timeout(Duration::from_millis(500), lines.next_line()).await {
+            Ok(Ok(Some(line))) => line.strip_prefix("switchboard receiving mail on smtp://").unwrap_or("").to_owned(),
+            _ => String::new(),
+        };
         let http = reqwest::Client::new();
         for _ in 0..500 {
             if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
@@ -72,7 +77,7 @@ impl BenchServer {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        BenchServer { _child: child, pid, base, http, _dir: dir }
+        BenchServer { _child: child, pid, base, smtp, http, _dir: dir }
     }
 
     /// The URL of an API path.
@@ -108,4 +113,12 @@ impl BenchServer {
             .expect("enable");
         assert_eq!(enabled.status(), 201, "{plugin}");
     }
+}
+
+/// `--smtp 127.0.0.1:0` for builds that have the SMTP listener, so that
+/// servers started together do not all want port 2525; nothing for older
+/// builds a benchmark compares with.
+async fn smtp_args(binary: &std::path::Path) -> Vec<&'static str> {
+    let help = Command::new(binary).args(["serve", "--help"]).output().await.expect("serve --help");
+    if String::from_utf8_lossy(&help.stdout).contains("--smtp") { vec!["--smtp", "127.0.0.1:0"] } else { Vec::new() }
 }

@@ -103,9 +103,13 @@ pub async fn enable_shipped_channels(store: &dyn Store, runtime: &Runtime, now: 
 
 /// Logs the address of every channel's public page, so that whoever started
 /// the server can open them: at most [`NAMED_PAGES`], then how many more.
+/// A channel that receives e-mail is reached by mail, not by a page: its
+/// team's address is logged instead.
 pub async fn announce_public_pages(
     teams: &dyn TeamStore,
     plugins: &dyn PluginStore,
+    runtime: &switchboard_runtime::Runtime,
+    mail_domain: &str,
     addr: SocketAddr,
 ) -> Result<(), StoreError> {
     // A server listening on every address is reached on this machine at
@@ -122,7 +126,12 @@ pub async fn announce_public_pages(
     let mut pages = Vec::new();
     for team in teams.teams().await? {
         for installation in plugins.installations(&team.slug).await? {
-            if channels.contains(&installation.plugin) {
+            if !channels.contains(&installation.plugin) {
+                continue;
+            }
+            if runtime.handles_mail(&installation.plugin) {
+                tracing::info!("mail to: {}@{mail_domain} ({})", team.alias, installation.plugin);
+            } else {
                 pages.push(format!("http://{host}/c/{}/{}/", team.slug, installation.plugin));
             }
         }

@@ -245,17 +245,17 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr().context("listener has no address")?;
-    // Scripts and tests read this line to find the port when listening on
-    // port 0; logs go to stderr so that stdout stays this one line.
+    // Scripts and tests read these lines to find the ports when listening
+    // on port 0; logs go to stderr so that stdout stays these lines. Both
+    // go in one write: a reader that takes the first and closes the pipe
+    // must not make a second write fail.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "switchboard listening on http://{addr}")?;
+    let mut lines = format!("switchboard listening on http://{addr}\n");
     if let SmtpListen::Bound(smtp) = &config.smtp.listen {
-        writeln!(
-            out,
-            "switchboard receiving mail on smtp://{}",
-            smtp.local_addr().context("SMTP listener has no address")?
-        )?;
+        let smtp = smtp.local_addr().context("SMTP listener has no address")?;
+        lines.push_str(&format!("switchboard receiving mail on smtp://{smtp}\n"));
     }
+    out.write_all(lines.as_bytes())?;
     out.flush()?;
     drop(out);
     switchboard_server::serve(listener, config, shutdown_signal()).await?;

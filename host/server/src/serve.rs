@@ -102,7 +102,8 @@ pub async fn serve(
         crate::demo::enable_shipped_channels(&*backend.store(), &runtime, now).await?;
     }
     if let Ok(addr) = listener.local_addr() {
-        crate::demo::announce_public_pages(&*stores.teams, &*stores.plugins, addr).await?;
+        crate::demo::announce_public_pages(&*stores.teams, &*stores.plugins, &runtime, &config.mail_domain, addr)
+            .await?;
     }
     // The state holds a sender; when its last clone is dropped, `closed`
     // ends: no request can touch the store any more (mini-redis's

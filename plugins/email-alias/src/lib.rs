@@ -4,6 +4,7 @@
 //! bounces never open one. The message is parsed here, in the sandbox, with
 //! `mail-parser`.
 
+mod html;
 mod noise;
 mod parse;
 mod thread;

@@ -62,8 +62,20 @@ pub fn parse<'a>(raw: &'a [u8], mail_from: &str) -> Option<Parsed<'a>> {
     let mut seen = std::collections::HashSet::new();
     refs.retain(|id| seen.insert(id.clone()));
     refs.truncate(MAX_REFS);
-    let text = message.body_text(0).map(|t| clean_text(&t)).unwrap_or_default();
+    let text = body_text(&message);
     Some(Parsed { message, subject, sender, message_id, refs, text })
+}
+
+/// The text body. An HTML-only body is turned into text here, not by the
+/// parser, which leaves some character references encoded.
+fn body_text(message: &Message<'_>) -> String {
+    let html_only = message.text_part(0).is_some_and(|p| p.is_text_html());
+    let text = if html_only {
+        message.body_html(0).map(|html| crate::html::to_text(&html))
+    } else {
+        message.body_text(0).map(|t| t.into_owned())
+    };
+    text.map(|t| clean_text(&t)).unwrap_or_default()
 }
 
 fn sender(message: &Message<'_>, mail_from: &str) -> Option<Sender> {

@@ -1,0 +1,185 @@
+//! Load benchmark for inbound e-mail: messages/s accepted over SMTP, each
+//! a new ticket, durable (250 means the message and its ticket are on
+//! disk), with 16 concurrent senders, and the time from the end of DATA to
+//! the 250. The same run measures the API's ticket creation with as many
+//! clients, as the baseline: the ratio says what SMTP, the kept copy and
+//! the plugin add to a durable ticket.
+//!
+//! Starts the real `switchboard` binary (release, as `cargo bench` builds
+//! it) with the shipped `email-alias` plugin enabled for team "Load".
+//! Each sender holds one SMTP session and sends message after message
+//! (MAIL, RCPT and DATA pipelined, as a mail server relaying to us would),
+//! each from a sender address of its own so that the per-sender cap does
+//! not apply. Rounds of SMTP and of the API are interleaved so that each
+//! sees the same machine noise; the medians of the rounds are reported.
+//!
+//! Run: `cargo bench -p switchboard --bench mail_load`
+//! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
+//! `LOAD_SENDERS` (default 16).
+
+// Each bench uses a different part of the shared measures.
+#[allow(dead_code)]
+#[path = "support/measure.rs"]
+mod measure;
+// Each bench uses a different part of the shared server code.
+#[allow(dead_code)]
+#[path = "support/server.rs"]
+mod server;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use measure::{median, percentile};
+use serde_json::json;
+use server::{BenchServer, TOKEN};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// One round's figures.
+struct Round {
+    per_sec: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+/// Reads one SMTP reply and returns its code.
+async fn reply(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> u16 {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).await.expect("read a reply");
+        assert!(n >= 4, "the server closed the session");
+        if line.as_bytes()[3] != b'-' {
+            return line[..3].parse().expect("a reply code");
+        }
+    }
+}
+
+/// A message from sender `s`, number `i`, to team "load".
+fn message(round: usize, s: usize, i: u64) -> String {
+    format!(
+        "From: Sender {s} <s{s}-{i}@customer.example>\r\nTo: load@localhost\r\nSubject: Order {i} from sender {s}\r\n\
+         Message-ID: <r{round}-s{s}-m{i}@customer.example>\r\nDate: Wed, 2 Dec 2026 10:00:00 +0000\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHello,\r\n\r\nmy order {i} has not arrived yet.\r\nRegards\r\n.\r\n"
+    )
+}
+
+async fn smtp_round(addr: &str, round: usize, senders: usize, seconds: f64) -> Round {
+    let running = Arc::new(AtomicBool::new(true));
+    let sent = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..senders)
+        .map(|s| {
+            let (running, sent, addr) = (Arc::clone(&running), Arc::clone(&sent), addr.to_owned());
+            tokio::spawn(async move {
+                let (read, mut write) = TcpStream::connect(&addr).await.expect("connect").into_split();
+                let mut reader = BufReader::new(read);
+                assert_eq!(reply(&mut reader).await, 220);
+                write.write_all(b"EHLO bench.example\r\n").await.expect("ehlo");
+                assert_eq!(reply(&mut reader).await, 250);
+                let mut latencies = Vec::new();
+                let mut i = 0u64;
+                while running.load(Ordering::Relaxed) {
+                    i += 1;
+                    let envelope =
+                        format!("MAIL FROM:<s{s}-{i}@customer.example>\r\nRCPT TO:<load@localhost>\r\nDATA\r\n");
+                    write.write_all(envelope.as_bytes()).await.expect("envelope");
+                    for expected in [250, 250, 354] {
+                        assert_eq!(reply(&mut reader).await, expected);
+                    }
+                    let data_end = Instant::now();
+                    write.write_all(message(round, s, i).as_bytes()).await.expect("data");
+                    let code = reply(&mut reader).await;
+                    assert_eq!(code, 250, "the message was not accepted");
+                    latencies.push(data_end.elapsed().as_micros() as u64);
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = write.write_all(b"QUIT\r\n").await;
+                latencies
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    running.store(false, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("sender"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    Round {
+        per_sec: sent.load(Ordering::Relaxed) as f64 / elapsed,
+        p50_us: percentile(&latencies, 0.5),
+        p99_us: percentile(&latencies, 0.99),
+    }
+}
+
+async fn api_round(server: &BenchServer, clients: usize, seconds: f64) -> Round {
+    let running = Arc::new(AtomicBool::new(true));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, running, url) = (server.http.clone(), Arc::clone(&running), server.api("/teams/load/tickets"));
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while running.load(Ordering::Relaxed) {
+                    let sent = Instant::now();
+                    let body = json!({"title": "Order 1 has not arrived", "description": "Hello, my order has not arrived yet.",
+                                      "contact": {"email": "someone@customer.example"}});
+                    let resp = client.post(&url).bearer_auth(TOKEN).json(&body).send().await.expect("post");
+                    assert_eq!(resp.status(), 201);
+                    latencies.push(sent.elapsed().as_micros() as u64);
+                }
+                latencies
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    running.store(false, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("client"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let count = latencies.len();
+    latencies.sort_unstable();
+    Round { per_sec: count as f64 / elapsed, p50_us: percentile(&latencies, 0.5), p99_us: percentile(&latencies, 0.99) }
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds: f64 = env_or("LOAD_SECONDS", 5.0);
+    let rounds: usize = env_or("LOAD_ROUNDS", 3);
+    let senders: usize = env_or("LOAD_SENDERS", 16);
+    let server = BenchServer::start().await;
+    assert!(!server.smtp.is_empty(), "the server printed no SMTP address");
+    server.enable("email-alias", json!({"new_tickets_per_sender_per_hour": 10000}), &["tickets"]).await;
+    println!("mail_load: {senders} senders, {rounds} rounds of {seconds} s, smtp {}", server.smtp);
+    let (mut smtp, mut api) = (Vec::new(), Vec::new());
+    for r in 0..rounds {
+        let m = smtp_round(&server.smtp, r, senders, seconds).await;
+        println!(
+            "round {r}: smtp {:.0} msgs/s, DATA end to 250 p50 {:.0} µs p99 {:.0} µs",
+            m.per_sec, m.p50_us, m.p99_us
+        );
+        let a = api_round(&server, senders, seconds).await;
+        println!("round {r}: api  {:.0} tickets/s, p50 {:.0} µs p99 {:.0} µs", a.per_sec, a.p50_us, a.p99_us);
+        smtp.push(m);
+        api.push(a);
+    }
+    let med = |rs: &[Round], f: fn(&Round) -> f64| median(rs.iter().map(f).collect());
+    let (smtp_rate, api_rate) = (med(&smtp, |r| r.per_sec), med(&api, |r| r.per_sec));
+    println!(
+        "median: smtp {smtp_rate:.0} msgs/s (p50 {:.0} µs, p99 {:.0} µs); api {api_rate:.0} tickets/s (p50 {:.0} µs, p99 {:.0} µs); smtp/api {:.2}x",
+        med(&smtp, |r| r.p50_us),
+        med(&smtp, |r| r.p99_us),
+        med(&api, |r| r.p50_us),
+        med(&api, |r| r.p99_us),
+        smtp_rate / api_rate
+    );
+}
