@@ -37,7 +37,7 @@ pub use stage::{Stage, StageId};
 pub use team::{Team, TeamDraft};
 pub use text::{MAX_NAME_LEN, clean_name, is_bidi_control, line_problem};
 pub use ticket::{
-    MAX_KEYS_PER_CALL, Ticket, TicketChange, TicketDraft, TicketId, TicketSortKey, check_external_key,
+    MAX_KEYS_PER_CALL, MAX_THREAD_KEYS, Ticket, TicketChange, TicketDraft, TicketId, TicketSortKey, check_external_key,
     check_external_keys,
 };
 pub use user::{Role, User, UserId};

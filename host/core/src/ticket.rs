@@ -22,6 +22,9 @@ const MAX_FIELD_LEN: usize = 10_000;
 /// The longest external key, in bytes.
 const MAX_EXTERNAL_KEY_LEN: usize = 512;
 
+/// The most keys a ticket lists in [`Ticket::thread_keys`].
+pub const MAX_THREAD_KEYS: usize = 50;
+
 /// The most keys one call may add to a ticket.
 pub const MAX_KEYS_PER_CALL: usize = 64;
 
@@ -96,6 +99,13 @@ pub struct Ticket {
     /// Custom fields, such as those a web form collects.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// The keys the ticket's origin knows it by, oldest first: its
+    /// external key, then those it added (an e-mail thread's Message-IDs,
+    /// which replies list in their References). At most the first and the
+    /// latest [`MAX_THREAD_KEYS`] − 1: RFC 5322 lets a long References be
+    /// trimmed so. (Records from before have none.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread_keys: Vec<String>,
 }
 
 /// Something that happened to a ticket and belongs in its thread as a
@@ -200,6 +210,18 @@ fn check_description(description: &str) -> Result<(), CoreError> {
 }
 
 impl Ticket {
+    /// Lists `key` last among the thread's keys, unless it is there:
+    /// the first key stays, the oldest after it go past the cap.
+    pub fn remember_key(&mut self, key: &str) {
+        if self.thread_keys.iter().any(|k| k == key) {
+            return;
+        }
+        self.thread_keys.push(key.to_owned());
+        if self.thread_keys.len() > MAX_THREAD_KEYS {
+            self.thread_keys.remove(1);
+        }
+    }
+
     /// Opens a ticket in `team`. The stage defaults to the team's first and
     /// the SLA deadline comes from the team's strictest matching policy.
     pub fn open(
@@ -231,6 +253,7 @@ impl Ticket {
             created_at: now,
             updated_at: now,
             sla: Sla::for_ticket(team, priority, now),
+            thread_keys: draft.external_key.iter().cloned().collect(),
             external_key: draft.external_key,
             fields: BTreeMap::new(),
         };
@@ -567,5 +590,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn thread_keys_keep_the_first_and_the_latest() {
+        let team =
+            Team::new(TeamDraft { name: "Ops".into(), ..TeamDraft::default() }, Timestamp::UNIX_EPOCH).expect("team");
+        let draft = TicketDraft { title: "t".into(), external_key: Some("<root@x>".into()), ..TicketDraft::default() };
+        let mut t = Ticket::open(1, &team, draft, None, Timestamp::UNIX_EPOCH).expect("ticket");
+        assert_eq!(t.thread_keys, ["<root@x>"]);
+        for i in 0..100 {
+            t.remember_key(&format!("<{i}@x>"));
+        }
+        t.remember_key("<99@x>");
+        assert_eq!(t.thread_keys.len(), MAX_THREAD_KEYS);
+        assert_eq!((t.thread_keys[0].as_str(), t.thread_keys[1].as_str()), ("<root@x>", "<51@x>"));
+        assert_eq!(t.thread_keys.last().map(String::as_str), Some("<99@x>"));
     }
 }

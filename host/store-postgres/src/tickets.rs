@@ -84,10 +84,14 @@ async fn add_key(tx: &Transaction<'_>, team: &str, origin: &str, key: &str, tick
 }
 
 async fn add_keys_attempt(tx: &Transaction<'_>, id: TicketId, origin: &str, keys: &[String]) -> Result<(), TxError> {
-    let ticket = locked_ticket(tx, id).await?;
+    let mut ticket = locked_ticket(tx, id).await?;
     for key in keys {
         add_key(tx, &ticket.team, origin, key, id).await?;
+        if ticket.origin == origin {
+            ticket.remember_key(key);
+        }
     }
+    execute(tx, "UPDATE tickets SET data = $2 WHERE id = $1", &[&db_id(id)?, &json(&ticket)]).await?;
     Ok(())
 }
 

@@ -209,7 +209,7 @@ impl TicketStore for SledStore {
         switchboard_core::check_external_keys(keys)?;
         let (origin, wanted) = (origin.to_owned(), keys.to_vec());
         self.write(WRITE, move |tx| {
-            let ticket = tx.ticket(id)?;
+            let mut ticket = tx.ticket(id)?;
             for key in &wanted {
                 let index = keys::external_key(&ticket.team, &origin, key);
                 match tx.id_at(Tree::ExternalKeys, &index)? {
@@ -223,7 +223,11 @@ impl TicketStore for SledStore {
                     }
                     None => tx.put_raw(Tree::ExternalKeys, &index, &keys::id(id))?,
                 }
+                if ticket.origin == origin {
+                    ticket.remember_key(key);
+                }
             }
+            tx.put(Tree::Tickets, &keys::id(id), &ticket)?;
             Ok(())
         })
         .await

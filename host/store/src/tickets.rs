@@ -52,7 +52,8 @@ pub trait TicketStore: Send + Sync {
     /// ticket has already is kept; if another ticket of the team has one
     /// from `origin`, none is added and the call is refused with
     /// [`StoreError::ExternalKeyTaken`]. At most
-    /// [`switchboard_core::MAX_KEYS_PER_CALL`] keys per call.
+    /// [`switchboard_core::MAX_KEYS_PER_CALL`] keys per call. Keys of the
+    /// ticket's own origin are listed, in order, in its `thread_keys`.
     async fn add_external_keys(&self, id: TicketId, origin: &str, keys: &[String])
     -> Result<Committed<()>, StoreError>;
 

@@ -300,6 +300,8 @@ pub async fn added_keys_find_the_ticket_and_stay_unique<H: Harness>() {
         assert_eq!(found(key).await, Some(first), "{key}");
     }
     assert_eq!(found("<n1@x>").await, Some(second));
+    let listed = store.ticket(first).await.expect("ticket").thread_keys;
+    assert_eq!(listed, ["<m1@x>", "<m2@x>", "<m3@x>"], "the origin's keys, in the order they came");
     assert_eq!(found("<n2@x>").await, None, "a refused call adds none of its keys");
     assert_eq!(store.ticket_by_external_key("ops", "chat", "<m2@x>").await.expect("find"), None);
 }
