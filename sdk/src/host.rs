@@ -323,3 +323,34 @@ pub mod http {
         send(&Request { method: method.into(), url: url.into(), headers, body })
     }
 }
+
+/// Sending e-mail (capabilities `tickets`, and `mail:<sender>` or
+/// `mail:team`); a channel of the `mail-channel` world only.
+#[cfg(feature = "mail")]
+pub mod mail {
+    use crate::PluginError;
+    use crate::mail::Outgoing;
+
+    /// Queues a message in the host's outbox with the thread entry that
+    /// records it, and returns the entry's id. The host sends it through
+    /// its relay and records on the entry whether it was sent, deferred
+    /// or failed.
+    ///
+    /// ```ignore
+    /// use switchboard_sdk::mail::{self, Outgoing};
+    ///
+    /// // Deliver an agent's reply: name it as the entry, so that the
+    /// // thread shows how its delivery went, and a second call sends
+    /// // nothing more.
+    /// mail::send(&Outgoing {
+    ///     ticket: reply.ticket.id,
+    ///     entry: Some(reply.message.id),
+    ///     sender: reply.team_address.clone(),
+    ///     recipients: vec![customer_address],
+    ///     raw: composed_rfc5322_bytes,
+    /// })?;
+    /// ```
+    pub fn send(mail: &Outgoing) -> Result<u64, PluginError> {
+        host_call!(crate::bindings::switchboard::plugin::mail::send(mail), |h| h.send_mail(mail))
+    }
+}

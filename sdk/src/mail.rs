@@ -4,14 +4,18 @@
 use crate::bindings::exports::switchboard::plugin::mail_handler as wit;
 use crate::{Channel, PluginError, settings};
 
+pub use crate::bindings::exports::switchboard::plugin::reply_handler::Reply;
+pub use crate::bindings::switchboard::plugin::mail::Outgoing;
 pub use wit::{Envelope, InboundMail, MailOutcome};
+
+pub use crate::host::mail::send;
 
 /// A channel that also receives e-mail. Implement it with [`Channel`], and
 /// export both with [`crate::export_mail_channel!`]; build with the SDK's
 /// `mail` feature.
 ///
 /// ```ignore
-/// use switchboard_sdk::mail::{InboundMail, MailOutcome};
+/// use switchboard_sdk::mail::{InboundMail, MailOutcome, Reply};
 /// use switchboard_sdk::{MailChannel, PluginError, host::tickets, types::NewTicket};
 ///
 /// impl MailChannel for Inbox {
@@ -30,6 +34,12 @@ pub use wit::{Envelope, InboundMail, MailOutcome};
 ///         )?;
 ///         Ok(if got.created { MailOutcome::Opened(got.ticket.id) } else { MailOutcome::Appended(got.ticket.id) })
 ///     }
+///
+///     fn deliver_reply(_: Self::Settings, reply: Reply) -> Result<(), PluginError> {
+///         // Compose the mail, then queue it with `mail::send` (see there).
+///         # let _ = reply;
+///         Ok(())
+///     }
 /// }
 ///
 /// switchboard_sdk::export_mail_channel!(Inbox);
@@ -38,6 +48,11 @@ pub trait MailChannel: Channel {
     /// Handles one accepted message. An error makes the host answer the
     /// sender "try again later" (451) and retry the stored message itself.
     fn handle_mail(settings: Self::Settings, mail: InboundMail) -> Result<MailOutcome, PluginError>;
+
+    /// Delivers an agent's reply on a ticket this channel opened, by
+    /// queueing a mail with [`send`]. An error is tried again later by the
+    /// host.
+    fn deliver_reply(settings: Self::Settings, reply: Reply) -> Result<(), PluginError>;
 }
 
 /// Glue between the generated bindings and [`MailChannel`]; used by the
@@ -49,10 +64,14 @@ pub mod glue {
     pub fn handle_mail<T: MailChannel>(json: &str, mail: InboundMail) -> Result<MailOutcome, PluginError> {
         T::handle_mail(settings::parse::<T::Settings>(json)?, mail)
     }
+
+    pub fn deliver_reply<T: MailChannel>(json: &str, reply: Reply) -> Result<(), PluginError> {
+        T::deliver_reply(settings::parse::<T::Settings>(json)?, reply)
+    }
 }
 
 /// Exports a [`MailChannel`] implementation as this component's
-/// `channel-handler` and `mail-handler`.
+/// `channel-handler`, `mail-handler` and `reply-handler`.
 #[macro_export]
 macro_rules! export_mail_channel {
     ($plugin:ty) => {
@@ -81,6 +100,12 @@ macro_rules! export_mail_channel {
                 mail: $crate::mail::InboundMail,
             ) -> Result<$crate::mail::MailOutcome, $crate::PluginError> {
                 $crate::__glue::mail::handle_mail::<$plugin>(&settings, mail)
+            }
+        }
+
+        impl $crate::bindings::exports::switchboard::plugin::reply_handler::Guest for __SwitchboardMailChannel {
+            fn deliver_reply(settings: String, reply: $crate::mail::Reply) -> Result<(), $crate::PluginError> {
+                $crate::__glue::mail::deliver_reply::<$plugin>(&settings, reply)
             }
         }
 

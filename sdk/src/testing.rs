@@ -42,6 +42,9 @@ struct State {
     contacts: BTreeMap<u64, Contact>,
     /// Keys added to tickets with `add-keys`.
     keys: BTreeMap<String, u64>,
+    /// Mail queued with `mail.send`: ticket, entry, sender, recipients, raw.
+    #[cfg(feature = "mail")]
+    outbox: Vec<crate::mail::Outgoing>,
     storage: BTreeMap<String, Vec<u8>>,
     /// Per rate-limit key: when each allowance was taken, in fake seconds.
     taken: BTreeMap<String, Vec<u64>>,
@@ -117,6 +120,12 @@ impl FakeHost {
     /// The lines the plugin logged, as `level: message`.
     pub fn logs(&self) -> Vec<String> {
         self.state.borrow().logs.clone()
+    }
+
+    /// The mail the plugin queued, each with its thread entry.
+    #[cfg(feature = "mail")]
+    pub fn outbox(&self) -> Vec<crate::mail::Outgoing> {
+        self.state.borrow().outbox.clone()
     }
 }
 
@@ -212,6 +221,17 @@ impl Host<'_> {
             self.0.keys.insert(key.clone(), id);
         }
         Ok(())
+    }
+
+    #[cfg(feature = "mail")]
+    pub(crate) fn send_mail(&mut self, mail: &crate::mail::Outgoing) -> Result<u64, PluginError> {
+        self.get(mail.ticket)?;
+        let entry = match mail.entry {
+            Some(entry) => entry,
+            None => self.append_message(mail.ticket, MessageKind::Event, "mail queued")?.id,
+        };
+        self.0.outbox.push(crate::mail::Outgoing { entry: Some(entry), ..mail.clone() });
+        Ok(entry)
     }
 
     pub(crate) fn get_contact(&mut self, id: u64) -> Result<Option<Contact>, PluginError> {

@@ -46,6 +46,9 @@ pub struct RuntimeConfig {
     pub max_http_body: usize,
     /// The timeout of one outbound HTTP request.
     pub http_timeout: Duration,
+    /// The domain of team aliases: a plugin granted `mail:team` sends from
+    /// its team's alias at this domain.
+    pub mail_domain: String,
     /// The program that compiles in a process of its own; `None` compiles
     /// on a thread of the runtime's own (see `compile.rs` for why).
     pub compiler: Option<CompilerProcess>,
@@ -63,6 +66,7 @@ impl RuntimeConfig {
             max_response_bytes: 8 * 1024 * 1024,
             max_http_body: 8 * 1024 * 1024,
             http_timeout: Duration::from_secs(10),
+            mail_domain: "localhost".into(),
             compiler: None,
         }
     }
@@ -149,6 +153,12 @@ fn build_linkers(engine: &Engine) -> wasmtime::Result<(Linker<HostState>, Linker
     let mut channel_linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut channel_linker)?;
     channel::Channel::add_to_linker::<_, HasSelf<_>>(&mut channel_linker, |s| s)?;
+    // The `mail` import of the mail-channel world; plain channels do not
+    // import it, and linking it unused costs nothing.
+    crate::bindings::mail_channel::switchboard::plugin::mail::add_to_linker::<_, HasSelf<_>>(
+        &mut channel_linker,
+        |s| s,
+    )?;
     let mut robot_linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut robot_linker)?;
     robot::Robot::add_to_linker::<_, HasSelf<_>>(&mut robot_linker, |s| s)?;
@@ -182,6 +192,7 @@ impl Runtime {
             kv: Arc::clone(&stores.kv),
             http,
             now,
+            mail_domain: config.mail_domain.as_str().into(),
             max_http_body: config.max_http_body,
             rate_limits: Default::default(),
         });

@@ -50,6 +50,9 @@ pub enum RuntimeError {
     /// `mail-channel` world).
     #[error("plugin \"{0}\" does not receive e-mail: its component does not export mail-handler")]
     NoMailHandler(String),
+    /// The plugin does not deliver agents' replies.
+    #[error("plugin \"{0}\" does not deliver replies: its component does not export reply-handler")]
+    NoReplyHandler(String),
     /// No component is loaded under this id.
     #[error("plugin \"{0}\" is not loaded")]
     NotLoaded(String),

@@ -3,6 +3,7 @@
 
 mod http;
 mod log;
+mod mail;
 mod rate_limit;
 mod secrets;
 mod storage;
@@ -42,6 +43,8 @@ pub(crate) struct Services {
     pub(crate) kv: Arc<dyn KvStore>,
     pub(crate) http: reqwest::Client,
     pub(crate) now: NowFn,
+    /// The domain of team aliases, for `mail:team`.
+    pub(crate) mail_domain: Arc<str>,
     pub(crate) max_http_body: usize,
     /// The buckets of the `rate-limit` import.
     pub(crate) rate_limits: rate_limit::RateLimits,

@@ -1,9 +1,11 @@
 //! Handing an accepted e-mail to a channel of the `mail-channel` world.
 
-use switchboard_core::Installation;
+use switchboard_core::{Contact, Installation, Message, Team, Ticket};
 
 use crate::bindings::mail_channel::exports::switchboard::plugin::mail_handler as mh;
+use crate::bindings::mail_channel::exports::switchboard::plugin::reply_handler as rh;
 use crate::call::Answer;
+use crate::convert::{contact_to_wit, message_to_wit, ticket_to_wit};
 use crate::engine::Runtime;
 use crate::plugin::Pre;
 use crate::{RuntimeError, Secrets};
@@ -47,7 +49,68 @@ pub enum MailOutcome {
     Ignored(String),
 }
 
+/// An agent's reply for a channel to deliver.
+#[derive(Debug, Clone)]
+pub struct ReplyInput {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// Its team.
+    pub team: Team,
+    /// Its contact, if known.
+    pub contact: Option<Contact>,
+    /// The reply.
+    pub message: Message,
+    /// The team's address.
+    pub team_address: String,
+}
+
 impl Runtime {
+    /// Whether the loaded plugin `plugin` delivers agents' replies (its
+    /// component exports `reply-handler`).
+    pub fn delivers_replies(&self, plugin: &str) -> bool {
+        self.loaded(plugin).is_ok_and(|l| l.pre.delivers_replies())
+    }
+
+    /// Asks a channel to deliver an agent's reply. The plugin's own
+    /// refusal comes back as [`RuntimeError::Plugin`].
+    pub async fn deliver_reply(
+        &self,
+        installation: &Installation,
+        secrets: &Secrets,
+        input: ReplyInput,
+    ) -> Result<(), RuntimeError> {
+        let loaded = self.loaded(&installation.plugin)?;
+        if !loaded.pre.delivers_replies() {
+            return Err(RuntimeError::NoReplyHandler(installation.plugin.clone()));
+        }
+        let settings = secrets.settings_for(&loaded.wit, &installation.settings);
+        let reply = rh::Reply {
+            ticket: ticket_to_wit(&input.ticket, &input.team),
+            contact: input.contact.as_ref().map(contact_to_wit),
+            message: message_to_wit(&input.message),
+            team_name: input.team.name.clone(),
+            team_address: input.team_address,
+            thread_keys: input.ticket.thread_keys.clone(),
+        };
+        let scope = Self::installation_scope(&loaded, installation, secrets);
+        let answer: Answer<()> = self
+            .call(&loaded, scope, |store, pre| {
+                Box::pin(async move {
+                    let Pre::Channel { pre, reply: Some(indices), .. } = pre else {
+                        return Err(wasmtime::format_err!("not a channel that delivers replies"));
+                    };
+                    let instance = pre.instance_pre().instantiate_async(&mut *store).await?;
+                    let handler = indices.load(&mut *store, &instance)?;
+                    handler.call_deliver_reply(&mut *store, &settings, &reply).await
+                })
+            })
+            .await?;
+        answer.map_err(|e| {
+            self.inner.metrics.failed(&installation.plugin);
+            RuntimeError::Plugin { plugin: installation.plugin.clone(), failure: e.into() }
+        })
+    }
+
     /// Whether the loaded plugin `plugin` receives e-mail (its component
     /// exports `mail-handler`).
     pub fn handles_mail(&self, plugin: &str) -> bool {
@@ -82,7 +145,7 @@ impl Runtime {
         let answer: Answer<mh::MailOutcome> = self
             .call(&loaded, scope, |store, pre| {
                 Box::pin(async move {
-                    let Pre::Channel { pre, mail: Some(indices) } = pre else {
+                    let Pre::Channel { pre, mail: Some(indices), .. } = pre else {
                         return Err(wasmtime::format_err!("not a mail channel"));
                     };
                     let instance = pre.instance_pre().instantiate_async(&mut *store).await?;

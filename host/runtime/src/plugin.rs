@@ -5,7 +5,7 @@ use switchboard_core::{Manifest, PluginKind};
 use wasmtime::component::{Component, Linker};
 
 use crate::RuntimeError;
-use crate::bindings::mail_channel::exports::switchboard::plugin::mail_handler;
+use crate::bindings::mail_channel::exports::switchboard::plugin::{mail_handler, reply_handler};
 use crate::bindings::{channel, robot};
 use crate::host::HostState;
 
@@ -22,7 +22,10 @@ pub struct PluginInfo {
 
 /// The name of the `mail-handler` export, as the newest version names it;
 /// wasmtime finds an older compatible version's export by it too.
-const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.5";
+const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.6";
+
+/// The name of the `reply-handler` export.
+const REPLY_HANDLER: &str = "switchboard:plugin/reply-handler@0.1.6";
 
 /// A component linked against its world, ready for a fresh instance per
 /// event.
@@ -32,6 +35,9 @@ pub(crate) enum Pre {
         /// The `mail-handler` export, for a component of the
         /// `mail-channel` world.
         mail: Option<mail_handler::GuestIndices>,
+        /// The `reply-handler` export, for a channel that delivers agents'
+        /// replies.
+        reply: Option<reply_handler::GuestIndices>,
     },
     Robot(robot::RobotPre<HostState>),
 }
@@ -40,6 +46,11 @@ impl Pre {
     /// Whether the component receives the team's e-mail.
     pub(crate) fn handles_mail(&self) -> bool {
         matches!(self, Pre::Channel { mail: Some(_), .. })
+    }
+
+    /// Whether the component delivers agents' replies.
+    pub(crate) fn delivers_replies(&self) -> bool {
+        matches!(self, Pre::Channel { reply: Some(_), .. })
     }
 }
 
@@ -79,7 +90,11 @@ impl Loaded {
                     None => None,
                     Some(_) => Some(mail_handler::GuestIndices::new(&instance).map_err(mismatch)?),
                 };
-                Pre::Channel { pre: channel::ChannelPre::new(instance).map_err(mismatch)?, mail }
+                let reply = match instance.component().get_export_index(None, REPLY_HANDLER) {
+                    None => None,
+                    Some(_) => Some(reply_handler::GuestIndices::new(&instance).map_err(mismatch)?),
+                };
+                Pre::Channel { pre: channel::ChannelPre::new(instance).map_err(mismatch)?, mail, reply }
             }
             PluginKind::Robot => {
                 let instance = robot_linker.instantiate_pre(component).map_err(mismatch)?;

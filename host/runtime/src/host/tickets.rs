@@ -19,7 +19,7 @@ impl HostState {
 
     /// The ticket, if it belongs to this installation's team. The future
     /// holds no borrow of the call's state, which is not `Sync`.
-    fn own_ticket(&self, id: u64) -> impl Future<Output = Result<Ticket, PluginError>> + Send + 'static {
+    pub(crate) fn own_ticket(&self, id: u64) -> impl Future<Output = Result<Ticket, PluginError>> + Send + 'static {
         let (tickets, team) = (Arc::clone(&self.services.tickets), Arc::clone(&self.scope.team));
         async move {
             match tickets.ticket(id).await {
