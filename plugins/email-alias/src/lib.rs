@@ -2,16 +2,19 @@
 //! mail for a team's alias and hands each message here: a new mail opens a
 //! ticket, a reply is added to the ticket it answers, and auto-replies and
 //! bounces never open one. The message is parsed here, in the sandbox, with
-//! `mail-parser`.
+//! `mail-parser`. Agents' replies go back by mail from the team's alias,
+//! threaded so that the customer's answer finds the ticket again.
 
+mod compose;
 mod html;
 mod noise;
 mod parse;
+mod reply;
 mod thread;
 
 use serde::Deserialize;
 use switchboard_sdk::http::{Request, Response};
-use switchboard_sdk::mail::{InboundMail, MailOutcome};
+use switchboard_sdk::mail::{InboundMail, MailOutcome, Reply};
 use switchboard_sdk::{Channel, Info, MailChannel, PluginError};
 
 /// The installation's settings.
@@ -21,6 +24,9 @@ pub struct Settings {
     /// The most tickets one sender may open in an hour.
     #[serde(default = "default_per_sender")]
     pub new_tickets_per_sender_per_hour: u32,
+    /// Answer each new ticket with an automatic acknowledgement.
+    #[serde(default)]
+    pub acknowledge_new_tickets: bool,
 }
 
 fn default_per_sender() -> u32 {
@@ -53,6 +59,10 @@ impl Channel for EmailAlias {
 impl MailChannel for EmailAlias {
     fn handle_mail(settings: Settings, mail: InboundMail) -> Result<MailOutcome, PluginError> {
         thread::handle(&settings, &mail)
+    }
+
+    fn deliver_reply(_: Settings, reply: Reply) -> Result<(), PluginError> {
+        reply::deliver(&reply)
     }
 }
 

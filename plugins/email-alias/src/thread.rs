@@ -9,6 +9,7 @@ use switchboard_sdk::types::{ContactInfo, Email, MessageKind, NewTicket, PointKi
 use crate::Settings;
 use crate::noise;
 use crate::parse::{self, Parsed, Sender};
+use crate::reply;
 
 /// How much of an unreadable message's raw text the ticket shows.
 const RAW_EXCERPT: usize = 20_000;
@@ -45,7 +46,34 @@ pub fn handle(settings: &Settings, mail: &InboundMail) -> Result<MailOutcome, Pl
             sender.address
         )));
     }
-    open(&parsed, sender, own)
+    let id = open(&parsed, sender, own)?;
+    if settings.acknowledge_new_tickets && id.created {
+        let team_address = mail.envelope.rcpt_to.first().map(|a| without_tag(a)).unwrap_or_default();
+        reply::acknowledge(&reply::Ack {
+            ticket: id.ticket,
+            title: &id.title,
+            to: &sender.address,
+            team_address: &team_address,
+            answers: parsed.message_id.as_deref(),
+            date: &mail.received_at,
+        })?;
+    }
+    Ok(MailOutcome::Opened(id.ticket))
+}
+
+/// A recipient address without its `+tag`: the team's alias.
+fn without_tag(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{}@{domain}", local.split('+').next().unwrap_or(local)),
+        None => address.to_owned(),
+    }
+}
+
+/// A ticket opened for a message.
+struct Opened {
+    ticket: u64,
+    title: String,
+    created: bool,
 }
 
 /// The ticket a message answers: one whose thread has an id it names in
@@ -100,7 +128,7 @@ fn append(ticket: &Ticket, parsed: &Parsed<'_>, own: &str) -> Result<MailOutcome
 
 /// Opens a ticket for a new message; its Message-ID (or receipt) is the
 /// ticket's key, so a retry finds it instead of opening a second one.
-fn open(parsed: &Parsed<'_>, sender: &Sender, own: String) -> Result<MailOutcome, PluginError> {
+fn open(parsed: &Parsed<'_>, sender: &Sender, own: String) -> Result<Opened, PluginError> {
     let title = if parsed.subject.is_empty() { "(no subject)".to_owned() } else { parsed.subject.clone() };
     let contact = ContactInfo {
         name: sender.name.clone(),
@@ -118,7 +146,7 @@ fn open(parsed: &Parsed<'_>, sender: &Sender, own: String) -> Result<MailOutcome
     if got.created {
         tickets::append_message(got.ticket.id, MessageKind::Customer, &entry(parsed))?;
     }
-    Ok(MailOutcome::Opened(got.ticket.id))
+    Ok(Opened { ticket: got.ticket.id, title: got.ticket.title, created: got.created })
 }
 
 /// A bounce goes on the ticket whose mail bounced, as an event; it never
