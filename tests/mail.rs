@@ -435,7 +435,7 @@ async fn every_message_answered_250_survives_a_sigkill() {
     let http = reqwest::Client::new();
     let created = http.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Care"})).send();
     assert_eq!(created.await.expect("team").status(), 201);
-    let enable = json!({"settings": {}, "grants": ["tickets"]});
+    let enable = json!({"settings": {}, "grants": ["tickets"], "declined": ["mail:team"]});
     let enabled =
         http.put(format!("{base}/api/teams/care/plugins/email-alias")).bearer_auth(TOKEN).json(&enable).send();
     assert_eq!(enabled.await.expect("enable").status(), 201);
@@ -645,4 +645,258 @@ async fn the_corpus_lands_as_expected() {
     let first = thread_of(&m.server, opened["01-plain-ascii.eml"]).await;
     let customer: Vec<&Value> = first.iter().filter(|e| e["kind"] == "customer").collect();
     assert_eq!(customer.len(), 3, "the mail, and two replies: {first:?}");
+}
+
+/// A relay started by the test: it speaks enough SMTP for lettre, keeps
+/// every message it accepts, and answers the end of each message with
+/// the code the test sets (250, 451 or 550).
+struct Sink {
+    addr: SocketAddr,
+    answer: Arc<std::sync::atomic::AtomicU16>,
+    received: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Sink {
+    async fn start() -> Sink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        let addr = listener.local_addr().expect("sink addr");
+        let answer = Arc::new(std::sync::atomic::AtomicU16::new(250));
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (a, r) = (Arc::clone(&answer), Arc::clone(&received));
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(Sink::session(stream, Arc::clone(&a), Arc::clone(&r)));
+            }
+        });
+        Sink { addr, answer, received }
+    }
+
+    async fn session(
+        stream: TcpStream,
+        answer: Arc<std::sync::atomic::AtomicU16>,
+        received: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    ) {
+        let (read, mut write) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        let _ = write.write_all(b"220 sink.example ESMTP\r\n").await;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" | "HELO" => b"250 sink.example\r\n",
+                "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 2.0.0 ok\r\n",
+                "QUIT" => {
+                    let _ = write.write_all(b"221 2.0.0 bye\r\n").await;
+                    return;
+                }
+                "DATA" => {
+                    let _ = write.write_all(b"354 go ahead\r\n").await;
+                    let mut data = Vec::new();
+                    loop {
+                        let mut l = Vec::new();
+                        if reader.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if l == b".\r\n" {
+                            break;
+                        }
+                        data.extend_from_slice(l.strip_prefix(b".").unwrap_or(&l));
+                    }
+                    let code = answer.load(std::sync::atomic::Ordering::SeqCst);
+                    if code == 250 {
+                        received.lock().expect("received").push(data);
+                    }
+                    let text = format!(
+                        "{code} {} answer of the test relay\r\n",
+                        if code == 250 {
+                            "2.0.0"
+                        } else if code < 500 {
+                            "4.3.0"
+                        } else {
+                            "5.1.1"
+                        }
+                    );
+                    let _ = write.write_all(text.as_bytes()).await;
+                    continue;
+                }
+                _ => b"502 5.5.1 not here\r\n",
+            };
+            let _ = write.write_all(reply).await;
+        }
+    }
+
+    fn relay(&self) -> switchboard_server::RelayConfig {
+        switchboard_server::RelayConfig::parse(&format!("smtp://{}", self.addr)).expect("relay")
+    }
+
+    fn received(&self) -> Vec<Vec<u8>> {
+        self.received.lock().expect("received").clone()
+    }
+}
+
+/// Polls `check` until it gives a value, for up to 10 s.
+async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+    for _ in 0..400 {
+        if let Some(found) = check().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{what} did not happen in time");
+}
+
+/// The delivery state of thread entry `entry` of `ticket`.
+async fn delivery(s: &Server, ticket: u64, entry: u64) -> Value {
+    let thread = thread_of(s, ticket).await;
+    thread.into_iter().find(|m| m["id"] == entry).map(|m| m["delivery"].clone()).unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_reply_goes_out_by_mail_and_the_answer_threads_back() {
+    let sink = Sink::start().await;
+    let relay = sink.relay();
+    let m = mail_server(move |c| c.smtp.relay = Some(relay)).await;
+    m.server.enable("care", "email-alias", json!({}), &["tickets", "mail:team"]).await.expect(200);
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
+    let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
+
+    let reply = m
+        .server
+        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "Вже лагодимо.\nWe are on it."}))
+        .await
+        .expect(201);
+    assert_eq!(reply["delivery"]["state"], "queued", "{reply}");
+    let entry = reply["id"].as_u64().expect("entry");
+    let raw = eventually("the reply reaching the relay", || async { sink.received().first().cloned() }).await;
+    let mail = mail_parser::MessageParser::default().parse(&raw).expect("a mail");
+    assert_eq!(mail.from().and_then(|a| a.first()).and_then(|a| a.address()), Some("care@help.example.com"));
+    assert_eq!(mail.to().and_then(|a| a.first()).and_then(|a| a.address()), Some("olena@customer.example"));
+    assert_eq!(mail.subject(), Some(format!("Re: The printer is on fire [#{id}]").as_str()));
+    assert_eq!(mail.in_reply_to().as_text(), Some("first-1@customer.example"));
+    assert_eq!(mail.references().as_text(), Some("first-1@customer.example"));
+    assert!(mail.header_raw("Auto-Submitted").is_none(), "an agent's reply is not automatic");
+    assert_eq!(mail.body_text(0).as_deref(), Some("Вже лагодимо.\r\nWe are on it."));
+    let our_id = mail.message_id().expect("a Message-ID").to_owned();
+    let sent = eventually("the entry shown as sent", || async {
+        let d = delivery(&m.server, id, entry).await;
+        (d["state"] == "sent").then_some(d)
+    })
+    .await;
+    assert!(sent["detail"].as_str().is_some_and(|d| d.contains("250")), "{sent}");
+
+    // The customer's answer names our Message-ID, and lands on the ticket.
+    let answer = format!(
+        "From: olena@customer.example\nSubject: Re: The printer is on fire [#{id}]\nMessage-ID: <answer@customer.example>\nIn-Reply-To: <{our_id}>\n\nThanks, it prints.\n"
+    );
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", &answer).await.code, 250);
+    assert_eq!(m.server.tickets("care").await.len(), 1);
+    assert!(customer_bodies(&m.server, id).await.last().is_some_and(|b| b.contains("Thanks, it prints.")));
+
+    // The next reply references the whole thread, oldest first.
+    let second = m
+        .server
+        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "Glad to hear."}))
+        .await
+        .expect(201);
+    let raw = eventually("the second reply", || async { sink.received().get(1).cloned() }).await;
+    let mail = mail_parser::MessageParser::default().parse(&raw).expect("a mail");
+    let refs: Vec<String> =
+        mail.references().as_text_list().map(|l| l.iter().map(|r| r.to_string()).collect()).unwrap_or_default();
+    assert_eq!(refs, ["first-1@customer.example", our_id.as_str(), "answer@customer.example"]);
+    assert_eq!(mail.in_reply_to().as_text(), Some("answer@customer.example"));
+    let second = second["id"].as_u64().expect("entry");
+    eventually("the second reply sent", || async {
+        (delivery(&m.server, id, second).await["state"] == "sent").then_some(())
+    })
+    .await;
+    // A note is never mailed.
+    m.server
+        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "note", "body": "internal"}))
+        .await
+        .expect(201);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_defers_is_tried_again_and_one_that_refuses_fails_the_reply() {
+    let sink = Sink::start().await;
+    let relay = sink.relay();
+    let m = mail_server(move |c| c.smtp.relay = Some(relay)).await;
+    m.server.enable("care", "email-alias", json!({}), &["tickets", "mail:team"]).await.expect(200);
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
+    let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
+
+    sink.answer.store(451, std::sync::atomic::Ordering::SeqCst);
+    let reply = m
+        .server
+        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "First try."}))
+        .await
+        .expect(201);
+    let entry = reply["id"].as_u64().expect("entry");
+    let deferred = eventually("the reply deferred", || async {
+        let d = delivery(&m.server, id, entry).await;
+        (d["state"] == "deferred").then_some(d)
+    })
+    .await;
+    assert!(deferred["detail"].as_str().is_some_and(|d| d.contains("451")), "{deferred}");
+    sink.answer.store(250, std::sync::atomic::Ordering::SeqCst);
+    m.server.clock.advance(jiff::SignedDuration::from_secs(5));
+    eventually("the retried reply sent", || async {
+        (delivery(&m.server, id, entry).await["state"] == "sent").then_some(())
+    })
+    .await;
+    assert_eq!(sink.received().len(), 1, "sent once");
+
+    sink.answer.store(550, std::sync::atomic::Ordering::SeqCst);
+    let refused = m
+        .server
+        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "Second."}))
+        .await
+        .expect(201);
+    let refused = refused["id"].as_u64().expect("entry");
+    let failed = eventually("the refused reply failed", || async {
+        let d = delivery(&m.server, id, refused).await;
+        (d["state"] == "failed").then_some(d)
+    })
+    .await;
+    assert!(failed["detail"].as_str().is_some_and(|d| d.contains("550")), "{failed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_waits_without_a_relay_or_a_grant_and_says_why() {
+    let m = mail_server(|_| {}).await;
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
+    let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
+    // Without `mail:team` the channel may not send from the alias.
+    let reply = m
+        .server
+        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "Hello"}))
+        .await
+        .expect(201);
+    let entry = reply["id"].as_u64().expect("entry");
+    let denied = eventually("the reply deferred for the grant", || async {
+        let d = delivery(&m.server, id, entry).await;
+        (d["state"] == "deferred").then_some(d)
+    })
+    .await;
+    assert!(
+        denied["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("mail:care@help.example.com") && d.contains("not granted")),
+        "{denied}"
+    );
+    // Granted, but no relay: the mail waits in the outbox.
+    m.server.enable("care", "email-alias", json!({}), &["tickets", "mail:team"]).await.expect(200);
+    m.server.clock.advance(jiff::SignedDuration::from_secs(5));
+    let waiting = eventually("the mail deferred for the relay", || async {
+        let d = delivery(&m.server, id, entry).await;
+        d["detail"].as_str().is_some_and(|t| t.contains("no mail relay")).then_some(d)
+    })
+    .await;
+    assert_eq!(waiting["state"], "deferred");
 }

@@ -197,6 +197,10 @@ pub struct FileConfig {
     pub smtp_cert: Option<PathBuf>,
     /// Its private key (PEM).
     pub smtp_key: Option<PathBuf>,
+    /// The relay for outgoing mail, as a URL.
+    pub relay: Option<String>,
+    /// A certificate (PEM) to trust for the relay.
+    pub relay_root_cert: Option<PathBuf>,
     /// The request body limit in bytes.
     pub body_limit: Option<usize>,
     /// The log format.

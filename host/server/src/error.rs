@@ -252,7 +252,8 @@ impl From<RuntimeError> for ApiError {
             | RuntimeError::ResponseTooLarge { .. }
             | RuntimeError::Plugin { .. }
             | RuntimeError::WrongKind { .. }
-            | RuntimeError::NoMailHandler(_) => ApiError::plugin_failed(e.to_string()),
+            | RuntimeError::NoMailHandler(_)
+            | RuntimeError::NoReplyHandler(_) => ApiError::plugin_failed(e.to_string()),
             RuntimeError::NotLoaded(_) => ApiError::unavailable(e.to_string()),
             RuntimeError::InvalidComponent { .. } | RuntimeError::WorldMismatch { .. } => {
                 ApiError::invalid("component", e)

@@ -35,7 +35,7 @@ mod store_location;
 mod sweeper;
 
 pub use config::{BundledPlugin, Config, FileConfig, LogFormat};
-pub use mail::settings::{SmtpConfig, SmtpListen, TlsFiles};
+pub use mail::settings::{RelayConfig, RelayTls, SmtpConfig, SmtpListen, TlsFiles};
 pub use manifest::parse_manifest;
 pub use serve::{ServeError, serve};
 pub use store_location::StoreLocation;

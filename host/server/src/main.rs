@@ -121,6 +121,12 @@ struct ServeArgs {
     /// The private key (PEM) of --smtp-cert.
     #[arg(long, env = "SWITCHBOARD_SMTP_KEY", requires = "smtp_cert")]
     smtp_key: Option<PathBuf>,
+    /// The relay outgoing mail is handed to: smtp://host[:port], smtp+starttls://user:password@host[:587] or smtps://…:465 [default: none, replies wait in the outbox].
+    #[arg(long, env = "SWITCHBOARD_RELAY")]
+    relay: Option<String>,
+    /// A certificate (PEM) to trust for the relay, besides the usual roots.
+    #[arg(long, env = "SWITCHBOARD_RELAY_ROOT_CERT")]
+    relay_root_cert: Option<PathBuf>,
     /// Create a "Demo" team with SLA policies and a first ticket.
     #[arg(long)]
     demo: bool,
@@ -191,6 +197,11 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         (Some(cert), Some(key)) => config.smtp.tls = Some(TlsFiles { cert, key }),
         (None, None) => {}
         _ => anyhow::bail!("smtp_cert and smtp_key: give both, or neither"),
+    }
+    if let Some(relay) = args.relay.or(file.relay) {
+        let mut relay = switchboard_server::RelayConfig::parse(&relay).map_err(anyhow::Error::msg)?;
+        relay.root_cert = args.relay_root_cert.or(file.relay_root_cert);
+        config.smtp.relay = Some(relay);
     }
     let smtp = args.smtp.or(file.smtp).unwrap_or_else(|| "127.0.0.1:2525".into());
     let smtp = match SmtpListen::parse(&smtp).map_err(anyhow::Error::msg)? {

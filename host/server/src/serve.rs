@@ -45,6 +45,9 @@ pub enum ServeError {
     /// The SMTP listener could not start.
     #[error(transparent)]
     Smtp(#[from] crate::mail::SmtpError),
+    /// The mail relay settings cannot be used.
+    #[error(transparent)]
+    Relay(#[from] crate::mail::RelayError),
     /// The store stopped after a fault that could lose acknowledged writes.
     #[error("the store stopped after a fault: {0}")]
     StoreFault(String),
@@ -79,6 +82,7 @@ pub async fn serve(
     let mut runtime_config = RuntimeConfig::new(config.data_dir.join("plugin-cache"));
     runtime_config.pooling = config.pooling;
     runtime_config.compiler = config.compiler.clone();
+    runtime_config.mail_domain = config.mail_domain.trim_end_matches('.').to_lowercase();
     let runtime = Runtime::new(runtime_config, &stores, Arc::new(move || clock.now()))?;
     let bus: Arc<dyn Bus> = match &config.bus {
         Some(url) => Arc::new(NatsBus::connect(url).await?),
@@ -121,13 +125,34 @@ pub async fn serve(
         config: config.smtp.clone(),
     });
     let smtp = crate::mail::start(inbound, stopped.clone()).await?;
-    let smtp_tasks = match smtp {
+    let mut mail_tasks = match smtp {
         Some((addr, tasks)) => {
             tracing::info!(addr = %addr, "receiving mail over SMTP");
             tasks
         }
         None => Vec::new(),
     };
+    // Replies go out whether or not this server receives mail: another
+    // server sharing the store may.
+    let replies = Arc::new(crate::mail::Replies {
+        stores: stores.clone(),
+        runtime: runtime.clone(),
+        secret_key: Arc::clone(&secret_key),
+        clock: Arc::clone(&config.clock),
+        domain: config.mail_domain.trim_end_matches('.').to_lowercase(),
+        holder: holder.clone(),
+        config: config.smtp.clone(),
+    });
+    mail_tasks.push(tokio::spawn(replies.run_until(stopped.clone())));
+    let transport = config.smtp.relay.as_ref().map(crate::mail::transport).transpose()?;
+    let outbox = Arc::new(crate::mail::Outbox {
+        stores: stores.clone(),
+        clock: Arc::clone(&config.clock),
+        holder: holder.clone(),
+        config: config.smtp.clone(),
+        transport,
+    });
+    mail_tasks.push(tokio::spawn(outbox.run_until(stopped.clone())));
     let state = AppState::new(Shared {
         stores: stores.clone(),
         failures: crate::failures::Failures::default(),
@@ -195,7 +220,7 @@ pub async fn serve(
     let _ = stop.send(true);
     let _ = sweeper.await;
     let _ = follower.await;
-    for task in smtp_tasks {
+    for task in mail_tasks {
         let _ = task.await;
     }
     // Connection tasks drop their copy of the state a moment after axum

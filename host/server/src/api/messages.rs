@@ -4,7 +4,8 @@ use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::{Author, Message, MessageDraft, MessageKind};
+use switchboard_core::{Author, Delivery, DeliveryState, Message, MessageDraft, MessageKind};
+use switchboard_store::DeliveryEntry;
 use utoipa::ToSchema;
 
 use super::tickets::parse_id;
@@ -54,6 +55,36 @@ pub struct MessageOut {
     pub body: String,
     /// When it was written (RFC 3339).
     pub created_at: String,
+    /// For a reply a channel delivers (by mail, say): how its delivery
+    /// went. Absent for entries nothing delivers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryOut>,
+}
+
+/// How the delivery of a thread entry went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryOut {
+    /// `queued`, `sent`, `deferred` (it will be tried again) or `failed`.
+    pub state: &'static str,
+    /// Why it was deferred or failed, or the relay's answer; may be empty.
+    pub detail: String,
+    /// When it last changed (RFC 3339).
+    pub at: String,
+}
+
+impl From<&Delivery> for DeliveryOut {
+    fn from(d: &Delivery) -> Self {
+        DeliveryOut {
+            state: match d.state {
+                DeliveryState::Queued => "queued",
+                DeliveryState::Sent => "sent",
+                DeliveryState::Deferred => "deferred",
+                DeliveryState::Failed => "failed",
+            },
+            detail: d.detail.clone(),
+            at: d.at.to_string(),
+        }
+    }
 }
 
 impl From<&Message> for MessageOut {
@@ -70,11 +101,14 @@ impl From<&Message> for MessageOut {
             author: (&m.author).into(),
             body: m.body.clone(),
             created_at: m.created_at.to_string(),
+            delivery: m.delivery.as_ref().map(DeliveryOut::from),
         }
     }
 }
 
-/// Adds a reply, a note or a customer message to a ticket's thread.
+/// Adds a reply, a note or a customer message to a ticket's thread. A
+/// reply on a ticket that a channel opened (an e-mail, say) is delivered
+/// to the customer by that channel; its `delivery` shows how that went.
 #[utoipa::path(post, path = "/tickets/{id}/messages", tag = "tickets", params(("id" = u64, Path, description = "ticket number")),
     request_body = NewMessage,
     responses((status = 201, body = MessageOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -101,6 +135,14 @@ pub async fn create_message(
     let draft = MessageDraft { kind, author, body: body.body };
     let now = state.clock.now();
     let idem = idem.keep(&caller, now, StatusCode::CREATED, |m: &Message| MessageOut::from(m));
+    // A reply on a ticket a channel opened is delivered by that channel:
+    // the reply and the job that hands it over are one write.
+    if kind == MessageKind::Reply && crate::mail::delivers_replies(&state, id).await? {
+        let job = crate::mail::reply_job(id);
+        let queued = state.stores.tickets.queue_delivery(id, DeliveryEntry::New(draft), job, now, idem).await?;
+        let queued = queued.durable().await?;
+        return Ok((StatusCode::CREATED, Json((&queued.message).into())));
+    }
     let message = state.stores.tickets.append_message(id, draft, now, idem).await?.durable().await?;
     Ok((StatusCode::CREATED, Json((&message).into())))
 }

@@ -228,48 +228,35 @@ impl Inbound {
         }
     }
 
-    /// The wait before attempt `attempts + 1`: the base, doubled with each
-    /// attempt, at most an hour.
     fn backoff(&self, attempts: u32) -> SignedDuration {
-        let doubled = self.config.retry_base.saturating_mul(1u32 << attempts.saturating_sub(1).min(16));
-        let wait = doubled.min(std::time::Duration::from_secs(3600));
-        SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_hours(1))
+        super::worker::backoff(self.config.retry_base, attempts)
     }
 
     /// Tries kept messages whose plugin failed again, when they are due,
     /// until `stop`. A message that fails `max_attempts` times is given up
     /// on and listed for admins.
-    pub async fn retry_until(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let mut tick = tokio::time::interval(self.config.retry_poll);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => return,
-            }
-            let now = self.clock.now();
-            let claimed = match self.stores.jobs.claim_jobs(MAIL_IN_QUEUE, &self.holder, now, HOLD, 16).await {
-                Ok(pending) => pending.durable().await,
-                Err(e) => Err(e),
-            };
-            let jobs = match claimed {
-                Ok(jobs) => jobs,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot claim kept mail");
-                    continue;
-                }
-            };
-            for job in jobs {
-                let outcome = match self.run(&job).await {
+    pub async fn retry_until(self: Arc<Self>, stop: watch::Receiver<bool>) {
+        let queue = super::worker::Queue {
+            name: MAIL_IN_QUEUE,
+            holder: self.holder.clone(),
+            lease: HOLD,
+            poll: self.config.retry_poll,
+            batch: 16,
+        };
+        let (jobs, clock) = (Arc::clone(&self.stores.jobs), Arc::clone(&self.clock));
+        super::worker::work(queue, jobs, clock, stop, |job| {
+            let this = Arc::clone(&self);
+            async move {
+                match this.run(&job).await {
                     Ok(_) => JobOutcome::Done,
-                    Err(why) if job.attempts >= self.config.max_attempts => {
+                    Err(why) if job.attempts >= this.config.max_attempts => {
                         tracing::error!(receipt = job.id, reason = %why, "giving up on a mail");
                         JobOutcome::Failed(why)
                     }
-                    Err(why) => JobOutcome::Retry { at: self.clock.now() + self.backoff(job.attempts), reason: why },
-                };
-                self.finish(&job, outcome).await;
+                    Err(why) => JobOutcome::Retry { at: this.clock.now() + this.backoff(job.attempts), reason: why },
+                }
             }
-        }
+        })
+        .await;
     }
 }
