@@ -3,7 +3,7 @@
 # the pinned toolchain with the wasm32-wasip2 target (plugins are built for
 # it), and with `--for-tests` the Debian packages only the tests use:
 # chromium and chromedriver for the browser test, strace for the power-loss
-# test, and schemathesis from PyPI for the API check (the demo needs none of
+# test, swaks for the mail tests, and schemathesis from PyPI for the API check (the demo needs none of
 # them), and the Python and JavaScript plugin toolchains the SDK examples
 # are built with (componentize-py from PyPI into target/componentize-py;
 # Node.js from Debian if missing, and componentize-js from npm into
@@ -29,14 +29,15 @@ done
 # power-loss test runs the server under strace. The PostgreSQL and
 # multi-server tests start private servers of their own from Debian's
 # postgresql and nats-server (they never use a service already running).
+# The mail tests send with swaks, as an admin would.
 if [ "${1:-}" = --for-tests ] && { ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ] \
     || ! command -v strace >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null \
-    || ! command -v nats-server >/dev/null; }; then
+    || ! command -v nats-server >/dev/null || ! command -v swaks >/dev/null; }; then
     as_root=""
     [ "$(id -u)" -eq 0 ] || as_root="sudo"
     $as_root apt-get update -q
     DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends \
-        chromium chromium-driver strace postgresql nats-server
+        chromium chromium-driver strace postgresql nats-server swaks
 fi
 
 # Schemathesis checks the live API against its OpenAPI document; it comes

@@ -375,6 +375,7 @@ fn the_readme_states_the_defaults_the_server_uses() {
     assert_eq!(stated("public_rate"), config.public_rate.to_string());
     assert_eq!(stated("store_cache_mb"), (config.store_cache_bytes / (1024 * 1024)).to_string());
     assert_eq!(stated("secret_key_file"), config.secret_key_file.display().to_string());
+    assert_eq!(stated("smtp_max_bytes"), config.smtp.max_message_bytes.to_string());
 }
 
 /// Runs cargo in a scaffolded project with the guests' target directory, so
@@ -509,4 +510,50 @@ async fn the_demo_enables_every_shipped_channel_and_names_its_pages() {
         assert!(answer.text().await.expect("html").contains("<form"), "{page} serves its form");
     }
     child.start_kill().expect("kill");
+}
+
+/// `--smtp off` runs no listener, and a bad `--smtp` or `--relay` is
+/// refused at start with the reason.
+#[tokio::test]
+async fn smtp_can_be_turned_off_and_bad_mail_settings_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = switchboard()
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "off", "--data"])
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let (_base, smtp) = support::listening_addresses(&mut child).await;
+    assert_eq!(smtp, None, "no SMTP listener");
+    child.start_kill().expect("kill");
+    // Without --smtp it listens where the README says.
+    let mut child = switchboard()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data3"))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let (_base, smtp) = support::listening_addresses(&mut child).await;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
+    let row = readme.lines().find(|l| l.contains("| `smtp` |")).expect("the README's smtp row");
+    assert!(row.contains(&format!("`{}`", smtp.expect("a listener"))), "{row}");
+    child.start_kill().expect("kill");
+    for (args, needle) in [
+        (["--smtp", "localhost", "--mail-domain", "x.example"], "invalid --smtp \"localhost\""),
+        (["--smtp", "127.0.0.1:0", "--relay", "http://user:hunter2@mx.example"], "the scheme must be smtp"),
+    ] {
+        let out = switchboard()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .arg("--data")
+            .arg(dir.path().join("data2"))
+            .output()
+            .await
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("hunter2"), "the relay's password is not shown: {err}");
+    }
 }

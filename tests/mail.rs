@@ -900,3 +900,56 @@ async fn a_reply_waits_without_a_relay_or_a_grant_and_says_why() {
     .await;
     assert_eq!(waiting["state"], "deferred");
 }
+
+/// The README's example: swaks, a real SMTP client from Debian, sends a
+/// mail that opens a ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swaks_opens_a_ticket_as_the_readme_shows() {
+    let m = mail_server(|_| {}).await;
+    let out = tokio::process::Command::new("swaks")
+        .args(["--server", &m.smtp.to_string(), "--to", "care@help.example.com", "--from", "ann@example.com"])
+        .args(["--header", "Subject: Cannot log in", "--body", "Since this morning."])
+        .output()
+        .await
+        .expect("swaks runs (scripts/setup.sh --for-tests installs it)");
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "swaks failed: {transcript}");
+    assert!(transcript.contains("<-  250 2.0.0 accepted as receipt"), "{transcript}");
+    let tickets = m.server.tickets("care").await;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0]["title"], "Cannot log in");
+    assert!(tickets[0]["description"].as_str().is_some_and(|d| d.contains("Since this morning.")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_capped_per_client_and_an_idle_one_is_closed() {
+    let m = mail_server(|c| {
+        c.smtp.max_sessions_per_client = 2;
+        c.smtp.idle_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let (_first, a) = Client::connect(m.smtp).await;
+    let (_second, b) = Client::connect(m.smtp).await;
+    assert_eq!((a.code, b.code), (220, 220));
+    let (_third, turned_away) = Client::connect(m.smtp).await;
+    assert_eq!(turned_away.code, 421, "{turned_away:?}");
+    assert!(turned_away.text.contains("too many connections"), "{turned_away:?}");
+
+    // A silent client is told why and disconnected; its place frees up.
+    let mut first = _first;
+    let bye = first.reply().await;
+    assert_eq!(bye.code, 421, "{bye:?}");
+    assert!(bye.text.contains("idle"), "{bye:?}");
+    drop((first, _second));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_again, greeting) = Client::connect(m.smtp).await;
+    assert_eq!(greeting.code, 220, "a place is free again");
+
+    // A command line over the limit is refused, and the session goes on.
+    let (mut c, _) = Client::connect(m.smtp).await;
+    for line in [format!("EHLO {}", "x".repeat(5000)), format!("NOOP {}", "x".repeat(5000))] {
+        let refused = c.command(&line).await;
+        assert!((500..=501).contains(&refused.code), "{refused:?}");
+    }
+    assert_eq!(c.command("NOOP").await.code, 250);
+}

@@ -43,7 +43,22 @@ fn main() {
     let here = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let root = here.join("../..").canonicalize().expect("workspace root");
     let target_dir = root.join("target/guests");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Guests are built with the toolchain the repository pins, which has
+    // the wasm32-wasip2 target, also when the host is built with another
+    // (the fuzz targets are built with nightly): then through rustup.
+    let pinned = std::fs::read_to_string(root.join("rust-toolchain.toml")).ok().and_then(|t| {
+        t.lines().find_map(|l| {
+            Some(l.trim().strip_prefix("channel")?.trim().trim_start_matches('=').trim().trim_matches('"').to_owned())
+        })
+    });
+    let other_toolchain = match (&pinned, std::env::var("RUSTUP_TOOLCHAIN")) {
+        (Some(pinned), Ok(active)) if !active.starts_with(pinned.as_str()) => Some(pinned.clone()),
+        _ => None,
+    };
+    if other_toolchain.is_some() {
+        cargo = "cargo".into();
+    }
 
     let mut guests = find(&root, "plugins", "plugins");
     guests.extend(find(&root, "examples", "examples"));
@@ -74,6 +89,9 @@ fn main() {
             "RUSTC_WORKSPACE_WRAPPER",
         ] {
             cmd.env_remove(var);
+        }
+        if let Some(toolchain) = &other_toolchain {
+            cmd.env("RUSTUP_TOOLCHAIN", toolchain).env_remove("RUSTC").env_remove("RUSTDOC");
         }
         let status = cmd.status().unwrap_or_else(|e| panic!("cannot run {cargo}: {e}"));
         assert!(

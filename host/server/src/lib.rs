@@ -41,3 +41,9 @@ pub use serve::{ServeError, serve};
 pub use store_location::StoreLocation;
 
 pub use api::openapi;
+
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    pub use crate::mail::fuzz::smtp_session;
+}

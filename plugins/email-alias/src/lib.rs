@@ -67,3 +67,50 @@ impl MailChannel for EmailAlias {
 }
 
 switchboard_sdk::export_mail_channel!(EmailAlias);
+
+/// Runs the mail handling natively on `raw`, as the fuzz target in `fuzz/`
+/// does: against the SDK's fake host, twice (a retry), with the
+/// acknowledgement on. Panics if the plugin panics, or if the retry opens
+/// a second ticket.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn fuzz_mail(raw: &[u8]) {
+    use switchboard_sdk::mail::Envelope;
+    let host = switchboard_sdk::testing::FakeHost::start();
+    let settings = Settings { new_tickets_per_sender_per_hour: 20, acknowledge_new_tickets: true };
+    let from = raw.iter().take(40).filter(|b| b.is_ascii_alphanumeric()).map(|b| *b as char).collect::<String>();
+    let mail = InboundMail {
+        envelope: Envelope {
+            mail_from: if from.is_empty() { String::new() } else { format!("{from}@fuzz.example") },
+            rcpt_to: vec!["care+tag@help.example.com".into()],
+            client_addr: "127.0.0.1".into(),
+            helo: "fuzz".into(),
+        },
+        raw: raw.to_vec(),
+        received_at: "2026-12-02T10:00:00Z".into(),
+        receipt: 1,
+    };
+    let _ = thread::handle(&settings, &mail);
+    let after_first = host.tickets().len();
+    let _ = thread::handle(&settings, &mail);
+    assert_eq!(host.tickets().len(), after_first, "a retry of the same message opened another ticket");
+}
+
+#[cfg(test)]
+mod tests {
+    /// The fuzz target's code over the test corpus: every message is
+    /// handled, and a retry opens nothing new.
+    #[test]
+    fn the_fuzz_entry_handles_the_corpus() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/mail-corpus");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("corpus").flatten() {
+            if entry.path().extension().is_some_and(|x| x == "eml") {
+                super::fuzz_mail(&std::fs::read(entry.path()).expect("read"));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 40, "{seen} messages");
+        super::fuzz_mail(b"");
+        super::fuzz_mail(&[0xff; 3]);
+    }
+}

@@ -79,6 +79,16 @@ pub struct Inbound {
     pub(crate) config: SmtpConfig,
 }
 
+impl super::session::Mailroom for Inbound {
+    fn recipient(&self, address: &str) -> impl Future<Output = Result<Recipient, Refusal>> + Send {
+        Inbound::recipient(self, address)
+    }
+
+    fn deliver(&self, envelope: Envelope, raw: Vec<u8>) -> impl Future<Output = Delivered> + Send {
+        Inbound::deliver(self, envelope, raw)
+    }
+}
+
 impl Inbound {
     /// Resolves `RCPT TO`: an alias of the mail domain, with an optional
     /// `+anything` after the local part, of a team with a mail channel.

@@ -3,6 +3,8 @@
 //! agents' replies handed to the channel that opened the ticket, and the
 //! sender that delivers the mail channels queue to the relay.
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 mod inbound;
 mod listener;
 mod outbox;

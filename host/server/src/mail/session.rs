@@ -5,16 +5,25 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use smtp_proto::request::receiver::{DataReceiver, DummyDataReceiver, RequestReceiver};
+use smtp_proto::request::receiver::{DataReceiver, DummyDataReceiver};
 use smtp_proto::{Error as ProtoError, Request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::inbound::{Delivered, Inbound, Recipient};
+use super::inbound::{Delivered, Envelope, Recipient, Refusal};
 use super::settings::SmtpConfig;
 
+/// Where a session's recipients are checked and its messages go: the
+/// server's inbound path, or a stand-in (the fuzz target's).
+pub(crate) trait Mailroom: Send + Sync {
+    /// Resolves `RCPT TO`, or says how to refuse it.
+    fn recipient(&self, address: &str) -> impl Future<Output = Result<Recipient, Refusal>> + Send;
+    /// Keeps and hands over a complete message.
+    fn deliver(&self, envelope: Envelope, raw: Vec<u8>) -> impl Future<Output = Delivered> + Send;
+}
+
 /// How a session loop ended.
-pub(super) enum Ended<S> {
+pub(crate) enum Ended<S> {
     /// The client quit, timed out or broke the protocol; the connection
     /// closes.
     Closed,
@@ -24,13 +33,13 @@ pub(super) enum Ended<S> {
 }
 
 /// What the session knows that outlives one message.
-pub(super) struct Peer {
+pub(crate) struct Peer {
     /// The client's address.
-    pub(super) addr: IpAddr,
+    pub(crate) addr: IpAddr,
     /// Whether the connection is encrypted already.
-    pub(super) tls: bool,
+    pub(crate) tls: bool,
     /// Whether STARTTLS can be offered.
-    pub(super) can_start_tls: bool,
+    pub(crate) can_start_tls: bool,
 }
 
 /// A message being put together.
@@ -41,9 +50,9 @@ struct Transaction {
 }
 
 /// The state of one session.
-struct Session<'a> {
+struct Session<'a, M> {
     config: &'a SmtpConfig,
-    inbound: &'a Inbound,
+    inbound: &'a M,
     peer: &'a Peer,
     hostname: &'a str,
     helo: Option<String>,
@@ -67,6 +76,9 @@ async fn read_some<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut [u8], idle: D
     }
 }
 
+/// The longest command line taken, with its line end.
+const MAX_LINE: usize = 2048;
+
 /// What the session does with the bytes that come next.
 enum Mode {
     /// Commands.
@@ -88,10 +100,10 @@ enum Next {
 
 /// Runs a session over `stream` until it ends. The greeting is sent only
 /// on a new connection, not after STARTTLS.
-pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin, M: Mailroom>(
     mut stream: S,
     config: &SmtpConfig,
-    inbound: &Inbound,
+    inbound: &M,
     peer: &Peer,
     hostname: &str,
     started: Instant,
@@ -102,7 +114,9 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     if !peer.tls {
         session.reply(220, "", &format!("{hostname} Switchboard ESMTP ready"));
     }
-    let mut receiver = RequestReceiver::default();
+    // The command line being read, and whether it went over the cap (then
+    // the rest of it is dropped and refused once it ends).
+    let (mut line, mut overlong) = (Vec::new(), false);
     let mut mode = Mode::Command;
     let mut pending: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
@@ -127,9 +141,32 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         let mut bytes = input.iter();
         match mode {
             Mode::Command => loop {
-                let request = match receiver.ingest(&mut bytes) {
-                    Ok(request) => request.into_owned(),
-                    Err(ProtoError::NeedsMoreData { .. }) => break,
+                // Lines are framed here, under a cap of their own, and each
+                // complete line is parsed by smtp-proto: its own cap only
+                // holds for a line that spans reads.
+                let rest = bytes.as_slice();
+                let Some(end) = rest.iter().position(|b| *b == b'\n') else {
+                    if line.len() + rest.len() > MAX_LINE {
+                        overlong = true;
+                        line.clear();
+                    } else if !overlong {
+                        line.extend_from_slice(rest);
+                    }
+                    bytes = [].iter();
+                    break;
+                };
+                bytes = rest[end + 1..].iter();
+                if overlong || line.len() + end + 1 > MAX_LINE {
+                    overlong = false;
+                    line.clear();
+                    session.reply(500, "5.5.2", &format!("line too long; the most is {MAX_LINE} bytes"));
+                    continue;
+                }
+                line.extend_from_slice(&rest[..=end]);
+                let parsed = Request::parse(&mut line.iter()).map(|r| r.into_owned());
+                line.clear();
+                let request = match parsed {
+                    Ok(request) => request,
                     Err(e) => {
                         session.refuse(&e);
                         continue;
@@ -181,7 +218,7 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-impl Session<'_> {
+impl<M: Mailroom> Session<'_, M> {
     /// Queues an answer. A multi-line answer has its lines in `text`,
     /// separated by newlines.
     fn reply(&mut self, code: u16, status: &str, text: &str) {
@@ -317,7 +354,7 @@ impl Session<'_> {
     /// answer says whether it is on disk and handled.
     async fn finish_message(&mut self, message: Vec<u8>) {
         let tx = std::mem::take(&mut self.tx);
-        let envelope = super::inbound::Envelope {
+        let envelope = Envelope {
             mail_from: tx.mail_from.unwrap_or_default(),
             recipients: tx.recipients,
             client: self.peer.addr,
