@@ -13,6 +13,12 @@
 //! not apply. Rounds of SMTP and of the API are interleaved so that each
 //! sees the same machine noise; the medians of the rounds are reported.
 //!
+//! Then the outbox: agents' replies posted through the API at 16 clients
+//! on the tickets the mail opened, each handed to the e-mail channel,
+//! queued, and sent to a relay the benchmark runs (an SMTP sink on
+//! loopback); replies/s counts from the first post to the last mail the
+//! sink took.
+//!
 //! Run: `cargo bench -p switchboard --bench mail_load`
 //! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
 //! `LOAD_SENDERS` (default 16).
@@ -162,7 +168,11 @@ async fn main() {
     let seconds: f64 = env_or("LOAD_SECONDS", 5.0);
     let rounds: usize = env_or("LOAD_ROUNDS", 3);
     let senders: usize = env_or("LOAD_SENDERS", 16);
-    let server = BenchServer::start().await;
+    let sink = Sink::start().await;
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_switchboard"));
+    let server = BenchServer::spawn(binary, &["--relay", &format!("smtp://{}", sink.addr)]).await;
+    let team = server.http.post(server.api("/teams")).bearer_auth(TOKEN).json(&json!({"name": "Load"})).send();
+    assert_eq!(team.await.expect("team").status(), 201);
     assert!(!server.smtp.is_empty(), "the server printed no SMTP address");
     let settings = json!({"new_tickets_per_sender_per_hour": 10000});
     server.enable("email-alias", settings, &["tickets", "mail:team"]).await;
@@ -180,6 +190,13 @@ async fn main() {
         api.push(a);
     }
     let med = |rs: &[Round], f: fn(&Round) -> f64| median(rs.iter().map(f).collect());
+    let tickets = ticket_ids(&server).await;
+    let mut outbox = Vec::new();
+    for r in 0..rounds {
+        let (posted, per_sec) = outbox_round(&server, &sink, &tickets, senders, seconds).await;
+        println!("round {r}: outbox {per_sec:.0} replies/s delivered to the relay ({posted} replies)");
+        outbox.push(per_sec);
+    }
     let (smtp_rate, api_rate) = (med(&smtp, |r| r.per_sec), med(&api, |r| r.per_sec));
     println!(
         "median: smtp {smtp_rate:.0} msgs/s (p50 {:.0} µs, p99 {:.0} µs); api {api_rate:.0} tickets/s (p50 {:.0} µs, p99 {:.0} µs); smtp/api {:.2}x",
@@ -189,4 +206,120 @@ async fn main() {
         med(&api, |r| r.p99_us),
         smtp_rate / api_rate
     );
+    println!("median: outbox {:.0} replies/s delivered to the relay", median(outbox));
+}
+
+/// Ids of tickets in team "load" (the mail rounds opened them).
+async fn ticket_ids(server: &BenchServer) -> Vec<u64> {
+    let url = server.api("/teams/load/tickets?limit=1000");
+    let list: serde_json::Value =
+        server.http.get(url).bearer_auth(TOKEN).send().await.expect("list").json().await.expect("json");
+    let ids: Vec<u64> = list.as_array().expect("tickets").iter().filter_map(|t| t["id"].as_u64()).collect();
+    assert!(!ids.is_empty(), "the mail rounds opened tickets");
+    ids
+}
+
+/// Posts replies for `seconds` from `clients` clients, then waits until
+/// the sink has them all; the rate is from the first post to the last
+/// mail taken.
+async fn outbox_round(server: &BenchServer, sink: &Sink, tickets: &[u64], clients: usize, seconds: f64) -> (u64, f64) {
+    let before = sink.count.load(Ordering::SeqCst);
+    let running = Arc::new(AtomicBool::new(true));
+    let posted = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (client, running, posted) = (server.http.clone(), Arc::clone(&running), Arc::clone(&posted));
+            let urls: Vec<String> = tickets
+                .iter()
+                .skip(c)
+                .step_by(clients)
+                .map(|id| server.api(&format!("/tickets/{id}/messages")))
+                .collect();
+            tokio::spawn(async move {
+                for url in urls.iter().cycle() {
+                    if !running.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let body = json!({"kind": "reply", "body": "Thank you, your order ships today.\nRegards"});
+                    let resp = client.post(url).bearer_auth(TOKEN).json(&body).send().await.expect("post");
+                    assert_eq!(resp.status(), 201);
+                    posted.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    running.store(false, Ordering::Relaxed);
+    for task in tasks {
+        task.await.expect("client");
+    }
+    let posted = posted.load(Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sink.count.load(Ordering::SeqCst) - before < posted {
+        assert!(
+            Instant::now() < deadline,
+            "the relay got {} of {posted} replies",
+            sink.count.load(Ordering::SeqCst) - before
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (posted, posted as f64 / started.elapsed().as_secs_f64())
+}
+
+/// A relay on loopback that takes every message and counts it.
+struct Sink {
+    addr: std::net::SocketAddr,
+    count: Arc<AtomicU64>,
+}
+
+impl Sink {
+    async fn start() -> Sink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        let (addr, count) = (listener.local_addr().expect("addr"), Arc::new(AtomicU64::new(0)));
+        let counted = Arc::clone(&count);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(Sink::session(stream, Arc::clone(&counted)));
+            }
+        });
+        Sink { addr, count }
+    }
+
+    async fn session(stream: TcpStream, count: Arc<AtomicU64>) {
+        let (read, mut write) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let verb = line.get(..4).map(|v| v.to_ascii_uppercase()).unwrap_or_default();
+            let reply: &[u8] = match verb.as_slice() {
+                b"QUIT" => {
+                    let _ = write.write_all(b"221 bye\r\n").await;
+                    return;
+                }
+                b"DATA" => {
+                    let _ = write.write_all(b"354 go\r\n").await;
+                    loop {
+                        line.clear();
+                        if reader.read_until(b'\n', &mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == b".\r\n" {
+                            break;
+                        }
+                    }
+                    count.fetch_add(1, Ordering::SeqCst);
+                    b"250 2.0.0 queued\r\n"
+                }
+                b"EHLO" | b"HELO" => b"250 sink\r\n",
+                _ => b"250 2.0.0 ok\r\n",
+            };
+            let _ = write.write_all(reply).await;
+        }
+    }
 }

@@ -134,7 +134,11 @@ pub async fn serve(
     };
     // Replies go out whether or not this server receives mail: another
     // server sharing the store may.
+    let wake_replies = Arc::new(tokio::sync::Notify::new());
+    let wake_outbox = Arc::new(tokio::sync::Notify::new());
     let replies = Arc::new(crate::mail::Replies {
+        wake: Arc::clone(&wake_replies),
+        outbox: Arc::clone(&wake_outbox),
         stores: stores.clone(),
         runtime: runtime.clone(),
         secret_key: Arc::clone(&secret_key),
@@ -151,6 +155,7 @@ pub async fn serve(
         holder: holder.clone(),
         config: config.smtp.clone(),
         transport,
+        wake: wake_outbox,
     });
     mail_tasks.push(tokio::spawn(outbox.run_until(stopped.clone())));
     let state = AppState::new(Shared {
@@ -162,6 +167,7 @@ pub async fn serve(
         trusted_keys: config.trusted_keys.clone().into(),
         allow_unsigned_bundles: config.allow_unsigned_bundles,
         store_stats: Arc::new(move || stats.counters()),
+        wake_replies,
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),
         runtime,

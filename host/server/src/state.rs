@@ -41,6 +41,8 @@ pub struct Shared {
     pub mail_domain: Arc<str>,
     /// Runs plugins.
     pub runtime: Runtime,
+    /// Wakes this server's reply worker when a reply to deliver is written.
+    pub wake_replies: Arc<tokio::sync::Notify>,
     /// Limits public plugin routes per client.
     pub public_limiter: Arc<RateLimiter>,
     /// Proxies whose `X-Forwarded-For` is believed.

@@ -5,6 +5,8 @@
 //! `mail-parser`. Agents' replies go back by mail from the team's alias,
 //! threaded so that the customer's answer finds the ticket again.
 
+// The modules name each other through `super::`, not `crate::`, so that
+// the fuzz target in `fuzz/` can compile this source as a module of its own.
 mod compose;
 mod html;
 mod noise;

@@ -71,7 +71,7 @@ pub fn parse<'a>(raw: &'a [u8], mail_from: &str) -> Option<Parsed<'a>> {
 fn body_text(message: &Message<'_>) -> String {
     let html_only = message.text_part(0).is_some_and(|p| p.is_text_html());
     let text = if html_only {
-        message.body_html(0).map(|html| crate::html::to_text(&html))
+        message.body_html(0).map(|html| super::html::to_text(&html))
     } else {
         message.body_text(0).map(|t| t.into_owned())
     };

@@ -5,7 +5,7 @@ use switchboard_sdk::PluginError;
 use switchboard_sdk::host::tickets;
 use switchboard_sdk::mail::{self, Outgoing, Reply};
 
-use crate::compose::{self, Outgoing as Mail};
+use super::compose::{self, Outgoing as Mail};
 
 /// The ids a reply on a ticket answers: the thread's Message-IDs, oldest
 /// first, as the host keeps them (the first and the latest); not the

@@ -6,10 +6,10 @@ use switchboard_sdk::host::{rate_limit, tickets};
 use switchboard_sdk::mail::{InboundMail, MailOutcome};
 use switchboard_sdk::types::{ContactInfo, Email, MessageKind, NewTicket, PointKind, Ticket};
 
-use crate::Settings;
-use crate::noise;
-use crate::parse::{self, Parsed, Sender};
-use crate::reply;
+use super::Settings;
+use super::noise;
+use super::parse::{self, Parsed, Sender};
+use super::reply;
 
 /// How much of an unreadable message's raw text the ticket shows.
 const RAW_EXCERPT: usize = 20_000;

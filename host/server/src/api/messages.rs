@@ -141,6 +141,7 @@ pub async fn create_message(
         let job = crate::mail::reply_job(id);
         let queued = state.stores.tickets.queue_delivery(id, DeliveryEntry::New(draft), job, now, idem).await?;
         let queued = queued.durable().await?;
+        state.wake_replies.notify_one();
         return Ok((StatusCode::CREATED, Json((&queued.message).into())));
     }
     let message = state.stores.tickets.append_message(id, draft, now, idem).await?.durable().await?;

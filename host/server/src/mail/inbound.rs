@@ -254,7 +254,9 @@ impl Inbound {
             batch: 16,
         };
         let (jobs, clock) = (Arc::clone(&self.stores.jobs), Arc::clone(&self.clock));
-        super::worker::work(queue, jobs, clock, stop, |job| {
+        // Kept mail is retried on its schedule; nothing wakes this queue.
+        let wake = Arc::new(tokio::sync::Notify::new());
+        super::worker::work(queue, jobs, clock, stop, wake, move |job| {
             let this = Arc::clone(&self);
             async move {
                 match this.run(&job).await {

@@ -68,6 +68,8 @@ pub(crate) struct Outbox {
     pub(crate) holder: String,
     pub(crate) config: SmtpConfig,
     pub(crate) transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// Wakes the sender: mail was queued on this server.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
 }
 
 impl Outbox {
@@ -139,8 +141,8 @@ impl Outbox {
             poll: self.config.retry_poll,
             batch: 32,
         };
-        let (jobs, clock) = (Arc::clone(&self.stores.jobs), Arc::clone(&self.clock));
-        work(queue, jobs, clock, stop, |job| {
+        let (jobs, clock, wake) = (Arc::clone(&self.stores.jobs), Arc::clone(&self.clock), Arc::clone(&self.wake));
+        work(queue, jobs, clock, stop, wake, move |job| {
             let this = Arc::clone(&self);
             async move { this.handle(&job).await }
         })

@@ -64,6 +64,10 @@ pub(crate) struct Replies {
     pub(crate) domain: String,
     pub(crate) holder: String,
     pub(crate) config: SmtpConfig,
+    /// Wakes this server's reply worker (a reply was written here).
+    pub(crate) wake: Arc<tokio::sync::Notify>,
+    /// Wakes this server's sender (a reply's mail was queued here).
+    pub(crate) outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Replies {
@@ -114,12 +118,15 @@ impl Replies {
             poll: self.config.retry_poll,
             batch: 16,
         };
-        let (jobs, clock) = (Arc::clone(&self.stores.jobs), Arc::clone(&self.clock));
-        work(queue, jobs, clock, stop, |job| {
+        let (jobs, clock, wake) = (Arc::clone(&self.stores.jobs), Arc::clone(&self.clock), Arc::clone(&self.wake));
+        work(queue, jobs, clock, stop, wake, move |job| {
             let this = Arc::clone(&self);
             async move {
                 match this.deliver(&job).await {
-                    Ok(_) => JobOutcome::Done,
+                    Ok(_) => {
+                        this.outbox.notify_one();
+                        JobOutcome::Done
+                    }
                     Err((ids, why)) if job.attempts >= this.config.max_attempts => {
                         if let Some(ids) = ids {
                             this.note(ids, DeliveryState::Failed, &why).await;

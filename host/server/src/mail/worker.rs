@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 use switchboard_store::{Job, JobOutcome, JobStore};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 
@@ -33,25 +33,27 @@ pub(crate) fn backoff(base: Duration, attempts: u32) -> SignedDuration {
     SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_hours(1))
 }
 
-/// Works `queue` until `stop`: claims due jobs, hands each to `handle`,
-/// and records the outcome it returns. A lost lease means another server
-/// took the job over; it is logged, not retried here.
+/// Works `queue` until `stop`: claims due jobs and handles a batch at
+/// once, then claims again at once while there is work; when there is
+/// none, waits for the next tick or for `wake` (a job enqueued on this
+/// server). Records the outcome of each job; a lost lease means another
+/// server took the job over, and is logged.
 pub(crate) async fn work<F, Fut>(
     queue: Queue,
     jobs: Arc<dyn JobStore>,
     clock: Arc<dyn Clock>,
     mut stop: watch::Receiver<bool>,
+    wake: Arc<Notify>,
     handle: F,
 ) where
     F: Fn(Job) -> Fut,
-    Fut: Future<Output = JobOutcome>,
+    Fut: Future<Output = JobOutcome> + Send + 'static,
 {
     let mut tick = tokio::time::interval(queue.poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => return,
+        if *stop.borrow() {
+            return;
         }
         let claimed = match jobs.claim_jobs(queue.name, &queue.holder, clock.now(), queue.lease, queue.batch).await {
             Ok(pending) => pending.durable().await,
@@ -61,12 +63,28 @@ pub(crate) async fn work<F, Fut>(
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::error!(queue = queue.name, error = %e, "cannot claim jobs");
-                continue;
+                Vec::new()
             }
         };
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = wake.notified() => {}
+                _ = stop.changed() => return,
+            }
+            continue;
+        }
+        let mut running = tokio::task::JoinSet::new();
         for job in claimed {
             let id = job.id;
-            let outcome = handle(job).await;
+            let done = handle(job);
+            running.spawn(async move { (id, done.await) });
+        }
+        while let Some(finished) = running.join_next().await {
+            let Ok((id, outcome)) = finished else {
+                tracing::error!(queue = queue.name, "a job's handler panicked; its lease runs out and it runs again");
+                continue;
+            };
             if let Err(e) = jobs.finish_job(id, &queue.holder, outcome, clock.now()).await {
                 tracing::warn!(queue = queue.name, job = id, error = %e, "cannot record how a job went");
             }
