@@ -953,3 +953,75 @@ async fn sessions_are_capped_per_client_and_an_idle_one_is_closed() {
     }
     assert_eq!(c.command("NOOP").await.code, 250);
 }
+
+/// The `mail` import's checks, through a fixture that queues whatever a
+/// request describes: only a granted sender, only a From header that is
+/// the sender, 1 to 50 valid recipients, at most 10 MiB, and only a
+/// ticket of the installation's team.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mail_import_sends_only_what_it_was_granted() {
+    let m = mail_server(|_| {}).await;
+    m.server.install(&switchboard_artifacts::MAIL_SENDER).await.expect(201);
+    m.server.enable("care", "mail-sender", json!({}), &["tickets", "mail:team"]).await.expect(201);
+    let ticket =
+        m.server.post("/api/teams/care/tickets", json!({"title": "t"})).await.expect(201)["id"].as_u64().expect("id");
+    m.server.post("/api/teams", json!({"name": "Sales"})).await.expect(201);
+    let theirs =
+        m.server.post("/api/teams/sales/tickets", json!({"title": "t"})).await.expect(201)["id"].as_u64().expect("id");
+    let send = async |body: Value| {
+        let r = m.server.raw(reqwest::Method::POST, "/c/care/mail-sender/send").json(&body).send().await.expect("send");
+        (r.status().as_u16(), r.text().await.expect("text"))
+    };
+    let mail = |sender: &str, header: &str, to: Value, size: usize, ticket: u64| json!({"ticket": ticket, "sender": sender, "from_header": header, "recipients": to, "size": size});
+    let (status, entry) =
+        send(mail("care@help.example.com", "Care <care@help.example.com>", json!(["a@customer.example"]), 10, ticket))
+            .await;
+    assert_eq!(status, 200, "{entry}");
+    let entry: u64 = entry.parse().expect("an entry id");
+    let thread = thread_of(&m.server, ticket).await;
+    let recorded = thread.iter().find(|e| e["id"] == entry).expect("the entry that records the mail");
+    assert!(recorded["body"].as_str().is_some_and(|b| b.contains("a@customer.example")), "{recorded}");
+    assert!(recorded["delivery"]["state"].is_string(), "{recorded}");
+
+    let refusals = [
+        (
+            mail("billing@help.example.com", "billing@help.example.com", json!(["a@customer.example"]), 10, ticket),
+            "mail:billing@help.example.com",
+        ),
+        (
+            mail("other@help.example.com", "other@help.example.com", json!(["a@customer.example"]), 10, ticket),
+            "not granted",
+        ),
+        (mail("care@help.example.com", "ceo@bank.example", json!(["a@customer.example"]), 10, ticket), "From header"),
+        (mail("care@help.example.com", "care@help.example.com", json!([]), 10, ticket), "1 to 50"),
+        (
+            mail("care@help.example.com", "care@help.example.com", json!(vec!["a@customer.example"; 51]), 10, ticket),
+            "1 to 50",
+        ),
+        (
+            mail("care@help.example.com", "care@help.example.com", json!(["not an address"]), 10, ticket),
+            "not an e-mail address",
+        ),
+        (
+            mail(
+                "care@help.example.com",
+                "care@help.example.com",
+                json!(["a@customer.example"]),
+                10 * 1024 * 1024 + 1,
+                ticket,
+            ),
+            "the most is",
+        ),
+        (
+            mail("care@help.example.com", "care@help.example.com", json!(["a@customer.example"]), 10, theirs),
+            "not a ticket of team",
+        ),
+    ];
+    for (body, needle) in refusals {
+        let (status, text) = send(body.clone()).await;
+        assert_eq!(status, 422, "{body}: {text}");
+        assert!(text.contains(needle), "{body}: {text} should mention {needle}");
+    }
+    let theirs_thread = thread_of(&m.server, theirs).await;
+    assert!(theirs_thread.iter().all(|e| e["delivery"].is_null()), "nothing was queued on another team's ticket");
+}

@@ -447,10 +447,29 @@ mod tests {
 
     #[test]
     fn capabilities_parse_and_print() {
-        for text in ["tickets", "storage", "http:example.com", "http:api.example.com:8443"] {
+        for text in [
+            "tickets",
+            "storage",
+            "http:example.com",
+            "http:api.example.com:8443",
+            "mail:team",
+            "mail:care@help.example.com",
+        ] {
             assert_eq!(Capability::parse(text).expect(text).to_string(), text);
         }
-        for bad in ["mail", "http:", "http:exa mple.com", "http:example.com:99999", "http:-x.com"] {
+        assert_eq!(
+            Capability::parse("mail:Care@Help.Example.com").expect("cap").to_string(),
+            "mail:care@help.example.com"
+        );
+        for bad in [
+            "mail",
+            "mail:",
+            "mail:not-an-address",
+            "http:",
+            "http:exa mple.com",
+            "http:example.com:99999",
+            "http:-x.com",
+        ] {
             assert!(Capability::parse(bad).is_err(), "{bad}");
         }
         let any_port = Capability::parse("http:Example.com").expect("cap");
