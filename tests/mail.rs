@@ -396,10 +396,20 @@ async fn mail_given_up_on_is_listed_for_admins_and_runs_again() {
     assert_eq!(failed[0]["rcpt_to"], json!(["care@help.example.com"]));
     assert!(failed[0]["reason"].as_str().is_some_and(|r| r.contains("tickets")), "{failed:?}");
     let receipt = failed[0]["receipt"].as_u64().expect("receipt");
+    // The command line lists the same.
+    let cli = async |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        cmd.arg("mail").args(args).args(["--url", &m.server.base, "--token", support::ADMIN]);
+        cmd.output().await.expect("run switchboard mail")
+    };
+    let listed = cli(&["failed", "--team", "care"]).await;
+    let listed_text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success() && listed_text.contains(&format!("\"receipt\": {receipt}")), "{listed_text}");
 
     m.server.enable("care", "email-alias", json!({}), &["tickets"]).await.expect(200);
-    let rerun = m.server.post(&format!("/api/teams/care/mail/failed/{receipt}/retry"), json!({})).await.expect(202);
-    assert_eq!(rerun["state"], "pending");
+    let rerun = cli(&["retry", "--team", "care", &receipt.to_string()]).await;
+    let rerun_text = String::from_utf8_lossy(&rerun.stdout);
+    assert!(rerun.status.success() && rerun_text.contains("\"pending\""), "{rerun_text}");
     let mut tickets = Vec::new();
     for _ in 0..200 {
         tickets = m.server.tickets("care").await;
@@ -926,6 +936,8 @@ async fn sessions_are_capped_per_client_and_an_idle_one_is_closed() {
     let m = mail_server(|c| {
         c.smtp.max_sessions_per_client = 2;
         c.smtp.idle_timeout = Duration::from_millis(500);
+        c.smtp.session_timeout = Duration::from_secs(2);
+        c.smtp.max_recipients = 2;
     })
     .await;
     let (_first, a) = Client::connect(m.smtp).await;
@@ -952,6 +964,27 @@ async fn sessions_are_capped_per_client_and_an_idle_one_is_closed() {
         assert!((500..=501).contains(&refused.code), "{refused:?}");
     }
     assert_eq!(c.command("NOOP").await.code, 250);
+
+    // A third recipient is refused for now; the message goes to two.
+    assert_eq!(c.command("EHLO client.example").await.code, 250);
+    assert_eq!(c.command("MAIL FROM:<a@customer.example>").await.code, 250);
+    for _ in 0..2 {
+        assert_eq!(c.command("RCPT TO:<care@help.example.com>").await.code, 250);
+    }
+    let third = c.command("RCPT TO:<care@help.example.com>").await;
+    assert_eq!(third.code, 452, "{third:?}");
+    assert_eq!(c.command("RSET").await.code, 250);
+
+    // A busy session still ends when its total time is over.
+    let started = std::time::Instant::now();
+    loop {
+        let answer = c.command("NOOP").await;
+        if answer.code == 421 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the session outlived its time");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// The `mail` import's checks, through a fixture that queues whatever a
@@ -1024,4 +1057,38 @@ async fn the_mail_import_sends_only_what_it_was_granted() {
     }
     let theirs_thread = thread_of(&m.server, theirs).await;
     assert!(theirs_thread.iter().all(|e| e["delivery"].is_null()), "nothing was queued on another team's ticket");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_tickets_per_sender_are_capped_and_acknowledged_as_automatic() {
+    let sink = Sink::start().await;
+    let relay = sink.relay();
+    let m = mail_server(move |c| c.smtp.relay = Some(relay)).await;
+    let settings = json!({"new_tickets_per_sender_per_hour": 2, "acknowledge_new_tickets": true});
+    m.server.enable("care", "email-alias", settings, &["tickets", "mail:team"]).await.expect(200);
+    for i in 0..3 {
+        let mail = format!(
+            "From: flood@customer.example\nSubject: Request {i}\nMessage-ID: <flood-{i}@customer.example>\n\nHelp\n"
+        );
+        assert_eq!(send(m.smtp, "flood@customer.example", "care+web@help.example.com", &mail).await.code, 250);
+    }
+    let tickets = m.server.tickets("care").await;
+    assert_eq!(tickets.len(), 2, "the third new mail in an hour opened nothing: {tickets:?}");
+    // Each new ticket was acknowledged, from the alias without its tag,
+    // marked automatic, naming the ticket, and threaded on the mail.
+    let acks =
+        eventually("two acknowledgements", || async { (sink.received().len() == 2).then(|| sink.received()) }).await;
+    for raw in acks {
+        let ack = mail_parser::MessageParser::default().parse(&raw).expect("a mail");
+        assert_eq!(ack.header_raw("Auto-Submitted").map(str::trim), Some("auto-replied"));
+        assert_eq!(ack.from().and_then(|a| a.first()).and_then(|a| a.address()), Some("care@help.example.com"));
+        assert!(ack.subject().is_some_and(|s| s.contains("[#")), "{:?}", ack.subject());
+        assert!(ack.in_reply_to().as_text().is_some_and(|id| id.starts_with("flood-")));
+    }
+    // Our automatic mail coming back (an auto-responder answering it) is
+    // ignored, not threaded as the customer's.
+    let bounce_back =
+        "From: flood@customer.example\nSubject: Auto: Re: Request 0\nAuto-Submitted: auto-replied\n\nAway\n";
+    assert_eq!(send(m.smtp, "flood@customer.example", "care@help.example.com", bounce_back).await.code, 250);
+    assert_eq!(m.server.tickets("care").await.len(), 2);
 }

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use switchboard_runtime::CompilerProcess;
 use switchboard_server::{Config, FileConfig, LogFormat, SmtpListen, TlsFiles};
 
+mod mail_cli;
 mod plugin_cli;
 mod plugin_new;
 
@@ -43,6 +44,13 @@ enum Command {
         api: plugin_cli::ApiArgs,
         #[command(subcommand)]
         command: plugin_cli::PluginCommand,
+    },
+    /// List and run again the mail a team's e-mail channel failed on.
+    Mail {
+        #[command(flatten)]
+        api: plugin_cli::ApiArgs,
+        #[command(subcommand)]
+        command: mail_cli::MailCommand,
     },
     /// Compile a component for the server's plugin cache. The server runs
     /// this itself, so that a long compile never shares its process.
@@ -309,5 +317,10 @@ fn run(command: Command) -> anyhow::Result<()> {
             .build()
             .context("cannot start the async runtime")?
             .block_on(plugin_cli::run(api, command)),
+        Command::Mail { api, command } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(mail_cli::run(api, command)),
     }
 }

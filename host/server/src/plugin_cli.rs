@@ -137,6 +137,17 @@ pub enum PluginCommand {
 }
 
 impl ApiArgs {
+    /// The URL of an API path on the server.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url.trim_end_matches('/'))
+    }
+
+    /// Sends `request` with the token; an error names the server.
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+        let token = self.token()?;
+        request.bearer_auth(token).send().await.with_context(|| format!("cannot reach {}", self.url))
+    }
+
     fn token(&self) -> anyhow::Result<String> {
         if let Some(token) = &self.token {
             return Ok(token.clone());
@@ -148,7 +159,7 @@ impl ApiArgs {
 }
 
 /// Prints a JSON answer, or fails with the API's error detail.
-async fn finish(response: reqwest::Response) -> anyhow::Result<()> {
+pub(crate) async fn finish(response: reqwest::Response) -> anyhow::Result<()> {
     let status = response.status();
     let text = response.text().await.context("reading the answer")?;
     if !status.is_success() {
