@@ -759,6 +759,22 @@ async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut check: imp
     panic!("{what} did not happen in time");
 }
 
+/// Posts an agent's reply on `ticket` and returns its entry's id.
+async fn reply(s: &Server, ticket: u64, body: &str) -> u64 {
+    let posted = s.post(&format!("/api/tickets/{ticket}/messages"), json!({"kind": "reply", "body": body})).await;
+    posted.expect(201)["id"].as_u64().expect("entry")
+}
+
+/// Waits until entry `entry` of `ticket` shows delivery state `state`,
+/// and returns its delivery.
+async fn delivery_becomes(s: &Server, ticket: u64, entry: u64, state: &str) -> Value {
+    eventually(&format!("entry {entry} {state}"), || async {
+        let d = delivery(s, ticket, entry).await;
+        (d["state"] == state).then_some(d)
+    })
+    .await
+}
+
 /// The delivery state of thread entry `entry` of `ticket`.
 async fn delivery(s: &Server, ticket: u64, entry: u64) -> Value {
     let thread = thread_of(s, ticket).await;
@@ -774,13 +790,13 @@ async fn an_agents_reply_goes_out_by_mail_and_the_answer_threads_back() {
     assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
     let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
 
-    let reply = m
+    let posted = m
         .server
         .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "Вже лагодимо.\nWe are on it."}))
         .await
         .expect(201);
-    assert_eq!(reply["delivery"]["state"], "queued", "{reply}");
-    let entry = reply["id"].as_u64().expect("entry");
+    assert_eq!(posted["delivery"]["state"], "queued", "{posted}");
+    let entry = posted["id"].as_u64().expect("entry");
     let raw = eventually("the reply reaching the relay", || async { sink.received().first().cloned() }).await;
     let mail = mail_parser::MessageParser::default().parse(&raw).expect("a mail");
     assert_eq!(mail.from().and_then(|a| a.first()).and_then(|a| a.address()), Some("care@help.example.com"));
@@ -791,11 +807,7 @@ async fn an_agents_reply_goes_out_by_mail_and_the_answer_threads_back() {
     assert!(mail.header_raw("Auto-Submitted").is_none(), "an agent's reply is not automatic");
     assert_eq!(mail.body_text(0).as_deref(), Some("Вже лагодимо.\r\nWe are on it."));
     let our_id = mail.message_id().expect("a Message-ID").to_owned();
-    let sent = eventually("the entry shown as sent", || async {
-        let d = delivery(&m.server, id, entry).await;
-        (d["state"] == "sent").then_some(d)
-    })
-    .await;
+    let sent = delivery_becomes(&m.server, id, entry, "sent").await;
     assert!(sent["detail"].as_str().is_some_and(|d| d.contains("250")), "{sent}");
 
     // The customer's answer names our Message-ID, and lands on the ticket.
@@ -807,22 +819,14 @@ async fn an_agents_reply_goes_out_by_mail_and_the_answer_threads_back() {
     assert!(customer_bodies(&m.server, id).await.last().is_some_and(|b| b.contains("Thanks, it prints.")));
 
     // The next reply references the whole thread, oldest first.
-    let second = m
-        .server
-        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "Glad to hear."}))
-        .await
-        .expect(201);
+    let second = reply(&m.server, id, "Glad to hear.").await;
     let raw = eventually("the second reply", || async { sink.received().get(1).cloned() }).await;
     let mail = mail_parser::MessageParser::default().parse(&raw).expect("a mail");
     let refs: Vec<String> =
         mail.references().as_text_list().map(|l| l.iter().map(|r| r.to_string()).collect()).unwrap_or_default();
     assert_eq!(refs, ["first-1@customer.example", our_id.as_str(), "answer@customer.example"]);
     assert_eq!(mail.in_reply_to().as_text(), Some("answer@customer.example"));
-    let second = second["id"].as_u64().expect("entry");
-    eventually("the second reply sent", || async {
-        (delivery(&m.server, id, second).await["state"] == "sent").then_some(())
-    })
-    .await;
+    delivery_becomes(&m.server, id, second, "sent").await;
     // A note is never mailed.
     m.server
         .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "note", "body": "internal"}))
@@ -842,38 +846,17 @@ async fn a_relay_that_defers_is_tried_again_and_one_that_refuses_fails_the_reply
     let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
 
     sink.answer.store(451, std::sync::atomic::Ordering::SeqCst);
-    let reply = m
-        .server
-        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "First try."}))
-        .await
-        .expect(201);
-    let entry = reply["id"].as_u64().expect("entry");
-    let deferred = eventually("the reply deferred", || async {
-        let d = delivery(&m.server, id, entry).await;
-        (d["state"] == "deferred").then_some(d)
-    })
-    .await;
+    let entry = reply(&m.server, id, "First try.").await;
+    let deferred = delivery_becomes(&m.server, id, entry, "deferred").await;
     assert!(deferred["detail"].as_str().is_some_and(|d| d.contains("451")), "{deferred}");
     sink.answer.store(250, std::sync::atomic::Ordering::SeqCst);
     m.server.clock.advance(jiff::SignedDuration::from_secs(5));
-    eventually("the retried reply sent", || async {
-        (delivery(&m.server, id, entry).await["state"] == "sent").then_some(())
-    })
-    .await;
+    delivery_becomes(&m.server, id, entry, "sent").await;
     assert_eq!(sink.received().len(), 1, "sent once");
 
     sink.answer.store(550, std::sync::atomic::Ordering::SeqCst);
-    let refused = m
-        .server
-        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "Second."}))
-        .await
-        .expect(201);
-    let refused = refused["id"].as_u64().expect("entry");
-    let failed = eventually("the refused reply failed", || async {
-        let d = delivery(&m.server, id, refused).await;
-        (d["state"] == "failed").then_some(d)
-    })
-    .await;
+    let refused = reply(&m.server, id, "Second.").await;
+    let failed = delivery_becomes(&m.server, id, refused, "failed").await;
     assert!(failed["detail"].as_str().is_some_and(|d| d.contains("550")), "{failed}");
 }
 
@@ -883,17 +866,8 @@ async fn a_reply_waits_without_a_relay_or_a_grant_and_says_why() {
     assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
     let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
     // Without `mail:team` the channel may not send from the alias.
-    let reply = m
-        .server
-        .post(&format!("/api/tickets/{id}/messages"), json!({"kind": "reply", "body": "Hello"}))
-        .await
-        .expect(201);
-    let entry = reply["id"].as_u64().expect("entry");
-    let denied = eventually("the reply deferred for the grant", || async {
-        let d = delivery(&m.server, id, entry).await;
-        (d["state"] == "deferred").then_some(d)
-    })
-    .await;
+    let entry = reply(&m.server, id, "Hello").await;
+    let denied = delivery_becomes(&m.server, id, entry, "deferred").await;
     assert!(
         denied["detail"]
             .as_str()
