@@ -635,6 +635,9 @@ async fn the_corpus_lands_as_expected() {
                 }
                 opened.insert(e.file.clone(), t["id"].as_u64().expect("id"));
             }
+            "bounced" if e.to.is_none() => {
+                assert_eq!(tickets.len(), before, "{}: a bounce that names no ticket opens none", e.file);
+            }
             "appended" | "bounced" => {
                 assert_eq!(tickets.len(), before, "{}: no new ticket", e.file);
                 let to = e.to.as_ref().expect("appended to what");
