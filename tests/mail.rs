@@ -1069,3 +1069,24 @@ async fn new_tickets_per_sender_are_capped_and_acknowledged_as_automatic() {
     assert_eq!(send(m.smtp, "flood@customer.example", "care@help.example.com", bounce_back).await.code, 250);
     assert_eq!(m.server.tickets("care").await.len(), 2);
 }
+
+/// With the default mail domain, `localhost`, which has no dot, the team
+/// still receives mail and sends its replies from its alias.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_mail_domain_receives_and_sends() {
+    let sink = Sink::start().await;
+    let relay = sink.relay();
+    let m = mail_server(move |c| {
+        c.mail_domain = "localhost".into();
+        c.smtp.relay = Some(relay);
+    })
+    .await;
+    m.server.enable("care", "email-alias", json!({}), &["tickets", "mail:team"]).await.expect(200);
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@localhost", FIRST).await.code, 250);
+    let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
+    let entry = reply(&m.server, id, "On it.").await;
+    delivery_becomes(&m.server, id, entry, "sent").await;
+    let raw = sink.received().first().cloned().expect("the reply");
+    let mail = mail_parser::MessageParser::default().parse(&raw).expect("a mail");
+    assert_eq!(mail.from().and_then(|a| a.first()).and_then(|a| a.address()), Some("care@localhost"));
+}

@@ -24,6 +24,18 @@ const MAX_EMAIL_LEN: usize = 254;
 /// Unicode; the local part is lowercased too, as every mail system in use
 /// treats it.
 pub fn normalize_email(address: &str) -> Result<String, CoreError> {
+    normalize(address, true)
+}
+
+/// Normalizes a mailbox of this server's own: as [`normalize_email`], but
+/// the domain may be a single label, as the default mail domain
+/// `localhost` is. For senders of mail and the `mail:` capability, which
+/// name the server's own aliases, not customers' addresses.
+pub fn normalize_mailbox(address: &str) -> Result<String, CoreError> {
+    normalize(address, false)
+}
+
+fn normalize(address: &str, dotted: bool) -> Result<String, CoreError> {
     let trimmed = address.trim();
     let bad = |why: &str| CoreError::invalid("email", format!("\"{trimmed}\" {why}"));
     if trimmed.len() > MAX_EMAIL_LEN {
@@ -46,7 +58,7 @@ pub fn normalize_email(address: &str) -> Result<String, CoreError> {
             && !label.ends_with('-')
             && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     });
-    if !ascii.contains('.') || !labels_ok || ascii.len() > 253 {
+    if (dotted && !ascii.contains('.')) || !labels_ok || ascii.len() > 253 {
         return Err(bad("does not have a valid domain"));
     }
     let (unicode, _) = idna::domain_to_unicode(&ascii);
@@ -154,5 +166,13 @@ mod tests {
             let once = normalize_email(&format!("{local}@{domain}")).expect("valid");
             prop_assert_eq!(normalize_email(&once), Ok(once.clone()));
         }
+    }
+
+    #[test]
+    fn a_mailbox_of_our_own_may_have_a_single_label_domain() {
+        assert_eq!(normalize_mailbox("Care@LocalHost").expect("mailbox"), "care@localhost");
+        assert!(normalize_email("care@localhost").is_err(), "a customer's address needs a dotted domain");
+        assert!(normalize_mailbox("care@").is_err());
+        assert!(normalize_mailbox("ca re@localhost").is_err());
     }
 }

@@ -21,7 +21,7 @@ mod text;
 mod ticket;
 mod user;
 
-pub use address::{normalize_email, normalize_phone};
+pub use address::{normalize_email, normalize_mailbox, normalize_phone};
 pub use contact::{Company, Contact, ContactDraft, Email, Phone, PointKind};
 pub use error::CoreError;
 pub use message::{Author, Delivery, DeliveryState, Message, MessageDraft, MessageKind};

@@ -67,7 +67,7 @@ impl Host for HostState {
                 Err(_) => return invalid(format!("recipient \"{address}\" is not an e-mail address")),
             }
         }
-        let Ok(from) = switchboard_core::normalize_email(&mail.sender) else {
+        let Ok(from) = switchboard_core::normalize_mailbox(&mail.sender) else {
             return invalid(format!("sender \"{}\" is not an e-mail address", mail.sender));
         };
         self.may_send_from(from.clone()).await?;
