@@ -1090,3 +1090,19 @@ async fn the_default_mail_domain_receives_and_sends() {
     let mail = mail_parser::MessageParser::default().parse(&raw).expect("a mail");
     assert_eq!(mail.from().and_then(|a| a.first()).and_then(|a| a.address()), Some("care@localhost"));
 }
+
+/// Messages being read at once share a budget: one that does not fit is
+/// refused for now (452), not held in memory, and the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_past_the_servers_budget_is_refused_for_now() {
+    let m = mail_server(|c| c.smtp.max_buffered_bytes = 8 * 1024).await;
+    let (mut c, _) = Client::connect(m.smtp).await;
+    assert_eq!(c.command("EHLO client.example").await.code, 250);
+    let big = format!("From: a@customer.example\nSubject: big\n\n{}\n", "y".repeat(20_000));
+    let refused = c.send("a@customer.example", &["care@help.example.com"], &big).await;
+    assert_eq!(refused.code, 452, "{refused:?}");
+    let small = "From: a@customer.example\nSubject: small\n\nok\n";
+    assert_eq!(c.send("a@customer.example", &["care@help.example.com"], small).await.code, 250);
+    let titles: Vec<Value> = m.server.tickets("care").await.iter().map(|t| t["title"].clone()).collect();
+    assert_eq!(titles, [json!("small")]);
+}

@@ -47,7 +47,9 @@ pub fn smtp_session(data: &[u8]) {
         let peer = Peer { addr: IpAddr::V4(Ipv4Addr::LOCALHOST), tls: false, can_start_tls: true };
         let split = data.first().map_or(0, |b| usize::from(*b) % (data.len() + 1));
         let serve = async {
-            let _ = session::run(server, &config, &Stub, &peer, "fuzz.example", tokio::time::Instant::now()).await;
+            let budget = tokio::sync::Semaphore::new(3);
+            let _ =
+                session::run(server, &config, &Stub, &budget, &peer, "fuzz.example", tokio::time::Instant::now()).await;
         };
         let talk = async {
             let (mut read, mut write) = tokio::io::split(&mut client);

@@ -116,6 +116,8 @@ async fn accept_until(
     mut stop: watch::Receiver<bool>,
 ) {
     let sessions = Arc::new(Mutex::new(Sessions::default()));
+    // The messages all sessions are reading share one budget, in KiB.
+    let budget = Arc::new(tokio::sync::Semaphore::new(inbound.config.max_buffered_bytes.div_ceil(1024)));
     let mut running = tokio::task::JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -146,10 +148,10 @@ async fn accept_until(
             running.spawn(turn_away(stream));
             continue;
         };
-        let inbound = Arc::clone(&inbound);
+        let (inbound, budget) = (Arc::clone(&inbound), Arc::clone(&budget));
         let tls = tls.clone();
         running.spawn(async move {
-            serve_session(stream, peer, &inbound, tls).await;
+            serve_session(stream, peer, &inbound, &budget, tls).await;
             drop(slot);
         });
     }
@@ -165,13 +167,19 @@ async fn turn_away(mut stream: TcpStream) {
     let _ = stream.shutdown().await;
 }
 
-async fn serve_session(stream: TcpStream, peer: SocketAddr, inbound: &Inbound, tls: Option<TlsAcceptor>) {
+async fn serve_session(
+    stream: TcpStream,
+    peer: SocketAddr,
+    inbound: &Inbound,
+    budget: &tokio::sync::Semaphore,
+    tls: Option<TlsAcceptor>,
+) {
     let _ = stream.set_nodelay(true);
     let started = Instant::now();
     let hostname =
         if inbound.config.hostname.is_empty() { inbound.domain.clone() } else { inbound.config.hostname.clone() };
     let mut facts = Peer { addr: peer.ip(), tls: false, can_start_tls: tls.is_some() };
-    let ended = session::run(stream, &inbound.config, inbound, &facts, &hostname, started).await;
+    let ended = session::run(stream, &inbound.config, inbound, budget, &facts, &hostname, started).await;
     let Ended::StartTls(stream) = ended else {
         return;
     };
@@ -190,5 +198,5 @@ async fn serve_session(stream: TcpStream, peer: SocketAddr, inbound: &Inbound, t
     facts.tls = true;
     // After STARTTLS the session starts over (RFC 3207): the client says
     // EHLO again, and nothing from before counts.
-    let _ = session::run(stream, &inbound.config, inbound, &facts, &hostname, started).await;
+    let _ = session::run(stream, &inbound.config, inbound, budget, &facts, &hostname, started).await;
 }

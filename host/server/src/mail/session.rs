@@ -8,6 +8,7 @@ use std::time::Duration;
 use smtp_proto::request::receiver::{DataReceiver, DummyDataReceiver};
 use smtp_proto::{Error as ProtoError, Request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::inbound::{Delivered, Envelope, Recipient, Refusal};
@@ -85,9 +86,18 @@ enum Mode {
     Command,
     /// A message, until the line with a single dot.
     Data(DataReceiver, Vec<u8>),
-    /// The rest of a message that went over the size cap: read and dropped
-    /// until its end, then refused.
-    Discard(DummyDataReceiver),
+    /// The rest of a message that cannot be taken: read and dropped until
+    /// its end, then refused for this reason.
+    Discard(DummyDataReceiver, Refused),
+}
+
+/// Why a message is dropped while it is read.
+#[derive(Clone, Copy)]
+enum Refused {
+    /// It is over the size cap.
+    Size,
+    /// The messages being read at once fill the server's budget for them.
+    Room,
 }
 
 /// What a command asks the session loop to do.
@@ -100,10 +110,12 @@ enum Next {
 
 /// Runs a session over `stream` until it ends. The greeting is sent only
 /// on a new connection, not after STARTTLS.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin, M: Mailroom>(
     mut stream: S,
     config: &SmtpConfig,
     inbound: &M,
+    budget: &Semaphore,
     peer: &Peer,
     hostname: &str,
     started: Instant,
@@ -118,6 +130,9 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin, M: Mailroom>(
     // the rest of it is dropped and refused once it ends).
     let (mut line, mut overlong) = (Vec::new(), false);
     let mut mode = Mode::Command;
+    // The share of the server's budget for messages being read that this
+    // session's message holds, in KiB; given back when the message ends.
+    let mut held: Option<SemaphorePermit<'_>> = None;
     let mut pending: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
@@ -195,22 +210,32 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin, M: Mailroom>(
             },
             Mode::Data(ref mut data, ref mut message) => {
                 let done = data.ingest(&mut bytes, message);
-                if done {
+                // Checked before the rest is kept: memory stays bounded by
+                // the cap per message, and by the budget for all of them.
+                let refused = if message.len() > config.max_message_bytes {
+                    Some(Refused::Size)
+                } else if !reserve(budget, &mut held, message.len()) {
+                    Some(Refused::Room)
+                } else {
+                    None
+                };
+                if let Some(why) = refused.filter(|_| !done) {
+                    mode = Mode::Discard(DummyDataReceiver::new_data(data), why);
+                    held = None;
+                } else if done {
                     let message = std::mem::take(message);
                     mode = Mode::Command;
-                    session.finish_message(message).await;
-                } else if message.len() > config.max_message_bytes {
-                    // Checked before the rest is kept: memory stays bounded
-                    // by the cap and one read.
-                    mode = Mode::Discard(DummyDataReceiver::new_data(data));
+                    match refused {
+                        None => session.finish_message(message).await,
+                        Some(why) => session.refuse_message(why),
+                    }
+                    held = None;
                 }
             }
-            Mode::Discard(ref mut discard) => {
+            Mode::Discard(ref mut discard, why) => {
                 if discard.ingest(&mut bytes) {
                     mode = Mode::Command;
-                    session.tx = Transaction::default();
-                    let max = config.max_message_bytes;
-                    session.reply(552, "5.3.4", &format!("the message is over the size limit of {max} bytes"));
+                    session.refuse_message(why);
                 }
             }
         }
@@ -350,6 +375,18 @@ impl<M: Mailroom> Session<'_, M> {
         Next::Data
     }
 
+    /// Answers a message that was dropped while it was read.
+    fn refuse_message(&mut self, why: Refused) {
+        self.tx = Transaction::default();
+        match why {
+            Refused::Size => {
+                let max = self.config.max_message_bytes;
+                self.reply(552, "5.3.4", &format!("the message is over the size limit of {max} bytes"))
+            }
+            Refused::Room => self.reply(452, "4.3.1", "the server has no room for the message now; try again later"),
+        }
+    }
+
     /// Keeps a complete message and hands it to its teams' channels; the
     /// answer says whether it is on disk and handled.
     async fn finish_message(&mut self, message: Vec<u8>) {
@@ -367,6 +404,26 @@ impl<M: Mailroom> Session<'_, M> {
             }
             Delivered::Deferred(why) => self.reply(451, "4.3.0", &format!("{why}; try again later")),
         }
+    }
+}
+
+/// Makes `held` cover `bytes` of the budget (in KiB permits); false when
+/// the budget has no room for the rest now.
+fn reserve<'a>(budget: &'a Semaphore, held: &mut Option<SemaphorePermit<'a>>, bytes: usize) -> bool {
+    let need = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    let have = held.as_ref().map_or(0, |p| u32::try_from(p.num_permits()).unwrap_or(u32::MAX));
+    if need <= have {
+        return true;
+    }
+    match budget.try_acquire_many(need - have) {
+        Ok(more) => {
+            match held {
+                Some(permit) => permit.merge(more),
+                None => *held = Some(more),
+            }
+            true
+        }
+        Err(_) => false,
     }
 }
 

@@ -36,6 +36,9 @@ pub struct SmtpConfig {
     pub max_message_bytes: usize,
     /// The most recipients of one message.
     pub max_recipients: usize,
+    /// The most bytes of messages being read at once, over all sessions:
+    /// past it, a message is refused for now (452) rather than held.
+    pub max_buffered_bytes: usize,
     /// How long a client may stay silent.
     pub idle_timeout: Duration,
     /// How long one session may last in all.
@@ -173,7 +176,7 @@ fn percent_decode(text: &str) -> String {
 
 impl Default for SmtpConfig {
     /// No listener (the command line's default is 127.0.0.1:2525), 25 MB
-    /// messages, 100 recipients, 5 minutes idle,
+    /// messages and 256 MiB of them being read at once, 100 recipients, 5 minutes idle,
     /// 30 minutes a session, 20 sessions per client and 1,000 in all; a
     /// failed message is tried again after 1, 2, 4, … minutes, 10 times.
     fn default() -> Self {
@@ -182,6 +185,7 @@ impl Default for SmtpConfig {
             hostname: String::new(),
             max_message_bytes: 25 * 1000 * 1000,
             max_recipients: 100,
+            max_buffered_bytes: 256 * 1024 * 1024,
             idle_timeout: Duration::from_secs(300),
             session_timeout: Duration::from_secs(1800),
             max_sessions_per_client: 20,
