@@ -376,6 +376,17 @@ fn the_readme_states_the_defaults_the_server_uses() {
     assert_eq!(stated("store_cache_mb"), (config.store_cache_bytes / (1024 * 1024)).to_string());
     assert_eq!(stated("secret_key_file"), config.secret_key_file.display().to_string());
     assert_eq!(stated("smtp_max_bytes"), config.smtp.max_message_bytes.to_string());
+    // The SMTP limits the e-mail section names.
+    let smtp = &config.smtp;
+    let limits = format!(
+        "messages being read at once share {} MiB, and one\n  that does not fit is refused for now (452). A client may hold {}\n  sessions, {} recipients a message, {} idle minutes and {} minutes a\n  session.",
+        smtp.max_buffered_bytes / (1024 * 1024),
+        smtp.max_sessions_per_client,
+        smtp.max_recipients,
+        smtp.idle_timeout.as_secs() / 60,
+        smtp.session_timeout.as_secs() / 60,
+    );
+    assert!(readme.contains(&limits), "the README states the SMTP limits as:\n{limits}");
 }
 
 /// Runs cargo in a scaffolded project with the guests' target directory, so
