@@ -77,11 +77,10 @@ fn message(round: usize, s: usize, i: u64) -> String {
 
 async fn smtp_round(addr: &str, round: usize, senders: usize, seconds: f64) -> Round {
     let running = Arc::new(AtomicBool::new(true));
-    let sent = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..senders)
         .map(|s| {
-            let (running, sent, addr) = (Arc::clone(&running), Arc::clone(&sent), addr.to_owned());
+            let (running, addr) = (Arc::clone(&running), addr.to_owned());
             tokio::spawn(async move {
                 let (read, mut write) = TcpStream::connect(&addr).await.expect("connect").into_split();
                 let mut reader = BufReader::new(read);
@@ -103,23 +102,33 @@ async fn smtp_round(addr: &str, round: usize, senders: usize, seconds: f64) -> R
                     let code = reply(&mut reader).await;
                     assert_eq!(code, 250, "the message was not accepted");
                     latencies.push(data_end.elapsed().as_micros() as u64);
-                    sent.fetch_add(1, Ordering::Relaxed);
                 }
                 let _ = write.write_all(b"QUIT\r\n").await;
                 latencies
             })
         })
         .collect();
+    finish_round(tasks, &running, started, seconds).await
+}
+
+/// Lets the round's clients run for `seconds`, stops them, and sums up
+/// what each measured: one latency per request answered.
+async fn finish_round(
+    tasks: Vec<tokio::task::JoinHandle<Vec<u64>>>,
+    running: &AtomicBool,
+    started: Instant,
+    seconds: f64,
+) -> Round {
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     running.store(false, Ordering::Relaxed);
     let mut latencies = Vec::new();
     for task in tasks {
-        latencies.extend(task.await.expect("sender"));
+        latencies.extend(task.await.expect("client"));
     }
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
     Round {
-        per_sec: sent.load(Ordering::Relaxed) as f64 / elapsed,
+        per_sec: latencies.len() as f64 / elapsed,
         p50_us: percentile(&latencies, 0.5),
         p99_us: percentile(&latencies, 0.99),
     }
@@ -145,16 +154,7 @@ async fn api_round(server: &BenchServer, clients: usize, seconds: f64) -> Round 
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-    running.store(false, Ordering::Relaxed);
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.expect("client"));
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let count = latencies.len();
-    latencies.sort_unstable();
-    Round { per_sec: count as f64 / elapsed, p50_us: percentile(&latencies, 0.5), p99_us: percentile(&latencies, 0.99) }
+    finish_round(tasks, &running, started, seconds).await
 }
 
 #[tokio::main]

@@ -751,6 +751,16 @@ impl Sink {
     }
 }
 
+/// A mail server whose channel may send through `relay`, with the first
+/// mail's ticket; returns the server and that ticket's id.
+async fn with_first_ticket(relay: switchboard_server::RelayConfig) -> (Mail, u64) {
+    let m = mail_server(move |c| c.smtp.relay = Some(relay)).await;
+    m.server.enable("care", "email-alias", json!({}), &["tickets", "mail:team"]).await.expect(200);
+    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
+    let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
+    (m, id)
+}
+
 /// Polls `check` until it gives a value, for up to 10 s.
 async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
     for _ in 0..400 {
@@ -787,11 +797,7 @@ async fn delivery(s: &Server, ticket: u64, entry: u64) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agents_reply_goes_out_by_mail_and_the_answer_threads_back() {
     let sink = Sink::start().await;
-    let relay = sink.relay();
-    let m = mail_server(move |c| c.smtp.relay = Some(relay)).await;
-    m.server.enable("care", "email-alias", json!({}), &["tickets", "mail:team"]).await.expect(200);
-    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
-    let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
+    let (m, id) = with_first_ticket(sink.relay()).await;
 
     let posted = m
         .server
@@ -842,11 +848,7 @@ async fn an_agents_reply_goes_out_by_mail_and_the_answer_threads_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_that_defers_is_tried_again_and_one_that_refuses_fails_the_reply() {
     let sink = Sink::start().await;
-    let relay = sink.relay();
-    let m = mail_server(move |c| c.smtp.relay = Some(relay)).await;
-    m.server.enable("care", "email-alias", json!({}), &["tickets", "mail:team"]).await.expect(200);
-    assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
-    let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
+    let (m, id) = with_first_ticket(sink.relay()).await;
 
     sink.answer.store(451, std::sync::atomic::Ordering::SeqCst);
     let entry = reply(&m.server, id, "First try.").await;
@@ -972,7 +974,11 @@ async fn sessions_are_capped_per_client_and_an_idle_one_is_closed() {
 async fn the_mail_import_sends_only_what_it_was_granted() {
     let m = mail_server(|_| {}).await;
     m.server.install(&switchboard_artifacts::MAIL_SENDER).await.expect(201);
-    m.server.enable("care", "mail-sender", json!({}), &["tickets", "mail:team"]).await.expect(201);
+    // Building a 10 MiB message in the sandbox takes more than the default
+    // CPU budget on a loaded machine; the point here is the host's checks.
+    let enable = json!({"settings": {}, "grants": ["tickets", "mail:team"], "declined": ["mail:billing@help.example.com"],
+                        "limits": {"cpu_ms": 2000, "memory_mib": 64}});
+    m.server.put("/api/teams/care/plugins/mail-sender", enable).await.expect(201);
     let ticket =
         m.server.post("/api/teams/care/tickets", json!({"title": "t"})).await.expect(201)["id"].as_u64().expect("id");
     m.server.post("/api/teams", json!({"name": "Sales"})).await.expect(201);
