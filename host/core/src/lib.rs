@@ -7,6 +7,7 @@
 //! and testable on its own.
 
 mod address;
+mod attachment;
 mod contact;
 mod error;
 mod message;
@@ -22,6 +23,9 @@ mod ticket;
 mod user;
 
 pub use address::{normalize_email, normalize_mailbox, normalize_phone};
+pub use attachment::{
+    Attachment, AttachmentContent, AttachmentDraft, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, check_attachments,
+};
 pub use contact::{Company, Contact, ContactDraft, Email, Phone, PointKind};
 pub use error::CoreError;
 pub use message::{Author, Delivery, DeliveryState, Message, MessageDraft, MessageKind};

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CoreError, TicketId, Timestamp};
+use crate::attachment::check_attachments;
+use crate::{Attachment, AttachmentDraft, CoreError, TicketId, Timestamp};
 
 /// The longest message body accepted, in characters.
 const MAX_BODY_LEN: usize = 100_000;
@@ -57,6 +58,18 @@ pub struct MessageDraft {
     pub author: Author,
     /// The text.
     pub body: String,
+    /// The whole text when `body` leaves part of it out, such as the
+    /// quoted history below an e-mail reply.
+    pub full_body: Option<String>,
+    /// The files that came with it.
+    pub attachments: Vec<AttachmentDraft>,
+}
+
+impl MessageDraft {
+    /// A draft of plain text, with no files.
+    pub fn new(kind: MessageKind, author: Author, body: impl Into<String>) -> MessageDraft {
+        MessageDraft { kind, author, body: body.into(), full_body: None, attachments: Vec::new() }
+    }
 }
 
 /// One entry in a ticket's thread.
@@ -78,6 +91,14 @@ pub struct Message {
     /// how its delivery went. (Records from before have none.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<Delivery>,
+    /// The whole text when `body` leaves part of it out (the quoted
+    /// history of an e-mail reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_body: Option<String>,
+    /// The files that came with it, in order; a file's place in this list
+    /// is how its content is fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// Where the delivery of a thread entry stands.
@@ -125,6 +146,14 @@ impl Message {
         if draft.body.chars().count() > MAX_BODY_LEN {
             return Err(CoreError::invalid("body", format!("is longer than {MAX_BODY_LEN} characters")));
         }
+        if let Some(full) = &draft.full_body
+            && full.chars().count() > MAX_BODY_LEN
+        {
+            return Err(CoreError::invalid("full_body", format!("is longer than {MAX_BODY_LEN} characters")));
+        }
+        let attachments = check_attachments(&draft.attachments)?;
+        // The whole text is only kept when it says more than the body.
+        let full_body = draft.full_body.filter(|full| *full != draft.body);
         Ok(Message {
             id,
             ticket,
@@ -133,11 +162,23 @@ impl Message {
             body: draft.body,
             created_at: now,
             delivery: None,
+            full_body,
+            attachments,
         })
     }
 
     /// A system event, as written for a [`crate::TicketChange`].
     pub fn event(id: u64, ticket: TicketId, body: String, now: Timestamp) -> Message {
-        Message { id, ticket, kind: MessageKind::Event, author: Author::System, body, created_at: now, delivery: None }
+        Message {
+            id,
+            ticket,
+            kind: MessageKind::Event,
+            author: Author::System,
+            body,
+            created_at: now,
+            delivery: None,
+            full_body: None,
+            attachments: Vec::new(),
+        }
     }
 }

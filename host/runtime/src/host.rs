@@ -246,7 +246,8 @@ pub(crate) fn plugin_error(e: StoreError) -> PluginError {
         StoreError::UnknownTicket(_)
         | StoreError::UnknownTeam(_)
         | StoreError::UnknownContact(_)
-        | StoreError::UnknownMessage { .. } => PluginError::NotFound(e.to_string()),
+        | StoreError::UnknownMessage { .. }
+        | StoreError::UnknownAttachment { .. } => PluginError::NotFound(e.to_string()),
         StoreError::Rule(_) | StoreError::ExternalKeyTaken { .. } | StoreError::StorageFull { .. } => {
             PluginError::Permanent(e.to_string())
         }

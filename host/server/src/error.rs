@@ -213,6 +213,7 @@ impl From<StoreError> for ApiError {
             | StoreError::UnknownPlugin(_)
             | StoreError::UnknownJob(_)
             | StoreError::UnknownMessage { .. }
+            | StoreError::UnknownAttachment { .. }
             | StoreError::NotEnabled { .. } => ApiError::not_found(e.to_string()),
             StoreError::SlugTaken(_)
             | StoreError::AliasTaken { .. }

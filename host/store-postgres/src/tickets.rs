@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use switchboard_core::{
-    Author, ContactDraft, CoreError, Delivery, Message, MessageDraft, MessageKind, Team, Ticket, TicketDraft, TicketId,
-    Timestamp,
+    Attachment, Author, ContactDraft, CoreError, Delivery, Message, MessageDraft, MessageKind, Team, Ticket,
+    TicketDraft, TicketId, Timestamp,
 };
 use switchboard_store::{
     Committed, DeliveryEntry, DeliveryJob, Got, Idempotency, Queued, StoreError, TicketEdit, TicketFilter, TicketStore,
@@ -112,9 +112,18 @@ async fn insert_message(
     draft: MessageDraft,
     now: Timestamp,
 ) -> Result<Message, TxError> {
+    let files: Vec<_> = draft.attachments.iter().map(|a| a.data().cloned()).collect();
     let message = Message::new(id, ticket, draft, now)?;
     let sql = "INSERT INTO messages (id, ticket_id, data) VALUES ($1, $2, $3)";
     execute(tx, sql, &[&db_id(message.id)?, &db_id(ticket)?, &json(&message)]).await?;
+    for (index, data) in files.into_iter().enumerate() {
+        if let Some(data) = data {
+            let sql = "INSERT INTO attachments (message_id, idx, data) VALUES ($1, $2, $3)";
+            // Core caps an entry's files at a hundred, so the place fits.
+            let idx = i32::try_from(index).unwrap_or(i32::MAX);
+            execute(tx, sql, &[&db_id(message.id)?, &idx, &&*data]).await?;
+        }
+    }
     Ok(message)
 }
 
@@ -125,7 +134,7 @@ async fn add_event(
     body: String,
     now: Timestamp,
 ) -> Result<(), TxError> {
-    let draft = MessageDraft { kind: MessageKind::Event, author: author.clone(), body };
+    let draft = MessageDraft::new(MessageKind::Event, author.clone(), body);
     add_message(tx, ticket, draft, now).await.map(drop)
 }
 
@@ -181,7 +190,7 @@ async fn open_ticket(
     }
     let stage = team.stage(ticket.stage).map(|s| s.name.as_str()).unwrap_or("?");
     let body = format!("Ticket created via {} in stage {stage}", ticket.origin);
-    let event = MessageDraft { kind: MessageKind::Event, author: author.clone(), body };
+    let event = MessageDraft::new(MessageKind::Event, author.clone(), body);
     insert_message(tx, opened.event_id, id, event, now).await?;
     Ok(ticket)
 }
@@ -422,6 +431,31 @@ impl TicketStore for PgStore {
         let sql = "SELECT data FROM messages WHERE ticket_id = $1 ORDER BY id";
         let found = rows(&client, sql, &[&db_id(id)?]).await.map_err(into_store)?;
         found.iter().map(|r| record("message", r, "data")).collect()
+    }
+
+    async fn attachment(&self, id: TicketId, message: u64, index: usize) -> Result<(Attachment, Vec<u8>), StoreError> {
+        let client = self.client().await.map_err(into_store)?;
+        if row(&client, "SELECT 1 FROM tickets WHERE id = $1", &[&db_id(id)?]).await.map_err(into_store)?.is_none() {
+            return Err(StoreError::UnknownTicket(id));
+        }
+        let sql = "SELECT data FROM messages WHERE id = $1 AND ticket_id = $2";
+        let found = row(&client, sql, &[&db_id(message)?, &db_id(id)?]).await.map_err(into_store)?;
+        let entry: Message = match found {
+            Some(r) => record("message", &r, "data")?,
+            None => return Err(StoreError::UnknownMessage { ticket: id, message }),
+        };
+        let unknown = || StoreError::UnknownAttachment { ticket: id, message, index };
+        let listed = entry.attachments.get(index).filter(|a| a.dropped.is_none()).ok_or_else(unknown)?.clone();
+        let idx = i32::try_from(index).map_err(|_| unknown())?;
+        let sql = "SELECT data FROM attachments WHERE message_id = $1 AND idx = $2";
+        let found = row(&client, sql, &[&db_id(message)?, &idx]).await.map_err(into_store)?;
+        // An entry that lists a kept file whose content is missing means
+        // the database lost data: say so rather than answer "not found".
+        let found = found.ok_or_else(|| StoreError::Corrupt {
+            what: "attachment".to_owned(),
+            reason: format!("message {message} lists file {index} but its content is missing"),
+        })?;
+        Ok((listed, column(&found, "data")?))
     }
 
     async fn breach_overdue(&self, now: Timestamp) -> Result<Committed<Vec<TicketId>>, StoreError> {

@@ -108,7 +108,18 @@ pub(crate) fn sla_due_ticket(key: &[u8]) -> Option<TicketId> {
     key.get(8..16).and_then(read_id)
 }
 
-/// A message in its ticket's thread.
+/// A file of a thread entry: the entry's id (unique across tickets), then
+/// the file's place in the entry's list.
+pub(crate) fn attachment(message: u64, index: usize) -> [u8; 10] {
+    let mut k = [0; 10];
+    k[..8].copy_from_slice(&id(message));
+    // Core caps an entry's files far below 65,536.
+    k[8..].copy_from_slice(&u16::try_from(index).unwrap_or(u16::MAX).to_be_bytes());
+    k
+}
+
+/// The key of a thread entry: its ticket, then its id, so that a thread is
+/// one prefix scan.
 pub(crate) fn message(ticket: TicketId, message: u64) -> [u8; 16] {
     let mut k = [0; 16];
     k[..8].copy_from_slice(&id(ticket));

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Author, ContactDraft, CoreError, Delivery, Message, MessageDraft, MessageKind, Team, Ticket, TicketDraft, TicketId,
-    Timestamp,
+    Attachment, Author, ContactDraft, CoreError, Delivery, Message, MessageDraft, MessageKind, Team, Ticket,
+    TicketDraft, TicketId, Timestamp,
 };
 use switchboard_store::{
     Committed, DeliveryEntry, DeliveryJob, Got, Idempotency, Queued, StoreError, TeamStore, TicketEdit, TicketFilter,
@@ -30,10 +30,28 @@ pub(crate) const WRITE: Trees = Trees::of(&[
     Tree::Contacts,
     Tree::ContactKeys,
     Tree::ExternalKeys,
+    Tree::Attachments,
 ])
 .and(crate::idempotency::KEPT);
 /// What ticket reads look at.
 const READ: Trees = Trees::of(&[Tree::Tickets, Tree::TicketOrder, Tree::ExternalKeys, Tree::Messages]);
+
+impl SledStore {
+    /// File `index` of `entry` and its content, if the entry lists and
+    /// kept it.
+    fn attachment_of(&self, entry: &Message, index: usize) -> Result<(Attachment, Vec<u8>), StoreError> {
+        let unknown = || StoreError::UnknownAttachment { ticket: entry.ticket, message: entry.id, index };
+        let listed = entry.attachments.get(index).filter(|a| a.dropped.is_none()).ok_or_else(unknown)?;
+        let data = self.inner.tree(Tree::Attachments).get(keys::attachment(entry.id, index)).backend()?;
+        // An entry that lists a kept file whose content is missing means
+        // the store lost data: say so rather than answer "not found".
+        let data = data.ok_or_else(|| StoreError::Corrupt {
+            what: "attachment".to_owned(),
+            reason: format!("message {} lists file {index} but its content is missing", entry.id),
+        })?;
+        Ok((listed.clone(), data.to_vec()))
+    }
+}
 
 impl Tx<'_> {
     fn add_to_stage_count(&self, slug: &str, stage: u32, delta: i64) -> TxResult<()> {
@@ -70,13 +88,19 @@ impl Tx<'_> {
 
     pub(crate) fn add_message(&self, ticket: TicketId, draft: MessageDraft, now: Timestamp) -> TxResult<Message> {
         let id = self.next_id(Sequence::Message)?;
+        let files: Vec<_> = draft.attachments.iter().map(|a| a.data().cloned()).collect();
         let message = Message::new(id, ticket, draft, now).or_abort()?;
+        for (index, data) in files.into_iter().enumerate() {
+            if let Some(data) = data {
+                self.put_raw(Tree::Attachments, &keys::attachment(id, index), &*data)?;
+            }
+        }
         self.put(Tree::Messages, &keys::message(ticket, id), &message)?;
         Ok(message)
     }
 
     fn add_event(&self, ticket: TicketId, author: &Author, body: String, now: Timestamp) -> TxResult<()> {
-        let draft = MessageDraft { kind: MessageKind::Event, author: author.clone(), body };
+        let draft = MessageDraft::new(MessageKind::Event, author.clone(), body);
         self.add_message(ticket, draft, now).map(drop)
     }
 
@@ -323,6 +347,17 @@ impl TicketStore for SledStore {
         let thread = self.inner.tree(Tree::Messages).scan_prefix(keys::id(id));
         let messages = thread.values().map(|v| decode("message", &v.backend()?)).collect();
         self.read(READ, messages).await
+    }
+
+    async fn attachment(&self, id: TicketId, message: u64, index: usize) -> Result<(Attachment, Vec<u8>), StoreError> {
+        self.ticket(id).await?;
+        let entry = self.inner.tree(Tree::Messages).get(keys::message(id, message)).backend()?;
+        let entry: Option<Message> = entry.map(|v| decode("message", &v)).transpose()?;
+        let found = match entry {
+            None => Err(StoreError::UnknownMessage { ticket: id, message }),
+            Some(entry) => self.attachment_of(&entry, index),
+        };
+        self.read(READ.and(Trees::of(&[Tree::Attachments])), found).await
     }
 
     async fn breach_overdue(&self, now: Timestamp) -> Result<Committed<Vec<TicketId>>, StoreError> {

@@ -53,11 +53,14 @@ pub(crate) enum Tree {
     /// Jobs that failed for good, by queue and key, so that listing them
     /// does not read a queue's whole history.
     JobFailed,
+    /// The content of thread entries' files, by entry and place; kept apart
+    /// from the entries so that reading a thread does not read its files.
+    Attachments,
 }
 
 impl Tree {
     /// Every tree, in the order transactions see them.
-    pub(crate) const ALL: [Tree; 24] = [
+    pub(crate) const ALL: [Tree; 25] = [
         Tree::Meta,
         Tree::Teams,
         Tree::Aliases,
@@ -82,6 +85,7 @@ impl Tree {
         Tree::JobKeys,
         Tree::JobDue,
         Tree::JobFailed,
+        Tree::Attachments,
     ];
 
     /// The tree's name in the sled database.
@@ -111,6 +115,7 @@ impl Tree {
             Tree::JobKeys => "job_keys",
             Tree::JobDue => "job_due",
             Tree::JobFailed => "job_failed",
+            Tree::Attachments => "attachments",
         }
     }
 

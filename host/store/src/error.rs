@@ -29,6 +29,17 @@ pub enum StoreError {
         /// The message asked for.
         message: u64,
     },
+    /// The entry lists no kept file at this place: it has fewer files, or
+    /// the channel dropped this one.
+    #[error("message {message} of ticket {ticket} has no kept file {index}")]
+    UnknownAttachment {
+        /// The ticket.
+        ticket: u64,
+        /// The entry.
+        message: u64,
+        /// The file's place in the entry's list.
+        index: usize,
+    },
     /// No job has this id.
     #[error("unknown job {0}")]
     UnknownJob(u64),

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Author, ContactDraft, Delivery, Message, MessageDraft, Ticket, TicketDraft, TicketId, Timestamp,
+    Attachment, Author, ContactDraft, Delivery, Message, MessageDraft, Ticket, TicketDraft, TicketId, Timestamp,
 };
 
 use crate::{Committed, DeliveryEntry, DeliveryJob, Got, Idempotency, Queued, StoreError, TicketEdit, TicketFilter};
@@ -101,6 +101,13 @@ pub trait TicketStore: Send + Sync {
 
     /// A ticket's thread, oldest first.
     async fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError>;
+
+    /// File `index` of entry `message` of ticket `id`, as the entry lists
+    /// it, and its content. Refused with [`StoreError::UnknownMessage`]
+    /// when the thread lacks the entry, and with
+    /// [`StoreError::UnknownAttachment`] when the entry lists no file
+    /// there or did not keep it.
+    async fn attachment(&self, id: TicketId, message: u64, index: usize) -> Result<(Attachment, Vec<u8>), StoreError>;
 
     /// Marks every running SLA whose deadline passed by `now` as breached
     /// and returns the tickets affected.

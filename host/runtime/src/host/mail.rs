@@ -82,11 +82,11 @@ impl Host for HostState {
         self.own_ticket(mail.ticket).await?;
         let entry = match mail.entry {
             Some(id) => DeliveryEntry::Existing(id),
-            None => DeliveryEntry::New(MessageDraft {
-                kind: MessageKind::Event,
-                author: Author::Plugin { id: self.scope.plugin.to_string() },
-                body: format!("Mail to {} queued", to.join(", ")),
-            }),
+            None => DeliveryEntry::New(MessageDraft::new(
+                MessageKind::Event,
+                Author::Plugin { id: self.scope.plugin.to_string() },
+                format!("Mail to {} queued", to.join(", ")),
+            )),
         };
         let outbox = Arc::new(OutboxMail { ticket: mail.ticket, entry: 0, from, to, raw: mail.raw });
         let job: DeliveryJob = Arc::new(move |m| {

@@ -133,7 +133,7 @@ impl Host for HostState {
             }
             _ => self.author(),
         };
-        let draft = MessageDraft { kind, author, body };
+        let draft = MessageDraft::new(kind, author, body);
         let (tickets, now) = (Arc::clone(&self.services.tickets), self.now());
         let appended = self.write(tickets.append_message(id, draft, now, None)).await?;
         Ok(message_to_wit(&appended))

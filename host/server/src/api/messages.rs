@@ -132,7 +132,7 @@ pub async fn create_message(
             (MessageKind::Customer, Author::Contact { id: contact, name })
         }
     };
-    let draft = MessageDraft { kind, author, body: body.body };
+    let draft = MessageDraft::new(kind, author, body.body);
     let now = state.clock.now();
     let idem = idem.keep(&caller, now, StatusCode::CREATED, |m: &Message| MessageOut::from(m));
     // A reply on a ticket a channel opened is delivered by that channel:

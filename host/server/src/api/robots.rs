@@ -47,8 +47,7 @@ pub async fn run_robot(
         Some(c) => Some(state.stores.contacts.contact(c).await?),
         None => None,
     };
-    let event =
-        |body: String| MessageDraft { kind: MessageKind::Event, author: Author::Plugin { id: plugin.clone() }, body };
+    let event = |body: String| MessageDraft::new(MessageKind::Event, Author::Plugin { id: plugin.clone() }, body);
     let by = match caller.author() {
         Author::User { name, .. } => name,
         _ => "someone".into(),

@@ -20,7 +20,7 @@ fn job_for_entry() -> DeliveryJob {
 }
 
 fn reply(body: &str) -> MessageDraft {
-    MessageDraft { kind: MessageKind::Reply, author: Author::User { id: 1, name: "Agent".into() }, body: body.into() }
+    MessageDraft::new(MessageKind::Reply, Author::User { id: 1, name: "Agent".into() }, body)
 }
 
 /// A new entry comes with its job and is marked queued; queueing it again

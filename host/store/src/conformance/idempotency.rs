@@ -76,7 +76,7 @@ pub async fn idempotent_writes_are_made_once_and_answered_alike<H: Harness>() {
 
     // Every keyed write kind keeps its answer the same way.
     let t = open_ticket(&*store, "ops", "w").await;
-    let note = || MessageDraft { kind: MessageKind::Note, author: Author::System, body: "hi".into() };
+    let note = || MessageDraft::new(MessageKind::Note, Author::System, "hi");
     let idem = key("user 1", "note", 1, at(2), |m: &switchboard_core::Message| format!("message {}", m.id));
     durable(store.append_message(t.id, note(), at(2), Some(idem.clone())).await).await;
     let again = store.append_message(t.id, note(), at(2), Some(idem)).await;

@@ -10,6 +10,7 @@
 //! switchboard_store::conformance_tests!(my_backend::TestHarness);
 //! ```
 
+mod attachments;
 mod contacts;
 mod delivery;
 mod idempotency;
@@ -28,6 +29,7 @@ use switchboard_core::{Author, ContactDraft, Email, PointKind, Priority, Team, T
 
 use crate::{Committed, Store, StoreError};
 
+pub use attachments::*;
 pub use contacts::*;
 pub use delivery::*;
 pub use idempotency::*;
@@ -92,7 +94,9 @@ macro_rules! conformance_tests {
             failed_jobs_are_listed_and_can_run_again,
             added_keys_find_the_ticket_and_stay_unique,
             an_entry_and_its_delivery_job_are_written_together,
-            a_refused_delivery_leaves_no_entry
+            a_refused_delivery_leaves_no_entry,
+            attachments_are_listed_and_read_back,
+            a_bad_file_refuses_the_whole_entry
         );
     };
     (@each $harness:ty: $($name:ident),* $(,)?) => {
