@@ -47,7 +47,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-const LARGE_MANIFEST: &str = "id = \"large-bench\"\nname = \"Large\"\nversion = \"0.1.0\"\nkind = \"channel\"\nvendor = \"Bench\"\nwit = \"0.1.6\"\n";
+const LARGE_MANIFEST: &str = "id = \"large-bench\"\nname = \"Large\"\nversion = \"0.1.0\"\nkind = \"channel\"\nvendor = \"Bench\"\nwit = \"0.1.7\"\n";
 
 /// One measurement of the route: requests/s, p50 and p99 in µs.
 #[derive(Debug, Clone, Copy)]

@@ -334,7 +334,7 @@ async fn start(
     let (manifest, wasm) = match guests {
         Some(dir) => {
             let wasm = std::fs::read(format!("{dir}/hello_channel.wasm")).expect("the baseline's hello-channel");
-            (guest.manifest_text().replace("wit = \"0.1.6\"", "wit = \"0.1.0\""), wasm)
+            (guest.manifest_text().replace("wit = \"0.1.7\"", "wit = \"0.1.0\""), wasm)
         }
         None => (guest.manifest_text(), guest.wasm_bytes()),
     };

@@ -195,7 +195,7 @@ async fn the_compiler_is_held_while_the_server_serves_and_goes_on_when_it_is_qui
 
     // A large component is uploaded meanwhile; its compiler is held
     // most of the time the customers are served.
-    let manifest = "id = \"large\"\nname = \"Large\"\nversion = \"0.1.0\"\nkind = \"channel\"\nvendor = \"Test\"\nwit = \"0.1.6\"\n";
+    let manifest = "id = \"large\"\nname = \"Large\"\nversion = \"0.1.0\"\nkind = \"channel\"\nvendor = \"Test\"\nwit = \"0.1.7\"\n";
     let form = plugin_upload(manifest, large_component::large_component(3000, 17));
     let accepted = client.post(format!("{base}/api/plugins")).bearer_auth(TOKEN).multipart(form).send().await;
     let job: serde_json::Value = accepted.expect("upload").json().await.expect("job");

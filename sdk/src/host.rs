@@ -49,7 +49,7 @@ pub mod tickets {
     #[cfg(target_arch = "wasm32")]
     use crate::bindings::switchboard::plugin::tickets as wit;
     pub use crate::bindings::switchboard::plugin::tickets::GotTicket;
-    use crate::types::{Contact, Message, MessageKind, NewTicket, Priority, Ticket};
+    use crate::types::{Contact, Message, MessageKind, NewEntry, NewTicket, Priority, Ticket};
 
     /// Opens a ticket in the team; its origin is the plugin's id.
     pub fn create(ticket: &NewTicket) -> Result<Ticket, PluginError> {
@@ -70,6 +70,35 @@ pub mod tickets {
     /// Adds an entry to a ticket's thread.
     pub fn append_message(id: u64, kind: MessageKind, body: &str) -> Result<Message, PluginError> {
         host_call!(wit::append_message(id, kind, body), |h| h.append_message(id, kind, body))
+    }
+
+    /// Adds an entry with its whole text and its files to a ticket's
+    /// thread, in one durable write. `body` is what the thread shows;
+    /// `full_body` the whole text when `body` folds part of it away (the
+    /// quoted history below an e-mail reply). At most 100 files, whose
+    /// kept contents hold at most 25 MiB together; a file not kept (over
+    /// the plugin's own cap, say) is listed as dropped with why, so agents
+    /// know it existed.
+    ///
+    /// ```ignore
+    /// use switchboard_sdk::host::tickets;
+    /// use switchboard_sdk::types::{AttachmentContent, MessageKind, NewAttachment, NewEntry};
+    ///
+    /// tickets::append_entry(ticket, &NewEntry {
+    ///     kind: MessageKind::Customer,
+    ///     body: "Here is the scan.".into(),
+    ///     full_body: Some("Here is the scan.\n\n> On Monday you wrote:\n> ...".into()),
+    ///     attachments: vec![NewAttachment {
+    ///         name: "scan.pdf".into(),
+    ///         content_type: "application/pdf".into(),
+    ///         content_id: None,
+    ///         inline: false,
+    ///         content: AttachmentContent::Kept(pdf_bytes),
+    ///     }],
+    /// })?;
+    /// ```
+    pub fn append_entry(id: u64, entry: &NewEntry) -> Result<Message, PluginError> {
+        host_call!(wit::append_entry(id, entry), |h| h.append_entry(id, entry))
     }
 
     /// Changes a ticket's priority; its SLA deadline is recomputed.

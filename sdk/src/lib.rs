@@ -63,7 +63,8 @@ pub use robot::{Outcome, Robot, RunContext, TeamRef};
 /// The WIT types plugins see: tickets, contacts, messages, priorities.
 pub mod types {
     pub use crate::bindings::switchboard::plugin::types::{
-        Company, Contact, ContactInfo, Email, Message, MessageKind, NewTicket, Phone, PointKind, Priority, Ticket,
+        AttachmentContent, Company, Contact, ContactInfo, DroppedFile, Email, Message, MessageKind, NewAttachment,
+        NewEntry, NewTicket, Phone, PointKind, Priority, Ticket,
     };
 }
 

@@ -27,7 +27,9 @@ use std::rc::Rc;
 use crate::PluginError;
 use crate::bindings::switchboard::plugin::http::{Request, Response};
 use crate::bindings::switchboard::plugin::tickets::GotTicket;
-use crate::bindings::switchboard::plugin::types::{Contact, Message, MessageKind, NewTicket, Priority, Ticket};
+use crate::bindings::switchboard::plugin::types::{
+    AttachmentContent, Contact, Message, MessageKind, NewEntry, NewTicket, Priority, Ticket,
+};
 
 /// The stages a fake team has, in order.
 const STAGES: [&str; 4] = ["New", "In Progress", "Solved", "Cancelled"];
@@ -38,6 +40,8 @@ struct State {
     tickets: Vec<Ticket>,
     fields: BTreeMap<u64, BTreeMap<String, String>>,
     messages: BTreeMap<u64, Vec<Message>>,
+    /// The entries added with `append-entry`, by ticket, files included.
+    entries: BTreeMap<u64, Vec<NewEntry>>,
     /// The contacts tickets were opened with, by id.
     contacts: BTreeMap<u64, Contact>,
     /// Keys added to tickets with `add-keys`.
@@ -100,6 +104,12 @@ impl FakeHost {
     /// A ticket's thread.
     pub fn messages(&self, ticket: u64) -> Vec<Message> {
         self.state.borrow().messages.get(&ticket).cloned().unwrap_or_default()
+    }
+
+    /// The entries the plugin added to `ticket`'s thread with
+    /// `append-entry`, with their whole text and files, oldest first.
+    pub fn entries(&self, ticket: u64) -> Vec<NewEntry> {
+        self.state.borrow().entries.get(&ticket).cloned().unwrap_or_default()
     }
 
     /// A ticket's fields.
@@ -237,6 +247,28 @@ impl Host<'_> {
     pub(crate) fn get_contact(&mut self, id: u64) -> Result<Option<Contact>, PluginError> {
         let ticket = self.get(id)?;
         Ok(ticket.contact.and_then(|c| self.0.contacts.get(&c).cloned()))
+    }
+
+    pub(crate) fn append_entry(&mut self, id: u64, entry: &NewEntry) -> Result<Message, PluginError> {
+        // The fake checks the caps a plugin is most likely to meet; the
+        // host checks every rule of `new-entry`.
+        let kept: usize = entry
+            .attachments
+            .iter()
+            .map(|a| match &a.content {
+                AttachmentContent::Kept(data) => data.len(),
+                AttachmentContent::Dropped(_) => 0,
+            })
+            .sum();
+        if entry.attachments.len() > 100 || kept > 25 * 1024 * 1024 {
+            return Err(PluginError::Permanent(format!(
+                "attachments: {} files keeping {kept} bytes pass the caps of 100 files and 26214400 bytes",
+                entry.attachments.len()
+            )));
+        }
+        let message = self.append_message(id, entry.kind, &entry.body)?;
+        self.0.entries.entry(id).or_default().push(entry.clone());
+        Ok(message)
     }
 
     pub(crate) fn append_message(&mut self, id: u64, kind: MessageKind, body: &str) -> Result<Message, PluginError> {

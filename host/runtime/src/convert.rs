@@ -127,3 +127,17 @@ pub(crate) fn message_to_wit(m: &core::Message) -> wit::Message {
         created_at: m.created_at.to_string(),
     }
 }
+
+/// A file given with a new thread entry.
+pub(crate) fn attachment_from_wit(a: wit::NewAttachment) -> core::AttachmentDraft {
+    core::AttachmentDraft {
+        name: a.name,
+        content_type: a.content_type,
+        content_id: a.content_id,
+        inline: a.inline,
+        content: match a.content {
+            wit::AttachmentContent::Kept(data) => core::AttachmentContent::Kept(data.into()),
+            wit::AttachmentContent::Dropped(d) => core::AttachmentContent::Dropped { size: d.size, reason: d.reason },
+        },
+    }
+}

@@ -22,10 +22,10 @@ pub struct PluginInfo {
 
 /// The name of the `mail-handler` export, as the newest version names it;
 /// wasmtime finds an older compatible version's export by it too.
-const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.6";
+const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.7";
 
 /// The name of the `reply-handler` export.
-const REPLY_HANDLER: &str = "switchboard:plugin/reply-handler@0.1.6";
+const REPLY_HANDLER: &str = "switchboard:plugin/reply-handler@0.1.7";
 
 /// A component linked against its world, ready for a fresh instance per
 /// event.

@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
-use switchboard_core::{Author, Capability, ContactDraft, MessageDraft, MessageKind, Ticket, TicketDraft};
+use switchboard_core::{
+    Author, Capability, ContactDraft, MessageDraft, MessageKind, Ticket, TicketDraft, check_attachments,
+};
 use switchboard_store::TicketEdit;
 
 use crate::bindings::channel::switchboard::plugin::tickets::{GotTicket, Host};
 use crate::bindings::wit::{self, PluginError};
 use crate::convert::{
-    contact_from_wit, contact_to_wit, message_kind_from_wit, message_to_wit, priority_from_wit, ticket_to_wit,
+    attachment_from_wit, contact_from_wit, contact_to_wit, message_kind_from_wit, message_to_wit, priority_from_wit,
+    ticket_to_wit,
 };
 use crate::host::{HostState, plugin_error};
 
@@ -30,6 +33,33 @@ impl HostState {
                 Err(e) => Err(plugin_error(e)),
             }
         }
+    }
+
+    /// Who an entry of `kind` on ticket `id` is by: the ticket's contact
+    /// for a customer entry, the plugin otherwise. Checks that the ticket
+    /// is the team's. The future holds no borrow of the call's state.
+    fn entry_author(
+        &self,
+        id: u64,
+        kind: MessageKind,
+    ) -> impl Future<Output = Result<Author, PluginError>> + Send + 'static {
+        let (own, contacts, plugin) = (self.own_ticket(id), Arc::clone(&self.services.contacts), self.author());
+        async move {
+            Ok(match (kind, own.await?.contact) {
+                (MessageKind::Customer, Some(contact)) => {
+                    let name = contacts.contact(contact).await.map_err(plugin_error)?.name;
+                    Author::Contact { id: contact, name }
+                }
+                _ => plugin,
+            })
+        }
+    }
+
+    /// Writes a thread entry and answers once it is durable.
+    async fn append(&mut self, id: u64, draft: MessageDraft) -> Result<wit::Message, PluginError> {
+        let (tickets, now) = (Arc::clone(&self.services.tickets), self.now());
+        let appended = self.write(tickets.append_message(id, draft, now, None)).await?;
+        Ok(message_to_wit(&appended))
     }
 
     /// The WIT form of a ticket, with its stage by name.
@@ -124,19 +154,9 @@ impl Host for HostState {
         body: String,
     ) -> Result<wit::Message, PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        let ticket = self.own_ticket(id).await?;
         let kind = message_kind_from_wit(kind);
-        let author = match (kind, ticket.contact) {
-            (MessageKind::Customer, Some(contact)) => {
-                let name = self.services.contacts.contact(contact).await.map_err(plugin_error)?.name;
-                Author::Contact { id: contact, name }
-            }
-            _ => self.author(),
-        };
-        let draft = MessageDraft::new(kind, author, body);
-        let (tickets, now) = (Arc::clone(&self.services.tickets), self.now());
-        let appended = self.write(tickets.append_message(id, draft, now, None)).await?;
-        Ok(message_to_wit(&appended))
+        let draft = MessageDraft::new(kind, self.entry_author(id, kind).await?, body);
+        self.append(id, draft).await
     }
 
     async fn set_priority(&mut self, id: u64, priority: wit::Priority) -> Result<wit::Ticket, PluginError> {
@@ -170,6 +190,19 @@ impl Host for HostState {
         let tickets = Arc::clone(&self.services.tickets);
         let plugin = Arc::clone(&self.scope.plugin);
         self.write(async move { tickets.add_external_keys(id, &plugin, &keys).await }).await
+    }
+
+    async fn append_entry(&mut self, id: u64, entry: wit::NewEntry) -> Result<wit::Message, PluginError> {
+        self.scope.require(&Capability::Tickets)?;
+        let attachments: Vec<_> = entry.attachments.into_iter().map(attachment_from_wit).collect();
+        // The files' rules are checked before the ticket is looked up, so
+        // a refused entry costs no read of the store.
+        check_attachments(&attachments).map_err(|e| PluginError::Permanent(e.to_string()))?;
+        let kind = message_kind_from_wit(entry.kind);
+        let mut draft = MessageDraft::new(kind, self.entry_author(id, kind).await?, entry.body);
+        draft.full_body = entry.full_body;
+        draft.attachments = attachments;
+        self.append(id, draft).await
     }
 
     async fn get_contact(&mut self, id: u64) -> Result<Option<wit::Contact>, PluginError> {
