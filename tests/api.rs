@@ -508,6 +508,7 @@ async fn openapi_documents_every_route() {
         "PATCH /api/tickets/{id}",
         "GET /api/tickets/{id}/messages",
         "POST /api/tickets/{id}/messages",
+        "GET /api/tickets/{id}/messages/{message}/attachments/{index}",
         "GET /api/users",
         "POST /api/users",
         "GET /api/plugins",
@@ -547,6 +548,7 @@ async fn openapi_documents_every_route() {
     for entry in &expected {
         let (method, path) = entry.split_once(' ').expect("entry");
         let path = path.replace("{slug}", "ops").replace("{id}", "1").replace("{plugin}", "p");
+        let path = path.replace("{message}", "1").replace("{index}", "0");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         assert_eq!(s.call(method, &path, None, None).await.status, 401, "{entry}");
     }

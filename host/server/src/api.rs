@@ -1,5 +1,6 @@
 //! The `/api` router and its OpenAPI document.
 
+mod attachments;
 mod contacts;
 mod error_docs;
 mod installations;
@@ -95,6 +96,7 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::patch_ticket))
         .routes(routes!(messages::create_message, messages::list_messages))
+        .routes(routes!(attachments::get_attachment))
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(contacts::find_contact))
         .routes(routes!(contacts::get_contact))

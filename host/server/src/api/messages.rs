@@ -8,6 +8,7 @@ use switchboard_core::{Author, Delivery, DeliveryState, Message, MessageDraft, M
 use switchboard_store::DeliveryEntry;
 use utoipa::ToSchema;
 
+use super::attachments::AttachmentOut;
 use super::tickets::parse_id;
 use super::wire::AuthorOut;
 use crate::auth::Caller;
@@ -59,6 +60,12 @@ pub struct MessageOut {
     /// went. Absent for entries nothing delivers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryOut>,
+    /// The whole text, when `body` folds part of it away (the quoted
+    /// history below an e-mail reply). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_body: Option<String>,
+    /// The files that came with it, in order; empty for most entries.
+    pub attachments: Vec<AttachmentOut>,
 }
 
 /// How the delivery of a thread entry went.
@@ -102,6 +109,8 @@ impl From<&Message> for MessageOut {
             body: m.body.clone(),
             created_at: m.created_at.to_string(),
             delivery: m.delivery.as_ref().map(DeliveryOut::from),
+            full_body: m.full_body.clone(),
+            attachments: m.attachments.iter().enumerate().map(|(i, a)| AttachmentOut::new(m, i, a)).collect(),
         }
     }
 }
