@@ -62,9 +62,16 @@ pub fn to_text(html: &str) -> String {
             .map(|c| c.to_ascii_lowercase())
             .collect();
         if !closing && HIDDEN.contains(&name.as_str()) {
-            // Skip to the matching end tag, found case-insensitively.
-            let lower = rest.to_ascii_lowercase();
-            rest = lower.find(&format!("</{name}")).map_or("", |at| &rest[at..]);
+            rest = end_tag(rest, &name).map_or("", |at| &rest[at..]);
+            continue;
+        }
+        // An image the mail carries inline is kept as a file of the entry;
+        // the text says where it was.
+        if !closing && name == "img" && attribute(tag, "src").is_some_and(|src| src.starts_with("cid:")) {
+            match attribute(tag, "alt").map(str::trim).filter(|alt| !alt.is_empty()) {
+                Some(alt) => out.push_str(&format!("[image: {alt}]")),
+                None => out.push_str("[image]"),
+            }
             continue;
         }
         if BLOCKS.contains(&name.as_str()) {
@@ -73,6 +80,41 @@ pub fn to_text(html: &str) -> String {
     }
     out.push_str(rest);
     tidy(&out)
+}
+
+/// Where the end tag of `name` starts in `text`, found without regard to
+/// case. Each call reads only up to that tag, and the caller goes on from
+/// there, so that a page of many hidden elements is still read once.
+fn end_tag(text: &str, name: &str) -> Option<usize> {
+    text.match_indices("</").map(|(at, _)| at).find(|&at| {
+        text.as_bytes().get(at + 2..at + 2 + name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+    })
+}
+
+/// The value of attribute `name` in the text of a start tag, quoted or
+/// not.
+fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
+    let bytes = tag.as_bytes();
+    let mut from = 0;
+    while let Some(found) = tag.get(from..).and_then(|t| find_ignoring_case(t, name)) {
+        let at = from + found;
+        from = at + name.len();
+        // The name must stand alone: after white space, before '='.
+        let before_ok = at > 0 && bytes[at - 1].is_ascii_whitespace();
+        let value = tag[from..].trim_start();
+        let Some(value) = value.strip_prefix('=').filter(|_| before_ok) else { continue };
+        let value = value.trim_start();
+        return Some(match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
+            _ => value.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or(""),
+        });
+    }
+    None
+}
+
+/// Where `needle` (ASCII) first occurs in `hay`, without regard to case.
+fn find_ignoring_case(hay: &str, needle: &str) -> Option<usize> {
+    hay.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Decodes the character reference at the start of `text`; returns its
@@ -172,6 +214,22 @@ mod tests {
     fn scripts_styles_and_comments_leave_nothing() {
         let html = "<style>p{color:red}</style><p>Look</p><SCRIPT>alert(1)</SCRIPT><!-- <b>hidden</b> --><img src=x onerror=\"alert(2)\">";
         assert_eq!(to_text(html), "Look");
+    }
+
+    #[test]
+    fn inline_images_leave_a_mark_and_others_nothing() {
+        let html = "<p>Stamp: <IMG SRC=\"cid:stamp@x\" alt='Company stamp'> and <img src=cid:y> <img src=\"https://t.example/p.gif\"></p>";
+        assert_eq!(to_text(html), "Stamp: [image: Company stamp] and [image]");
+    }
+
+    #[test]
+    fn many_hidden_elements_are_read_in_one_pass() {
+        // Each element is skipped from where the last one ended; reading
+        // the rest of the page again for each would take minutes here.
+        let html = "<STYLE>x</style>".repeat(30_000);
+        let started = std::time::Instant::now();
+        assert_eq!(to_text(&html), "");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[test]
