@@ -2,125 +2,19 @@
 //! plain socket where the test needs to control every byte) against the
 //! real server's listener, the shipped `email-alias` plugin, and the API.
 
+mod mail_kit;
 mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mail_kit::{Client, Mail, customer_bodies, mail_server, send, send_raw, thread_of};
 use serde_json::{Value, json};
 use support::Server;
-use switchboard_server::{Config, SmtpListen};
+
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-
-/// A server with the shipped plugins, team "Care" (alias `care`) and its
-/// e-mail alias channel enabled; SMTP on a port of its own.
-struct Mail {
-    server: Server,
-    smtp: SocketAddr,
-}
-
-async fn mail_server(tweak: impl FnOnce(&mut Config)) -> Mail {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind smtp");
-    let smtp = listener.local_addr().expect("smtp addr");
-    let server = Server::start_with(|c| {
-        c.bundled = switchboard_server::BundledPlugin::shipped();
-        c.smtp.listen = SmtpListen::Bound(Arc::new(listener));
-        c.smtp.retry_base = Duration::from_millis(100);
-        c.smtp.retry_poll = Duration::from_millis(50);
-        tweak(c);
-    })
-    .await;
-    server.post("/api/teams", json!({"name": "Care"})).await.expect(201);
-    server.enable("care", "email-alias", json!({}), &["tickets"]).await.expect(201);
-    Mail { server, smtp }
-}
-
-/// One SMTP reply: its code and its lines' text.
-#[derive(Debug)]
-struct Reply {
-    code: u16,
-    text: String,
-}
-
-/// A client on a plain socket, to send exactly the bytes a test needs.
-struct Client {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
-}
-
-impl Client {
-    async fn connect(addr: SocketAddr) -> (Client, Reply) {
-        let (read, writer) = TcpStream::connect(addr).await.expect("connect").into_split();
-        let mut client = Client { reader: BufReader::new(read), writer };
-        let greeting = client.reply().await;
-        (client, greeting)
-    }
-
-    async fn write(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).await.expect("write");
-    }
-
-    /// Reads one reply, all of its lines.
-    async fn reply(&mut self) -> Reply {
-        let mut text = String::new();
-        loop {
-            let mut line = String::new();
-            let read = tokio::time::timeout(Duration::from_secs(30), self.reader.read_line(&mut line)).await;
-            let n = read.expect("a reply in time").expect("read");
-            assert!(n > 0, "the server closed the connection; so far: {text}");
-            text.push_str(&line[4.min(line.len())..]);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return Reply { code: line[..3].parse().expect("a reply code"), text };
-            }
-        }
-    }
-
-    async fn command(&mut self, line: &str) -> Reply {
-        self.write(format!("{line}\r\n").as_bytes()).await;
-        self.reply().await
-    }
-
-    /// Sends one message and returns the answer to its end of data.
-    async fn send(&mut self, from: &str, to: &[&str], message: &str) -> Reply {
-        let mail = self.command(&format!("MAIL FROM:<{from}>")).await;
-        assert_eq!(mail.code, 250, "{mail:?}");
-        for rcpt in to {
-            let answer = self.command(&format!("RCPT TO:<{rcpt}>")).await;
-            assert_eq!(answer.code, 250, "{rcpt}: {answer:?}");
-        }
-        assert_eq!(self.command("DATA").await.code, 354);
-        self.write(message.replace('\n', "\r\n").as_bytes()).await;
-        self.command(".").await
-    }
-}
-
-/// Sends `message` from `from` to `to` in a session of its own.
-async fn send(smtp: SocketAddr, from: &str, to: &str, message: &str) -> Reply {
-    let (mut c, greeting) = Client::connect(smtp).await;
-    assert_eq!(greeting.code, 220, "{greeting:?}");
-    assert_eq!(c.command("EHLO client.example").await.code, 250);
-    let answer = c.send(from, &[to], message).await;
-    c.command("QUIT").await;
-    answer
-}
-
-/// A ticket's thread, oldest first.
-async fn thread_of(s: &Server, ticket: u64) -> Vec<Value> {
-    let thread = s.get(&format!("/api/tickets/{ticket}/messages")).await.expect(200);
-    thread.as_array().cloned().unwrap_or_default()
-}
-
-/// The bodies of a ticket's customer messages, in order.
-async fn customer_bodies(s: &Server, ticket: u64) -> Vec<String> {
-    thread_of(s, ticket)
-        .await
-        .iter()
-        .filter(|m| m["kind"] == "customer")
-        .filter_map(|m| m["body"].as_str().map(str::to_owned))
-        .collect()
-}
 
 const FIRST: &str = "From: Olena Koval <olena@customer.example>
 To: care@help.example.com
@@ -536,6 +430,23 @@ struct Expected {
     contact: Option<String>,
     name: Option<String>,
     to: Option<String>,
+    /// The files listed on the message's thread entry, as "name type",
+    /// with " inline" for an inline image.
+    files: Option<Vec<String>>,
+}
+
+/// The files an entry lists, as `files` in `expected.toml` names them;
+/// every kept one has content to fetch.
+fn listed_files(entry: &Value) -> Vec<String> {
+    let files = entry["attachments"].as_array().cloned().unwrap_or_default();
+    files
+        .iter()
+        .map(|f| {
+            assert!(f["dropped"].is_null() && f["url"].is_string() && f["size"].as_u64() > Some(0), "{f}");
+            let inline = if f["inline"] == true { " inline" } else { "" };
+            format!("{} {}{inline}", f["name"].as_str().unwrap_or("?"), f["content_type"].as_str().unwrap_or("?"))
+        })
+        .collect()
 }
 
 #[derive(serde::Deserialize)]
@@ -558,30 +469,6 @@ fn envelope_sender(raw: &[u8], file: &str) -> String {
     address.unwrap_or_else(|| {
         format!("{}@customer.example", file.trim_end_matches(".eml").split('-').nth(1).unwrap_or("garbage"))
     })
-}
-
-/// Sends raw bytes as one message, dot-stuffed, in a session of its own.
-async fn send_raw(smtp: SocketAddr, from: &str, raw: &[u8]) -> Reply {
-    let (mut c, _) = Client::connect(smtp).await;
-    assert_eq!(c.command("EHLO client.example").await.code, 250);
-    assert_eq!(c.command(&format!("MAIL FROM:<{from}>")).await.code, 250);
-    assert_eq!(c.command("RCPT TO:<care@help.example.com>").await.code, 250);
-    assert_eq!(c.command("DATA").await.code, 354);
-    let mut data = Vec::with_capacity(raw.len() + 8);
-    for line in raw.split_inclusive(|b| *b == b'\n') {
-        if line.first() == Some(&b'.') {
-            data.push(b'.');
-        }
-        data.extend_from_slice(line);
-    }
-    if !data.ends_with(b"\r\n") {
-        data.extend_from_slice(b"\r\n");
-    }
-    data.extend_from_slice(b".\r\n");
-    c.write(&data).await;
-    let answer = c.reply().await;
-    c.command("QUIT").await;
-    answer
 }
 
 /// Every message of the corpus (charsets, HTML only, attachments, broken
@@ -623,6 +510,12 @@ async fn the_corpus_lands_as_expected() {
                     assert_eq!(t["title"].as_str(), Some(title.as_str()), "{}", e.file);
                 }
                 texts_hold(t["description"].as_str().unwrap_or_default());
+                if let Some(files) = &e.files {
+                    let id = t["id"].as_u64().expect("id");
+                    let thread = thread_of(&m.server, id).await;
+                    let first = thread.iter().find(|m| m["kind"] == "customer").expect("the mail's entry");
+                    assert_eq!(&listed_files(first), files, "{}", e.file);
+                }
                 if e.contact.is_some() || e.name.is_some() {
                     let contact = t["contact_id"].as_u64().unwrap_or_else(|| panic!("{}: no contact", e.file));
                     let contact = m.server.get(&format!("/api/contacts/{contact}")).await.expect(200);
@@ -647,6 +540,9 @@ async fn the_corpus_lands_as_expected() {
                 let kind = if e.outcome == "appended" { "customer" } else { "event" };
                 assert_eq!(last["kind"], kind, "{}: {last}", e.file);
                 texts_hold(last["body"].as_str().unwrap_or_default());
+                if let Some(files) = &e.files {
+                    assert_eq!(&listed_files(last), files, "{}", e.file);
+                }
             }
             "ignored" | "duplicate" => {
                 assert_eq!(tickets.len(), before, "{}: no new ticket", e.file);

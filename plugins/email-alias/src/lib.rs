@@ -8,9 +8,11 @@
 // The modules name each other through `super::`, not `crate::`, so that
 // the fuzz target in `fuzz/` can compile this source as a module of its own.
 mod compose;
+mod files;
 mod html;
 mod noise;
 mod parse;
+mod quote;
 mod reply;
 mod thread;
 
@@ -29,10 +31,18 @@ pub struct Settings {
     /// Answer each new ticket with an automatic acknowledgement.
     #[serde(default)]
     pub acknowledge_new_tickets: bool,
+    /// The largest attachment kept, in bytes; a larger one is listed on
+    /// the thread entry as dropped.
+    #[serde(default = "default_attachment_cap")]
+    pub max_attachment_bytes: u64,
 }
 
 fn default_per_sender() -> u32 {
     20
+}
+
+fn default_attachment_cap() -> u64 {
+    10_000_000
 }
 
 struct EmailAlias;
@@ -47,6 +57,13 @@ impl Channel for EmailAlias {
     fn validate(settings: &Settings) -> Result<(), PluginError> {
         if settings.new_tickets_per_sender_per_hour == 0 {
             return Err(PluginError::InvalidSettings("new_tickets_per_sender_per_hour: must be at least 1".into()));
+        }
+        if settings.max_attachment_bytes > files::MAX_KEPT_BYTES {
+            return Err(PluginError::InvalidSettings(format!(
+                "max_attachment_bytes: {} is more than the {} bytes the host keeps for one message",
+                settings.max_attachment_bytes,
+                files::MAX_KEPT_BYTES
+            )));
         }
         Ok(())
     }
@@ -78,7 +95,11 @@ switchboard_sdk::export_mail_channel!(EmailAlias);
 pub fn fuzz_mail(raw: &[u8]) {
     use switchboard_sdk::mail::Envelope;
     let host = switchboard_sdk::testing::FakeHost::start();
-    let settings = Settings { new_tickets_per_sender_per_hour: 20, acknowledge_new_tickets: true };
+    let settings = Settings {
+        new_tickets_per_sender_per_hour: 20,
+        acknowledge_new_tickets: true,
+        max_attachment_bytes: default_attachment_cap(),
+    };
     let from = raw.iter().take(40).filter(|b| b.is_ascii_alphanumeric()).map(|b| *b as char).collect::<String>();
     let mail = InboundMail {
         envelope: Envelope {

@@ -4,11 +4,16 @@
 use switchboard_sdk::PluginError;
 use switchboard_sdk::host::{rate_limit, tickets};
 use switchboard_sdk::mail::{InboundMail, MailOutcome};
-use switchboard_sdk::types::{ContactInfo, Email, MessageKind, NewTicket, PointKind, Ticket};
+use switchboard_sdk::types::{
+    AttachmentContent, ContactInfo, DroppedFile, Email, MessageKind, NewAttachment, NewEntry, NewTicket, PointKind,
+    Ticket,
+};
 
 use super::Settings;
+use super::files;
 use super::noise;
 use super::parse::{self, Parsed, Sender};
+use super::quote;
 use super::reply;
 
 /// How much of an unreadable message's raw text the ticket shows.
@@ -16,8 +21,8 @@ const RAW_EXCERPT: usize = 20_000;
 
 /// Handles one accepted message.
 pub fn handle(settings: &Settings, mail: &InboundMail) -> Result<MailOutcome, PluginError> {
-    let Some(parsed) = parse::parse(&mail.raw, &mail.envelope.mail_from) else {
-        return unreadable(mail);
+    let Some(mut parsed) = parse::parse(&mail.raw, &mail.envelope.mail_from) else {
+        return unreadable(settings, mail);
     };
     if noise::is_bounce(&parsed.message, &mail.envelope.mail_from) {
         return bounce(&parsed);
@@ -33,9 +38,9 @@ pub fn handle(settings: &Settings, mail: &InboundMail) -> Result<MailOutcome, Pl
         return Ok(MailOutcome::Appended(done.id));
     }
     if let Some(ticket) = answered(&parsed)? {
-        return append(&ticket, &parsed, &own);
+        return append(settings, &ticket, &mut parsed, &own);
     }
-    let Some(sender) = &parsed.sender else {
+    let Some(sender) = parsed.sender.clone() else {
         return Ok(MailOutcome::Ignored("the message has no sender address (From or MAIL FROM)".into()));
     };
     let limit = settings.new_tickets_per_sender_per_hour;
@@ -46,7 +51,7 @@ pub fn handle(settings: &Settings, mail: &InboundMail) -> Result<MailOutcome, Pl
             sender.address
         )));
     }
-    let id = open(&parsed, sender, own)?;
+    let id = open(settings, &mut parsed, &sender, own)?;
     if settings.acknowledge_new_tickets && id.created {
         let team_address = mail.envelope.rcpt_to.first().map(|a| without_tag(a)).unwrap_or_default();
         reply::acknowledge(&reply::Ack {
@@ -110,25 +115,30 @@ fn first_known(ids: &[String]) -> Result<Option<Ticket>, PluginError> {
 
 /// Adds the message to `ticket`'s thread and remembers its id, so that
 /// answers to it thread too.
-fn append(ticket: &Ticket, parsed: &Parsed<'_>, own: &str) -> Result<MailOutcome, PluginError> {
-    let mut body = entry(parsed);
+fn append(
+    settings: &Settings,
+    ticket: &Ticket,
+    parsed: &mut Parsed<'_>,
+    own: &str,
+) -> Result<MailOutcome, PluginError> {
     // The host attributes a customer message to the ticket's contact;
     // someone else on the thread (a colleague in Cc) is named.
+    let mut from = None;
     if let Some(sender) = &parsed.sender {
         let contact = tickets::get_contact(ticket.id)?;
         let theirs = contact.is_some_and(|c| c.emails.iter().any(|e| e.address.eq_ignore_ascii_case(&sender.address)));
         if !theirs {
-            body = format!("From: {}\n\n{body}", display(sender));
+            from = Some(format!("From: {}\n\n", display(sender)));
         }
     }
-    tickets::append_message(ticket.id, MessageKind::Customer, &body)?;
+    tickets::append_entry(ticket.id, &entry(settings, parsed, from.as_deref()))?;
     tickets::add_keys(ticket.id, &[own.to_owned()])?;
     Ok(MailOutcome::Appended(ticket.id))
 }
 
 /// Opens a ticket for a new message; its Message-ID (or receipt) is the
 /// ticket's key, so a retry finds it instead of opening a second one.
-fn open(parsed: &Parsed<'_>, sender: &Sender, own: String) -> Result<Opened, PluginError> {
+fn open(settings: &Settings, parsed: &mut Parsed<'_>, sender: &Sender, own: String) -> Result<Opened, PluginError> {
     let title = if parsed.subject.is_empty() { "(no subject)".to_owned() } else { parsed.subject.clone() };
     let contact = ContactInfo {
         name: sender.name.clone(),
@@ -144,7 +154,7 @@ fn open(parsed: &Parsed<'_>, sender: &Sender, own: String) -> Result<Opened, Plu
     };
     let got = tickets::create_or_get(&ticket, &[])?;
     if got.created {
-        tickets::append_message(got.ticket.id, MessageKind::Customer, &entry(parsed))?;
+        tickets::append_entry(got.ticket.id, &entry(settings, parsed, None))?;
     }
     Ok(Opened { ticket: got.ticket.id, title: got.ticket.title, created: got.created })
 }
@@ -164,8 +174,8 @@ fn bounce(parsed: &Parsed<'_>) -> Result<MailOutcome, PluginError> {
 }
 
 /// A message the parser cannot read is kept as such: a ticket showing the
-/// start of its raw text (the host keeps the whole raw copy).
-fn unreadable(mail: &InboundMail) -> Result<MailOutcome, PluginError> {
+/// start of its raw text, with the raw message attached (up to the cap).
+fn unreadable(settings: &Settings, mail: &InboundMail) -> Result<MailOutcome, PluginError> {
     let raw = String::from_utf8_lossy(&mail.raw);
     let excerpt: String = raw.chars().take(RAW_EXCERPT).collect();
     let from = if mail.envelope.mail_from.is_empty() { "<>" } else { mail.envelope.mail_from.as_str() };
@@ -176,12 +186,51 @@ fn unreadable(mail: &InboundMail) -> Result<MailOutcome, PluginError> {
         contact: None,
         external_key: Some(format!("receipt:{}", mail.receipt)),
     };
-    Ok(MailOutcome::Opened(tickets::create_or_get(&ticket, &[])?.ticket.id))
+    let got = tickets::create_or_get(&ticket, &[])?;
+    if got.created {
+        let size = mail.raw.len() as u64;
+        let content = if size > settings.max_attachment_bytes.min(files::MAX_KEPT_BYTES) {
+            let reason = format!("larger than the {}-byte cap for attachments", settings.max_attachment_bytes);
+            AttachmentContent::Dropped(DroppedFile { size, reason })
+        } else {
+            AttachmentContent::Kept(mail.raw.clone())
+        };
+        let raw_copy = NewAttachment {
+            name: format!("message-{}.eml", mail.receipt),
+            content_type: "message/rfc822".into(),
+            content_id: None,
+            inline: false,
+            content,
+        };
+        let entry = NewEntry {
+            kind: MessageKind::Event,
+            body: "The message as it was received is attached.".into(),
+            full_body: None,
+            attachments: vec![raw_copy],
+        };
+        tickets::append_entry(got.ticket.id, &entry)?;
+    }
+    Ok(MailOutcome::Opened(got.ticket.id))
 }
 
-/// The thread entry of a message: its text, or a note that it had none.
-fn entry(parsed: &Parsed<'_>) -> String {
-    if parsed.text.is_empty() { "(the message has no text)".to_owned() } else { parsed.text.clone() }
+/// The thread entry of a message: its new text shown (quoted history
+/// folded away, the whole text kept), after `from` when the sender is
+/// not the ticket's contact, and its files.
+fn entry(settings: &Settings, parsed: &mut Parsed<'_>, from: Option<&str>) -> NewEntry {
+    let text = if parsed.text.is_empty() { "(the message has no text)" } else { parsed.text.as_str() };
+    let (shown, whole) = quote::fold(text);
+    let from = from.unwrap_or("");
+    let files = files::take(&mut parsed.message, settings.max_attachment_bytes);
+    let mut body = format!("{from}{shown}");
+    if files.unlisted > 0 {
+        body.push_str(&format!("\n\n({} more attachments are not listed: an entry lists at most 100)", files.unlisted));
+    }
+    NewEntry {
+        kind: MessageKind::Customer,
+        body: parse::clean_text(&body),
+        full_body: whole.map(|w| parse::clean_text(&format!("{from}{w}"))),
+        attachments: files.listed,
+    }
 }
 
 fn display(sender: &Sender) -> String {
