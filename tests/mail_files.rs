@@ -7,7 +7,7 @@
 mod mail_kit;
 mod support;
 
-use mail_kit::{Mail, mail_server, send, send_raw, thread_of};
+use mail_kit::{Mail, base64_lines, mail_server, send, send_raw, thread_of};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{ADMIN, Server};
@@ -17,24 +17,6 @@ fn pdf_bytes(len: usize) -> Vec<u8> {
     let mut data = b"%PDF-1.4\n".to_vec();
     data.extend((0..len - data.len()).map(|i| (i * 7 % 256) as u8));
     data
-}
-
-/// Base64 in 76-character lines, as mail carries it.
-fn base64_lines(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out.as_bytes().chunks(76).map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>().join("\n")
 }
 
 /// The PNG signature and a few bytes: enough to be an image to a browser.

@@ -153,3 +153,37 @@ pub async fn send_raw(smtp: SocketAddr, from: &str, raw: &[u8]) -> Reply {
     c.command("QUIT").await;
     answer
 }
+
+/// The first mail of Olena's thread.
+pub const FIRST: &str = "From: Olena Koval <olena@customer.example>
+To: care@help.example.com
+Subject: The printer is on fire
+Message-ID: <first-1@customer.example>
+Date: Tue, 1 Dec 2026 10:00:00 +0200
+
+It started this morning.
+";
+
+/// Base64 of `data` (RFC 4648, with padding).
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Base64 in 76-character lines, as mail carries it.
+pub fn base64_lines(data: &[u8]) -> String {
+    let text = base64(data);
+    text.as_bytes().chunks(76).map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>().join("\n")
+}
