@@ -9,6 +9,7 @@
 mod address;
 mod attachment;
 mod contact;
+mod conversation;
 mod error;
 mod message;
 mod plugin;
@@ -27,6 +28,10 @@ pub use attachment::{
     Attachment, AttachmentContent, AttachmentDraft, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, check_attachments,
 };
 pub use contact::{Company, Contact, ContactDraft, Email, Phone, PointKind};
+pub use conversation::{
+    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationOrigin,
+    ConversationState, MAX_CHAT_MESSAGE_LEN, Speaker,
+};
 pub use error::CoreError;
 pub use message::{Author, Delivery, DeliveryState, Message, MessageDraft, MessageKind};
 pub use plugin::{

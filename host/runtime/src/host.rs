@@ -247,7 +247,8 @@ pub(crate) fn plugin_error(e: StoreError) -> PluginError {
         | StoreError::UnknownTeam(_)
         | StoreError::UnknownContact(_)
         | StoreError::UnknownMessage { .. }
-        | StoreError::UnknownAttachment { .. } => PluginError::NotFound(e.to_string()),
+        | StoreError::UnknownAttachment { .. }
+        | StoreError::UnknownConversation(_) => PluginError::NotFound(e.to_string()),
         StoreError::Rule(_) | StoreError::ExternalKeyTaken { .. } | StoreError::StorageFull { .. } => {
             PluginError::Permanent(e.to_string())
         }

@@ -214,6 +214,7 @@ impl From<StoreError> for ApiError {
             | StoreError::UnknownJob(_)
             | StoreError::UnknownMessage { .. }
             | StoreError::UnknownAttachment { .. }
+            | StoreError::UnknownConversation(_)
             | StoreError::NotEnabled { .. } => ApiError::not_found(e.to_string()),
             StoreError::SlugTaken(_)
             | StoreError::AliasTaken { .. }
@@ -222,6 +223,7 @@ impl From<StoreError> for ApiError {
             | StoreError::StorageFull { .. }
             | StoreError::ExternalKeyTaken { .. }
             | StoreError::LeaseLost { .. }
+            | StoreError::TokenTaken
             | StoreError::JobNotFailed(_) => ApiError::conflict(e.to_string()),
             StoreError::Replayed { answer, .. } => {
                 let mut replayed = ApiError::new(StatusCode::OK, "replayed", "");

@@ -18,6 +18,7 @@
 //! [`Committed`]: switchboard_store::Committed
 
 mod contacts;
+mod conversations;
 mod convert;
 mod delivery;
 mod idempotency;

@@ -162,6 +162,39 @@ pub(crate) fn external_key(slug: &str, origin: &str, key: &str) -> Vec<u8> {
     k
 }
 
+/// A conversation message: the conversation, then its sequence number, so
+/// that what came after a number is one range scan.
+pub(crate) fn chat_message(conversation: u64, seq: u64) -> [u8; 16] {
+    let mut k = [0; 16];
+    k[..8].copy_from_slice(&id(conversation));
+    k[8..].copy_from_slice(&id(seq));
+    k
+}
+
+/// The prefix of a team's conversations in one state.
+pub(crate) fn conversation_state_prefix(team: &str, state: switchboard_core::ConversationState) -> Vec<u8> {
+    use switchboard_core::ConversationState as S;
+    let code = match state {
+        S::Bot => 0,
+        S::Waiting => 1,
+        S::WithOperator => 2,
+        S::Ended => 3,
+    };
+    let mut k = Vec::with_capacity(team.len() + 10);
+    k.extend_from_slice(team.as_bytes());
+    // A slug has no NUL, so one team's keys never run into another's.
+    k.push(0);
+    k.push(code);
+    k
+}
+
+/// A team's conversation in one state.
+pub(crate) fn conversation_state(team: &str, state: switchboard_core::ConversationState, conversation: u64) -> Vec<u8> {
+    let mut k = conversation_state_prefix(team, state);
+    k.extend_from_slice(&id(conversation));
+    k
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@
 mod batch;
 mod codec;
 mod contacts;
+mod conversations;
 mod delivery;
 mod failpoint;
 mod group_commit;

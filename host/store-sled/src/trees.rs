@@ -56,11 +56,19 @@ pub(crate) enum Tree {
     /// The content of thread entries' files, by entry and place; kept apart
     /// from the entries so that reading a thread does not read its files.
     Attachments,
+    /// Live conversations by id.
+    Conversations,
+    /// Conversation messages by conversation and sequence number.
+    ChatMessages,
+    /// Conversation ids by the hash of their visitor token.
+    ConversationTokens,
+    /// A team's conversations by state, then id.
+    ConversationStates,
 }
 
 impl Tree {
     /// Every tree, in the order transactions see them.
-    pub(crate) const ALL: [Tree; 25] = [
+    pub(crate) const ALL: [Tree; 29] = [
         Tree::Meta,
         Tree::Teams,
         Tree::Aliases,
@@ -86,6 +94,10 @@ impl Tree {
         Tree::JobDue,
         Tree::JobFailed,
         Tree::Attachments,
+        Tree::Conversations,
+        Tree::ChatMessages,
+        Tree::ConversationTokens,
+        Tree::ConversationStates,
     ];
 
     /// The tree's name in the sled database.
@@ -116,6 +128,10 @@ impl Tree {
             Tree::JobDue => "job_due",
             Tree::JobFailed => "job_failed",
             Tree::Attachments => "attachments",
+            Tree::Conversations => "conversations",
+            Tree::ChatMessages => "chat_messages",
+            Tree::ConversationTokens => "conversation_tokens",
+            Tree::ConversationStates => "conversation_states",
         }
     }
 
@@ -139,12 +155,14 @@ pub(crate) enum Sequence {
     Message,
     /// Job ids.
     Job,
+    /// Conversation ids.
+    Conversation,
 }
 
 impl Sequence {
     /// Every sequence, at its index.
-    pub(crate) const ALL: [Sequence; 5] =
-        [Sequence::Ticket, Sequence::Contact, Sequence::User, Sequence::Message, Sequence::Job];
+    pub(crate) const ALL: [Sequence; 6] =
+        [Sequence::Ticket, Sequence::Contact, Sequence::User, Sequence::Message, Sequence::Job, Sequence::Conversation];
 
     /// Its key in [`Tree::Meta`]: the first id not yet reserved (see
     /// `sequences`).
@@ -155,6 +173,7 @@ impl Sequence {
             Sequence::User => b"next:user",
             Sequence::Message => b"next:message",
             Sequence::Job => b"next:job",
+            Sequence::Conversation => b"next:conversation",
         }
     }
 }

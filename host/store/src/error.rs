@@ -40,6 +40,12 @@ pub enum StoreError {
         /// The file's place in the entry's list.
         index: usize,
     },
+    /// No conversation has this id.
+    #[error("unknown conversation {0}")]
+    UnknownConversation(u64),
+    /// Another conversation has this visitor token.
+    #[error("the conversation token is taken")]
+    TokenTaken,
     /// No job has this id.
     #[error("unknown job {0}")]
     UnknownJob(u64),

@@ -2,7 +2,7 @@
 //!
 //! The server and the plugin runtime talk to storage through the
 //! capability-sized traits here ([`TeamStore`], [`TicketStore`],
-//! [`ContactStore`], [`UserStore`], [`PluginStore`], [`KvStore`],
+//! [`ContactStore`], [`ConversationStore`], [`UserStore`], [`PluginStore`], [`KvStore`],
 //! [`IdempotencyStore`], [`JobStore`]), each a set of domain use cases: open a ticket,
 //! move it, append to its thread. A module depends only on the traits it
 //! uses; [`Stores`] hands each of them out from one backend. The traits say
@@ -20,6 +20,7 @@
 mod committed;
 pub mod conformance;
 mod contacts;
+mod conversations;
 mod delivery;
 mod error;
 mod health;
@@ -35,6 +36,7 @@ mod users;
 
 pub use committed::{Committed, Durability};
 pub use contacts::ContactStore;
+pub use conversations::{Changed, ConversationStore, MAX_CHAT_PAGE};
 pub use delivery::{DeliveryEntry, DeliveryJob, Queued};
 pub use error::StoreError;
 pub use health::Health;

@@ -3,13 +3,23 @@
 use std::sync::Arc;
 
 use crate::{
-    ContactStore, Health, IdempotencyStore, JobStore, KvStore, PluginStore, TeamStore, TicketStore, UserStore,
+    ContactStore, ConversationStore, Health, IdempotencyStore, JobStore, KvStore, PluginStore, TeamStore, TicketStore,
+    UserStore,
 };
 
 /// A backend that offers every capability. Code that needs one capability
 /// takes that trait alone (`Arc<dyn TicketStore>`, …); see [`Stores`].
 pub trait Store:
-    TeamStore + TicketStore + ContactStore + UserStore + PluginStore + KvStore + IdempotencyStore + JobStore + Health
+    TeamStore
+    + TicketStore
+    + ContactStore
+    + ConversationStore
+    + UserStore
+    + PluginStore
+    + KvStore
+    + IdempotencyStore
+    + JobStore
+    + Health
 {
 }
 
@@ -17,6 +27,7 @@ impl<T> Store for T where
     T: TeamStore
         + TicketStore
         + ContactStore
+        + ConversationStore
         + UserStore
         + PluginStore
         + KvStore
@@ -36,6 +47,8 @@ pub struct Stores {
     pub tickets: Arc<dyn TicketStore>,
     /// Contacts.
     pub contacts: Arc<dyn ContactStore>,
+    /// Live conversations.
+    pub conversations: Arc<dyn ConversationStore>,
     /// Users.
     pub users: Arc<dyn UserStore>,
     /// Plugins and installations.
@@ -57,6 +70,7 @@ impl Stores {
             teams: backend.clone(),
             tickets: backend.clone(),
             contacts: backend.clone(),
+            conversations: backend.clone(),
             users: backend.clone(),
             plugins: backend.clone(),
             kv: backend.clone(),

@@ -12,6 +12,7 @@
 
 mod attachments;
 mod contacts;
+mod conversations;
 mod delivery;
 mod idempotency;
 mod jobs;
@@ -31,6 +32,7 @@ use crate::{Committed, Store, StoreError};
 
 pub use attachments::*;
 pub use contacts::*;
+pub use conversations::*;
 pub use delivery::*;
 pub use idempotency::*;
 pub use jobs::*;
@@ -96,7 +98,11 @@ macro_rules! conformance_tests {
             an_entry_and_its_delivery_job_are_written_together,
             a_refused_delivery_leaves_no_entry,
             attachments_are_listed_and_read_back,
-            a_bad_file_refuses_the_whole_entry
+            a_bad_file_refuses_the_whole_entry,
+            conversations_number_messages_and_resume_after_a_restart,
+            concurrent_speakers_get_consecutive_numbers,
+            conversation_states_are_listed_per_team_and_follow_changes,
+            conversation_rules_and_tokens_are_enforced
         );
     };
     (@each $harness:ty: $($name:ident),* $(,)?) => {

@@ -1,0 +1,167 @@
+//! Live conversations: the record, its messages numbered in the write
+//! that adds them, the visitor-token index and the per-team state index.
+
+use async_trait::async_trait;
+use switchboard_core::{
+    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState, Speaker,
+    Timestamp,
+};
+use switchboard_store::{Changed, Committed, ConversationStore, MAX_CHAT_PAGE, StoreError};
+
+use crate::SledResult;
+use crate::codec::decode;
+use crate::keys;
+use crate::store::SledStore;
+use crate::trees::{Sequence, Tree};
+use crate::tx::{OrAbort, Tx, TxResult, abort};
+use crate::visibility::Trees;
+
+/// What conversation writes touch.
+const WRITE: Trees = Trees::of(&[
+    Tree::Meta,
+    Tree::Conversations,
+    Tree::ChatMessages,
+    Tree::ConversationTokens,
+    Tree::ConversationStates,
+]);
+/// What conversation reads look at.
+const READ: Trees =
+    Trees::of(&[Tree::Conversations, Tree::ChatMessages, Tree::ConversationTokens, Tree::ConversationStates]);
+
+impl Tx<'_> {
+    fn conversation(&self, id: ConversationId) -> TxResult<Conversation> {
+        match self.get(Tree::Conversations, &keys::id(id), "conversation")? {
+            Some(c) => Ok(c),
+            None => abort(StoreError::UnknownConversation(id)),
+        }
+    }
+
+    /// Writes the conversation, moving it in the state index if its state
+    /// changed from `was`, and the message, if any.
+    fn keep_conversation(
+        &self,
+        c: &Conversation,
+        was: ConversationState,
+        message: Option<&ChatMessage>,
+    ) -> TxResult<()> {
+        if c.state != was {
+            self.remove(Tree::ConversationStates, &keys::conversation_state(&c.team, was, c.id))?;
+            self.put_raw(Tree::ConversationStates, &keys::conversation_state(&c.team, c.state, c.id), &[][..])?;
+        }
+        if let Some(m) = message {
+            self.put(Tree::ChatMessages, &keys::chat_message(c.id, m.seq), m)?;
+        }
+        self.put(Tree::Conversations, &keys::id(c.id), c)
+    }
+}
+
+#[async_trait]
+impl ConversationStore for SledStore {
+    async fn open_conversation(
+        &self,
+        draft: ConversationDraft,
+        now: Timestamp,
+    ) -> Result<Committed<Conversation>, StoreError> {
+        self.write(WRITE, move |tx| {
+            tx.team(&draft.team)?;
+            let token = draft.token_hash.as_bytes();
+            if tx.id_at(Tree::ConversationTokens, token)?.is_some() {
+                return abort(StoreError::TokenTaken);
+            }
+            let id = tx.next_id(Sequence::Conversation)?;
+            let c = Conversation::open(id, draft.clone(), now).or_abort()?;
+            tx.put_raw(Tree::ConversationTokens, token, keys::id(id).as_slice())?;
+            tx.put_raw(Tree::ConversationStates, &keys::conversation_state(&c.team, c.state, id), &[][..])?;
+            tx.put(Tree::Conversations, &keys::id(id), &c)?;
+            Ok(c)
+        })
+        .await
+    }
+
+    async fn conversation(&self, id: ConversationId) -> Result<Conversation, StoreError> {
+        let found = self.inner.get(Tree::Conversations, &keys::id(id), "conversation");
+        self.read(READ, found).await?.ok_or(StoreError::UnknownConversation(id))
+    }
+
+    async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError> {
+        let id = self.inner.tree(Tree::ConversationTokens).get(token_hash.as_bytes()).backend()?;
+        match id.and_then(|v| keys::read_id(&v)) {
+            Some(id) => self.conversation(id).await.map(Some),
+            None => self.read(READ, Ok(None)).await,
+        }
+    }
+
+    async fn say(
+        &self,
+        id: ConversationId,
+        speaker: Speaker,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<Committed<ChatMessage>, StoreError> {
+        let body = body.to_owned();
+        self.write(WRITE, move |tx| {
+            let mut c = tx.conversation(id)?;
+            let was = c.state;
+            let message = c.say(speaker.clone(), &body, now).or_abort()?;
+            tx.keep_conversation(&c, was, Some(&message))?;
+            Ok(message)
+        })
+        .await
+    }
+
+    async fn change_conversation(
+        &self,
+        id: ConversationId,
+        change: ConversationChange,
+        now: Timestamp,
+    ) -> Result<Committed<Changed>, StoreError> {
+        self.write(WRITE, move |tx| {
+            let mut c = tx.conversation(id)?;
+            let was = c.state;
+            let message = c.apply(change.clone(), now).or_abort()?;
+            tx.keep_conversation(&c, was, message.as_ref())?;
+            Ok(Changed { conversation: c, message })
+        })
+        .await
+    }
+
+    async fn chat_messages(
+        &self,
+        id: ConversationId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.conversation(id).await?;
+        let from = keys::chat_message(id, after.saturating_add(1));
+        let to = keys::chat_message(id, u64::MAX);
+        let range = self.inner.tree(Tree::ChatMessages).range(from..=to);
+        let page = range.values().take(limit.min(MAX_CHAT_PAGE)).map(|v| decode("chat message", &v.backend()?));
+        self.read(READ, page.collect()).await
+    }
+
+    async fn conversations(
+        &self,
+        team: &str,
+        state: ConversationState,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let prefix = keys::conversation_state_prefix(team, state);
+        let ids: Vec<u64> = self
+            .inner
+            .tree(Tree::ConversationStates)
+            .scan_prefix(&prefix)
+            .keys()
+            .take(limit.min(MAX_CHAT_PAGE))
+            .map(|k| k.map(|k| k.get(prefix.len()..).and_then(keys::read_id)))
+            .filter_map(Result::transpose)
+            .collect::<Result<_, _>>()
+            .backend()?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = self.inner.get(Tree::Conversations, &keys::id(id), "conversation")? {
+                found.push(c);
+            }
+        }
+        self.read(READ, Ok(found)).await
+    }
+}

@@ -1,0 +1,77 @@
+//! Live conversations and their messages.
+
+use async_trait::async_trait;
+use switchboard_core::{
+    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState, Speaker,
+    Timestamp,
+};
+
+use crate::{Committed, StoreError};
+
+/// The most messages one read returns.
+pub const MAX_CHAT_PAGE: usize = 500;
+
+/// What a change to a conversation wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// The conversation after the change.
+    pub conversation: Conversation,
+    /// The system message that records it, if the change wrote one (a
+    /// change that was already so writes none).
+    pub message: Option<ChatMessage>,
+}
+
+/// Live conversations. Each message gets the next sequence number of its
+/// conversation in the write that adds it: concurrent speakers get
+/// distinct, consecutive numbers, and a reader that asks for what came
+/// after the last number it saw misses nothing.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Opens a conversation in a team. Refused with
+    /// [`StoreError::UnknownTeam`] for a team that does not exist, and with
+    /// [`StoreError::TokenTaken`] when another conversation has the token.
+    async fn open_conversation(
+        &self,
+        draft: ConversationDraft,
+        now: Timestamp,
+    ) -> Result<Committed<Conversation>, StoreError>;
+
+    /// The conversation with this id.
+    async fn conversation(&self, id: ConversationId) -> Result<Conversation, StoreError>;
+
+    /// The conversation whose visitor token has this hash.
+    async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError>;
+
+    /// Adds a message by `speaker`, numbered next, if the conversation's
+    /// rules let them speak now.
+    async fn say(
+        &self,
+        id: ConversationId,
+        speaker: Speaker,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<Committed<ChatMessage>, StoreError>;
+
+    /// Changes a conversation (a hand-over, an operator joining or
+    /// leaving, its end) and writes the system message that records it.
+    async fn change_conversation(
+        &self,
+        id: ConversationId,
+        change: ConversationChange,
+        now: Timestamp,
+    ) -> Result<Committed<Changed>, StoreError>;
+
+    /// The messages numbered after `after`, oldest first, at most `limit`
+    /// (and at most [`MAX_CHAT_PAGE`]).
+    async fn chat_messages(&self, id: ConversationId, after: u64, limit: usize)
+    -> Result<Vec<ChatMessage>, StoreError>;
+
+    /// A team's conversations in `state`, oldest first (the longest
+    /// waiting first), at most `limit` (and at most [`MAX_CHAT_PAGE`]).
+    async fn conversations(
+        &self,
+        team: &str,
+        state: ConversationState,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError>;
+}
