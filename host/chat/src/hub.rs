@@ -1,0 +1,239 @@
+//! The hub: writes go through the store, then a hint goes on the bus; the
+//! hints of every server wake the followers connected to this one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use switchboard_bus::{Bus, Event};
+use switchboard_core::{
+    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, Speaker, Timestamp,
+};
+use switchboard_store::{Changed, ConversationStore};
+use tokio::sync::{broadcast, watch};
+
+use crate::ChatError;
+use crate::follow::{Follower, TeamEvent, TeamFollower};
+
+/// Hints that a conversation has a new message: `chat.message.<id>`,
+/// with the message's number as the payload.
+const MESSAGE_SUBJECT: &str = "chat.message";
+/// Hints that a team's conversation was opened or changed state:
+/// `chat.team.<slug>`, with the conversation's id as the payload.
+const TEAM_SUBJECT: &str = "chat.team";
+/// How many team events a slow operator connection may fall behind
+/// before it is told to read the team's lists again.
+const TEAM_BUFFER: usize = 256;
+/// How often a follower looks at the store without a hint, so that a
+/// hint lost on the way (the publishing server's bus was down) delays a
+/// message by at most this much.
+pub(crate) const LOOK_EVERY: Duration = Duration::from_secs(5);
+
+/// The conversation hub of one server.
+#[derive(Clone)]
+pub struct Hub {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn ConversationStore>,
+    bus: Arc<dyn Bus>,
+    /// The latest message number heard of, per conversation someone on
+    /// this server follows.
+    pub(crate) conversations: Mutex<HashMap<ConversationId, watch::Sender<u64>>>,
+    /// Events per team someone on this server follows.
+    pub(crate) teams: Mutex<HashMap<String, broadcast::Sender<TeamEvent>>>,
+    pub(crate) look_every: Duration,
+}
+
+impl Hub {
+    /// Starts the hub: it subscribes to the bus's chat hints before this
+    /// returns, so that no hint published afterwards is missed.
+    pub async fn start(store: Arc<dyn ConversationStore>, bus: Arc<dyn Bus>) -> Result<Hub, ChatError> {
+        Hub::start_looking_every(store, bus, LOOK_EVERY).await
+    }
+
+    /// [`Hub::start`], with followers looking at the store every
+    /// `look_every` without a hint (tests shorten it).
+    pub async fn start_looking_every(
+        store: Arc<dyn ConversationStore>,
+        bus: Arc<dyn Bus>,
+        look_every: Duration,
+    ) -> Result<Hub, ChatError> {
+        let mut hints = bus.subscribe("chat.>").await?;
+        let inner =
+            Arc::new(Inner { store, bus, conversations: Mutex::default(), teams: Mutex::default(), look_every });
+        // The task holds the hub weakly: it ends with the bus or once the
+        // last handle on the hub is gone.
+        let weak = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            while let Some(event) = hints.next().await {
+                let Some(inner) = weak.upgrade() else { return };
+                inner.hear(event);
+            }
+        });
+        Ok(Hub { inner })
+    }
+
+    /// Opens a conversation, and tells the team's operators.
+    pub async fn open(&self, draft: ConversationDraft, now: Timestamp) -> Result<Conversation, ChatError> {
+        let opened = self.inner.store.open_conversation(draft, now).await?.durable().await?;
+        self.inner.announce(&format!("{TEAM_SUBJECT}.{}", opened.team), opened.id).await;
+        Ok(opened)
+    }
+
+    /// Adds a message, once it is durable, and tells every server.
+    pub async fn say(
+        &self,
+        id: ConversationId,
+        speaker: Speaker,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<ChatMessage, ChatError> {
+        let said = self.inner.store.say(id, speaker, body, now).await?.durable().await?;
+        self.inner.announce(&format!("{MESSAGE_SUBJECT}.{id}"), said.seq).await;
+        Ok(said)
+    }
+
+    /// Changes a conversation (hand-over, an operator joining or leaving,
+    /// its end), once durable, and tells every server: its followers of
+    /// the system message, its team's operators of the change.
+    pub async fn change(
+        &self,
+        id: ConversationId,
+        change: ConversationChange,
+        now: Timestamp,
+    ) -> Result<Changed, ChatError> {
+        let changed = self.inner.store.change_conversation(id, change, now).await?.durable().await?;
+        if let Some(message) = &changed.message {
+            self.inner.announce(&format!("{MESSAGE_SUBJECT}.{id}"), message.seq).await;
+        }
+        self.inner.announce(&format!("{TEAM_SUBJECT}.{}", changed.conversation.team), id).await;
+        Ok(changed)
+    }
+
+    /// Follows a conversation from message number `after` on: what a
+    /// connection sends to its client.
+    pub fn follow(&self, id: ConversationId, after: u64) -> Follower {
+        let mut conversations = self.inner.conversations.lock().unwrap_or_else(PoisonError::into_inner);
+        let hints = conversations.entry(id).or_insert_with(|| watch::channel(0).0).subscribe();
+        Follower::new(Arc::clone(&self.inner), id, after, hints)
+    }
+
+    /// Follows a team's conversations being opened and changing state:
+    /// what an operator's connection needs to keep its lists.
+    pub fn follow_team(&self, team: &str) -> TeamFollower {
+        let mut teams = self.inner.teams.lock().unwrap_or_else(PoisonError::into_inner);
+        let events = teams.entry(team.to_owned()).or_insert_with(|| broadcast::channel(TEAM_BUFFER).0).subscribe();
+        TeamFollower::new(Arc::clone(&self.inner), team.to_owned(), events)
+    }
+}
+
+impl Inner {
+    /// Publishes a hint. A failure is logged, not returned: the write is
+    /// durable, and followers find it at their next look.
+    async fn announce(&self, subject: &str, number: u64) {
+        if let Err(e) = self.bus.publish(subject, number.to_string().into_bytes()).await {
+            tracing::warn!(subject, error = %e, "a chat hint was not published; followers find it at their next look");
+        }
+    }
+
+    /// Wakes the followers a hint concerns, on this server.
+    fn hear(&self, event: Event) {
+        match event {
+            Event::Message { subject, payload } => {
+                let number = std::str::from_utf8(&payload).ok().and_then(|n| n.parse::<u64>().ok());
+                if let (Some(id), Some(seq)) = (subject.strip_prefix("chat.message."), number) {
+                    let Ok(id) = id.parse::<ConversationId>() else { return };
+                    let conversations = self.conversations.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(hint) = conversations.get(&id) {
+                        hint.send_modify(|latest| *latest = (*latest).max(seq));
+                    }
+                } else if let (Some(team), Some(id)) = (subject.strip_prefix("chat.team."), number) {
+                    let teams = self.teams.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(events) = teams.get(team) {
+                        let _ = events.send(TeamEvent::Changed(id));
+                    }
+                }
+            }
+            Event::Gap => {
+                // Hints may have been missed: every follower reads again.
+                for hint in self.conversations.lock().unwrap_or_else(PoisonError::into_inner).values() {
+                    hint.send_modify(|_| {});
+                }
+                for events in self.teams.lock().unwrap_or_else(PoisonError::into_inner).values() {
+                    let _ = events.send(TeamEvent::Resync);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use switchboard_bus::LocalBus;
+    use switchboard_core::{ConversationOrigin, Speaker, TeamDraft};
+    use switchboard_store::Store;
+
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::from_second(1_800_000_000).expect("time")
+    }
+
+    async fn store() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = switchboard_store_sled::SledStore::open(dir.path(), Default::default()).expect("open");
+        let store: Arc<dyn Store> = Arc::new(store);
+        let team = switchboard_core::Team::new(TeamDraft { name: "Care".into(), ..TeamDraft::default() }, now());
+        store.create_team(team.expect("team"), None).await.expect("team").durable().await.expect("durable");
+        (dir, store)
+    }
+
+    fn draft(token: &str) -> ConversationDraft {
+        ConversationDraft {
+            team: "care".into(),
+            plugin: "live-chat".into(),
+            channel: "Care".into(),
+            origin: ConversationOrigin::default(),
+            with_bot: false,
+            token_hash: token.into(),
+        }
+    }
+
+    /// A gap report wakes every follower to read the store, even with no
+    /// hint and no periodic look due.
+    #[tokio::test]
+    async fn a_gap_makes_every_follower_read_again() {
+        let (_dir, store) = store().await;
+        let hub = Hub::start_looking_every(store.clone(), Arc::new(LocalBus::new()), Duration::from_secs(3600))
+            .await
+            .expect("hub");
+        let id = hub.open(draft("t"), now()).await.expect("open").id;
+        let mut follower = hub.follow(id, 0);
+        let waiting = tokio::spawn(async move { follower.next().await.map(|page| page.len()) });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Written past the hub: no hint goes out.
+        store.say(id, Speaker::Visitor, "hello", now()).await.expect("say").durable().await.expect("durable");
+        hub.inner.hear(Event::Gap);
+        let got = tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("woken").expect("join");
+        assert_eq!(got.expect("read"), 1);
+    }
+
+    /// The last follower of a conversation or a team takes its entry with
+    /// it, so the hub holds only what connections follow.
+    #[tokio::test]
+    async fn followers_leave_nothing_behind() {
+        let (_dir, store) = store().await;
+        let hub = Hub::start(store, Arc::new(LocalBus::new())).await.expect("hub");
+        let (a, b, team) = (hub.follow(7, 0), hub.follow(7, 3), hub.follow_team("care"));
+        assert_eq!(hub.inner.conversations.lock().expect("lock").len(), 1);
+        drop(a);
+        assert_eq!(hub.inner.conversations.lock().expect("lock").len(), 1, "b still follows");
+        drop((b, team));
+        assert!(hub.inner.conversations.lock().expect("lock").is_empty());
+        assert!(hub.inner.teams.lock().expect("lock").is_empty());
+    }
+}
