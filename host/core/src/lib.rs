@@ -13,6 +13,7 @@ mod conversation;
 mod error;
 mod message;
 mod plugin;
+mod presence;
 mod priority;
 mod rate;
 mod sla;
@@ -38,6 +39,7 @@ pub use plugin::{
     Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, PublicLimits, parse_version,
     validate_plugin_id,
 };
+pub use presence::{ONLINE_FOR, Presence};
 pub use priority::Priority;
 pub use rate::{KeyedBuckets, TokenBucket};
 pub use sla::{MAX_SLA_HOURS, MIN_SLA_HOURS, Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};

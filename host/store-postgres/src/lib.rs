@@ -25,6 +25,7 @@ mod idempotency;
 mod jobs;
 mod kv;
 mod plugins;
+mod presence;
 mod schema;
 mod store;
 mod teams;

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_ticket_keys.sql"),
     include_str!("../migrations/0004_attachments.sql"),
     include_str!("../migrations/0005_conversations.sql"),
+    include_str!("../migrations/0006_presence.sql"),
 ];
 
 /// An arbitrary key for the advisory lock that lets one server migrate at

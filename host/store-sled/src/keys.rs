@@ -195,6 +195,24 @@ pub(crate) fn conversation_state(team: &str, state: switchboard_core::Conversati
     k
 }
 
+/// The prefix of the operators in a team's chat channel.
+pub(crate) fn presence_prefix(team: &str, channel: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(team.len() + channel.len() + 10);
+    k.extend_from_slice(team.as_bytes());
+    k.push(0);
+    // A channel name has no control characters, so no NUL ends it early.
+    k.extend_from_slice(channel.as_bytes());
+    k.push(0);
+    k
+}
+
+/// An operator in a team's chat channel.
+pub(crate) fn presence(team: &str, channel: &str, user: u64) -> Vec<u8> {
+    let mut k = presence_prefix(team, channel);
+    k.extend_from_slice(&id(user));
+    k
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

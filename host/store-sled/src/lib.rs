@@ -26,6 +26,7 @@ mod kv;
 mod load;
 mod migrate;
 mod plugins;
+mod presence;
 mod record_cache;
 mod sequences;
 mod store;

@@ -64,11 +64,13 @@ pub(crate) enum Tree {
     ConversationTokens,
     /// A team's conversations by state, then id.
     ConversationStates,
+    /// Operators' presence by team, chat channel and user.
+    Presence,
 }
 
 impl Tree {
     /// Every tree, in the order transactions see them.
-    pub(crate) const ALL: [Tree; 29] = [
+    pub(crate) const ALL: [Tree; 30] = [
         Tree::Meta,
         Tree::Teams,
         Tree::Aliases,
@@ -98,6 +100,7 @@ impl Tree {
         Tree::ChatMessages,
         Tree::ConversationTokens,
         Tree::ConversationStates,
+        Tree::Presence,
     ];
 
     /// The tree's name in the sled database.
@@ -132,6 +135,7 @@ impl Tree {
             Tree::ChatMessages => "chat_messages",
             Tree::ConversationTokens => "conversation_tokens",
             Tree::ConversationStates => "conversation_states",
+            Tree::Presence => "presence",
         }
     }
 

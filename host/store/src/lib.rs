@@ -2,7 +2,7 @@
 //!
 //! The server and the plugin runtime talk to storage through the
 //! capability-sized traits here ([`TeamStore`], [`TicketStore`],
-//! [`ContactStore`], [`ConversationStore`], [`UserStore`], [`PluginStore`], [`KvStore`],
+//! [`ContactStore`], [`ConversationStore`], [`PresenceStore`], [`UserStore`], [`PluginStore`], [`KvStore`],
 //! [`IdempotencyStore`], [`JobStore`]), each a set of domain use cases: open a ticket,
 //! move it, append to its thread. A module depends only on the traits it
 //! uses; [`Stores`] hands each of them out from one backend. The traits say
@@ -28,6 +28,7 @@ mod idempotency;
 mod jobs;
 mod kv;
 mod plugins;
+mod presence;
 mod store;
 mod teams;
 mod tickets;
@@ -44,6 +45,7 @@ pub use idempotency::IdempotencyStore;
 pub use jobs::{Job, JobDraft, JobOutcome, JobState, JobStore, Lease};
 pub use kv::{KvScope, KvStore};
 pub use plugins::PluginStore;
+pub use presence::PresenceStore;
 pub use store::{Store, Stores};
 pub use teams::TeamStore;
 pub use tickets::TicketStore;

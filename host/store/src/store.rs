@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::{
-    ContactStore, ConversationStore, Health, IdempotencyStore, JobStore, KvStore, PluginStore, TeamStore, TicketStore,
-    UserStore,
+    ContactStore, ConversationStore, Health, IdempotencyStore, JobStore, KvStore, PluginStore, PresenceStore,
+    TeamStore, TicketStore, UserStore,
 };
 
 /// A backend that offers every capability. Code that needs one capability
@@ -14,6 +14,7 @@ pub trait Store:
     + TicketStore
     + ContactStore
     + ConversationStore
+    + PresenceStore
     + UserStore
     + PluginStore
     + KvStore
@@ -28,6 +29,7 @@ impl<T> Store for T where
         + TicketStore
         + ContactStore
         + ConversationStore
+        + PresenceStore
         + UserStore
         + PluginStore
         + KvStore
@@ -49,6 +51,8 @@ pub struct Stores {
     pub contacts: Arc<dyn ContactStore>,
     /// Live conversations.
     pub conversations: Arc<dyn ConversationStore>,
+    /// Operators' presence in chat channels.
+    pub presence: Arc<dyn PresenceStore>,
     /// Users.
     pub users: Arc<dyn UserStore>,
     /// Plugins and installations.
@@ -71,6 +75,7 @@ impl Stores {
             tickets: backend.clone(),
             contacts: backend.clone(),
             conversations: backend.clone(),
+            presence: backend.clone(),
             users: backend.clone(),
             plugins: backend.clone(),
             kv: backend.clone(),

@@ -18,6 +18,7 @@ mod idempotency;
 mod jobs;
 mod kv;
 mod plugins;
+mod presence;
 mod teams;
 mod tickets;
 mod users;
@@ -38,6 +39,7 @@ pub use idempotency::*;
 pub use jobs::*;
 pub use kv::*;
 pub use plugins::*;
+pub use presence::*;
 pub use teams::*;
 pub use tickets::*;
 pub use users::*;
@@ -102,7 +104,8 @@ macro_rules! conformance_tests {
             conversations_number_messages_and_resume_after_a_restart,
             concurrent_speakers_get_consecutive_numbers,
             conversation_states_are_listed_per_team_and_follow_changes,
-            conversation_rules_and_tokens_are_enforced
+            conversation_rules_and_tokens_are_enforced,
+            operators_are_online_for_thirty_minutes_after_a_heartbeat
         );
     };
     (@each $harness:ty: $($name:ident),* $(,)?) => {
