@@ -152,6 +152,32 @@ async fn rerun_attempt(tx: &Transaction<'_>, id: u64, now: Timestamp) -> Result<
     Ok(job)
 }
 
+async fn schedule_attempt(tx: &Transaction<'_>, draft: &JobDraft, now: Timestamp) -> Result<Job, TxError> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE queue = $1 AND key = $2 FOR UPDATE");
+    let Some(found) = row(tx, &sql, &[&draft.queue, &draft.key]).await? else {
+        let fresh = JobDraft { held_by: None, ..draft.clone() };
+        return enqueue_attempt(tx, &fresh, now).await.map(|got| got.record);
+    };
+    let mut job = job_of(&found)?;
+    job.reschedule(draft.payload.clone(), draft.due_at, now);
+    execute(tx, "UPDATE jobs SET payload = $2 WHERE id = $1", &[&db_id(job.id)?, &job.payload]).await?;
+    save(tx, &job).await?;
+    Ok(job)
+}
+
+async fn cancel_attempt(tx: &Transaction<'_>, queue: &str, key: &str, now: Timestamp) -> Result<bool, TxError> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE queue = $1 AND key = $2 FOR UPDATE");
+    let Some(found) = row(tx, &sql, &[&queue, &key]).await? else {
+        return Ok(false);
+    };
+    let mut job = job_of(&found)?;
+    if !job.cancel(now) {
+        return Ok(false);
+    }
+    save(tx, &job).await?;
+    Ok(true)
+}
+
 /// `prefix` as a `LIKE` pattern that matches only itself, then anything.
 fn like_prefix(prefix: &str) -> String {
     let mut pattern = String::with_capacity(prefix.len() + 1);
@@ -210,6 +236,15 @@ impl JobStore for PgStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let found = rows(&client, &sql, &[&queue, &like_prefix(key_prefix), &limit]).await.map_err(into_store)?;
         found.iter().map(job_of).collect()
+    }
+
+    async fn schedule_job(&self, draft: JobDraft, now: Timestamp) -> Result<Committed<Job>, StoreError> {
+        draft.check()?;
+        transact!(self, |tx| schedule_attempt(&tx, &draft, now)).map(Committed::durable_now)
+    }
+
+    async fn cancel_job(&self, queue: &str, key: &str, now: Timestamp) -> Result<Committed<bool>, StoreError> {
+        transact!(self, |tx| cancel_attempt(&tx, queue, key, now)).map(Committed::durable_now)
     }
 
     async fn rerun_job(&self, id: u64, now: Timestamp) -> Result<Committed<Job>, StoreError> {

@@ -229,6 +229,38 @@ impl JobStore for SledStore {
         Ok(jobs)
     }
 
+    async fn schedule_job(&self, draft: JobDraft, now: Timestamp) -> Result<Committed<Job>, StoreError> {
+        draft.check()?;
+        self.write(WRITE, move |tx| {
+            let index = keys::job_key(&draft.queue, &draft.key);
+            let Some(id) = tx.id_at(Tree::JobKeys, &index)? else {
+                let fresh = JobDraft { held_by: None, ..draft.clone() };
+                return tx.enqueue(&fresh, now).map(|got| got.record);
+            };
+            let old = tx.job(id)?;
+            let mut job = old.clone();
+            job.reschedule(draft.payload.clone(), draft.due_at, now);
+            tx.put_job(Some(&old), &job)?;
+            Ok(job)
+        })
+        .await
+    }
+
+    async fn cancel_job(&self, queue: &str, key: &str, now: Timestamp) -> Result<Committed<bool>, StoreError> {
+        let index = keys::job_key(queue, key);
+        self.write(WRITE, move |tx| {
+            let Some(id) = tx.id_at(Tree::JobKeys, &index)? else { return Ok(false) };
+            let old = tx.job(id)?;
+            let mut job = old.clone();
+            if !job.cancel(now) {
+                return Ok(false);
+            }
+            tx.put_job(Some(&old), &job)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn rerun_job(&self, id: u64, now: Timestamp) -> Result<Committed<Job>, StoreError> {
         self.write(WRITE, move |tx| {
             let old = tx.job(id)?;

@@ -129,6 +129,16 @@ pub trait JobStore: Send + Sync {
     /// failed jobs listed, not to the queue's history.
     async fn failed_jobs(&self, queue: &str, key_prefix: &str, limit: usize) -> Result<Vec<Job>, StoreError>;
 
+    /// Schedules the job of `draft`'s queue and key for `draft.due_at` with
+    /// its payload: a new job, or the one the key has, whatever its state
+    /// (see [`Job::reschedule`]). For timers: one callback per key, at the
+    /// time last set. `held_by` is not used.
+    async fn schedule_job(&self, draft: JobDraft, now: Timestamp) -> Result<Committed<Job>, StoreError>;
+
+    /// Cancels the job of `queue` with `key` unless it has finished (see
+    /// [`Job::cancel`]); says whether there was one to cancel.
+    async fn cancel_job(&self, queue: &str, key: &str, now: Timestamp) -> Result<Committed<bool>, StoreError>;
+
     /// Makes a job that failed for good pending again, due at `now`, with
     /// its attempts counted from zero. Refused with
     /// [`StoreError::JobNotFailed`] when it did not fail.
@@ -190,6 +200,32 @@ impl Job {
         self.lease = None;
         self.updated_at = now;
         Ok(())
+    }
+
+    /// Schedules it again for `due_at` with `payload`, whatever it was: a
+    /// pending job moves, a running one loses its lease (so the running
+    /// worker's outcome is refused and the new time stands), a finished or
+    /// failed one is pending again. Attempts count from zero.
+    pub fn reschedule(&mut self, payload: Vec<u8>, due_at: Timestamp, now: Timestamp) {
+        self.payload = payload;
+        self.state = JobState::Pending;
+        self.due_at = due_at;
+        self.attempts = 0;
+        self.lease = None;
+        self.updated_at = now;
+    }
+
+    /// Cancels it unless it has finished: it will not run (again), and a
+    /// running worker's outcome is refused. A cancelled job is done. Says
+    /// whether there was something to cancel.
+    pub fn cancel(&mut self, now: Timestamp) -> bool {
+        if self.state != JobState::Pending {
+            return false;
+        }
+        self.state = JobState::Done;
+        self.lease = None;
+        self.updated_at = now;
+        true
     }
 
     /// Whether a worker may claim it at `now`.

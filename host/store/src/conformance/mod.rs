@@ -21,6 +21,7 @@ mod plugins;
 mod presence;
 mod teams;
 mod tickets;
+mod timers;
 mod users;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use plugins::*;
 pub use presence::*;
 pub use teams::*;
 pub use tickets::*;
+pub use timers::*;
 pub use users::*;
 
 /// A backend under test.
@@ -105,7 +107,9 @@ macro_rules! conformance_tests {
             concurrent_speakers_get_consecutive_numbers,
             conversation_states_are_listed_per_team_and_follow_changes,
             conversation_rules_and_tokens_are_enforced,
-            operators_are_online_for_thirty_minutes_after_a_heartbeat
+            operators_are_online_for_thirty_minutes_after_a_heartbeat,
+            a_scheduled_job_runs_once_at_the_time_set_last,
+            a_cancelled_job_does_not_run
         );
     };
     (@each $harness:ty: $($name:ident),* $(,)?) => {
