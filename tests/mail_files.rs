@@ -249,3 +249,51 @@ async fn the_default_cap_keeps_a_large_attachment_within_the_default_limits() {
     let (status, _, body) = fetch(&s, files[1]["url"].as_str().expect("url"), Some(ADMIN)).await;
     assert!(status == 200 && body == pdf, "{status}, {} bytes", body.len());
 }
+
+/// `tickets.append-entry` as any plugin meets it: the entry is written
+/// with its files and whole text, a customer entry is the contact's, a
+/// file that breaks a rule refuses the whole entry naming the file and
+/// field, and the grant and the team are checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_entry_import_keeps_files_and_refuses_a_bad_one_whole() {
+    let Mail { server: s, smtp } = mail_server(|_| {}).await;
+    s.install(&switchboard_artifacts::MAIL_SENDER).await.expect(201);
+    let enable = |grants: Value, declined: Value| json!({"settings": {}, "grants": grants, "declined": declined});
+    let all = json!(["tickets", "mail:team", "mail:billing@help.example.com"]);
+    s.put("/api/teams/care/plugins/mail-sender", enable(all, json!([]))).await.expect(201);
+    let first = "From: Olena Koval <olena@customer.example>\nTo: care@help.example.com\nSubject: Hi\n\nHello\n";
+    assert_eq!(send(smtp, "olena@customer.example", "care@help.example.com", first).await.code, 250);
+    let (ticket, before) = customer_entries(&s).await;
+    let post = async |body: Value| {
+        let r = s.raw(Method::POST, "/c/care/mail-sender/entry").json(&body).send().await.expect("post");
+        (r.status().as_u16(), r.text().await.expect("text"))
+    };
+    let files = json!([{"name": "a.txt", "size": 3}, {"name": "big.iso", "size": 9, "dropped": "too big"}]);
+    let (status, id) =
+        post(json!({"ticket": ticket, "body": "Short", "full_body": "Short\n> long", "files": files})).await;
+    assert_eq!(status, 200, "{id}");
+    let (_, entries) = customer_entries(&s).await;
+    let entry = entries.last().expect("the entry");
+    assert_eq!(entry["id"].as_u64().map(|i| i.to_string()), Some(id));
+    assert_eq!((entry["body"].as_str(), entry["full_body"].as_str()), (Some("Short"), Some("Short\n> long")));
+    assert_eq!(entry["author"]["type"], "contact", "a customer entry is the contact's: {entry}");
+    assert_eq!(entry["attachments"][0]["size"], 3);
+    assert_eq!(entry["attachments"][1]["dropped"], "too big");
+
+    let bad = json!([{"name": "ok.txt", "size": 1}, {"name": "../etc/passwd", "size": 1}]);
+    let (status, text) = post(json!({"ticket": ticket, "body": "x", "files": bad})).await;
+    assert!(status == 422 && text.contains("Permanent") && text.contains("attachments: [1].name"), "{text}");
+    let many: Vec<Value> = (0..101).map(|i| json!({"name": format!("{i}.txt"), "size": 1})).collect();
+    let (status, text) = post(json!({"ticket": ticket, "body": "x", "files": many})).await;
+    assert!(status == 422 && text.contains("more than 100 files"), "{text}");
+    assert_eq!(customer_entries(&s).await.1.len(), before.len() + 1, "refused entries left nothing");
+
+    s.post("/api/teams", json!({"name": "Sales"})).await.expect(201);
+    let theirs = s.post("/api/teams/sales/tickets", json!({"title": "t"})).await.expect(201)["id"].clone();
+    let (status, text) = post(json!({"ticket": theirs, "body": "x"})).await;
+    assert!(status == 422 && text.contains("NotFound"), "{text}");
+    let declined = json!(["tickets", "mail:billing@help.example.com"]);
+    s.put("/api/teams/care/plugins/mail-sender", enable(json!(["mail:team"]), declined)).await.expect(200);
+    let (status, text) = post(json!({"ticket": ticket, "body": "x"})).await;
+    assert!(status == 422 && text.contains("Denied") && text.contains("tickets"), "{text}");
+}
