@@ -30,7 +30,9 @@
 //! and their ratio, so that a change is measured against its baseline in
 //! the same run. An older build may not link this build's hello-channel
 //! (built against a newer WIT): `LOAD_BASELINE_GUESTS` names the folder of
-//! the baseline's own guest builds (its `target/guests/wasm32-wasip2/release`).
+//! the baseline's own guest builds (its `target/guests/wasm32-wasip2/release`),
+//! and `LOAD_BASELINE_WIT` the WIT version they were built against (default
+//! 0.1.0, as `c22d8bf`'s).
 //! `LOAD_OTHERS` adds more servers of this build's WIT, as comma-separated
 //! `label=binary` pairs (say, this build with the `measure-without-sync`
 //! feature, to show what the power-loss sync costs); they too are measured
@@ -334,7 +336,14 @@ async fn start(
     let (manifest, wasm) = match guests {
         Some(dir) => {
             let wasm = std::fs::read(format!("{dir}/hello_channel.wasm")).expect("the baseline's hello-channel");
-            (guest.manifest_text().replace("wit = \"0.1.7\"", "wit = \"0.1.0\""), wasm)
+            // The baseline's guest names its own WIT version.
+            let wit = std::env::var("LOAD_BASELINE_WIT").unwrap_or_else(|_| "0.1.0".to_owned());
+            let manifest = guest.manifest_text();
+            let manifest: Vec<String> = manifest
+                .lines()
+                .map(|l| if l.starts_with("wit = ") { format!("wit = \"{wit}\"") } else { l.to_owned() })
+                .collect();
+            (manifest.join("\n"), wasm)
         }
         None => (guest.manifest_text(), guest.wasm_bytes()),
     };
