@@ -143,13 +143,14 @@ impl Inner {
         match event {
             Event::Message { subject, payload } => {
                 let number = std::str::from_utf8(&payload).ok().and_then(|n| n.parse::<u64>().ok());
-                if let (Some(id), Some(seq)) = (subject.strip_prefix("chat.message."), number) {
+                let under = |prefix: &str| subject.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('.'));
+                if let (Some(id), Some(seq)) = (under(MESSAGE_SUBJECT), number) {
                     let Ok(id) = id.parse::<ConversationId>() else { return };
                     let conversations = self.conversations.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(hint) = conversations.get(&id) {
                         hint.send_modify(|latest| *latest = (*latest).max(seq));
                     }
-                } else if let (Some(team), Some(id)) = (subject.strip_prefix("chat.team."), number) {
+                } else if let (Some(team), Some(id)) = (under(TEAM_SUBJECT), number) {
                     let teams = self.teams.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(events) = teams.get(team) {
                         let _ = events.send(TeamEvent::Changed(id));

@@ -182,3 +182,25 @@ impl Message {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_full(body: &str, full: &str) -> Result<Message, CoreError> {
+        let mut draft = MessageDraft::new(MessageKind::Customer, Author::System, body);
+        draft.full_body = Some(full.to_owned());
+        Message::new(1, 1, draft, Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn the_whole_text_is_kept_only_when_it_says_more_and_within_the_cap() {
+        assert_eq!(
+            with_full("Thanks", "Thanks\n> earlier").expect("kept").full_body.as_deref(),
+            Some("Thanks\n> earlier")
+        );
+        assert_eq!(with_full("Thanks", "Thanks").expect("same").full_body, None);
+        let err = with_full("Thanks", &"я".repeat(MAX_BODY_LEN + 1)).expect_err("too long");
+        assert_eq!(err.to_string(), "full_body: is longer than 100000 characters");
+    }
+}

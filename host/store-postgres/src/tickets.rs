@@ -444,17 +444,12 @@ impl TicketStore for PgStore {
             Some(r) => record("message", &r, "data")?,
             None => return Err(StoreError::UnknownMessage { ticket: id, message }),
         };
-        let unknown = || StoreError::UnknownAttachment { ticket: id, message, index };
-        let listed = entry.attachments.get(index).filter(|a| a.dropped.is_none()).ok_or_else(unknown)?.clone();
-        let idx = i32::try_from(index).map_err(|_| unknown())?;
+        let listed = switchboard_store::kept_file(&entry, index)?.clone();
+        // Core caps an entry's files at a hundred, so the place fits.
+        let idx = i32::try_from(index).unwrap_or(i32::MAX);
         let sql = "SELECT data FROM attachments WHERE message_id = $1 AND idx = $2";
         let found = row(&client, sql, &[&db_id(message)?, &idx]).await.map_err(into_store)?;
-        // An entry that lists a kept file whose content is missing means
-        // the database lost data: say so rather than answer "not found".
-        let found = found.ok_or_else(|| StoreError::Corrupt {
-            what: "attachment".to_owned(),
-            reason: format!("message {message} lists file {index} but its content is missing"),
-        })?;
+        let found = found.ok_or_else(|| switchboard_store::missing_file(message, index))?;
         Ok((listed, column(&found, "data")?))
     }
 

@@ -40,15 +40,9 @@ impl SledStore {
     /// File `index` of `entry` and its content, if the entry lists and
     /// kept it.
     fn attachment_of(&self, entry: &Message, index: usize) -> Result<(Attachment, Vec<u8>), StoreError> {
-        let unknown = || StoreError::UnknownAttachment { ticket: entry.ticket, message: entry.id, index };
-        let listed = entry.attachments.get(index).filter(|a| a.dropped.is_none()).ok_or_else(unknown)?;
+        let listed = switchboard_store::kept_file(entry, index)?;
         let data = self.inner.tree(Tree::Attachments).get(keys::attachment(entry.id, index)).backend()?;
-        // An entry that lists a kept file whose content is missing means
-        // the store lost data: say so rather than answer "not found".
-        let data = data.ok_or_else(|| StoreError::Corrupt {
-            what: "attachment".to_owned(),
-            reason: format!("message {} lists file {index} but its content is missing", entry.id),
-        })?;
+        let data = data.ok_or_else(|| switchboard_store::missing_file(entry.id, index))?;
         Ok((listed.clone(), data.to_vec()))
     }
 }

@@ -48,6 +48,6 @@ pub use plugins::PluginStore;
 pub use presence::PresenceStore;
 pub use store::{Store, Stores};
 pub use teams::TeamStore;
-pub use tickets::TicketStore;
+pub use tickets::{TicketStore, kept_file, missing_file};
 pub use types::{Got, Idempotency, IdempotencyRecord, StoredAnswer, TeamEdit, TicketEdit, TicketFilter};
 pub use users::UserStore;

@@ -7,6 +7,22 @@ use switchboard_core::{
 
 use crate::{Committed, DeliveryEntry, DeliveryJob, Got, Idempotency, Queued, StoreError, TicketEdit, TicketFilter};
 
+/// File `index` of thread entry `entry`, if the entry lists it as kept:
+/// the check every backend makes before it reads a file's content.
+pub fn kept_file(entry: &Message, index: usize) -> Result<&Attachment, StoreError> {
+    let unknown = || StoreError::UnknownAttachment { ticket: entry.ticket, message: entry.id, index };
+    entry.attachments.get(index).filter(|a| a.dropped.is_none()).ok_or_else(unknown)
+}
+
+/// The error for a file an entry lists as kept whose content is missing:
+/// the store lost data, which is not the client's "not found".
+pub fn missing_file(message: u64, index: usize) -> StoreError {
+    StoreError::Corrupt {
+        what: "attachment".to_owned(),
+        reason: format!("message {message} lists file {index} but its content is missing"),
+    }
+}
+
 /// Tickets and their threads. A ticket's external key is unique per team
 /// and origin: a second ticket with the same one is refused.
 #[async_trait]

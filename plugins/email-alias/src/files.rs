@@ -64,17 +64,29 @@ fn take_within(message: &mut Message<'_>, cap: u64, total: u64) -> Files {
             PartType::Multipart(_) => Vec::new(),
         };
         let size = data.len() as u64;
-        let content = if size > cap {
-            dropped(size, format!("larger than the {cap}-byte cap for attachments"))
-        } else if kept_bytes + size > total {
-            dropped(size, format!("the message's kept attachments would pass {total} bytes"))
-        } else {
-            kept_bytes += size;
-            AttachmentContent::Kept(data)
+        let content = match keep_up_to(data, cap) {
+            AttachmentContent::Kept(_) if kept_bytes + size > total => {
+                dropped(size, format!("the message's kept attachments would pass {total} bytes"))
+            }
+            AttachmentContent::Kept(data) => {
+                kept_bytes += size;
+                AttachmentContent::Kept(data)
+            }
+            over_cap => over_cap,
         };
         files.listed.push(NewAttachment { name, content_type, content_id, inline, content });
     }
     files
+}
+
+/// `data` kept, or listed as dropped when it is larger than `cap` bytes.
+pub fn keep_up_to(data: Vec<u8>, cap: u64) -> AttachmentContent {
+    let size = data.len() as u64;
+    if size > cap {
+        dropped(size, format!("larger than the {cap}-byte cap for attachments"))
+    } else {
+        AttachmentContent::Kept(data)
+    }
 }
 
 fn dropped(size: u64, reason: String) -> AttachmentContent {
@@ -102,7 +114,7 @@ fn name(given: Option<&str>, nested_subject: Option<&str>, n: usize, content_typ
     let mut cleaned: String = from
         .unwrap_or("")
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| !c.is_control() && !super::parse::is_bidi(*c))
         .map(|c| if c == '/' || c == '\\' { '_' } else { c })
         .collect::<String>()
         .trim()

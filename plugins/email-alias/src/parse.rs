@@ -104,7 +104,7 @@ fn bracketed(id: &str) -> Option<String> {
 
 /// Whether `c` is a bidirectional formatting character, which could make
 /// a title read differently from what it holds.
-fn is_bidi(c: char) -> bool {
+pub fn is_bidi(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 

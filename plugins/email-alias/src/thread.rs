@@ -4,10 +4,7 @@
 use switchboard_sdk::PluginError;
 use switchboard_sdk::host::{rate_limit, tickets};
 use switchboard_sdk::mail::{InboundMail, MailOutcome};
-use switchboard_sdk::types::{
-    AttachmentContent, ContactInfo, DroppedFile, Email, MessageKind, NewAttachment, NewEntry, NewTicket, PointKind,
-    Ticket,
-};
+use switchboard_sdk::types::{ContactInfo, Email, MessageKind, NewAttachment, NewEntry, NewTicket, PointKind, Ticket};
 
 use super::Settings;
 use super::files;
@@ -188,13 +185,7 @@ fn unreadable(settings: &Settings, mail: &InboundMail) -> Result<MailOutcome, Pl
     };
     let got = tickets::create_or_get(&ticket, &[])?;
     if got.created {
-        let size = mail.raw.len() as u64;
-        let content = if size > settings.max_attachment_bytes.min(files::MAX_KEPT_BYTES) {
-            let reason = format!("larger than the {}-byte cap for attachments", settings.max_attachment_bytes);
-            AttachmentContent::Dropped(DroppedFile { size, reason })
-        } else {
-            AttachmentContent::Kept(mail.raw.clone())
-        };
+        let content = files::keep_up_to(mail.raw.clone(), settings.max_attachment_bytes.min(files::MAX_KEPT_BYTES));
         let raw_copy = NewAttachment {
             name: format!("message-{}.eml", mail.receipt),
             content_type: "message/rfc822".into(),

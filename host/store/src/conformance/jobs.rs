@@ -9,7 +9,7 @@ use jiff::SignedDuration;
 use super::{Harness, at, durable};
 use crate::{JobDraft, JobOutcome, JobState, Lease, StoreError};
 
-fn job(queue: &str, key: &str, due_hours: i64) -> JobDraft {
+pub(super) fn job(queue: &str, key: &str, due_hours: i64) -> JobDraft {
     JobDraft {
         queue: queue.into(),
         key: key.into(),

@@ -4,17 +4,12 @@
 
 use jiff::SignedDuration;
 
+use super::jobs::job;
 use super::{Harness, at, durable};
 use crate::{JobDraft, JobOutcome, JobState, StoreError};
 
 fn timer(key: &str, payload: &str, due_hours: i64) -> JobDraft {
-    JobDraft {
-        queue: "timers".into(),
-        key: key.into(),
-        payload: payload.as_bytes().to_vec(),
-        due_at: at(due_hours),
-        held_by: None,
-    }
+    JobDraft { payload: payload.as_bytes().to_vec(), ..job("timers", key, due_hours) }
 }
 
 const LEASE: SignedDuration = SignedDuration::from_mins(1);
