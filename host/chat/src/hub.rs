@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use switchboard_bus::{Bus, Event};
 use switchboard_core::{
-    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, Speaker, Timestamp,
+    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, Expect, Speaker, Timestamp,
 };
 use switchboard_store::{Changed, ConversationStore};
 use tokio::sync::{broadcast, watch};
@@ -88,9 +88,10 @@ impl Hub {
         id: ConversationId,
         speaker: Speaker,
         body: &str,
+        expect: Expect,
         now: Timestamp,
     ) -> Result<ChatMessage, ChatError> {
-        let said = self.inner.store.say(id, speaker, body, now).await?.durable().await?;
+        let said = self.inner.store.say(id, speaker, body, expect, now).await?.durable().await?;
         self.inner.announce(&format!("{MESSAGE_SUBJECT}.{id}"), said.seq).await;
         Ok(said)
     }
@@ -217,7 +218,13 @@ mod tests {
         let waiting = tokio::spawn(async move { follower.next().await.map(|page| page.len()) });
         tokio::time::sleep(Duration::from_millis(50)).await;
         // Written past the hub: no hint goes out.
-        store.say(id, Speaker::Visitor, "hello", now()).await.expect("say").durable().await.expect("durable");
+        store
+            .say(id, Speaker::Visitor, "hello", Expect::Text, now())
+            .await
+            .expect("say")
+            .durable()
+            .await
+            .expect("durable");
         hub.inner.hear(Event::Gap);
         let got = tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("woken").expect("join");
         assert_eq!(got.expect("read"), 1);

@@ -10,7 +10,7 @@ use switchboard_bus::throwaway::TempNats;
 use switchboard_bus::{Bus, LocalBus, NatsBus};
 use switchboard_chat::{Follower, Hub, TeamEvent};
 use switchboard_core::{
-    ChatMessage, ConversationChange, ConversationDraft, ConversationOrigin, Speaker, Team, TeamDraft, Timestamp,
+    ChatMessage, ConversationChange, ConversationDraft, ConversationOrigin, Expect, Speaker, Team, TeamDraft, Timestamp,
 };
 use switchboard_store::Store;
 use switchboard_store_postgres::throwaway::TempPostgres;
@@ -67,11 +67,11 @@ async fn two_servers_on_postgres_and_nats_talk_as_one() {
     let mut visitor = visitor_side.follow(id, 0);
     let mut operator = operator_side.follow(id, 0);
 
-    visitor_side.say(id, Speaker::Visitor, "Is anyone there?", now()).await.expect("visitor says");
+    visitor_side.say(id, Speaker::Visitor, "Is anyone there?", Expect::Text, now()).await.expect("visitor says");
     assert_eq!(next(&mut operator, Duration::from_secs(10)).await, [(1, "Is anyone there?".to_owned())]);
     operator_side.change(id, ConversationChange::Join { id: 3, name: "Anna".into() }, now()).await.expect("join");
     let anna = Speaker::Operator { id: 3, name: "Anna".into() };
-    operator_side.say(id, anna, "Hello, Anna here", now()).await.expect("operator says");
+    operator_side.say(id, anna, "Hello, Anna here", Expect::Text, now()).await.expect("operator says");
     let mut seen = next(&mut visitor, Duration::from_secs(10)).await;
     while seen.len() < 3 {
         seen.extend(next(&mut visitor, Duration::from_secs(10)).await);
@@ -106,6 +106,6 @@ async fn a_message_whose_hint_is_lost_is_found_at_the_next_look() {
     let mut follower = reader.follow(id, 0);
     let waiting = tokio::spawn(async move { next(&mut follower, Duration::from_secs(10)).await });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    writer.say(id, Speaker::Visitor, "hello", now()).await.expect("say");
+    writer.say(id, Speaker::Visitor, "hello", Expect::Text, now()).await.expect("say");
     assert_eq!(waiting.await.expect("join"), [(1, "hello".to_owned())]);
 }

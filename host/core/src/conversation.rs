@@ -129,6 +129,58 @@ pub struct Conversation {
     pub updated_at: Timestamp,
 }
 
+/// How the visitor may answer a message: what the chat window offers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "answers", rename_all = "snake_case")]
+pub enum Expect {
+    /// Anything, on one line or several.
+    #[default]
+    Text,
+    /// One line.
+    Line,
+    /// Several lines.
+    Lines,
+    /// An e-mail address.
+    Email,
+    /// A phone number.
+    Phone,
+    /// One of these answers, offered as buttons.
+    Choice(Vec<String>),
+}
+
+/// The most answers a message may offer.
+pub const MAX_CHOICES: usize = 20;
+/// The longest answer offered, in characters.
+pub const MAX_CHOICE_LEN: usize = 200;
+
+impl Expect {
+    /// Whether this is the default, which a stored message leaves out.
+    pub fn is_text(&self) -> bool {
+        *self == Expect::Text
+    }
+
+    /// Checks the answers offered: 1 to [`MAX_CHOICES`], each one line of
+    /// 1 to [`MAX_CHOICE_LEN`] characters, no two alike.
+    pub fn check(&self) -> Result<(), CoreError> {
+        let Expect::Choice(answers) = self else { return Ok(()) };
+        if answers.is_empty() || answers.len() > MAX_CHOICES {
+            return Err(CoreError::invalid("expect", format!("must offer 1 to {MAX_CHOICES} answers")));
+        }
+        for (i, answer) in answers.iter().enumerate() {
+            if answer.trim().is_empty() {
+                return Err(CoreError::invalid("expect", format!("answers[{i}] must not be empty")));
+            }
+            if let Some(problem) = line_problem(answer, MAX_CHOICE_LEN) {
+                return Err(CoreError::invalid("expect", format!("answers[{i}] {problem}")));
+            }
+            if answers[..i].contains(answer) {
+                return Err(CoreError::invalid("expect", format!("answers[{i}] \"{answer}\" is offered twice")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
@@ -140,6 +192,9 @@ pub struct ChatMessage {
     pub speaker: Speaker,
     /// The text.
     pub body: String,
+    /// How the visitor may answer it.
+    #[serde(default, skip_serializing_if = "Expect::is_text")]
+    pub expect: Expect,
     /// When it was said.
     pub at: Timestamp,
 }
@@ -204,7 +259,13 @@ impl Conversation {
 
     /// Checks that `speaker` may say `body` now and stamps the message with
     /// the next sequence number, which the conversation then counts.
-    pub fn say(&mut self, speaker: Speaker, body: &str, now: Timestamp) -> Result<ChatMessage, CoreError> {
+    pub fn say(
+        &mut self,
+        speaker: Speaker,
+        body: &str,
+        expect: Expect,
+        now: Timestamp,
+    ) -> Result<ChatMessage, CoreError> {
         if self.state == ConversationState::Ended {
             return Err(CoreError::Conflict(format!("conversation {} has ended", self.id)));
         }
@@ -231,7 +292,10 @@ impl Conversation {
         if body.chars().count() > MAX_CHAT_MESSAGE_LEN {
             return Err(CoreError::invalid("body", format!("is longer than {MAX_CHAT_MESSAGE_LEN} characters")));
         }
-        Ok(self.stamp(speaker, body.to_owned(), now))
+        expect.check()?;
+        let mut message = self.stamp(speaker, body.to_owned(), now);
+        message.expect = expect;
+        Ok(message)
     }
 
     /// Applies a change and returns the system message that records it,
@@ -239,6 +303,15 @@ impl Conversation {
     pub fn apply(&mut self, change: ConversationChange, now: Timestamp) -> Result<Option<ChatMessage>, CoreError> {
         let ended = self.state == ConversationState::Ended;
         let text = match change {
+            // A ticket may be made of a conversation after it ended: that is
+            // when an operator sees it needs follow-up.
+            ConversationChange::Ticket(_) if ended && self.ticket.is_some() => {
+                return Err(CoreError::Conflict(format!("conversation {} has a ticket", self.id)));
+            }
+            ConversationChange::Ticket(ticket) if ended => {
+                self.ticket = Some(ticket);
+                format!("Ticket #{ticket} was created from this conversation")
+            }
             _ if ended => return Err(CoreError::Conflict(format!("conversation {} has ended", self.id))),
             ConversationChange::HandOver => {
                 if self.state != ConversationState::Bot {
@@ -291,7 +364,7 @@ impl Conversation {
     fn stamp(&mut self, speaker: Speaker, body: String, now: Timestamp) -> ChatMessage {
         self.last_seq += 1;
         self.updated_at = now;
-        ChatMessage { conversation: self.id, seq: self.last_seq, speaker, body, at: now }
+        ChatMessage { conversation: self.id, seq: self.last_seq, speaker, body, expect: Expect::Text, at: now }
     }
 }
 
@@ -349,8 +422,8 @@ mod tests {
     fn every_message_gets_the_next_number() {
         let mut c = open(true);
         assert_eq!(c.origin.country.as_deref(), Some("UA"));
-        assert_eq!(c.say(Speaker::Bot, "Hello!", at(1)).expect("bot").seq, 1);
-        assert_eq!(c.say(Speaker::Visitor, "Hi", at(2)).expect("visitor").seq, 2);
+        assert_eq!(c.say(Speaker::Bot, "Hello!", Expect::Text, at(1)).expect("bot").seq, 1);
+        assert_eq!(c.say(Speaker::Visitor, "Hi", Expect::Text, at(2)).expect("visitor").seq, 2);
         let joined = c.apply(anna(), at(3)).expect("join").expect("a system message");
         assert_eq!((joined.seq, joined.body.as_str()), (3, "Anna joined"));
         assert_eq!((c.last_seq, c.state), (3, ConversationState::WithOperator));
@@ -360,16 +433,21 @@ mod tests {
     fn who_may_speak_depends_on_the_state() {
         let mut c = open(true);
         let anna_speaks = Speaker::Operator { id: 3, name: "Anna".into() };
-        assert!(c.say(anna_speaks.clone(), "hi", at(1)).expect_err("not joined").to_string().contains("join it first"));
+        assert!(
+            c.say(anna_speaks.clone(), "hi", Expect::Text, at(1))
+                .expect_err("not joined")
+                .to_string()
+                .contains("join it first")
+        );
         c.apply(ConversationChange::HandOver, at(2)).expect("hand over");
         assert_eq!(c.state, ConversationState::Waiting);
-        assert!(c.say(Speaker::Bot, "still here", at(3)).is_err(), "the bot is done after the hand-over");
+        assert!(c.say(Speaker::Bot, "still here", Expect::Text, at(3)).is_err(), "the bot is done after the hand-over");
         c.apply(anna(), at(4)).expect("join");
-        c.say(anna_speaks.clone(), "How can I help?", at(5)).expect("joined operator");
+        c.say(anna_speaks.clone(), "How can I help?", Expect::Text, at(5)).expect("joined operator");
         c.apply(ConversationChange::Leave { id: 3 }, at(6)).expect("leave");
         assert_eq!(c.state, ConversationState::Waiting);
         c.apply(ConversationChange::End, at(7)).expect("end");
-        let err = c.say(Speaker::Visitor, "hello?", at(8)).expect_err("ended");
+        let err = c.say(Speaker::Visitor, "hello?", Expect::Text, at(8)).expect_err("ended");
         assert!(err.to_string().contains("has ended"), "{err}");
         assert!(c.apply(anna(), at(9)).is_err());
     }
@@ -388,9 +466,11 @@ mod tests {
     #[test]
     fn bad_bodies_and_origins_are_refused_with_the_field() {
         let mut c = open(true);
-        assert!(c.say(Speaker::Visitor, "  ", at(1)).expect_err("empty").to_string().starts_with("body:"));
+        assert!(
+            c.say(Speaker::Visitor, "  ", Expect::Text, at(1)).expect_err("empty").to_string().starts_with("body:")
+        );
         let long = "я".repeat(MAX_CHAT_MESSAGE_LEN + 1);
-        assert!(c.say(Speaker::Visitor, &long, at(1)).is_err());
+        assert!(c.say(Speaker::Visitor, &long, Expect::Text, at(1)).is_err());
         assert_eq!(c.last_seq, 0, "a refused message takes no number");
         let mut draft = ConversationDraft {
             team: "care".into(),

@@ -31,7 +31,7 @@ pub use attachment::{
 pub use contact::{Company, Contact, ContactDraft, Email, Phone, PointKind};
 pub use conversation::{
     ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationOrigin,
-    ConversationState, MAX_CHAT_MESSAGE_LEN, Speaker,
+    ConversationState, Expect, MAX_CHAT_MESSAGE_LEN, MAX_CHOICE_LEN, MAX_CHOICES, Speaker,
 };
 pub use error::CoreError;
 pub use message::{Author, Delivery, DeliveryState, Message, MessageDraft, MessageKind};

@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use switchboard_core::{
-    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState, Speaker,
-    Timestamp,
+    Author, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState,
+    Expect, Speaker, TicketDraft, Timestamp,
 };
-use switchboard_store::{Changed, Committed, ConversationStore, MAX_CHAT_PAGE, StoreError};
+use switchboard_store::{Changed, Committed, ConversationStore, ConversationTicket, MAX_CHAT_PAGE, StoreError};
 
 use crate::convert::{db_id, json, record};
 use crate::store::PgStore;
@@ -51,10 +51,11 @@ async fn say_in(
     id: ConversationId,
     speaker: &Speaker,
     body: &str,
+    expect: &Expect,
     now: Timestamp,
 ) -> Result<ChatMessage, TxError> {
     let mut c = locked(tx, id).await?;
-    let message = c.say(speaker.clone(), body, now)?;
+    let message = c.say(speaker.clone(), body, expect.clone(), now)?;
     keep(tx, &c, Some(&message)).await?;
     Ok(message)
 }
@@ -71,8 +72,36 @@ async fn apply_change(
     Ok(Changed { conversation: c, message })
 }
 
+async fn ticket_attempt(
+    tx: &Transaction<'_>,
+    id: ConversationId,
+    draft: &TicketDraft,
+    author: &Author,
+    now: Timestamp,
+) -> Result<ConversationTicket, TxError> {
+    let mut c = locked(tx, id).await?;
+    if let Some(ticket) = c.ticket {
+        return Ok(ConversationTicket { ticket: crate::tickets::locked_ticket(tx, ticket).await?, changed: None });
+    }
+    let opened = crate::tickets::open_team(tx, &c.team).await?;
+    let ticket = crate::tickets::open_ticket_with(tx, &opened, draft, c.contact, author, now).await?;
+    let message = c.apply(ConversationChange::Ticket(ticket.id), now)?;
+    keep(tx, &c, message.as_ref()).await?;
+    Ok(ConversationTicket { ticket, changed: Some(Changed { conversation: c, message }) })
+}
+
 #[async_trait]
 impl ConversationStore for PgStore {
+    async fn conversation_ticket(
+        &self,
+        id: ConversationId,
+        draft: TicketDraft,
+        author: Author,
+        now: Timestamp,
+    ) -> Result<Committed<ConversationTicket>, StoreError> {
+        transact!(self, |tx| ticket_attempt(&tx, id, &draft, &author, now)).map(Committed::durable_now)
+    }
+
     async fn open_conversation(
         &self,
         draft: ConversationDraft,
@@ -100,9 +129,10 @@ impl ConversationStore for PgStore {
         id: ConversationId,
         speaker: Speaker,
         body: &str,
+        expect: Expect,
         now: Timestamp,
     ) -> Result<Committed<ChatMessage>, StoreError> {
-        transact!(self, |tx| say_in(&tx, id, &speaker, body, now)).map(Committed::durable_now)
+        transact!(self, |tx| say_in(&tx, id, &speaker, body, &expect, now)).map(Committed::durable_now)
     }
 
     async fn change_conversation(

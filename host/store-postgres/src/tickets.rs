@@ -140,7 +140,7 @@ async fn add_event(
 
 /// A team about to get a ticket, with the ids the ticket and its
 /// "created" event will have.
-struct Opened {
+pub(crate) struct Opened {
     team: Team,
     ticket_id: TicketId,
     event_id: u64,
@@ -149,7 +149,7 @@ struct Opened {
 /// Locks the team's stages for a ticket to enter one, then reads the team
 /// and takes the two ids a new ticket needs, in one round trip. Ids taken
 /// by an attempt that opens nothing (the key's ticket exists) are skipped.
-async fn open_team(tx: &Transaction<'_>, slug: &str) -> Result<Opened, TxError> {
+pub(crate) async fn open_team(tx: &Transaction<'_>, slug: &str) -> Result<Opened, TxError> {
     lock_stages(tx, slug, StageLock::Enter).await?;
     let sql = "SELECT data, nextval('ticket_ids'), nextval('message_ids') FROM teams WHERE slug = $1";
     let Some(found) = row(tx, sql, &[&slug]).await? else {
@@ -173,11 +173,24 @@ async fn open_ticket(
     now: Timestamp,
 ) -> Result<Ticket, TxError> {
     let contact = match contact {
-        Some(c) => Some(crate::contacts::upsert(tx, c, now).await?),
+        Some(c) => Some(crate::contacts::upsert(tx, c, now).await?.id),
         None => None,
     };
+    open_ticket_with(tx, opened, draft, contact, author, now).await
+}
+
+/// Opens a ticket for a known contact (or none), with its key and its
+/// "created" event, or says which ticket holds its external key.
+pub(crate) async fn open_ticket_with(
+    tx: &Transaction<'_>,
+    opened: &Opened,
+    draft: &TicketDraft,
+    contact: Option<u64>,
+    author: &Author,
+    now: Timestamp,
+) -> Result<Ticket, TxError> {
     let (team, id) = (&opened.team, opened.ticket_id);
-    let ticket = Ticket::open(id, team, draft.clone(), contact.map(|c| c.id), now)?;
+    let ticket = Ticket::open(id, team, draft.clone(), contact, now)?;
     if upsert_ticket(tx, &ticket, true).await? == 0 {
         let key = ticket.external_key.clone().unwrap_or_default();
         return match keyed_ticket(tx, &team.slug, &ticket.origin, &key).await? {

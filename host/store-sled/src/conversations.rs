@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use switchboard_core::{
-    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState, Speaker,
-    Timestamp,
+    Author, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState,
+    Expect, Speaker, TicketDraft, Timestamp,
 };
-use switchboard_store::{Changed, Committed, ConversationStore, MAX_CHAT_PAGE, StoreError};
+use switchboard_store::{Changed, Committed, ConversationStore, ConversationTicket, MAX_CHAT_PAGE, StoreError};
 
 use crate::SledResult;
 use crate::codec::decode;
@@ -96,13 +96,14 @@ impl ConversationStore for SledStore {
         id: ConversationId,
         speaker: Speaker,
         body: &str,
+        expect: Expect,
         now: Timestamp,
     ) -> Result<Committed<ChatMessage>, StoreError> {
         let body = body.to_owned();
         self.write(WRITE, move |tx| {
             let mut c = tx.conversation(id)?;
             let was = c.state;
-            let message = c.say(speaker.clone(), &body, now).or_abort()?;
+            let message = c.say(speaker.clone(), &body, expect.clone(), now).or_abort()?;
             tx.keep_conversation(&c, was, Some(&message))?;
             Ok(message)
         })
@@ -121,6 +122,28 @@ impl ConversationStore for SledStore {
             let message = c.apply(change.clone(), now).or_abort()?;
             tx.keep_conversation(&c, was, message.as_ref())?;
             Ok(Changed { conversation: c, message })
+        })
+        .await
+    }
+
+    async fn conversation_ticket(
+        &self,
+        id: ConversationId,
+        draft: TicketDraft,
+        author: Author,
+        now: Timestamp,
+    ) -> Result<Committed<ConversationTicket>, StoreError> {
+        self.write(WRITE.and(crate::tickets::WRITE), move |tx| {
+            let mut c = tx.conversation(id)?;
+            if let Some(ticket) = c.ticket {
+                return Ok(ConversationTicket { ticket: tx.ticket(ticket)?, changed: None });
+            }
+            let team = tx.team(&c.team)?;
+            let ticket = tx.open_ticket_with(&team, &draft, c.contact, &author, now)?;
+            let was = c.state;
+            let message = c.apply(ConversationChange::Ticket(ticket.id), now).or_abort()?;
+            tx.keep_conversation(&c, was, message.as_ref())?;
+            Ok(ConversationTicket { ticket, changed: Some(Changed { conversation: c, message }) })
         })
         .await
     }

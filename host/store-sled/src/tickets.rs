@@ -106,13 +106,28 @@ impl Tx<'_> {
         }
     }
 
-    /// Opens a ticket with its contact, its indexes (the external key
-    /// among them) and its "created" event.
+    /// Opens a ticket with its contact, its indexes (the external key,
+    /// refused when another ticket has it, among them) and its "created"
+    /// event.
     pub(crate) fn open_ticket(
         &self,
         team: &Team,
         draft: &TicketDraft,
         contact: Option<&ContactDraft>,
+        author: &Author,
+        now: Timestamp,
+    ) -> TxResult<Ticket> {
+        let contact = contact.map(|c| self.upsert_contact(c, now)).transpose()?;
+        self.open_ticket_with(team, draft, contact.map(|c| c.id), author, now)
+    }
+
+    /// Opens a ticket for a known contact (or none), indexes its key and
+    /// records its "created" event.
+    pub(crate) fn open_ticket_with(
+        &self,
+        team: &Team,
+        draft: &TicketDraft,
+        contact: Option<u64>,
         author: &Author,
         now: Timestamp,
     ) -> TxResult<Ticket> {
@@ -125,9 +140,8 @@ impl Tx<'_> {
                 ticket: taken.id,
             });
         }
-        let contact = contact.map(|c| self.upsert_contact(c, now)).transpose()?;
         let id = self.next_id(Sequence::Ticket)?;
-        let ticket = Ticket::open(id, team, draft.clone(), contact.map(|c| c.id), now).or_abort()?;
+        let ticket = Ticket::open(id, team, draft.clone(), contact, now).or_abort()?;
         self.put_ticket(None, &ticket)?;
         if let Some(key) = &ticket.external_key {
             self.put_raw(Tree::ExternalKeys, &keys::external_key(&team.slug, &ticket.origin, key), &keys::id(id))?;

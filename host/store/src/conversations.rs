@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use switchboard_core::{
-    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState, Speaker,
-    Timestamp,
+    Author, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState,
+    Expect, Speaker, Ticket, TicketDraft, Timestamp,
 };
 
 use crate::{Committed, StoreError};
@@ -19,6 +19,16 @@ pub struct Changed {
     /// The system message that records it, if the change wrote one (a
     /// change that was already so writes none).
     pub message: Option<ChatMessage>,
+}
+
+/// A ticket made of a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationTicket {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// What linking it changed; `None` when the conversation already had
+    /// this ticket and nothing was written.
+    pub changed: Option<Changed>,
 }
 
 /// Live conversations. Each message gets the next sequence number of its
@@ -49,6 +59,7 @@ pub trait ConversationStore: Send + Sync {
         id: ConversationId,
         speaker: Speaker,
         body: &str,
+        expect: Expect,
         now: Timestamp,
     ) -> Result<Committed<ChatMessage>, StoreError>;
 
@@ -60,6 +71,19 @@ pub trait ConversationStore: Send + Sync {
         change: ConversationChange,
         now: Timestamp,
     ) -> Result<Committed<Changed>, StoreError>;
+
+    /// Makes a ticket of conversation `id` in its team, from `draft`
+    /// (whose origin and external key the caller chooses), with the
+    /// conversation's contact, and links it to the conversation, in one
+    /// write. A conversation that has a ticket gets that ticket back, and
+    /// nothing is written.
+    async fn conversation_ticket(
+        &self,
+        id: ConversationId,
+        draft: TicketDraft,
+        author: Author,
+        now: Timestamp,
+    ) -> Result<Committed<ConversationTicket>, StoreError>;
 
     /// The messages numbered after `after`, oldest first, at most `limit`
     /// (and at most [`MAX_CHAT_PAGE`]).

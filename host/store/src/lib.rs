@@ -37,7 +37,7 @@ mod users;
 
 pub use committed::{Committed, Durability};
 pub use contacts::ContactStore;
-pub use conversations::{Changed, ConversationStore, MAX_CHAT_PAGE};
+pub use conversations::{Changed, ConversationStore, ConversationTicket, MAX_CHAT_PAGE};
 pub use delivery::{DeliveryEntry, DeliveryJob, Queued};
 pub use error::StoreError;
 pub use health::Health;

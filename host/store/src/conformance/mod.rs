@@ -107,6 +107,7 @@ macro_rules! conformance_tests {
             concurrent_speakers_get_consecutive_numbers,
             conversation_states_are_listed_per_team_and_follow_changes,
             conversation_rules_and_tokens_are_enforced,
+            a_conversation_becomes_one_ticket_with_its_contact,
             operators_are_online_for_thirty_minutes_after_a_heartbeat,
             a_scheduled_job_runs_once_at_the_time_set_last,
             a_cancelled_job_does_not_run
