@@ -22,6 +22,7 @@ run() {
 run sdk/Cargo.toml --features channel
 run sdk/Cargo.toml --features robot
 run sdk/Cargo.toml --features mail
+run sdk/Cargo.toml --features chat
 # Fixtures are built and used by the end-to-end tests; they have no tests
 # of their own, so `test` skips them.
 fixtures=tests/fixtures/*/

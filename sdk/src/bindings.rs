@@ -3,7 +3,7 @@
 
 #![allow(missing_docs)]
 
-#[cfg(all(feature = "channel", not(feature = "mail")))]
+#[cfg(all(feature = "channel", not(feature = "mail"), not(feature = "chat")))]
 wit_bindgen::generate!({
     world: "channel",
     path: "../wit",
@@ -16,6 +16,16 @@ wit_bindgen::generate!({
 #[cfg(feature = "mail")]
 wit_bindgen::generate!({
     world: "mail-channel",
+    path: "../wit",
+    pub_export_macro: true,
+    default_bindings_module: "switchboard_sdk::bindings",
+    export_macro_name: "export",
+    additional_derives: [PartialEq, Eq],
+});
+
+#[cfg(feature = "chat")]
+wit_bindgen::generate!({
+    world: "chat-channel",
     path: "../wit",
     pub_export_macro: true,
     default_bindings_module: "switchboard_sdk::bindings",

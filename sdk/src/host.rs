@@ -383,3 +383,106 @@ pub mod mail {
         host_call!(crate::bindings::switchboard::plugin::mail::send(mail), |h| h.send_mail(mail))
     }
 }
+
+/// The installation's live conversations (capability `chat`); a channel
+/// of the `chat-channel` world only. Each write is durable when it returns
+/// and reaches the visitor's and the operators' connections.
+///
+/// ```ignore
+/// use switchboard_sdk::chat::{Expect, NewPost, Poster};
+/// use switchboard_sdk::host::conversations;
+///
+/// // Nobody online: say so, and take the visitor's e-mail instead.
+/// if conversations::online_operators(&c.channel)?.is_empty() {
+///     conversations::post(c.id, &NewPost {
+///         poster: Poster::Bot,
+///         body: "Nobody is here right now. What is your e-mail?".into(),
+///         expect: Expect::Email,
+///     })?;
+/// } else {
+///     conversations::hand_over(c.id, None)?;
+/// }
+/// ```
+#[cfg(feature = "chat")]
+pub mod conversations {
+    use crate::PluginError;
+    #[cfg(target_arch = "wasm32")]
+    use crate::bindings::switchboard::plugin::conversations as wit;
+    use crate::chat::{ChatMessage, ChatTicket, Conversation, NewPost, Operator};
+    use crate::types::ContactInfo;
+
+    /// The conversation with this id.
+    pub fn get(id: u64) -> Result<Conversation, PluginError> {
+        host_call!(wit::get(id), |h| h.conversation(id))
+    }
+
+    /// The messages numbered after `after`, oldest first, at most `limit`
+    /// (and at most 500).
+    pub fn messages(id: u64, after: u64, limit: u32) -> Result<Vec<ChatMessage>, PluginError> {
+        host_call!(wit::messages(id, after, limit), |h| h.chat_messages(id, after, limit))
+    }
+
+    /// Adds a message and returns its number.
+    pub fn post(id: u64, message: &NewPost) -> Result<u64, PluginError> {
+        host_call!(wit::post(id, message), |h| h.post(id, message))
+    }
+
+    /// Hands the visitor over from the bot: to any operator of the channel
+    /// (`None`), or to this online operator at once.
+    pub fn hand_over(id: u64, to: Option<u64>) -> Result<Conversation, PluginError> {
+        host_call!(wit::hand_over(id, to), |h| h.hand_over(id, to))
+    }
+
+    /// The operators online in a chat channel of the team.
+    pub fn online_operators(channel: &str) -> Result<Vec<Operator>, PluginError> {
+        host_call!(wit::online_operators(channel), |h| h.online_operators(channel))
+    }
+
+    /// Records who the visitor is; returns the contact's id.
+    pub fn set_contact(id: u64, contact: &ContactInfo) -> Result<u64, PluginError> {
+        host_call!(wit::set_contact(id, contact), |h| h.set_contact(id, contact))
+    }
+
+    /// Makes a ticket of the conversation, with its transcript, in one
+    /// write (capability `tickets` as well); returns its number.
+    pub fn to_ticket(id: u64, ticket: &ChatTicket) -> Result<u64, PluginError> {
+        host_call!(wit::to_ticket(id, ticket), |h| h.chat_to_ticket(id, ticket))
+    }
+
+    /// Ends the conversation.
+    pub fn end(id: u64) -> Result<(), PluginError> {
+        host_call!(wit::end(id), |h| h.end(id))
+    }
+
+    /// The name of the team: its first chat channel is named after it.
+    pub fn team_name() -> String {
+        host_call!(wit::team_name(), |h| h.team_name())
+    }
+
+    /// The country of an IP address (ISO 3166 alpha-2), if the server's
+    /// country database knows it.
+    pub fn country_of(client_addr: &str) -> Option<String> {
+        host_call!(wit::country_of(client_addr), |h| h.country_of(client_addr))
+    }
+}
+
+/// Durable, keyed callbacks (capability `timers`): the host calls
+/// [`crate::ChatChannel::handle_timer`] when one is due, even after a
+/// restart. A key has one timer; setting it again moves it.
+#[cfg(feature = "chat")]
+pub mod timers {
+    use crate::PluginError;
+    #[cfg(target_arch = "wasm32")]
+    use crate::bindings::switchboard::plugin::timers as wit;
+
+    /// Sets the timer `key` to fire in `after_ms` milliseconds with
+    /// `payload`.
+    pub fn schedule(key: &str, after_ms: u64, payload: &str) -> Result<(), PluginError> {
+        host_call!(wit::schedule(key, after_ms, payload), |h| h.schedule(key, after_ms, payload))
+    }
+
+    /// Cancels the timer `key` unless it fired; says whether there was one.
+    pub fn cancel(key: &str) -> Result<bool, PluginError> {
+        host_call!(wit::cancel(key), |h| h.cancel(key))
+    }
+}

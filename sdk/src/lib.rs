@@ -23,7 +23,9 @@
 //! ```
 //!
 //! A channel that also receives the team's e-mail enables the feature
-//! `mail` and implements [`MailChannel`] too (see the `mail` module).
+//! `mail` and implements [`MailChannel`] too (see the `mail` module); a
+//! live chat channel enables `chat` and implements [`ChatChannel`] (see
+//! the `chat` module).
 //!
 //! Build with `cargo build --target wasm32-wasip2 --release`. Host calls
 //! ([`host`]) reach Switchboard in WebAssembly; under plain `cargo test`
@@ -31,6 +33,8 @@
 //! storage, rate limits, canned HTTP answers and secrets, so a plugin's
 //! whole logic tests natively.
 
+#[cfg(all(feature = "mail", feature = "chat"))]
+compile_error!("enable one of the features `mail` and `chat`, not both: each is a world of its own");
 #[cfg(all(feature = "channel", feature = "robot"))]
 compile_error!("enable one of the features `channel` and `robot`, not both: a component is one kind of plugin");
 #[cfg(not(any(feature = "channel", feature = "robot")))]
@@ -39,6 +43,8 @@ compile_error!("enable the feature `channel` or `robot` to say which kind of plu
 pub mod bindings;
 #[cfg(feature = "channel")]
 mod channel;
+#[cfg(feature = "chat")]
+pub mod chat;
 mod error;
 pub mod host;
 pub mod http;
@@ -50,9 +56,13 @@ mod robot;
 pub mod settings;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
+#[cfg(all(feature = "chat", not(target_arch = "wasm32")))]
+mod testing_chat;
 
 #[cfg(feature = "channel")]
 pub use channel::Channel;
+#[cfg(feature = "chat")]
+pub use chat::ChatChannel;
 pub use error::PluginError;
 pub use info::Info;
 #[cfg(feature = "mail")]
@@ -73,6 +83,8 @@ pub mod types {
 pub mod __glue {
     #[cfg(feature = "channel")]
     pub use crate::channel::glue as channel;
+    #[cfg(feature = "chat")]
+    pub use crate::chat::glue as chat;
     #[cfg(feature = "mail")]
     pub use crate::mail::glue as mail;
     #[cfg(feature = "robot")]

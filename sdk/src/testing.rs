@@ -36,8 +36,8 @@ const STAGES: [&str; 4] = ["New", "In Progress", "Solved", "Cancelled"];
 
 /// What the fake host holds.
 #[derive(Default)]
-struct State {
-    tickets: Vec<Ticket>,
+pub(crate) struct State {
+    pub(crate) tickets: Vec<Ticket>,
     fields: BTreeMap<u64, BTreeMap<String, String>>,
     messages: BTreeMap<u64, Vec<Message>>,
     /// The entries added with `append-entry`, by ticket, files included.
@@ -57,6 +57,9 @@ struct State {
     sent: Vec<Request>,
     secrets: BTreeMap<String, String>,
     logs: Vec<String>,
+    /// Conversations, operators online and timers.
+    #[cfg(feature = "chat")]
+    pub(crate) chat: crate::testing_chat::ChatState,
 }
 
 thread_local! {
@@ -66,7 +69,7 @@ thread_local! {
 /// A handle on the fake host of this thread, to set it up and to look at
 /// what the plugin did.
 pub struct FakeHost {
-    state: Rc<RefCell<State>>,
+    pub(crate) state: Rc<RefCell<State>>,
 }
 
 impl FakeHost {
@@ -148,13 +151,40 @@ pub(crate) fn with<T>(f: impl FnOnce(&mut Host) -> T) -> T {
 }
 
 /// The fake host's calls, as `crate::host` makes them.
-pub(crate) struct Host<'a>(&'a mut State);
+pub(crate) struct Host<'a>(pub(crate) &'a mut State);
 
 fn not_found(what: String) -> PluginError {
     PluginError::NotFound(what)
 }
 
 impl Host<'_> {
+    /// Like the host, finds the contact by an address or number before
+    /// making one, and adds what is new.
+    pub(crate) fn contact_for(&mut self, info: &crate::types::ContactInfo) -> u64 {
+        let known = self.0.contacts.values_mut().find(|c| {
+            c.emails.iter().any(|e| info.emails.iter().any(|i| i.address.eq_ignore_ascii_case(&e.address)))
+                || c.phones.iter().any(|p| info.phones.iter().any(|i| i.number == p.number))
+        });
+        if let Some(known) = known {
+            for email in &info.emails {
+                if !known.emails.iter().any(|e| e.address.eq_ignore_ascii_case(&email.address)) {
+                    known.emails.push(email.clone());
+                }
+            }
+            for phone in &info.phones {
+                if !known.phones.iter().any(|p| p.number == phone.number) {
+                    known.phones.push(phone.clone());
+                }
+            }
+            return known.id;
+        }
+        let id = self.0.contacts.len() as u64 + 1;
+        let name = info.name.clone().unwrap_or_default();
+        let contact = Contact { id, name, emails: info.emails.clone(), phones: info.phones.clone(), company: None };
+        self.0.contacts.insert(id, contact);
+        id
+    }
+
     pub(crate) fn create(&mut self, ticket: &NewTicket, fields: &[(String, String)]) -> Result<Ticket, PluginError> {
         if let Some(key) = &ticket.external_key
             && let Some(taken) = self.find(key)
@@ -164,20 +194,7 @@ impl Host<'_> {
         if ticket.title.trim().is_empty() {
             return Err(PluginError::Permanent("title: must not be empty".into()));
         }
-        let contact = ticket.contact.as_ref().map(|info| {
-            // Like the host, find the contact by an address before making one.
-            let known = self.0.contacts.values().find(|c| {
-                c.emails.iter().any(|e| info.emails.iter().any(|i| i.address.eq_ignore_ascii_case(&e.address)))
-            });
-            if let Some(known) = known {
-                return known.id;
-            }
-            let id = self.0.contacts.len() as u64 + 1;
-            let name = info.name.clone().unwrap_or_default();
-            let contact = Contact { id, name, emails: info.emails.clone(), phones: info.phones.clone(), company: None };
-            self.0.contacts.insert(id, contact);
-            id
-        });
+        let contact = ticket.contact.as_ref().map(|info| self.contact_for(info));
         let id = self.0.tickets.len() as u64 + 1;
         let created = Ticket {
             id,

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use switchboard_bus::{Bus, Event};
 use switchboard_core::{
-    ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, Expect, Speaker, Timestamp,
+    Author, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, Expect, Speaker,
+    TicketDraft, Timestamp,
 };
-use switchboard_store::{Changed, ConversationStore};
+use switchboard_store::{Changed, ConversationStore, ConversationTicket};
 use tokio::sync::{broadcast, watch};
 
 use crate::ChatError;
@@ -106,11 +107,30 @@ impl Hub {
         now: Timestamp,
     ) -> Result<Changed, ChatError> {
         let changed = self.inner.store.change_conversation(id, change, now).await?.durable().await?;
-        if let Some(message) = &changed.message {
-            self.inner.announce(&format!("{MESSAGE_SUBJECT}.{id}"), message.seq).await;
-        }
-        self.inner.announce(&format!("{TEAM_SUBJECT}.{}", changed.conversation.team), id).await;
+        self.inner.announce_change(&changed).await;
         Ok(changed)
+    }
+
+    /// Makes a ticket of a conversation and links it, once durable (see
+    /// [`ConversationStore::conversation_ticket`]), and tells every server
+    /// when that changed the conversation.
+    pub async fn ticket(
+        &self,
+        id: ConversationId,
+        draft: TicketDraft,
+        author: Author,
+        now: Timestamp,
+    ) -> Result<ConversationTicket, ChatError> {
+        let made = self.inner.store.conversation_ticket(id, draft, author, now).await?.durable().await?;
+        if let Some(changed) = &made.changed {
+            self.inner.announce_change(changed).await;
+        }
+        Ok(made)
+    }
+
+    /// The store the hub writes through, for reads.
+    pub fn store(&self) -> &Arc<dyn ConversationStore> {
+        &self.inner.store
     }
 
     /// Follows a conversation from message number `after` on: what a
@@ -137,6 +157,16 @@ impl Inner {
         if let Err(e) = self.bus.publish(subject, number.to_string().into_bytes()).await {
             tracing::warn!(subject, error = %e, "a chat hint was not published; followers find it at their next look");
         }
+    }
+
+    /// Tells every server of a change: the conversation's followers of its
+    /// system message, its team's operators of the change.
+    async fn announce_change(&self, changed: &Changed) {
+        let id = changed.conversation.id;
+        if let Some(message) = &changed.message {
+            self.announce(&format!("{MESSAGE_SUBJECT}.{id}"), message.seq).await;
+        }
+        self.announce(&format!("{TEAM_SUBJECT}.{}", changed.conversation.team), id).await;
     }
 
     /// Wakes the followers a hint concerns, on this server.

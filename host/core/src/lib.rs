@@ -22,6 +22,7 @@ mod stage;
 mod team;
 mod text;
 mod ticket;
+mod transcript;
 mod user;
 
 pub use address::{normalize_email, normalize_mailbox, normalize_phone};
@@ -51,7 +52,8 @@ pub use ticket::{
     MAX_KEYS_PER_CALL, MAX_THREAD_KEYS, Ticket, TicketChange, TicketDraft, TicketId, TicketSortKey, check_external_key,
     check_external_keys,
 };
-pub use user::{Role, User, UserId};
+pub use transcript::{MAX_TRANSCRIPT_LEN, chat_title, transcript};
+pub use user::{MAX_TEAMS, Role, User, UserId};
 
 /// A point in time, always passed in by the caller.
 pub use jiff::Timestamp;

@@ -50,16 +50,22 @@ pub enum Capability {
         /// The address, lowercase; `None` for the team's alias.
         from: Option<String>,
     },
+    /// Run the installation's live conversations (`chat`).
+    Chat,
+    /// Set durable, keyed callbacks (`timers`).
+    Timers,
 }
 
 impl Capability {
-    /// Parses `tickets`, `storage`, `http:<host>`, `http:<host>:<port>`,
-    /// `mail:team` or `mail:<address>`.
+    /// Parses `tickets`, `storage`, `chat`, `timers`, `http:<host>`,
+    /// `http:<host>:<port>`, `mail:team` or `mail:<address>`.
     pub fn parse(text: &str) -> Result<Capability, CoreError> {
         let bad = |why: &str| CoreError::invalid("capabilities", format!("\"{text}\" {why}"));
         match text {
             "tickets" => Ok(Capability::Tickets),
             "storage" => Ok(Capability::Storage),
+            "chat" => Ok(Capability::Chat),
+            "timers" => Ok(Capability::Timers),
             "mail:team" => Ok(Capability::Mail { from: None }),
             _ => {
                 if let Some(address) = text.strip_prefix("mail:") {
@@ -69,7 +75,7 @@ impl Capability {
                 }
                 let Some(target) = text.strip_prefix("http:") else {
                     return Err(bad(
-                        "is not a capability; use tickets, storage, http:<host>[:<port>], mail:team or mail:<address>",
+                        "is not a capability; use tickets, storage, chat, timers, http:<host>[:<port>], mail:team or mail:<address>",
                     ));
                 };
                 let (host, port) = match target.rsplit_once(':') {
@@ -109,6 +115,8 @@ impl fmt::Display for Capability {
         match self {
             Capability::Tickets => f.write_str("tickets"),
             Capability::Storage => f.write_str("storage"),
+            Capability::Chat => f.write_str("chat"),
+            Capability::Timers => f.write_str("timers"),
             Capability::Http { host, port: None } => write!(f, "http:{host}"),
             Capability::Http { host, port: Some(p) } => write!(f, "http:{host}:{p}"),
             Capability::Mail { from: None } => f.write_str("mail:team"),
@@ -450,6 +458,8 @@ mod tests {
         for text in [
             "tickets",
             "storage",
+            "chat",
+            "timers",
             "http:example.com",
             "http:api.example.com:8443",
             "mail:team",

@@ -54,4 +54,27 @@ pub(crate) mod mail_channel {
     });
 }
 
+/// The `chat-channel` world: the channel world plus the `conversations`
+/// and `timers` imports and the `chat-handler` export. As with
+/// `mail-channel`, a channel is linked as a `channel`; the chat imports are
+/// in every channel's linker, and the export is looked up.
+pub(crate) mod chat_channel {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "chat-channel",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "switchboard:plugin/types": super::channel::switchboard::plugin::types,
+            "switchboard:plugin/tickets": super::channel::switchboard::plugin::tickets,
+            "switchboard:plugin/storage": super::channel::switchboard::plugin::storage,
+            "switchboard:plugin/log": super::channel::switchboard::plugin::log,
+            "switchboard:plugin/http": super::channel::switchboard::plugin::http,
+            "switchboard:plugin/rate-limit": super::channel::switchboard::plugin::rate_limit,
+            "switchboard:plugin/secrets": super::channel::switchboard::plugin::secrets,
+            "switchboard:plugin/digest": super::channel::switchboard::plugin::digest,
+        },
+    });
+}
+
 pub(crate) use channel::switchboard::plugin::types as wit;

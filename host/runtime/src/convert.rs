@@ -141,3 +141,82 @@ pub(crate) fn attachment_from_wit(a: wit::NewAttachment) -> core::AttachmentDraf
         },
     }
 }
+
+/// The `conversations` interface's own types.
+mod chat_wit {
+    pub(crate) use crate::bindings::chat_channel::switchboard::plugin::conversations::{
+        ChatMessage, Conversation, ConversationState, Expect, Operator, Origin, Speaker,
+    };
+}
+
+fn speaker_to_wit(s: &core::Speaker) -> chat_wit::Speaker {
+    match s {
+        core::Speaker::Visitor => chat_wit::Speaker::Visitor,
+        core::Speaker::Operator { id, name } => {
+            chat_wit::Speaker::Operator(chat_wit::Operator { user: *id, name: name.clone() })
+        }
+        core::Speaker::Bot => chat_wit::Speaker::Bot,
+        core::Speaker::System => chat_wit::Speaker::System,
+    }
+}
+
+pub(crate) fn expect_to_wit(e: &core::Expect) -> chat_wit::Expect {
+    match e {
+        core::Expect::Text => chat_wit::Expect::Text,
+        core::Expect::Line => chat_wit::Expect::Line,
+        core::Expect::Lines => chat_wit::Expect::Lines,
+        core::Expect::Email => chat_wit::Expect::Email,
+        core::Expect::Phone => chat_wit::Expect::Phone,
+        core::Expect::Choice(answers) => chat_wit::Expect::Choice(answers.clone()),
+    }
+}
+
+pub(crate) fn expect_from_wit(e: chat_wit::Expect) -> core::Expect {
+    match e {
+        chat_wit::Expect::Text => core::Expect::Text,
+        chat_wit::Expect::Line => core::Expect::Line,
+        chat_wit::Expect::Lines => core::Expect::Lines,
+        chat_wit::Expect::Email => core::Expect::Email,
+        chat_wit::Expect::Phone => core::Expect::Phone,
+        chat_wit::Expect::Choice(answers) => core::Expect::Choice(answers),
+    }
+}
+
+pub(crate) fn chat_message_to_wit(m: &core::ChatMessage) -> chat_wit::ChatMessage {
+    chat_wit::ChatMessage {
+        seq: m.seq,
+        speaker: speaker_to_wit(&m.speaker),
+        body: m.body.clone(),
+        expect: expect_to_wit(&m.expect),
+        at: m.at.to_string(),
+    }
+}
+
+pub(crate) fn operator_of(s: &core::Speaker) -> Option<chat_wit::Operator> {
+    match s {
+        core::Speaker::Operator { id, name } => Some(chat_wit::Operator { user: *id, name: name.clone() }),
+        _ => None,
+    }
+}
+
+pub(crate) fn conversation_to_wit(c: &core::Conversation) -> chat_wit::Conversation {
+    chat_wit::Conversation {
+        id: c.id,
+        channel: c.channel.clone(),
+        state: match c.state {
+            core::ConversationState::Bot => chat_wit::ConversationState::Bot,
+            core::ConversationState::Waiting => chat_wit::ConversationState::Waiting,
+            core::ConversationState::WithOperator => chat_wit::ConversationState::WithOperator,
+            core::ConversationState::Ended => chat_wit::ConversationState::Ended,
+        },
+        origin: chat_wit::Origin {
+            page_url: c.origin.page_url.clone(),
+            country: c.origin.country.clone(),
+            language: c.origin.language.clone(),
+        },
+        operators: c.operators.iter().filter_map(operator_of).collect(),
+        contact: c.contact,
+        ticket: c.ticket,
+        last_seq: c.last_seq,
+    }
+}

@@ -159,6 +159,15 @@ fn build_linkers(engine: &Engine) -> wasmtime::Result<(Linker<HostState>, Linker
         &mut channel_linker,
         |s| s,
     )?;
+    // The imports of the chat-channel world, likewise.
+    crate::bindings::chat_channel::switchboard::plugin::conversations::add_to_linker::<_, HasSelf<_>>(
+        &mut channel_linker,
+        |s| s,
+    )?;
+    crate::bindings::chat_channel::switchboard::plugin::timers::add_to_linker::<_, HasSelf<_>>(
+        &mut channel_linker,
+        |s| s,
+    )?;
     let mut robot_linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut robot_linker)?;
     robot::Robot::add_to_linker::<_, HasSelf<_>>(&mut robot_linker, |s| s)?;
@@ -190,6 +199,9 @@ impl Runtime {
             tickets: Arc::clone(&stores.tickets),
             contacts: Arc::clone(&stores.contacts),
             kv: Arc::clone(&stores.kv),
+            presence: Arc::clone(&stores.presence),
+            jobs: Arc::clone(&stores.jobs),
+            chat: std::sync::OnceLock::new(),
             http,
             now,
             mail_domain: config.mail_domain.as_str().into(),

@@ -53,6 +53,9 @@ pub enum RuntimeError {
     /// The plugin does not deliver agents' replies.
     #[error("plugin \"{0}\" does not deliver replies: its component does not export reply-handler")]
     NoReplyHandler(String),
+    /// The plugin does not run conversations.
+    #[error("plugin \"{0}\" does not run conversations: its component does not export chat-handler")]
+    NoChatHandler(String),
     /// No component is loaded under this id.
     #[error("plugin \"{0}\" is not loaded")]
     NotLoaded(String),

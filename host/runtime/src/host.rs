@@ -1,6 +1,7 @@
 //! The state each call's store holds, and the grant checks every host
 //! import goes through.
 
+mod conversations;
 mod http;
 mod log;
 mod mail;
@@ -8,12 +9,15 @@ mod rate_limit;
 mod secrets;
 mod storage;
 mod tickets;
+mod timers;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Capability, Limits};
-use switchboard_store::{Committed, ContactStore, Durability, KvStore, StoreError, TeamStore, TicketStore};
+use switchboard_store::{
+    Committed, ContactStore, Durability, JobStore, KvStore, PresenceStore, StoreError, TeamStore, TicketStore,
+};
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 
@@ -41,6 +45,13 @@ pub(crate) struct Services {
     pub(crate) contacts: Arc<dyn ContactStore>,
     /// Plugin storage, for the `storage` import.
     pub(crate) kv: Arc<dyn KvStore>,
+    /// Operators' presence, for `conversations.online-operators`.
+    pub(crate) presence: Arc<dyn PresenceStore>,
+    /// Jobs, for the `timers` import.
+    pub(crate) jobs: Arc<dyn JobStore>,
+    /// The conversation hub and country database, once the server
+    /// attached them (see `Runtime::attach_chat`).
+    pub(crate) chat: std::sync::OnceLock<crate::ChatLink>,
     pub(crate) http: reqwest::Client,
     pub(crate) now: NowFn,
     /// The domain of team aliases, for `mail:team`.

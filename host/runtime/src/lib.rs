@@ -17,6 +17,7 @@
 mod bindings;
 mod cache;
 mod call;
+mod chat;
 mod compile;
 mod compile_governor;
 mod convert;
@@ -32,6 +33,7 @@ mod secrets;
 mod stdio;
 
 pub use call::{HttpRequest, HttpResponse, Outcome, PluginFailure, RunInput};
+pub use chat::{ChatEvent, ChatLink, CountryFn, TIMER_QUEUE, TimerJob};
 pub use compile::{CompilerProcess, run_compiler_process};
 pub use engine::{Prepared, Runtime, RuntimeConfig, sha256_hex};
 pub use error::RuntimeError;
@@ -44,7 +46,7 @@ pub use secrets::Secrets;
 /// The WIT package versions this host links. A component built against
 /// any of them loads: the host provides the newest, and wasmtime matches
 /// semver-compatible names, so older components find what they import.
-pub const SUPPORTED_WIT: &[&str] = &["0.1.0", "0.1.1", "0.1.2", "0.1.3", "0.1.4", "0.1.5", "0.1.6", "0.1.7"];
+pub const SUPPORTED_WIT: &[&str] = &["0.1.0", "0.1.1", "0.1.2", "0.1.3", "0.1.4", "0.1.5", "0.1.6", "0.1.7", "0.1.8"];
 
 /// Returns the current time; passed in so that tests can move it.
 pub type NowFn = std::sync::Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;

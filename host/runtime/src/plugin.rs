@@ -5,6 +5,7 @@ use switchboard_core::{Manifest, PluginKind};
 use wasmtime::component::{Component, Linker};
 
 use crate::RuntimeError;
+use crate::bindings::chat_channel::exports::switchboard::plugin::chat_handler;
 use crate::bindings::mail_channel::exports::switchboard::plugin::{mail_handler, reply_handler};
 use crate::bindings::{channel, robot};
 use crate::host::HostState;
@@ -22,10 +23,13 @@ pub struct PluginInfo {
 
 /// The name of the `mail-handler` export, as the newest version names it;
 /// wasmtime finds an older compatible version's export by it too.
-const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.7";
+const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.8";
 
 /// The name of the `reply-handler` export.
-const REPLY_HANDLER: &str = "switchboard:plugin/reply-handler@0.1.7";
+const REPLY_HANDLER: &str = "switchboard:plugin/reply-handler@0.1.8";
+
+/// The name of the `chat-handler` export.
+const CHAT_HANDLER: &str = "switchboard:plugin/chat-handler@0.1.8";
 
 /// A component linked against its world, ready for a fresh instance per
 /// event.
@@ -38,6 +42,9 @@ pub(crate) enum Pre {
         /// The `reply-handler` export, for a channel that delivers agents'
         /// replies.
         reply: Option<reply_handler::GuestIndices>,
+        /// The `chat-handler` export, for a component of the
+        /// `chat-channel` world.
+        chat: Option<chat_handler::GuestIndices>,
     },
     Robot(robot::RobotPre<HostState>),
 }
@@ -46,6 +53,11 @@ impl Pre {
     /// Whether the component receives the team's e-mail.
     pub(crate) fn handles_mail(&self) -> bool {
         matches!(self, Pre::Channel { mail: Some(_), .. })
+    }
+
+    /// Whether the component runs conversations.
+    pub(crate) fn runs_chat(&self) -> bool {
+        matches!(self, Pre::Channel { chat: Some(_), .. })
     }
 
     /// Whether the component delivers agents' replies.
@@ -94,7 +106,11 @@ impl Loaded {
                     None => None,
                     Some(_) => Some(reply_handler::GuestIndices::new(&instance).map_err(mismatch)?),
                 };
-                Pre::Channel { pre: channel::ChannelPre::new(instance).map_err(mismatch)?, mail, reply }
+                let chat = match instance.component().get_export_index(None, CHAT_HANDLER) {
+                    None => None,
+                    Some(_) => Some(chat_handler::GuestIndices::new(&instance).map_err(mismatch)?),
+                };
+                Pre::Channel { pre: channel::ChannelPre::new(instance).map_err(mismatch)?, mail, reply, chat }
             }
             PluginKind::Robot => {
                 let instance = robot_linker.instantiate_pre(component).map_err(mismatch)?;

@@ -256,7 +256,8 @@ impl From<RuntimeError> for ApiError {
             | RuntimeError::Plugin { .. }
             | RuntimeError::WrongKind { .. }
             | RuntimeError::NoMailHandler(_)
-            | RuntimeError::NoReplyHandler(_) => ApiError::plugin_failed(e.to_string()),
+            | RuntimeError::NoReplyHandler(_)
+            | RuntimeError::NoChatHandler(_) => ApiError::plugin_failed(e.to_string()),
             RuntimeError::NotLoaded(_) => ApiError::unavailable(e.to_string()),
             RuntimeError::InvalidComponent { .. } | RuntimeError::WorldMismatch { .. } => {
                 ApiError::invalid("component", e)
