@@ -19,6 +19,9 @@ pub enum Role {
     Agent,
 }
 
+/// The most teams a user is listed in.
+pub const MAX_TEAMS: usize = 100;
+
 /// An admin or agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -28,6 +31,10 @@ pub struct User {
     pub name: String,
     /// What the user may do.
     pub role: Role,
+    /// The slugs of the teams an agent works in: whose chats they may see
+    /// and take. Admins work in every team.
+    #[serde(default)]
+    pub teams: Vec<String>,
     /// A hash of the user's bearer token; the token itself is never stored.
     pub token_hash: String,
     /// When the user was created.
@@ -36,8 +43,27 @@ pub struct User {
 
 impl User {
     /// Makes a user, checking the name.
-    pub fn new(id: UserId, name: &str, role: Role, token_hash: String, now: Timestamp) -> Result<User, CoreError> {
-        Ok(User { id, name: clean_name("name", name)?, role, token_hash, created_at: now })
+    pub fn new(
+        id: UserId,
+        name: &str,
+        role: Role,
+        teams: Vec<String>,
+        token_hash: String,
+        now: Timestamp,
+    ) -> Result<User, CoreError> {
+        let mut teams = teams;
+        teams.sort();
+        teams.dedup();
+        if teams.len() > MAX_TEAMS {
+            return Err(CoreError::invalid("teams", format!("at most {MAX_TEAMS}")));
+        }
+        Ok(User { id, name: clean_name("name", name)?, role, teams, token_hash, created_at: now })
+    }
+
+    /// Whether the user works in the team `slug`: an admin, or an agent
+    /// the team is listed for.
+    pub fn works_in(&self, slug: &str) -> bool {
+        self.is_admin() || self.teams.iter().any(|t| t == slug)
     }
 
     /// Whether the user may use admin routes.

@@ -13,10 +13,11 @@ async fn create_attempt(
     tx: &Transaction<'_>,
     name: &str,
     role: Role,
+    teams: &[String],
     token_hash: &str,
     now: Timestamp,
 ) -> Result<User, TxError> {
-    let user = User::new(next_id(tx, "user_ids").await?, name, role, token_hash.to_owned(), now)?;
+    let user = User::new(next_id(tx, "user_ids").await?, name, role, teams.to_vec(), token_hash.to_owned(), now)?;
     let sql = "INSERT INTO users (id, token_hash, data) VALUES ($1, $2, $3)";
     execute(tx, sql, &[&db_id(user.id)?, &user.token_hash, &json(&user)]).await?;
     Ok(user)
@@ -28,10 +29,11 @@ impl UserStore for PgStore {
         &self,
         name: &str,
         role: Role,
+        teams: Vec<String>,
         token_hash: String,
         now: Timestamp,
     ) -> Result<Committed<User>, StoreError> {
-        transact!(self, |tx| create_attempt(&tx, name, role, &token_hash, now)).map(Committed::durable_now)
+        transact!(self, |tx| create_attempt(&tx, name, role, &teams, &token_hash, now)).map(Committed::durable_now)
     }
 
     async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>, StoreError> {

@@ -23,13 +23,14 @@ impl UserStore for SledStore {
         &self,
         name: &str,
         role: Role,
+        teams: Vec<String>,
         token_hash: String,
         now: Timestamp,
     ) -> Result<Committed<User>, StoreError> {
         let name = name.to_owned();
         self.write(WRITE, move |tx| {
             let id = tx.next_id(Sequence::User)?;
-            let user = User::new(id, &name, role, token_hash.clone(), now).or_abort()?;
+            let user = User::new(id, &name, role, teams.clone(), token_hash.clone(), now).or_abort()?;
             tx.put(Tree::Users, &keys::id(id), &user)?;
             tx.put_raw(Tree::Tokens, user.token_hash.as_bytes(), keys::id(id).as_slice())?;
             Ok(user)

@@ -13,6 +13,7 @@ pub trait UserStore: Send + Sync {
         &self,
         name: &str,
         role: Role,
+        teams: Vec<String>,
         token_hash: String,
         now: Timestamp,
     ) -> Result<Committed<User>, StoreError>;

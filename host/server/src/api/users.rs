@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Role, User};
+use switchboard_store::StoreError;
 use utoipa::ToSchema;
 
 use crate::auth::{generate_token, hash_token};
@@ -48,6 +49,11 @@ pub struct NewUser {
     pub name: String,
     /// `admin` or `agent`.
     pub role: RoleWire,
+    /// The slugs of the teams an agent works in (whose live chats they see
+    /// and take); admins work in every team.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub teams: Vec<String>,
 }
 
 /// A user as the API lists it. Tokens are never shown again.
@@ -64,13 +70,21 @@ pub struct UserOut {
     pub name: String,
     /// `admin` or `agent`.
     pub role: RoleWire,
+    /// The teams an agent works in.
+    pub teams: Vec<String>,
     /// When the user was created (RFC 3339).
     pub created_at: String,
 }
 
 impl From<&User> for UserOut {
     fn from(u: &User) -> Self {
-        UserOut { id: u.id, name: u.name.clone(), role: u.role.into(), created_at: u.created_at.to_string() }
+        UserOut {
+            id: u.id,
+            name: u.name.clone(),
+            role: u.role.into(),
+            teams: u.teams.clone(),
+            created_at: u.created_at.to_string(),
+        }
     }
 }
 
@@ -92,11 +106,23 @@ pub async fn create_user(
     Admin(caller): Admin,
     Json(body): Json<NewUser>,
 ) -> ApiResult<(StatusCode, Json<UserCreated>)> {
+    if body.teams.len() > switchboard_core::MAX_TEAMS {
+        return Err(ApiError::invalid("teams", format!("at most {} teams", switchboard_core::MAX_TEAMS)));
+    }
+    for (i, slug) in body.teams.iter().enumerate() {
+        match state.stores.teams.team(slug).await {
+            Ok(_) => {}
+            Err(StoreError::UnknownTeam(_)) => {
+                return Err(ApiError::invalid(&format!("teams[{i}]"), format!("unknown team \"{slug}\"")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let token = generate_token().map_err(|e| ApiError::internal(&e))?;
     let user = state
         .stores
         .users
-        .create_user(&body.name, body.role.into(), hash_token(&token), state.clock.now())
+        .create_user(&body.name, body.role.into(), body.teams, hash_token(&token), state.clock.now())
         .await?
         .durable()
         .await?;

@@ -238,7 +238,7 @@ pub async fn reopening_keeps_data_and_continues_ids<H: Harness>() {
         let t = durable(store.create_ticket("ops", d, Some(email("a@x.org")), Author::System, at(0), None).await).await;
         let note = MessageDraft::new(MessageKind::Note, Author::System, "hi");
         let note = durable(store.append_message(t.id, note, at(1), None).await).await;
-        let user = durable(store.create_user("Ada", Role::Agent, "hash".into(), at(0)).await).await;
+        let user = durable(store.create_user("Ada", Role::Agent, Vec::new(), "hash".into(), at(0)).await).await;
         (t.id, note.id, user.id, t.contact.expect("contact"))
     };
     h.restart().await;
@@ -252,7 +252,7 @@ pub async fn reopening_keeps_data_and_continues_ids<H: Harness>() {
     assert!(next.contact.expect("contact") > contact_id, "contact ids go on");
     let note = MessageDraft::new(MessageKind::Note, Author::System, "again");
     assert!(durable(store.append_message(next.id, note, at(3), None).await).await.id > note_id, "message ids go on");
-    let user = durable(store.create_user("Bo", Role::Agent, "hash2".into(), at(0)).await).await;
+    let user = durable(store.create_user("Bo", Role::Agent, Vec::new(), "hash2".into(), at(0)).await).await;
     assert!(user.id > user_id, "user ids go on");
 }
 
