@@ -77,3 +77,17 @@ if [ "${1:-}" = --for-tests ]; then
     fi
 fi
 
+# The live chat tests look visitors' countries up in a country database:
+# the CC0 one of ip-location-db, from npm at a pinned version, kept under
+# target/ and never committed.
+country_db_version=2.3.2026061719
+if [ "${1:-}" = --for-tests ] && ! [ -f "target/test-data/country-$country_db_version.mmdb" ]; then
+    mkdir -p target/test-data
+    (cd target/test-data \
+        && npm pack --silent "@ip-location-db/geo-whois-asn-country-mmdb@$country_db_version" >/dev/null \
+        && tar xzf "ip-location-db-geo-whois-asn-country-mmdb-$country_db_version.tgz" package/geo-whois-asn-country.mmdb \
+        && mv package/geo-whois-asn-country.mmdb "country-$country_db_version.mmdb" \
+        && rm -rf package "ip-location-db-geo-whois-asn-country-mmdb-$country_db_version.tgz")
+    ln -sf "country-$country_db_version.mmdb" target/test-data/country.mmdb
+fi
+

@@ -487,6 +487,7 @@ async fn openapi_documents_every_route() {
         "GET /api/contacts",
         "GET /api/contacts/{id}",
         "GET /api/openapi.json",
+        "GET /api/operator/ws",
         "GET /api/teams",
         "POST /api/teams",
         "GET /api/teams/{slug}",

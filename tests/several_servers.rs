@@ -4,6 +4,7 @@
 //! installed through one is served by all; a server killed under load, or a
 //! NATS restart under traffic, loses nothing acknowledged.
 
+mod chat_kit;
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -338,4 +339,57 @@ async fn without_announcements_a_server_still_loads_what_another_installed() {
         assert!(started.elapsed() < Duration::from_secs(10), "server b never loaded the plugin a installed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The live chat across servers: a visitor connected to one server and an
+/// operator connected to another talk as if on one, the operator's team
+/// list follows the visitor's conversation, and the visitor picks it up
+/// again through a third server without losing a message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_and_an_operator_on_different_servers_talk_as_if_on_one() {
+    let nats = tokio::task::spawn_blocking(TempNats::start).await.expect("join").expect("nats");
+    let cluster = start_cluster(&nats).await;
+    assert_eq!(cluster.post(0, "/api/teams", json!({"name": "Ops"})).await.status(), 201);
+    let enabled = cluster
+        .client
+        .put(format!("{}/api/teams/ops/plugins/live-chat", cluster.base(0)))
+        .bearer_auth(TOKEN)
+        .json(&json!({"settings": {}, "grants": ["chat", "tickets", "storage", "timers"], "declined": []}))
+        .send()
+        .await
+        .expect("enable");
+    assert_eq!(enabled.status(), 201);
+    let agent = cluster.post(0, "/api/users", json!({"name": "Anna", "role": "agent", "teams": ["ops"]})).await;
+    let agent: Value = agent.json().await.expect("agent");
+    let token = agent["token"].as_str().expect("token");
+
+    let mut anna = chat_kit::Client::operator(cluster.base(1), token).await;
+    anna.ok(json!({"type": "watch", "team": "ops"})).await;
+    anna.next_of("conversations").await;
+    let mut visitor = chat_kit::Client::visitor(cluster.base(0), "ops").await;
+    let welcome = visitor.start("Ops", "https://shop.example/", "en").await;
+    let id = welcome["conversation"].as_u64().expect("id");
+    // No script: the conversation waits for an operator, and the operator
+    // on the other server hears of it.
+    anna.next_where(|f| {
+        f["type"] == "conversation" && f["conversation"]["id"] == id && f["conversation"]["state"] == "waiting"
+    })
+    .await;
+    anna.ok(json!({"type": "join", "conversation": id})).await;
+    visitor.next_where(|f| f["type"] == "message" && f["body"] == "Anna joined").await;
+    visitor.say("Hello from server 0").await;
+    anna.next_where(|f| f["type"] == "message" && f["body"] == "Hello from server 0").await;
+    anna.ok(json!({"type": "say", "conversation": id, "body": "Hello from server 1"})).await;
+    let heard = visitor.next_where(|f| f["type"] == "message" && f["body"] == "Hello from server 1").await;
+    let seen = heard["seq"].as_u64().expect("seq");
+    drop(visitor);
+
+    anna.ok(json!({"type": "say", "conversation": id, "body": "Said while you were away"})).await;
+    let mut back = chat_kit::Client::visitor(cluster.base(2), "ops").await;
+    back.send(json!({"type": "resume", "token": welcome["token"], "after": seen})).await;
+    back.next_of("resumed").await;
+    let missed = back.next_of("message").await;
+    assert_eq!((missed["seq"].as_u64(), missed["body"].as_str()), (Some(seen + 1), Some("Said while you were away")));
+    back.say("Back, through server 2").await;
+    anna.next_where(|f| f["type"] == "message" && f["body"] == "Back, through server 2").await;
 }

@@ -44,6 +44,7 @@ use crate::state::AppState;
         (name = "contacts", description = "Customers"),
         (name = "users", description = "Admins and agents"),
         (name = "plugins", description = "Channel and robot plugins, and their installation per team"),
+        (name = "chat", description = "Live chat: the operator websocket"),
         (name = "meta", description = "This document")
     )
 )]
@@ -109,6 +110,7 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(robots::run_robot))
         .routes(routes!(mail::list_failed_mail))
         .routes(routes!(mail::retry_failed_mail))
+        .routes(routes!(crate::chat::operator::operator_socket))
         .routes(routes!(openapi_json));
     let (router, mut openapi) = routes.split_for_parts();
     // The router is nested under /api by the caller; the document shows

@@ -30,6 +30,7 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
     let public = Router::new()
         .route("/c/{team}/{plugin}", any(crate::public::root))
         .route("/c/{team}/{plugin}/", any(crate::public::index))
+        .route("/c/{team}/{plugin}/ws", any(crate::chat::visitor_socket))
         .route("/c/{team}/{plugin}/{*path}", any(crate::public::nested));
     let metrics = Router::new()
         .route("/metrics", get(crate::metrics::metrics))
@@ -39,6 +40,9 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
         .merge(metrics)
         .merge(public)
         .route("/health", get(health))
+        .route("/console/chat", get(crate::console::page))
+        .route("/console/chat.js", get(crate::console::script))
+        .route("/console/chat.css", get(crate::console::style))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())

@@ -48,7 +48,7 @@ pub async fn bootstrap_admin(
     if let Some(token) = configured {
         let hash = hash_token(token);
         if store.user_by_token(&hash).await?.is_none() {
-            let created = match store.create_user("admin", Role::Admin, hash.clone(), now).await {
+            let created = match store.create_user("admin", Role::Admin, Vec::new(), hash.clone(), now).await {
                 Ok(write) => write.durable().await.map(drop),
                 Err(e) => Err(e),
             };
@@ -68,7 +68,7 @@ pub async fn bootstrap_admin(
     let token = generate_token().map_err(|e| BootstrapError::Random(e.to_string()))?;
     let path = data_dir.join(ADMIN_TOKEN_FILE);
     write_secret(&path, &token).map_err(|e| BootstrapError::TokenFile(path.display().to_string(), e))?;
-    store.create_user("admin", Role::Admin, hash_token(&token), now).await?.durable().await?;
+    store.create_user("admin", Role::Admin, Vec::new(), hash_token(&token), now).await?.durable().await?;
     Ok(Some(path))
 }
 
@@ -124,20 +124,30 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// The token a websocket request offers as the subprotocol
+/// `bearer.<token>`.
+fn subprotocol_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(axum::http::header::UPGRADE)?;
+    let offered = headers.get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)?.to_str().ok()?;
+    offered.split(',').map(str::trim).find_map(|p| p.strip_prefix("bearer.")).filter(|t| !t.is_empty())
+}
+
 /// Middleware for `/api`: every request needs `Authorization: Bearer
 /// <token>` naming a known user.
 pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing bearer token; send Authorization: Bearer <token>"))?;
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::unauthorized("authorization header is not \"Bearer <token>\""))?;
+    let token = match req.headers().get(AUTHORIZATION) {
+        Some(header) => header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("authorization header is not \"Bearer <token>\""))?,
+        // A browser cannot set headers on a websocket: it offers the token
+        // as a subprotocol instead.
+        None => subprotocol_token(req.headers())
+            .ok_or_else(|| ApiError::unauthorized("missing bearer token; send Authorization: Bearer <token>"))?,
+    };
     let user = state
         .stores
         .users

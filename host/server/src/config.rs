@@ -68,6 +68,13 @@ pub struct Config {
     pub public_burst: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The country database (`.mmdb`) chat visitors' countries come from;
+    /// without one, their country is not known.
+    pub country_db: Option<PathBuf>,
+    /// Caps on chat connections.
+    pub chat_limits: crate::chat::ChatLimits,
+    /// How often a chat connection looks at the store without a hint.
+    pub chat_look_every: Duration,
     /// Try wasmtime's pooling allocator.
     pub pooling: bool,
     /// The program that compiles components in a process of its own (the
@@ -123,6 +130,7 @@ impl std::fmt::Debug for Config {
             .field("public_body_limit", &self.public_body_limit)
             .field("public_rate", &self.public_rate)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("country_db", &self.country_db)
             .field("store_cache_bytes", &self.store_cache_bytes)
             .field("secret_key_file", &self.secret_key_file)
             .field("trusted_keys", &self.trusted_keys.len())
@@ -159,6 +167,9 @@ impl Config {
             public_rate: 20,
             public_burst: 40,
             trusted_proxies: Vec::new(),
+            country_db: None,
+            chat_limits: crate::chat::ChatLimits::default(),
+            chat_look_every: Duration::from_secs(5),
             pooling: true,
             compiler: None,
             store_cache_bytes: switchboard_store_sled::SledConfig::default().cache_bytes,
@@ -219,6 +230,8 @@ pub struct FileConfig {
     pub allow_unsigned_bundles: Option<bool>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// The country database for chat visitors.
+    pub country_db: Option<PathBuf>,
 }
 
 impl FileConfig {

@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
     /// Install, list, enable, disable and remove plugins through the API.
@@ -117,6 +117,9 @@ struct ServeArgs {
     /// A proxy whose X-Forwarded-For is believed; repeat for several.
     #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// A country database (.mmdb, such as GeoLite2-Country) for chat visitors' countries.
+    #[arg(long, env = "SWITCHBOARD_COUNTRY_DB")]
+    country_db: Option<PathBuf>,
     /// Where to receive mail for team aliases over SMTP, or "off" [default: 127.0.0.1:2525].
     #[arg(long, env = "SWITCHBOARD_SMTP")]
     smtp: Option<String>,
@@ -251,6 +254,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     config.allow_unsigned_bundles = args.allow_unsigned_bundles || file.allow_unsigned_bundles.unwrap_or(false);
     config.trusted_proxies =
         if args.trusted_proxies.is_empty() { file.trusted_proxies.unwrap_or_default() } else { args.trusted_proxies };
+    config.country_db = args.country_db.or(file.country_db);
     config.admin_token = std::env::var("SWITCHBOARD_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
     config.demo = args.demo;
     // Compiles run in a process of this same binary (see the runtime's
@@ -310,7 +314,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             .enable_all()
             .build()
             .context("cannot start the async runtime")?
-            .block_on(run_serve(args)),
+            .block_on(run_serve(*args)),
         Command::CompileComponent { .. } => anyhow::bail!("compile-component is run by the server itself"),
         Command::Plugin { api, command } => tokio::runtime::Builder::new_current_thread()
             .enable_all()

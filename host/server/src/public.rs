@@ -75,7 +75,7 @@ pub async fn nested(
     handle(state, team, plugin, format!("/{path}"), peer, request).await
 }
 
-async fn handle(
+pub(crate) async fn handle(
     State(state): State<AppState>,
     team: String,
     plugin: String,

@@ -4,7 +4,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use switchboard_runtime::{Runtime, RuntimeConfig, RuntimeError};
+use switchboard_chat::Hub;
+use switchboard_runtime::{ChatLink, CountryFn, Runtime, RuntimeConfig, RuntimeError};
 use switchboard_store::StoreError;
 
 use switchboard_bus::{Bus, LocalBus, NatsBus};
@@ -36,6 +37,12 @@ pub enum ServeError {
     /// The bus to the other servers could not be reached.
     #[error(transparent)]
     Bus(#[from] switchboard_bus::BusError),
+    /// The chat hub could not start.
+    #[error(transparent)]
+    Chat(#[from] switchboard_chat::ChatError),
+    /// The configured country database could not be opened.
+    #[error(transparent)]
+    CountryDb(#[from] crate::chat::CountryError),
     /// Serving failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
@@ -99,6 +106,14 @@ pub async fn serve(
         stopped.clone(),
     )
     .await?;
+    let hub =
+        Hub::start_looking_every(Arc::clone(&stores.conversations), Arc::clone(&bus), config.chat_look_every).await?;
+    let countries = match &config.country_db {
+        Some(path) => Some(Arc::new(crate::chat::CountryDb::open(path)?)),
+        None => None,
+    };
+    let country_of = countries.clone().map(|db| -> CountryFn { Arc::new(move |addr| db.country(addr)) });
+    runtime.attach_chat(ChatLink { hub: hub.clone(), country_of });
     let plugin_sync = crate::plugin_sync::PluginSync::new(bus);
     crate::plugins::load_installed(&stores, &runtime, now).await?;
     crate::plugins::install_bundled(&stores, &runtime, &plugin_sync, &config.bundled, now).await;
@@ -115,6 +130,7 @@ pub async fn serve(
     let (alive, mut closed) = mpsc::channel::<()>(1);
     let stats = backend.clone();
     let holder = server_name();
+    let holder_for_timers = holder.clone();
     let inbound = Arc::new(crate::mail::Inbound {
         stores: stores.clone(),
         runtime: runtime.clone(),
@@ -171,6 +187,7 @@ pub async fn serve(
         clock: Arc::clone(&config.clock),
         mail_domain: config.mail_domain.as_str().into(),
         runtime,
+        chat: crate::chat::Chat { hub, countries, limits: config.chat_limits, stopping: stopped.clone() },
         public_limiter: Arc::new(RateLimiter::new(config.public_rate, config.public_burst)),
         trusted_proxies: config.trusted_proxies.clone().into(),
         plugin_upload_limit: config.plugin_upload_limit,
@@ -183,6 +200,7 @@ pub async fn serve(
         Some(_) => crate::sweeper::Sweeping::Shared { jobs: Arc::clone(&stores.jobs), holder },
         None => crate::sweeper::Sweeping::Alone,
     };
+    let timers = tokio::spawn(crate::chat::run_timers(state.clone(), holder_for_timers, stopped.clone()));
     let sweeper = tokio::spawn(crate::sweeper::run(
         Arc::clone(&stores.tickets),
         Arc::clone(&stores.idempotency),
@@ -225,6 +243,7 @@ pub async fn serve(
     let served = server.await;
     let _ = stop.send(true);
     let _ = sweeper.await;
+    let _ = timers.await;
     let _ = follower.await;
     for task in mail_tasks {
         let _ = task.await;

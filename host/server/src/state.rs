@@ -41,6 +41,8 @@ pub struct Shared {
     pub mail_domain: Arc<str>,
     /// Runs plugins.
     pub runtime: Runtime,
+    /// Live chat: the hub, the country database, the sockets' caps.
+    pub chat: crate::chat::Chat,
     /// Wakes this server's reply worker when a reply to deliver is written.
     pub wake_replies: Arc<tokio::sync::Notify>,
     /// Limits public plugin routes per client.
