@@ -60,21 +60,30 @@ fn say(conversation: u64, body: &str, expect: Expect) -> Result<(), PluginError>
     Ok(())
 }
 
+/// Hands a conversation to the operators (and whatever the channel does
+/// then, such as setting a timer).
+pub type HandOver<'a> = &'a dyn Fn(&Conversation) -> Result<(), PluginError>;
+
 /// Starts `script` in a conversation that just opened; without a script,
 /// the visitor is handed to the operators at once.
-pub fn start(c: &Conversation, script: Option<(&str, &[Step])>) -> Result<(), PluginError> {
+pub fn start(c: &Conversation, script: Option<(&str, &[Step])>, hand_over: HandOver<'_>) -> Result<(), PluginError> {
     let Some((name, steps)) = script else {
-        conversations::hand_over(c.id, None)?;
-        return Ok(());
+        return hand_over(c);
     };
     let progress = Progress { script: name.into(), ..Progress::default() };
-    run(c, steps, progress, 0)
+    run(c, steps, progress, 0, hand_over)
 }
 
 /// Runs the steps from `from` on: says each allowed step's message, stops
 /// at a step that waits for an answer or hands over, and hands over at the
 /// end of the script.
-fn run(c: &Conversation, steps: &[Step], mut progress: Progress, from: usize) -> Result<(), PluginError> {
+fn run(
+    c: &Conversation,
+    steps: &[Step],
+    mut progress: Progress,
+    from: usize,
+    hand_over: HandOver<'_>,
+) -> Result<(), PluginError> {
     for (at, step) in steps.iter().enumerate().skip(from) {
         if !allowed(step, &progress) {
             continue;
@@ -94,8 +103,7 @@ fn run(c: &Conversation, steps: &[Step], mut progress: Progress, from: usize) ->
                     say(c.id, &step.message, Expect::Text)?;
                 }
                 forget(c.id)?;
-                conversations::hand_over(c.id, None)?;
-                return Ok(());
+                return hand_over(c);
             }
             StepKind::CreateTicket => {
                 if !step.message.trim().is_empty() {
@@ -115,17 +123,16 @@ fn run(c: &Conversation, steps: &[Step], mut progress: Progress, from: usize) ->
         }
     }
     forget(c.id)?;
-    conversations::hand_over(c.id, None)?;
-    Ok(())
+    hand_over(c)
 }
 
 /// Takes the visitor's message as the answer to the step waiting for one,
 /// and goes on. An answer that does not fit (not one offered, not an
 /// address or number) is asked for again.
-pub fn answer(c: &Conversation, steps: &[Step], body: &str) -> Result<(), PluginError> {
+pub fn answer(c: &Conversation, steps: &[Step], body: &str, hand_over: HandOver<'_>) -> Result<(), PluginError> {
     let Some(mut progress) = load(c.id)? else { return Ok(()) };
     let Some(at) = progress.waiting.filter(|at| *at < steps.len()) else {
-        return run(c, steps, progress, 0);
+        return run(c, steps, progress, 0, hand_over);
     };
     let step = &steps[at];
     let said = texts::bot(Lang::of(c.origin.language.as_deref()));
@@ -169,7 +176,7 @@ pub fn answer(c: &Conversation, steps: &[Step], body: &str) -> Result<(), Plugin
     };
     progress.answers.insert(step_key(steps, at), given);
     progress.waiting = None;
-    run(c, steps, progress, at + 1)
+    run(c, steps, progress, at + 1, hand_over)
 }
 
 /// An e-mail address as typed, if it looks like one: one `@`, a local

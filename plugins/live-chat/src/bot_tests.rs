@@ -152,3 +152,34 @@ fn says_as_operator_command(host: &FakeHost, id: u64, name: &str, args: &str) {
     };
     LiveChat::handle_chat(settings(), host.chat(id), ChatEvent::Command(cmd)).expect("command");
 }
+
+#[test]
+fn a_visitor_nobody_takes_in_time_is_told_and_the_conversation_becomes_a_ticket() {
+    let host = FakeHost::start();
+    let settings = r#"{"channels": [{"name": "Care", "options": {"no_answer_after": 120}}]}"#;
+    let settings = || serde_json::from_str::<Settings>(settings).expect("settings");
+    let c = host.open_chat("Care", origin("https://shop.example/", None));
+    LiveChat::handle_chat(settings(), c.clone(), ChatEvent::VisitorJoined).expect("joined");
+    assert_eq!(host.chat(c.id).state, ConversationState::Waiting);
+    let timers = host.timers();
+    let (after, payload) = timers.get(&format!("no-answer:{}", c.id)).expect("a timer");
+    assert_eq!(*after, 120_000);
+    let timer = switchboard_sdk::chat::Timer { key: format!("no-answer:{}", c.id), payload: payload.clone() };
+    LiveChat::handle_timer(settings(), timer.clone()).expect("fired");
+    let told =
+        host.chat_messages(c.id).into_iter().find(|m| m.speaker == Speaker::System && m.body.starts_with("Sorry"));
+    assert!(told.is_some(), "the visitor is told");
+    assert!(host.chat(c.id).ticket.is_some(), "the request is kept as a ticket");
+
+    // Taken by an operator, the next one's timer is cancelled, and a late
+    // firing leaves it alone.
+    let next = host.open_chat("Care", origin("https://shop.example/", None));
+    LiveChat::handle_chat(settings(), next.clone(), ChatEvent::VisitorJoined).expect("joined");
+    host.operator_joins(next.id, 3, "Anna");
+    let anna = switchboard_sdk::chat::Operator { user: 3, name: "Anna".into() };
+    LiveChat::handle_chat(settings(), host.chat(next.id), ChatEvent::OperatorJoined(anna)).expect("joined");
+    assert!(!host.timers().contains_key(&format!("no-answer:{}", next.id)));
+    let late = switchboard_sdk::chat::Timer { key: format!("no-answer:{}", next.id), payload: next.id.to_string() };
+    LiveChat::handle_timer(settings(), late).expect("fired late");
+    assert_eq!(host.chat(next.id).ticket, None);
+}

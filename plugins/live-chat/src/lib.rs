@@ -17,13 +17,49 @@ pub mod settings;
 pub mod texts;
 mod web;
 
-use switchboard_sdk::chat::{ChatEvent, ChatTicket, Conversation, ConversationState, Expect, NewPost, Poster, Reply};
-use switchboard_sdk::host::conversations;
+use switchboard_sdk::chat::{
+    ChatEvent, ChatTicket, Conversation, ConversationState, Expect, NewPost, Poster, Reply, Timer,
+};
+use switchboard_sdk::host::{conversations, timers};
 use switchboard_sdk::http::{Request, Response};
 use switchboard_sdk::{Channel, ChatChannel, Info, PluginError};
 
 use crate::rules::{Visit, applicable};
 use crate::settings::{ChatChannelSettings, Settings, Step};
+use crate::texts::Lang;
+
+/// The timer key of a conversation waiting for an operator.
+fn no_answer_key(id: u64) -> String {
+    format!("no-answer:{id}")
+}
+
+/// Hands a conversation to the operators; if the channel gives up on
+/// waiting after a while, sets the timer that does.
+fn hand_over(settings: &Settings, c: &Conversation) -> Result<(), PluginError> {
+    conversations::hand_over(c.id, None)?;
+    let after = channel_of(settings, &c.channel).and_then(|ch| ch.options.no_answer_after);
+    if let Some(after) = after {
+        timers::schedule(&no_answer_key(c.id), u64::from(after) * 1000, &c.id.to_string())?;
+    }
+    Ok(())
+}
+
+/// Nobody took a waiting conversation in time: the visitor is told, and
+/// the conversation becomes a ticket so that the request is answered
+/// later. A conversation taken meanwhile is left alone.
+fn no_answer(settings: &Settings, timer: &Timer) -> Result<(), PluginError> {
+    let Ok(id) = timer.payload.parse::<u64>() else { return Ok(()) };
+    let c = conversations::get(id)?;
+    if c.state != ConversationState::Waiting {
+        return Ok(());
+    }
+    let channel = channel_of(settings, &c.channel);
+    let told = channel.and_then(|ch| ch.options.no_answer_message).filter(|m| !m.trim().is_empty());
+    let body = told.unwrap_or_else(|| texts::bot(Lang::of(c.origin.language.as_deref())).no_answer.to_owned());
+    conversations::post(id, &NewPost { poster: Poster::System, body, expect: Expect::Text })?;
+    conversations::to_ticket(id, &ChatTicket { title: String::new(), priority: None })?;
+    Ok(())
+}
 
 /// The plugin.
 pub struct LiveChat;
@@ -79,7 +115,7 @@ fn visitor_joined(settings: &Settings, c: &Conversation) -> Result<(), PluginErr
     let rule =
         applicable(&channel, &visit, || conversations::online_operators(&c.channel).is_ok_and(|o| !o.is_empty()));
     let chosen = rule.script.as_deref().and_then(|name| script(settings, name).map(|steps| (name, steps)));
-    bot::start(c, chosen)
+    bot::start(c, chosen, &|c| hand_over(settings, c))
 }
 
 /// An operator's command.
@@ -100,18 +136,29 @@ impl ChatChannel for LiveChat {
             ChatEvent::VisitorMessage(message) if c.state == ConversationState::Bot => {
                 let Some(progress) = bot::load(c.id)? else { return Ok(()) };
                 match script(&settings, &progress.script) {
-                    Some(steps) => bot::answer(&c, steps, &message.body),
+                    Some(steps) => bot::answer(&c, steps, &message.body, &|c| hand_over(&settings, c)),
                     // The script was removed meanwhile: operators take over.
                     None => {
                         bot::forget(c.id)?;
-                        conversations::hand_over(c.id, None).map(drop)
+                        hand_over(&settings, &c)
                     }
                 }
             }
+            ChatEvent::OperatorJoined(_) => timers::cancel(&no_answer_key(c.id)).map(drop),
             ChatEvent::Command(cmd) => command(&c, &cmd.name, &cmd.args),
-            ChatEvent::Ended => bot::forget(c.id),
+            ChatEvent::Ended => {
+                timers::cancel(&no_answer_key(c.id))?;
+                bot::forget(c.id)
+            }
             _ => Ok(()),
         }
+    }
+
+    fn handle_timer(settings: Settings, timer: Timer) -> Result<(), PluginError> {
+        if timer.key.starts_with("no-answer:") {
+            return no_answer(&settings, &timer);
+        }
+        Ok(())
     }
 
     /// An agent's reply on a ticket made of a conversation goes into the

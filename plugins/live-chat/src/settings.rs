@@ -60,6 +60,13 @@ pub struct Options {
     pub welcome_message: Option<String>,
     /// The input's placeholder.
     pub input_placeholder: Option<String>,
+    /// Seconds a handed-over visitor may wait for an operator before the
+    /// channel tells them and makes a ticket of the conversation, so that
+    /// the request is not lost; none to wait for ever.
+    pub no_answer_after: Option<u32>,
+    /// What the visitor is told then; a text in their language when left
+    /// out.
+    pub no_answer_message: Option<String>,
 }
 
 /// The options' defaults.
@@ -194,6 +201,11 @@ impl Settings {
                 {
                     return Err(invalid(format!("{at}.options.{field}: \"{color}\" is not a colour like #875a7b")));
                 }
+            }
+            if let Some(after) = channel.options.no_answer_after
+                && !(10..=86_400).contains(&after)
+            {
+                return Err(invalid(format!("{at}.options.no_answer_after: 10 to 86400 seconds, not {after}")));
             }
             if channel.rules.len() > MAX_RULES {
                 return Err(invalid(format!("{at}.rules: at most {MAX_RULES}")));

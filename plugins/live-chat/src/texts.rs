@@ -43,6 +43,8 @@ pub struct BotTexts {
     pub bad_email: &'static str,
     /// When a phone number does not look like one.
     pub bad_phone: &'static str,
+    /// When no operator answered in time.
+    pub no_answer: &'static str,
 }
 
 /// The bot's texts in `lang`.
@@ -52,16 +54,19 @@ pub fn bot(lang: Lang) -> BotTexts {
             pick_answer: "Please choose one of the answers.",
             bad_email: "That does not look like an e-mail address. Please try again.",
             bad_phone: "That does not look like a phone number. Please try again.",
+            no_answer: "Sorry, everyone is busy right now. We have your message and will get back to you.",
         },
         Lang::Uk => BotTexts {
             pick_answer: "Будь ласка, оберіть одну з відповідей.",
             bad_email: "Це не схоже на адресу електронної пошти. Спробуйте ще раз.",
             bad_phone: "Це не схоже на номер телефону. Спробуйте ще раз.",
+            no_answer: "Вибачте, зараз усі зайняті. Ми отримали ваше повідомлення і відповімо вам.",
         },
         Lang::Es => BotTexts {
             pick_answer: "Por favor, elija una de las respuestas.",
             bad_email: "Eso no parece una dirección de correo electrónico. Inténtelo de nuevo.",
             bad_phone: "Eso no parece un número de teléfono. Inténtelo de nuevo.",
+            no_answer: "Lo sentimos, ahora todos están ocupados. Tenemos su mensaje y le responderemos.",
         },
     }
 }
