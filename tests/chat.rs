@@ -350,3 +350,216 @@ async fn rules_pick_by_url_and_by_country_with_country_rules_first() {
     assert_eq!(all.len(), 1, "{lists}");
     assert_eq!((all[0]["country"].as_str(), all[0]["language"].as_str()), (Some("UA"), Some("uk")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_nobody_takes_in_time_gets_a_ticket_when_the_channels_timer_fires() {
+    let s = Server::start_with(|c| c.bundled = switchboard_server::BundledPlugin::shipped()).await;
+    s.post("/api/teams", json!({"name": "Care"})).await.expect(201);
+    let settings = json!({"channels": [{"name": "Care", "options": {"no_answer_after": 120}}]});
+    s.enable("care", "live-chat", settings, &["chat", "tickets", "storage", "timers"]).await.expect(201);
+    let mut visitor = Client::visitor(&s.base, "care").await;
+    visitor.start("Care", "https://shop.example/", "es").await;
+    visitor.next_where(|f| f["type"] == "state" && f["state"] == "waiting").await;
+    visitor.say("¿Hay alguien?").await;
+    // The timer is durable and due two minutes on: nothing happens before.
+    s.clock.advance(SignedDuration::from_secs(100));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(s.tickets("care").await.is_empty());
+    s.clock.advance(SignedDuration::from_secs(30));
+    let told = visitor
+        .next_where(|f| {
+            f["type"] == "message"
+                && f["speaker"]["type"] == "system"
+                && f["body"].as_str().is_some_and(|b| b.starts_with("Lo sentimos"))
+        })
+        .await;
+    assert!(told["body"].as_str().is_some_and(|b| b.contains("le responderemos")), "in the visitor's language: {told}");
+    visitor
+        .next_where(|f| f["type"] == "message" && f["body"].as_str().is_some_and(|b| b.starts_with("Ticket #")))
+        .await;
+    let tickets = s.tickets("care").await;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0]["title"], "¿Hay alguien?");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_hash_of_a_visitors_token_is_stored() {
+    let s = server().await;
+    let mut visitor = Client::visitor(&s.base, "care").await;
+    let token =
+        visitor.start("Care", "https://shop.example/blog", "en").await["token"].as_str().expect("token").to_owned();
+    visitor.say("hello").await;
+    // Every file the server wrote, once it has stopped.
+    let dir = s.stop().await;
+    let mut found = Vec::new();
+    let mut stack = vec![dir.path().to_owned()];
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(&path).expect("dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path).is_ok_and(|bytes| bytes.windows(token.len()).any(|w| w == token.as_bytes()))
+            {
+                found.push(path);
+            }
+        }
+    }
+    assert!(found.is_empty(), "the token is in {found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_flood_is_closed_too() {
+    let s = server().await;
+    let token = agent(&s, "Anna", &["care"]).await;
+    let mut anna = Client::operator(&s.base, &token).await;
+    let frame = json!({"type": "offline", "team": "sales", "channel": "x"}).to_string();
+    for _ in 0..2_500 {
+        if anna.send_text(frame.clone()).await.is_err() {
+            break;
+        }
+    }
+    let (code, reason) = anna.closed().await;
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("at most 50 a second"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_page_is_served_with_a_strict_policy() {
+    let s = server().await;
+    for (path, kind) in
+        [("/console/chat", "text/html"), ("/console/chat.js", "text/javascript"), ("/console/chat.css", "text/css")]
+    {
+        let answer = reqwest::get(format!("{}{path}", s.base)).await.expect("page");
+        assert_eq!(answer.status(), 200, "{path}");
+        let headers = answer.headers();
+        assert!(headers["content-type"].to_str().is_ok_and(|t| t.starts_with(kind)), "{path}");
+        let csp = headers["content-security-policy"].to_str().expect("csp");
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_sent_at_once_reach_the_bot_in_order() {
+    let s = server().await;
+    let mut visitor = Client::visitor(&s.base, "care").await;
+    visitor.start("Care", "https://shop.example/shop", "en").await;
+    bot_until(&mut visitor, "What is it about?").await;
+    // The second answer is sent before the bot has asked its question: the
+    // events reach the plugin one at a time, in order, so it answers it.
+    visitor.send(json!({"type": "say", "body": "Order"})).await;
+    visitor.send(json!({"type": "say", "body": "A-9"})).await;
+    let lines = bot_until(&mut visitor, "We will write to you soon.").await;
+    assert_eq!(
+        lines,
+        ["Which order number?", "Nobody is online; I made a ticket for you.", "We will write to you soon."],
+        "the bot took the answers in order"
+    );
+}
+
+/// The delivery of a ticket's entry, once it is `state`.
+async fn delivery_reaches(s: &Server, ticket: u64, entry: u64, state: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let thread = s.get(&format!("/api/tickets/{ticket}/messages")).await.expect(200);
+        let found = thread.as_array().into_iter().flatten().find(|m| m["id"] == entry).cloned().expect("entry");
+        if found["delivery"]["state"] == state {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "the reply's delivery never became {state}: {found}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_reply_on_the_ticket_reaches_the_open_conversation() {
+    let s = server().await;
+    let token = agent(&s, "Anna", &["care"]).await;
+    let mut visitor = Client::visitor(&s.base, "care").await;
+    let id = visitor.start("Care", "https://shop.example/blog", "en").await["conversation"].as_u64().expect("id");
+    visitor.next_where(|f| f["type"] == "state" && f["state"] == "waiting").await;
+    visitor.say("My charger broke").await;
+    let mut anna = Client::operator(&s.base, &token).await;
+    anna.ok(json!({"type": "join", "conversation": id})).await;
+    anna.ok(json!({"type": "say", "conversation": id, "body": "/ticket"})).await;
+    let ticket = s.tickets("care").await[0]["id"].as_u64().expect("ticket");
+    assert_eq!(s.tickets("care").await[0]["title"], "My charger broke", "without a title, the visitor's first line");
+
+    let reply = s
+        .post(&format!("/api/tickets/{ticket}/messages"), json!({"kind": "reply", "body": "A new one is on its way."}))
+        .await
+        .expect(201);
+    let heard = visitor
+        .next_where(|f| {
+            f["type"] == "message" && f["body"].as_str().is_some_and(|b| b.ends_with("A new one is on its way."))
+        })
+        .await;
+    assert_eq!(heard["speaker"]["type"], "system");
+    delivery_reaches(&s, ticket, reply["id"].as_u64().expect("id"), "sent").await;
+
+    anna.ok(json!({"type": "end", "conversation": id})).await;
+    let late = s
+        .post(&format!("/api/tickets/{ticket}/messages"), json!({"kind": "reply", "body": "Did it arrive?"}))
+        .await
+        .expect(201);
+    let deferred = delivery_reaches(&s, ticket, late["id"].as_u64().expect("id"), "deferred").await;
+    assert!(deferred["delivery"]["detail"].as_str().is_some_and(|d| d.contains("has ended")), "{deferred}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_gives_each_channels_snippet_and_link() {
+    let s = server().await;
+    let care = s.get("/api/teams/care/plugins/live-chat").await.expect(200);
+    let chat = &care["chat"];
+    let root = format!("{}/c/care/live-chat", s.base);
+    assert_eq!(chat["snippet"], format!("<script src=\"{root}/widget.js\" async></script>"));
+    assert_eq!(chat["link"], format!("{root}/chat"));
+    let channels = chat["channels"].as_array().expect("channels");
+    assert_eq!(channels.len(), 1, "{chat}");
+    assert_eq!(channels[0]["name"], "Care");
+    assert_eq!(
+        channels[0]["snippet"],
+        format!("<script src=\"{root}/widget.js\" data-channel=\"Care\" async></script>")
+    );
+
+    // The link is the direct chat page.
+    let page = reqwest::get(channels[0]["link"].as_str().expect("link")).await.expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("widget.js"));
+
+    // A channel whose name an admin typed with markup in it is escaped in
+    // the tag and encoded in the link, and the link finds it.
+    let odd = json!({"channels": [{"name": "Sales \"EU\" <b>&</b>"}]});
+    let sales = s.enable("sales", "live-chat", odd, &["chat", "tickets", "storage", "timers"]).await.expect(200);
+    let only = &sales["chat"]["channels"][0];
+    let root_sales = format!("{}/c/sales/live-chat", s.base);
+    let escaped = "data-channel=\"Sales &quot;EU&quot; &lt;b&gt;&amp;&lt;/b&gt;\"";
+    assert_eq!(only["snippet"], format!("<script src=\"{root_sales}/widget.js\" {escaped} async></script>"));
+    let rule =
+        format!("{}&url=https://shop.example/", only["link"].as_str().expect("link").replacen("/chat?", "/rule?", 1));
+    let found = reqwest::get(rule).await.expect("rule");
+    assert_eq!(found.status(), 200);
+    assert_eq!(found.json::<Value>().await.expect("json")["channel"], "Sales \"EU\" <b>&</b>");
+
+    // Other plugins have no chat embed; the list shows the same as one.
+    let list = s.get("/api/teams/care/plugins").await.expect(200);
+    assert_eq!(list[0]["chat"], care["chat"]);
+    let form = s.enable("care", "web-form", json!({}), &["tickets"]).await.expect(201);
+    assert_eq!(form["chat"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_public_url_starts_the_snippet() {
+    let s = Server::start_with(|c| {
+        c.bundled = switchboard_server::BundledPlugin::shipped();
+        c.public_url = Some("https://help.example.com/desk/".into());
+    })
+    .await;
+    s.post("/api/teams", json!({"name": "Care"})).await.expect(201);
+    let care = s.enable("care", "live-chat", json!({}), &["chat", "tickets", "storage", "timers"]).await.expect(201);
+    assert_eq!(
+        care["chat"]["snippet"],
+        "<script src=\"https://help.example.com/desk/c/care/live-chat/widget.js\" async></script>"
+    );
+    assert_eq!(care["chat"]["link"], "https://help.example.com/desk/c/care/live-chat/chat");
+}

@@ -22,8 +22,9 @@ use support::Server;
 const ENTER: &str = "\u{E007}";
 
 /// Serves a shop on its own port: `/shop/cart` and `/about`, each with the
-/// widget's tag and a strict policy that allows only the helpdesk.
-async fn shop(helpdesk: String) -> String {
+/// widget's tag as the admin API gave it (`snippet`) and a strict policy
+/// that allows only the helpdesk.
+async fn shop(helpdesk: String, snippet: &str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let ws = helpdesk.replacen("http://", "ws://", 1);
@@ -33,7 +34,7 @@ async fn shop(helpdesk: String) -> String {
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title>\
          <script src=\"/before.js\"></script>\
-         <script src=\"{helpdesk}/c/care/live-chat/widget.js\" async></script></head>\
+         {snippet}</head>\
          <body><h1>Shop</h1><p id=\"own\">The shop's own page</p></body></html>"
     );
     // Records every policy violation, and the globals the page gained
@@ -95,7 +96,8 @@ async fn a_visitor_on_another_site_talks_to_the_bot_then_an_operator_who_makes_a
             {"message": "Alright! Ask me anything.", "type": "text"}
         ]}
     });
-    s.enable("care", "live-chat", settings, &["chat", "tickets", "storage", "timers"]).await.expect(201);
+    let enabled = s.enable("care", "live-chat", settings, &["chat", "tickets", "storage", "timers"]).await.expect(201);
+    let snippet = enabled["chat"]["snippet"].as_str().expect("the admin API gives the snippet").to_owned();
     let token =
         s.post("/api/users", json!({"name": "Anna", "role": "agent", "teams": ["care"]})).await.expect(201)["token"]
             .as_str()
@@ -104,7 +106,7 @@ async fn a_visitor_on_another_site_talks_to_the_bot_then_an_operator_who_makes_a
     let mut anna = Client::operator(&s.base, &token).await;
     anna.ok(json!({"type": "online", "team": "care", "channel": "Care"})).await;
     anna.ok(json!({"type": "watch", "team": "care"})).await;
-    let shop = shop(s.base.clone()).await;
+    let shop = shop(s.base.clone(), &snippet).await;
 
     let browser = Browser::start().await;
     browser.open(&format!("{shop}/shop/cart")).await;

@@ -1,6 +1,7 @@
 //! The `/api` router and its OpenAPI document.
 
 mod attachments;
+mod chat_embed;
 mod contacts;
 mod error_docs;
 mod installations;

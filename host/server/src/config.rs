@@ -71,6 +71,10 @@ pub struct Config {
     /// The country database (`.mmdb`) chat visitors' countries come from;
     /// without one, their country is not known.
     pub country_db: Option<PathBuf>,
+    /// The address the public reaches this server at, such as
+    /// `https://help.example.com`, for the embed snippets and links the
+    /// admin API hands out; without it, the address the admin used.
+    pub public_url: Option<String>,
     /// Caps on chat connections.
     pub chat_limits: crate::chat::ChatLimits,
     /// How often a chat connection looks at the store without a hint.
@@ -131,6 +135,7 @@ impl std::fmt::Debug for Config {
             .field("public_rate", &self.public_rate)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("country_db", &self.country_db)
+            .field("public_url", &self.public_url)
             .field("store_cache_bytes", &self.store_cache_bytes)
             .field("secret_key_file", &self.secret_key_file)
             .field("trusted_keys", &self.trusted_keys.len())
@@ -168,6 +173,7 @@ impl Config {
             public_burst: 40,
             trusted_proxies: Vec::new(),
             country_db: None,
+            public_url: None,
             chat_limits: crate::chat::ChatLimits::default(),
             chat_look_every: Duration::from_secs(5),
             pooling: true,
@@ -232,6 +238,8 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<IpAddr>>,
     /// The country database for chat visitors.
     pub country_db: Option<PathBuf>,
+    /// The address the public reaches this server at.
+    pub public_url: Option<String>,
 }
 
 impl FileConfig {
@@ -240,5 +248,40 @@ impl FileConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config file \"{}\": {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("config file \"{}\": {e}", path.display()))
+    }
+}
+
+/// Checks a public address (`--public-url`): an absolute `http` or
+/// `https` URL without query or fragment, which may end in a path prefix
+/// (a proxy that serves the helpdesk under `/help`). Returns it without
+/// its trailing slash, ready to have paths appended.
+pub fn public_url(given: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(given.trim()).map_err(|e| format!("public url \"{given}\": {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("public url \"{given}\": the scheme must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("public url \"{given}\": a host is needed"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("public url \"{given}\": no user, query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url;
+
+    #[test]
+    fn a_public_url_is_an_absolute_web_address_kept_without_its_trailing_slash() {
+        assert_eq!(public_url("https://help.example.com").as_deref(), Ok("https://help.example.com"));
+        assert_eq!(public_url("https://help.example.com/").as_deref(), Ok("https://help.example.com"));
+        assert_eq!(public_url("http://example.com:8080/help/").as_deref(), Ok("http://example.com:8080/help"));
+        for bad in ["help.example.com", "ftp://example.com", "https://example.com/?a=1", "https://u:p@example.com", ""]
+        {
+            let error = public_url(bad).expect_err(bad);
+            assert!(error.contains(&format!("\"{bad}\"")), "{error}");
+        }
     }
 }

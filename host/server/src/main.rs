@@ -120,6 +120,9 @@ struct ServeArgs {
     /// A country database (.mmdb, such as GeoLite2-Country) for chat visitors' countries.
     #[arg(long, env = "SWITCHBOARD_COUNTRY_DB")]
     country_db: Option<PathBuf>,
+    /// The address the public reaches this server at, such as https://help.example.com, for embed snippets and links.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Where to receive mail for team aliases over SMTP, or "off" [default: 127.0.0.1:2525].
     #[arg(long, env = "SWITCHBOARD_SMTP")]
     smtp: Option<String>,
@@ -255,6 +258,10 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     config.trusted_proxies =
         if args.trusted_proxies.is_empty() { file.trusted_proxies.unwrap_or_default() } else { args.trusted_proxies };
     config.country_db = args.country_db.or(file.country_db);
+    config.public_url = match args.public_url.or(file.public_url) {
+        Some(given) => Some(switchboard_server::config::public_url(&given).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     config.admin_token = std::env::var("SWITCHBOARD_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
     config.demo = args.demo;
     // Compiles run in a process of this same binary (see the runtime's

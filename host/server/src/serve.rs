@@ -190,6 +190,7 @@ pub async fn serve(
         chat: crate::chat::Chat { hub, countries, limits: config.chat_limits, stopping: stopped.clone() },
         public_limiter: Arc::new(RateLimiter::new(config.public_rate, config.public_burst)),
         trusted_proxies: config.trusted_proxies.clone().into(),
+        public_url: config.public_url.as_deref().map(|u| u.trim_end_matches('/').into()),
         plugin_upload_limit: config.plugin_upload_limit,
         public_body_limit: config.public_body_limit,
         body_limit: config.body_limit,

@@ -49,6 +49,8 @@ pub struct Shared {
     pub public_limiter: Arc<RateLimiter>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
+    /// The address the public reaches this server at, if configured.
+    pub public_url: Option<Arc<str>>,
     /// The largest plugin component accepted on upload.
     pub plugin_upload_limit: usize,
     /// The largest request body on public plugin routes.

@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 
 use crate::extract::Path;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Capability, CoreError, Installation, Limits, Manifest, PluginKind, PublicLimits};
 use switchboard_runtime::{RuntimeError, Secrets};
 use utoipa::ToSchema;
 
+use super::chat_embed::{ChatEmbed, chat_embed, public_base};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Admin;
 use crate::json::Json;
@@ -111,13 +112,17 @@ pub struct InstallationOut {
     pub public_limits: PublicLimitsOut,
     /// Where a channel answers the public, such as `/c/ops/web-form/`.
     pub public_path: Option<String>,
+    /// A chat channel's embed snippet and direct link; null for other
+    /// plugins. The addresses start with `--public-url`, or else with the
+    /// address this request came to.
+    pub chat: Option<ChatEmbed>,
     /// When it was enabled (RFC 3339).
     pub enabled_at: String,
     /// When its settings last changed (RFC 3339).
     pub updated_at: String,
 }
 
-fn out(state: &AppState, installation: &Installation, manifest: &Manifest) -> InstallationOut {
+fn out(state: &AppState, base: Option<&str>, installation: &Installation, manifest: &Manifest) -> InstallationOut {
     let own_limits = installation.public_limits;
     let (rate, burst) = state.public_limiter.effective(&own_limits);
     let set = [
@@ -138,12 +143,15 @@ fn out(state: &AppState, installation: &Installation, manifest: &Manifest) -> In
     let mut secrets: BTreeMap<String, bool> = named.into_iter().map(|name| (name, false)).collect();
     secrets.extend(installation.secrets.keys().map(|name| (name.clone(), true)));
     let names = |list: &[Capability]| list.iter().map(ToString::to_string).collect();
+    let settings = serde_json::from_str(&installation.settings).unwrap_or(serde_json::Value::Null);
+    let chat = (kind == PluginKind::Channel && state.runtime.runs_chat(&installation.plugin))
+        .then(|| chat_embed(base, &installation.team, &installation.plugin, &settings));
     InstallationOut {
         team: installation.team.clone(),
         plugin: installation.plugin.clone(),
         kind: kind.name(),
         enabled: true,
-        settings: serde_json::from_str(&installation.settings).unwrap_or(serde_json::Value::Null),
+        settings,
         secrets,
         grants: names(&installation.grants),
         declined: names(&installation.declined),
@@ -152,6 +160,7 @@ fn out(state: &AppState, installation: &Installation, manifest: &Manifest) -> In
         public_limits,
         public_path: (kind == PluginKind::Channel)
             .then(|| format!("/c/{}/{}/", installation.team, installation.plugin)),
+        chat,
         enabled_at: installation.enabled_at.to_string(),
         updated_at: installation.updated_at.to_string(),
     }
@@ -168,6 +177,7 @@ fn out(state: &AppState, installation: &Installation, manifest: &Manifest) -> In
 pub async fn enable_plugin(
     State(state): State<AppState>,
     _admin: Admin,
+    headers: HeaderMap,
     Path((slug, id)): Path<(String, String)>,
     Json(body): Json<EnableBody>,
 ) -> ApiResult<(StatusCode, Json<InstallationOut>)> {
@@ -229,7 +239,8 @@ pub async fn enable_plugin(
     let installation = state.stores.plugins.put_installation(installation).await?.durable().await?;
     tracing::info!(team = %slug, plugin = %id, "plugin enabled");
     let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(out(&state, &installation, &plugin.manifest))))
+    let base = public_base(&state, &headers);
+    Ok((status, Json(out(&state, base.as_deref(), &installation, &plugin.manifest))))
 }
 
 /// Puts back into `settings` each secret the admin left out, from the
@@ -287,12 +298,14 @@ fn take_secrets(names: &[String], settings: &mut serde_json::Value) -> BTreeMap<
 pub async fn get_installation(
     State(state): State<AppState>,
     _admin: Admin,
+    headers: HeaderMap,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<InstallationOut>> {
     state.stores.teams.team(&slug).await?;
     let installation = state.stores.plugins.installation(&slug, &id).await?;
     let manifest = state.stores.plugins.plugin(&id).await?.manifest;
-    Ok(Json(out(&state, &installation, &manifest)))
+    let base = public_base(&state, &headers);
+    Ok(Json(out(&state, base.as_deref(), &installation, &manifest)))
 }
 
 /// The plugins enabled for a team.
@@ -301,13 +314,15 @@ pub async fn get_installation(
 pub async fn list_installations(
     State(state): State<AppState>,
     _admin: Admin,
+    headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<Vec<InstallationOut>>> {
     state.stores.teams.team(&slug).await?;
+    let base = public_base(&state, &headers);
     let mut list = Vec::new();
     for installation in state.stores.plugins.installations(&slug).await? {
         let manifest = state.stores.plugins.plugin(&installation.plugin).await?.manifest;
-        list.push(out(&state, &installation, &manifest));
+        list.push(out(&state, base.as_deref(), &installation, &manifest));
     }
     Ok(Json(list))
 }

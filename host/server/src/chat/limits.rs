@@ -12,19 +12,27 @@ pub struct ChatLimits {
     pub frames_per_second: u32,
     /// Frames a connection may send at once above the average.
     pub burst: u32,
+    /// Frames a second an operator's connection may send on average: an
+    /// operator follows many conversations at once, and is known.
+    pub operator_frames_per_second: u32,
+    /// Frames an operator's connection may send at once.
+    pub operator_burst: u32,
     /// How long a new connection has to send its first frame.
     pub first_frame_within: Duration,
 }
 
 impl Default for ChatLimits {
     /// 16 KiB frames (a message of 4,000 characters of four bytes each,
-    /// and room for the rest), 5 a second with bursts of 20, 10 seconds to
-    /// say hello.
+    /// and room for the rest), 5 a second with bursts of 20 for visitors,
+    /// 50 a second with bursts of 2,000 for operators, 10 seconds to say
+    /// hello.
     fn default() -> Self {
         ChatLimits {
             max_frame_bytes: 16 * 1024,
             frames_per_second: 5,
             burst: 20,
+            operator_frames_per_second: 50,
+            operator_burst: 2_000,
             first_frame_within: Duration::from_secs(10),
         }
     }
@@ -39,10 +47,19 @@ pub(crate) struct FrameBucket {
 }
 
 impl FrameBucket {
-    /// A full bucket.
+    /// A full bucket for a visitor's connection.
     pub(crate) fn new(limits: &ChatLimits, now: Instant) -> Self {
-        let burst = f64::from(limits.burst.max(1));
-        FrameBucket { tokens: burst, rate: f64::from(limits.frames_per_second), burst, last: now }
+        FrameBucket::with(limits.frames_per_second, limits.burst, now)
+    }
+
+    /// A full bucket for an operator's connection.
+    pub(crate) fn operator(limits: &ChatLimits, now: Instant) -> Self {
+        FrameBucket::with(limits.operator_frames_per_second, limits.operator_burst, now)
+    }
+
+    fn with(rate: u32, burst: u32, now: Instant) -> Self {
+        let burst = f64::from(burst.max(1));
+        FrameBucket { tokens: burst, rate: f64::from(rate), burst, last: now }
     }
 
     /// Takes one frame's token; false when the connection is over its rate.

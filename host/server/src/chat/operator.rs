@@ -90,7 +90,7 @@ type Answer = Result<Option<u64>, (&'static str, String)>;
 
 impl Operator {
     async fn run(&mut self, mut outbox: mpsc::Receiver<ServerFrame>) -> Result<(), Ending> {
-        let mut bucket = FrameBucket::new(&self.state.chat.limits, Instant::now());
+        let mut bucket = FrameBucket::operator(&self.state.chat.limits, Instant::now());
         let mut stopping = self.state.chat.stopping.clone();
         let events = EventQueue::start(self.state.clone());
         loop {
@@ -113,7 +113,8 @@ impl Operator {
                         return Err((close::TOO_BIG, format!("a frame may have at most {} bytes", limits.max_frame_bytes)));
                     }
                     if !bucket.take(Instant::now()) {
-                        return Err((close::POLICY, format!("too many frames: at most {} a second", limits.frames_per_second)));
+                        let rate = limits.operator_frames_per_second;
+                        return Err((close::POLICY, format!("too many frames: at most {rate} a second")));
                     }
                     let frame = match serde_json::from_str::<OperatorFrame>(&text) {
                         Ok(frame) => frame,

@@ -98,6 +98,15 @@ impl Replies {
         let team_address = format!("{}@{}", team.alias, self.domain);
         let input = ReplyInput { ticket, team, contact, message, team_address };
         self.runtime.deliver_reply(&installation, &secrets, input).await.map_err(|e| fail(e.to_string()))?;
+        // A chat channel delivers by posting in the conversation, durably,
+        // before it returns: the reply is sent. (A mail channel's reply is
+        // sent when the outbox hands its mail to the relay.)
+        if self.runtime.runs_chat(&installation.plugin) {
+            let sent = Delivery::new(DeliveryState::Sent, "posted in the conversation", self.clock.now());
+            let recorded =
+                self.stores.tickets.set_delivery(ids.0, ids.1, sent).await.map_err(|e| fail(e.to_string()))?;
+            recorded.durable().await.map_err(|e| fail(e.to_string()))?;
+        }
         Ok(ids)
     }
 
