@@ -3,7 +3,8 @@
 //! every conversation and receive each message. Reports the delivery
 //! latency (from the visitor's send to the operator's receipt; both ends
 //! run in this process, so one clock measures both), the messages
-//! delivered per second, and the server's resident memory.
+//! delivered per second, and the server's resident memory and CPU (in
+//! cores, and per message delivered).
 //!
 //! Starts the real `switchboard` binary (release, as `cargo bench` builds
 //! it) with the shipped `live-chat` plugin enabled for team "Load" with no
@@ -31,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use measure::percentile;
+use measure::{metric, percentile, process_cpu_us};
 use serde_json::{Value, json};
 use server::{BenchServer, TOKEN};
 use tokio_tungstenite::tungstenite::Message;
@@ -53,6 +54,16 @@ fn rss_mib(pid: u32) -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .unwrap_or(0.0);
     kib / 1024.0
+}
+
+/// The store's flushes and durable writes so far.
+async fn store_counters(server: &BenchServer) -> (f64, f64) {
+    let reply = server.http.get(format!("{}/metrics", server.base)).bearer_auth(TOKEN).send().await;
+    let text = match reply {
+        Ok(reply) => reply.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    (metric(&text, "switchboard_store_flushes_total"), metric(&text, "switchboard_store_durable_writes_total"))
 }
 
 /// One visitor: opens a conversation, says when it is in, then sends a
@@ -190,6 +201,9 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     latencies.lock().expect("latencies").clear();
     let measured = Instant::now();
+    let cpu_before = process_cpu_us(server.pid);
+    let own_before = process_cpu_us(std::process::id());
+    let (flushes_before, writes_before) = store_counters(&server).await;
     let mut rss_peak: f64 = 0.0;
     while measured.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -197,10 +211,14 @@ async fn main() {
     }
     let mut got = std::mem::take(&mut *latencies.lock().expect("latencies"));
     let window = measured.elapsed().as_secs_f64();
+    let cpu = process_cpu_us(server.pid) - cpu_before;
+    let own = process_cpu_us(std::process::id()) - own_before;
+    let (flushes, writes) = store_counters(&server).await;
+    let (flushes, writes) = (flushes - flushes_before, writes - writes_before);
     let _ = go_tx.send(None);
     got.sort_unstable();
     println!(
-        "delivered {} messages in {:.1} s ({:.0}/s; sent {:.0}/s); latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; server RSS peak {:.0} MiB",
+        "delivered {} messages in {:.1} s ({:.0}/s; sent {:.0}/s); latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; server RSS peak {:.0} MiB, CPU {:.2} cores ({:.0} µs a message); this load tool {:.2} cores; {:.0} flushes/s of {:.1} writes each",
         got.len(),
         window,
         got.len() as f64 / window,
@@ -208,6 +226,11 @@ async fn main() {
         percentile(&got, 0.5) / 1000.0,
         percentile(&got, 0.99) / 1000.0,
         got.last().copied().unwrap_or(0) as f64 / 1000.0,
-        rss_peak
+        rss_peak,
+        cpu / 1e6 / window,
+        cpu / got.len().max(1) as f64,
+        own / 1e6 / window,
+        flushes / window,
+        writes / flushes.max(1.0)
     );
 }

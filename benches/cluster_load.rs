@@ -23,6 +23,8 @@
 //! Tune: `LOAD_SECONDS` per round (default 5), `LOAD_ROUNDS` (default 3),
 //! `LOAD_CLIENTS` (default 64), `LOAD_SERVERS` (default "1,2,3").
 
+// Each bench uses a different part of the shared measures.
+#[allow(dead_code)]
 #[path = "support/measure.rs"]
 mod measure;
 // Each bench uses a different part of the shared server code.

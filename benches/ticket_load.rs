@@ -50,7 +50,7 @@ mod measure;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use measure::{median, percentile, stat_cpu_us};
+use measure::{median, metric, percentile, stat_cpu_us};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -109,13 +109,6 @@ fn thread_cpu_us(pid: u32) -> (f64, f64, f64) {
 async fn metrics(client: &reqwest::Client, base: &str) -> String {
     let reply = client.get(format!("{base}/metrics")).bearer_auth(TOKEN).send().await.expect("metrics");
     reply.text().await.expect("metrics text")
-}
-
-/// The value of the metric line that starts with `name ` (labels included).
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(f64::NAN)
 }
 
 async fn store_counters(client: &reqwest::Client, base: &str) -> (f64, f64) {

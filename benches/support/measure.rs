@@ -35,3 +35,11 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     }
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
+
+/// The value of the metric line that starts with `name ` (labels
+/// included) in a `/metrics` text.
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(f64::NAN)
+}
