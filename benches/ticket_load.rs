@@ -46,6 +46,10 @@
 
 #[path = "support/measure.rs"]
 mod measure;
+// Only the SMTP flag's check is used here.
+#[allow(dead_code)]
+#[path = "support/server.rs"]
+mod server;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -293,7 +297,9 @@ async fn start(
     let dir = tempfile::tempdir().expect("tempdir");
     let mut command = Command::new(binary);
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--public-rate", "0", "--data"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "0"])
+        .args(server::smtp_args(std::path::Path::new(binary)).await)
+        .arg("--data")
         .arg(dir.path());
     if let Some(store) = store {
         command.args(["--store", store]);

@@ -118,7 +118,7 @@ impl BenchServer {
 /// `--smtp 127.0.0.1:0` for builds that have the SMTP listener, so that
 /// servers started together do not all want port 2525; nothing for older
 /// builds a benchmark compares with.
-async fn smtp_args(binary: &std::path::Path) -> Vec<&'static str> {
+pub async fn smtp_args(binary: &std::path::Path) -> Vec<&'static str> {
     let help = Command::new(binary).args(["serve", "--help"]).output().await.expect("serve --help");
     if String::from_utf8_lossy(&help.stdout).contains("--smtp") { vec!["--smtp", "127.0.0.1:0"] } else { Vec::new() }
 }
