@@ -54,7 +54,7 @@ mod server;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use measure::{median, metric, percentile, stat_cpu_us};
+use measure::{median, metric, percentile, rss_mib, stat_cpu_us};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -269,17 +269,6 @@ struct Server {
     pid: u32,
     base: String,
     _dir: tempfile::TempDir,
-}
-
-/// Resident memory of a process, in MiB, from `/proc/<pid>/status`.
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// Starts `binary` on a fresh data directory, with teams "load" and
