@@ -22,21 +22,25 @@ use support::Server;
 const ENTER: &str = "\u{E007}";
 
 /// Serves a shop on its own port: `/shop/cart` and `/about`, each with the
-/// widget's tag as the admin API gave it (`snippet`) and a strict policy
-/// that allows only the helpdesk.
-async fn shop(helpdesk: String, snippet: &str) -> String {
+/// widget's tag as the admin API gave it (`snippet`), and `/sales` with the
+/// tag the API gave for the "Sales" channel (`sales_snippet`), all with a
+/// strict policy that allows only the helpdesk.
+async fn shop(helpdesk: String, snippet: &str, sales_snippet: &str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let ws = helpdesk.replacen("http://", "ws://", 1);
     let csp = format!(
         "default-src 'none'; script-src 'self' {helpdesk}; connect-src {helpdesk} {ws}; style-src 'self'; img-src 'self'"
     );
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title>\
-         <script src=\"/before.js\"></script>\
-         {snippet}</head>\
-         <body><h1>Shop</h1><p id=\"own\">The shop's own page</p></body></html>"
-    );
+    let page = |snippet: &str| {
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title>\
+             <script src=\"/before.js\"></script>\
+             {snippet}</head>\
+             <body><h1>Shop</h1><p id=\"own\">The shop's own page</p></body></html>"
+        )
+    };
+    let (page, sales_page) = (page(snippet), page(sales_snippet));
     // Records every policy violation, and the globals the page gained
     // between this script and its load (when async scripts have run, and
     // before the test's WebDriver scripts add helpers of their own).
@@ -47,16 +51,20 @@ async fn shop(helpdesk: String, snippet: &str) -> String {
                   window.addEventListener('load', function () {\
                     window.__added = Object.keys(window).filter(function (k) {\
                       return window.__before.indexOf(k) < 0 && k !== '__before'; }); });";
-    let html = move || {
-        let (page, csp) = (page.clone(), csp.clone());
-        async move {
-            ([(header::CONTENT_TYPE, "text/html".to_owned()), (header::CONTENT_SECURITY_POLICY, csp)], page)
-                .into_response()
+    let html = move |page: String| {
+        let csp = csp.clone();
+        move || {
+            let (page, csp) = (page.clone(), csp.clone());
+            async move {
+                ([(header::CONTENT_TYPE, "text/html".to_owned()), (header::CONTENT_SECURITY_POLICY, csp)], page)
+                    .into_response()
+            }
         }
     };
     let app = axum::Router::new()
-        .route("/shop/cart", axum::routing::get(html.clone()))
-        .route("/about", axum::routing::get(html))
+        .route("/shop/cart", axum::routing::get(html(page.clone())))
+        .route("/about", axum::routing::get(html(page)))
+        .route("/sales", axum::routing::get(html(sales_page)))
         .route(
             "/before.js",
             axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "text/javascript")], before) }),
@@ -85,10 +93,14 @@ async fn a_visitor_on_another_site_talks_to_the_bot_then_an_operator_who_makes_a
     let s = Server::start_with(|c| c.bundled = switchboard_server::BundledPlugin::shipped()).await;
     s.post("/api/teams", json!({"name": "Care"})).await.expect(201);
     let settings = json!({
-        "channels": [{"name": "Care", "rules": [
-            {"url": "^/shop", "display": "show_with_notification", "script": "greeter"},
-            {"display": "hide"}
-        ]}],
+        "channels": [
+            {"name": "Care", "rules": [
+                {"url": "^/shop", "display": "show_with_notification", "script": "greeter"},
+                {"display": "hide"}
+            ]},
+            {"name": "Sales", "options": {"notification_text": "Ask our sales team"},
+             "rules": [{"display": "show_with_notification"}]}
+        ],
         "scripts": {"greeter": [
             {"message": "Hello from the shop's bot!", "type": "text"},
             {"id": "person", "message": "Shall I find you a person?", "type": "question", "answers": ["Yes please", "No thanks"]},
@@ -98,6 +110,9 @@ async fn a_visitor_on_another_site_talks_to_the_bot_then_an_operator_who_makes_a
     });
     let enabled = s.enable("care", "live-chat", settings, &["chat", "tickets", "storage", "timers"]).await.expect(201);
     let snippet = enabled["chat"]["snippet"].as_str().expect("the admin API gives the snippet").to_owned();
+    let sales = &enabled["chat"]["channels"][1];
+    assert_eq!(sales["name"], "Sales");
+    let sales_snippet = sales["snippet"].as_str().expect("the Sales channel's snippet").to_owned();
     let token =
         s.post("/api/users", json!({"name": "Anna", "role": "agent", "teams": ["care"]})).await.expect(201)["token"]
             .as_str()
@@ -106,7 +121,7 @@ async fn a_visitor_on_another_site_talks_to_the_bot_then_an_operator_who_makes_a
     let mut anna = Client::operator(&s.base, &token).await;
     anna.ok(json!({"type": "online", "team": "care", "channel": "Care"})).await;
     anna.ok(json!({"type": "watch", "team": "care"})).await;
-    let shop = shop(s.base.clone(), &snippet).await;
+    let shop = shop(s.base.clone(), &snippet, &sales_snippet).await;
 
     let browser = Browser::start().await;
     browser.open(&format!("{shop}/shop/cart")).await;
@@ -182,4 +197,17 @@ async fn a_visitor_on_another_site_talks_to_the_bot_then_an_operator_who_makes_a
     };
     assert_eq!(rule["display"], "hide");
     assert_eq!(browser.run("return !!document.getElementById('switchboard-chat');").await, false);
+
+    // The tag the API gave for another channel shows that channel, with
+    // its own notification.
+    browser.open(&format!("{shop}/sales")).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.run("return !!document.getElementById('switchboard-chat');").await != true {
+        assert!(Instant::now() < deadline, "the Sales widget never appeared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let root = browser.shadow_of("#switchboard-chat").await;
+    let bubble = browser.wait_in_shadow(&root, ".sb-bubble").await;
+    assert_eq!(browser.text_of_id(&bubble).await, "Ask our sales team");
+    assert_eq!(browser.run("return window.SwitchboardChat.rule.channel;").await, "Sales");
 }
