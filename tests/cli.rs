@@ -173,6 +173,21 @@ async fn a_bad_bus_is_named_in_the_error() {
     assert!(!out.status.success() && err.contains("cannot connect to NATS"), "{err}");
 }
 
+/// `--public-url` must be an absolute http or https address; anything else
+/// stops the start, naming it.
+#[tokio::test]
+async fn a_bad_public_url_is_named_in_the_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = switchboard()
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp", "off", "--public-url", "help.example.com", "--data"])
+        .arg(dir.path())
+        .output()
+        .await
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("public url \"help.example.com\""), "{err}");
+}
+
 /// Starts the binary with piped stdout and stderr, returning it, its base
 /// URL, and the stderr lines collected so far.
 async fn start_logged(
@@ -376,6 +391,10 @@ fn the_readme_states_the_defaults_the_server_uses() {
     assert_eq!(stated("store_cache_mb"), (config.store_cache_bytes / (1024 * 1024)).to_string());
     assert_eq!(stated("secret_key_file"), config.secret_key_file.display().to_string());
     assert_eq!(stated("smtp_max_bytes"), config.smtp.max_message_bytes.to_string());
+    // Settings with no default still have their row.
+    for key in ["country_db", "public_url", "trusted_proxies", "relay"] {
+        assert!(readme.contains(&format!("| `{key}` |")), "no README row for {key}");
+    }
     // The SMTP limits the e-mail section names.
     let smtp = &config.smtp;
     let limits = format!(
