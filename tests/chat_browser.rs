@@ -73,6 +73,16 @@ async fn shop(helpdesk: String, snippet: &str, sales_snippet: &str) -> String {
     base
 }
 
+/// Waits until the page shows the widget; returns its shadow root.
+async fn widget(browser: &Browser) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.run("return !!document.getElementById('switchboard-chat');").await != true {
+        assert!(Instant::now() < deadline, "the widget never appeared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.shadow_of("#switchboard-chat").await
+}
+
 /// Waits until a shadow-root element's text contains `needle`.
 async fn wait_text(browser: &Browser, root: &str, css: &str, needle: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -125,12 +135,7 @@ async fn a_visitor_on_another_site_talks_to_the_bot_then_an_operator_who_makes_a
 
     let browser = Browser::start().await;
     browser.open(&format!("{shop}/shop/cart")).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while browser.run("return !!document.getElementById('switchboard-chat');").await != true {
-        assert!(Instant::now() < deadline, "the widget never appeared");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let root = browser.shadow_of("#switchboard-chat").await;
+    let root = widget(&browser).await;
     let button = browser.wait_in_shadow(&root, ".sb-button").await;
     assert_eq!(browser.text_of_id(&button).await, "Chat with us");
     let bubble = browser.wait_in_shadow(&root, ".sb-bubble").await;
@@ -201,12 +206,7 @@ async fn a_visitor_on_another_site_talks_to_the_bot_then_an_operator_who_makes_a
     // The tag the API gave for another channel shows that channel, with
     // its own notification.
     browser.open(&format!("{shop}/sales")).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while browser.run("return !!document.getElementById('switchboard-chat');").await != true {
-        assert!(Instant::now() < deadline, "the Sales widget never appeared");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let root = browser.shadow_of("#switchboard-chat").await;
+    let root = widget(&browser).await;
     let bubble = browser.wait_in_shadow(&root, ".sb-bubble").await;
     assert_eq!(browser.text_of_id(&bubble).await, "Ask our sales team");
     assert_eq!(browser.run("return window.SwitchboardChat.rule.channel;").await, "Sales");
