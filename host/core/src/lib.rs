@@ -19,6 +19,7 @@ mod rate;
 mod sla;
 mod slug;
 mod stage;
+mod stage_robots;
 mod team;
 mod text;
 mod ticket;
@@ -46,6 +47,9 @@ pub use rate::{KeyedBuckets, TokenBucket};
 pub use sla::{MAX_SLA_HOURS, MIN_SLA_HOURS, Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};
 pub use slug::{MAX_SLUG_LEN, slugify, validate_local_part, validate_slug};
 pub use stage::{Stage, StageId};
+pub use stage_robots::{
+    MAX_ROBOT_DELAY_SECONDS, MAX_ROBOT_SETTINGS_LEN, MAX_STAGE_ROBOTS, StageRobot, check_stage_robots,
+};
 pub use team::{Team, TeamDraft};
 pub use text::{MAX_NAME_LEN, clean_name, is_bidi_control, line_problem};
 pub use ticket::{

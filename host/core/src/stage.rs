@@ -14,6 +14,10 @@ pub struct Stage {
     pub name: String,
     /// Whether a ticket in this stage counts as finished.
     pub closing: bool,
+    /// The robots that run when a ticket enters the stage, in order (see
+    /// `stage_robots`). Records from before robots have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub robots: Vec<crate::StageRobot>,
 }
 
 impl Stage {
@@ -23,7 +27,7 @@ impl Stage {
         [("New", false), ("In Progress", false), ("Solved", true), ("Cancelled", true)]
             .into_iter()
             .zip(1..)
-            .map(|((name, closing), id)| Stage { id, name: name.to_owned(), closing })
+            .map(|((name, closing), id)| Stage { id, name: name.to_owned(), closing, robots: Vec::new() })
             .collect()
     }
 }

@@ -133,7 +133,7 @@ impl Team {
         }
         let id = self.next_stage_id;
         self.next_stage_id += 1;
-        self.stages.insert(position, Stage { id, name, closing });
+        self.stages.insert(position, Stage { id, name, closing, robots: Vec::new() });
         Ok(id)
     }
 

@@ -106,6 +106,12 @@ pub struct Ticket {
     /// trimmed so. (Records from before have none.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread_keys: Vec<String>,
+    /// How many times it has entered a stage, its opening included: the
+    /// robots a stage starts belong to one entry, so that a ticket that
+    /// leaves and comes back runs them afresh and the old runs know they
+    /// are stale. (Records from before have 0.)
+    #[serde(default)]
+    pub stage_entry: u64,
 }
 
 /// Something that happened to a ticket and belongs in its thread as a
@@ -256,6 +262,7 @@ impl Ticket {
             thread_keys: draft.external_key.iter().cloned().collect(),
             external_key: draft.external_key,
             fields: BTreeMap::new(),
+            stage_entry: 1,
         };
         // Opening with fields is the same as setting them at once, so both
         // paths share one set of rules; the change list is not needed
@@ -330,6 +337,7 @@ impl Ticket {
         let from = team.stage(self.stage).map(|s| s.name.clone()).unwrap_or_else(|_| format!("stage {}", self.stage));
         let mut changes = vec![TicketChange::Stage { from, to: to.name.clone() }];
         self.stage = stage;
+        self.stage_entry += 1;
         self.updated_at = now;
         changes.extend(self.evaluate_sla(team, now));
         Ok(changes)
@@ -511,6 +519,19 @@ mod tests {
         assert_eq!(t.running_deadline(), Some(at(4)));
         t.set_priority(Priority::Low, &team, at(1));
         assert!(t.sla.is_none());
+    }
+
+    #[test]
+    fn each_move_to_another_stage_is_a_new_entry_and_staying_is_not() {
+        let team = team();
+        let mut t = open(&team, Priority::Low);
+        assert_eq!(t.stage_entry, 1, "opening enters the first stage");
+        t.move_to_stage(2, &team, at(1)).expect("moved");
+        assert_eq!(t.stage_entry, 2);
+        t.move_to_stage(2, &team, at(2)).expect("stayed");
+        assert_eq!(t.stage_entry, 2, "a move to the same stage enters nothing");
+        t.move_to_stage(1, &team, at(3)).expect("moved back");
+        assert_eq!(t.stage_entry, 3, "coming back is an entry of its own");
     }
 
     #[test]

@@ -14,11 +14,11 @@ use crate::store::PgStore;
 use crate::tx::{TxError, execute, into_store, next_id, row, rows, transact};
 
 /// The columns a job is read from, in the order [`job_of`] expects.
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, queue, key, payload, due_ns, attempts, state, failure, holder, lease_until_ns, created_ns, updated_ns";
 
 /// A job from its row.
-fn job_of(r: &Row) -> Result<Job, StoreError> {
+pub(crate) fn job_of(r: &Row) -> Result<Job, StoreError> {
     let state: String = column(r, "state")?;
     let state = match state.as_str() {
         "pending" => JobState::Pending,
@@ -48,7 +48,7 @@ fn job_of(r: &Row) -> Result<Job, StoreError> {
 }
 
 /// Writes what a claim or a finish changed.
-async fn save(tx: &Transaction<'_>, job: &Job) -> Result<(), TxError> {
+pub(crate) async fn save(tx: &Transaction<'_>, job: &Job) -> Result<(), TxError> {
     let (state, failure) = match &job.state {
         JobState::Pending => ("pending", None),
         JobState::Done => ("done", None),

@@ -26,6 +26,7 @@ mod jobs;
 mod kv;
 mod plugins;
 mod presence;
+mod robot_runs;
 mod schema;
 mod store;
 mod teams;

@@ -127,7 +127,7 @@ async fn insert_message(
     Ok(message)
 }
 
-async fn add_event(
+pub(crate) async fn add_event(
     tx: &Transaction<'_>,
     ticket: TicketId,
     author: &Author,
@@ -205,6 +205,7 @@ pub(crate) async fn open_ticket_with(
     let body = format!("Ticket created via {} in stage {stage}", ticket.origin);
     let event = MessageDraft::new(MessageKind::Event, author.clone(), body);
     insert_message(tx, opened.event_id, id, event, now).await?;
+    crate::robot_runs::start_stage_runs(tx, team, &ticket, now).await?;
     Ok(ticket)
 }
 
@@ -278,6 +279,10 @@ async fn update_attempt(
         for change in &changes {
             add_event(tx, id, author, change.describe(), now).await?;
         }
+    }
+    if ticket.stage_entry != old.stage_entry {
+        crate::robot_runs::cancel_stage_runs(tx, &old, now).await?;
+        crate::robot_runs::start_stage_runs(tx, &team, &ticket, now).await?;
     }
     keep_idempotency(tx, idem, &ticket).await?;
     Ok(ticket)

@@ -87,7 +87,7 @@ impl From<Stored> for Job {
 }
 
 impl Tx<'_> {
-    fn job(&self, id: u64) -> TxResult<Job> {
+    pub(crate) fn job(&self, id: u64) -> TxResult<Job> {
         match self.get::<Stored>(Tree::Jobs, &keys::id(id), "job")? {
             Some(stored) => Ok(stored.into()),
             None => abort(StoreError::UnknownJob(id)),
@@ -110,7 +110,7 @@ impl Tx<'_> {
     /// Writes a job and moves its place in the due index from where `old`
     /// had it (a pending job is in it; a finished one is not), and in the
     /// index of failed jobs.
-    fn put_job(&self, old: Option<&Job>, job: &Job) -> TxResult<()> {
+    pub(crate) fn put_job(&self, old: Option<&Job>, job: &Job) -> TxResult<()> {
         if let Some(old) = old.filter(|o| o.state == JobState::Pending) {
             self.remove(Tree::JobDue, &keys::job_due(&old.queue, old.due_at, old.id))?;
         }

@@ -28,6 +28,7 @@ mod migrate;
 mod plugins;
 mod presence;
 mod record_cache;
+mod robot_runs;
 mod sequences;
 mod store;
 mod sync;

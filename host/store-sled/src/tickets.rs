@@ -19,7 +19,8 @@ use crate::tx::{OrAbort, Tx, TxResult, abort};
 use crate::visibility::Trees;
 
 /// What ticket writes touch: the ticket and its indexes, its thread, its
-/// contact, and the id sequences.
+/// contact, the id sequences, and the robot runs a stage change starts
+/// or cancels.
 pub(crate) const WRITE: Trees = Trees::of(&[
     Tree::Meta,
     Tree::Tickets,
@@ -32,7 +33,8 @@ pub(crate) const WRITE: Trees = Trees::of(&[
     Tree::ExternalKeys,
     Tree::Attachments,
 ])
-.and(crate::idempotency::KEPT);
+.and(crate::idempotency::KEPT)
+.and(crate::jobs::WRITE);
 /// What ticket reads look at.
 const READ: Trees = Trees::of(&[Tree::Tickets, Tree::TicketOrder, Tree::ExternalKeys, Tree::Messages]);
 
@@ -93,7 +95,7 @@ impl Tx<'_> {
         Ok(message)
     }
 
-    fn add_event(&self, ticket: TicketId, author: &Author, body: String, now: Timestamp) -> TxResult<()> {
+    pub(crate) fn add_event(&self, ticket: TicketId, author: &Author, body: String, now: Timestamp) -> TxResult<()> {
         let draft = MessageDraft::new(MessageKind::Event, author.clone(), body);
         self.add_message(ticket, draft, now).map(drop)
     }
@@ -148,6 +150,7 @@ impl Tx<'_> {
         }
         let stage = team.stage(ticket.stage).map(|s| s.name.as_str()).unwrap_or("?");
         self.add_event(id, author, format!("Ticket created via {} in stage {stage}", ticket.origin), now)?;
+        self.start_stage_runs(team, &ticket, now)?;
         Ok(ticket)
     }
 }
@@ -304,6 +307,10 @@ impl TicketStore for SledStore {
                 for change in &changes {
                     tx.add_event(id, &author, change.describe(), now)?;
                 }
+            }
+            if ticket.stage_entry != old.stage_entry {
+                tx.cancel_stage_runs(&old, now)?;
+                tx.start_stage_runs(&team, &ticket, now)?;
             }
             tx.keep_idempotency(idem.as_ref(), &ticket)?;
             Ok(ticket)

@@ -29,6 +29,7 @@ mod jobs;
 mod kv;
 mod plugins;
 mod presence;
+pub mod robot_runs;
 mod store;
 mod teams;
 mod tickets;

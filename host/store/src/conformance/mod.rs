@@ -19,6 +19,7 @@ mod jobs;
 mod kv;
 mod plugins;
 mod presence;
+mod robot_runs;
 mod teams;
 mod tickets;
 mod timers;
@@ -41,6 +42,7 @@ pub use jobs::*;
 pub use kv::*;
 pub use plugins::*;
 pub use presence::*;
+pub use robot_runs::*;
 pub use teams::*;
 pub use tickets::*;
 pub use timers::*;
@@ -110,7 +112,9 @@ macro_rules! conformance_tests {
             a_conversation_becomes_one_ticket_with_its_contact,
             operators_are_online_for_thirty_minutes_after_a_heartbeat,
             a_scheduled_job_runs_once_at_the_time_set_last,
-            a_cancelled_job_does_not_run
+            a_cancelled_job_does_not_run,
+            a_stage_entry_enqueues_its_robots_and_a_leave_cancels_them,
+            a_cancelled_run_takes_its_chain_and_a_new_entry_starts_afresh
         );
     };
     (@each $harness:ty: $($name:ident),* $(,)?) => {
