@@ -501,6 +501,8 @@ async fn openapi_documents_every_route() {
         "PUT /api/teams/{slug}/stages/order",
         "PATCH /api/teams/{slug}/stages/{id}",
         "DELETE /api/teams/{slug}/stages/{id}",
+        "GET /api/teams/{slug}/stages/{id}/robots",
+        "PUT /api/teams/{slug}/stages/{id}/robots",
         "GET /api/teams/{slug}/tickets",
         "POST /api/teams/{slug}/tickets",
         "GET /api/teams/{slug}/mail/failed",

@@ -10,6 +10,7 @@ mod messages;
 mod plugins;
 mod robots;
 mod sla_policies;
+mod stage_robots;
 mod stages;
 mod teams;
 mod tickets;
@@ -93,6 +94,7 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(stages::list_stages, stages::create_stage))
         .routes(routes!(stages::patch_stage, stages::delete_stage))
         .routes(routes!(stages::reorder_stages))
+        .routes(routes!(stage_robots::list_stage_robots, stage_robots::put_stage_robots))
         .routes(routes!(sla_policies::list_policies, sla_policies::create_policy))
         .routes(routes!(sla_policies::put_policy, sla_policies::delete_policy))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))

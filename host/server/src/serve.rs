@@ -194,6 +194,7 @@ pub async fn serve(
         plugin_upload_limit: config.plugin_upload_limit,
         public_body_limit: config.public_body_limit,
         body_limit: config.body_limit,
+        robot_wake: Arc::new(tokio::sync::Notify::new()),
         _alive: alive,
     });
     // With a bus, other servers share the store: the sweep takes turns.
@@ -201,6 +202,8 @@ pub async fn serve(
         Some(_) => crate::sweeper::Sweeping::Shared { jobs: Arc::clone(&stores.jobs), holder },
         None => crate::sweeper::Sweeping::Alone,
     };
+    let robots =
+        tokio::spawn(crate::robots::worker::run_robots(state.clone(), holder_for_timers.clone(), stopped.clone()));
     let timers = tokio::spawn(crate::chat::run_timers(state.clone(), holder_for_timers, stopped.clone()));
     let sweeper = tokio::spawn(crate::sweeper::run(
         Arc::clone(&stores.tickets),
@@ -245,6 +248,7 @@ pub async fn serve(
     let _ = stop.send(true);
     let _ = sweeper.await;
     let _ = timers.await;
+    let _ = robots.await;
     let _ = follower.await;
     for task in mail_tasks {
         let _ = task.await;

@@ -17,6 +17,10 @@
 //! Secrets must be strings at the top level, so that each has a name the
 //! `secrets` import can use; `writeOnly` deeper in a schema is refused
 //! rather than silently ignored.
+//!
+//! A top-level string property marked `"x-template": true` is a template
+//! over the run's values (see `robots::templates`): checked when settings
+//! are saved, rendered by the host before a robot runs.
 
 use jsonschema::{PatternOptions, Validator};
 use serde_json::Value;
@@ -32,6 +36,7 @@ const SHOWN_PROBLEMS: usize = 5;
 pub struct SettingsSchema {
     validator: Option<Validator>,
     secrets: Vec<String>,
+    templates: Vec<String>,
 }
 
 impl SettingsSchema {
@@ -39,7 +44,7 @@ impl SettingsSchema {
     /// settings. The error names what is wrong in the schema.
     pub fn compile(schema: &str) -> Result<SettingsSchema, CoreError> {
         if schema.trim().is_empty() {
-            return Ok(SettingsSchema { validator: None, secrets: Vec::new() });
+            return Ok(SettingsSchema { validator: None, secrets: Vec::new(), templates: Vec::new() });
         }
         let value: Value = serde_json::from_str(schema)
             .map_err(|e| CoreError::invalid("settings_schema", format!("is not JSON: {e}")))?;
@@ -47,16 +52,23 @@ impl SettingsSchema {
             return Err(CoreError::invalid("settings_schema", "must be a JSON Schema object"));
         }
         let secrets = secret_properties(&value)?;
+        let templates = template_properties(&value)?;
         let validator = jsonschema::options()
             .with_pattern_options(PatternOptions::regex())
             .build(&value)
             .map_err(|e| CoreError::invalid("settings_schema", format!("is not a usable JSON Schema: {e}")))?;
-        Ok(SettingsSchema { validator: Some(validator), secrets })
+        Ok(SettingsSchema { validator: Some(validator), secrets, templates })
     }
 
     /// The names of the secret properties, in the schema's order.
     pub fn secrets(&self) -> &[String] {
         &self.secrets
+    }
+
+    /// The names of the template properties (see `robots::templates`), in
+    /// the schema's order.
+    pub fn templates(&self) -> &[String] {
+        &self.templates
     }
 
     /// The names of the secret properties of a schema text that compiled at
@@ -89,6 +101,25 @@ impl SettingsSchema {
         }
         Err(CoreError::invalid("settings", problems.join("; ")))
     }
+}
+
+/// The top-level properties marked `"x-template": true`, each of which
+/// must be a string: texts the host renders before a robot runs.
+fn template_properties(schema: &Value) -> Result<Vec<String>, CoreError> {
+    let mut templates = Vec::new();
+    let properties = schema.get("properties").and_then(Value::as_object);
+    for (name, property) in properties.into_iter().flatten() {
+        if property.get("x-template") == Some(&Value::Bool(true)) {
+            if property.get("type") != Some(&Value::String("string".into())) {
+                return Err(CoreError::invalid(
+                    "settings_schema",
+                    format!("template property \"{name}\" (x-template) must have \"type\": \"string\""),
+                ));
+            }
+            templates.push(name.clone());
+        }
+    }
+    Ok(templates)
 }
 
 /// The top-level properties marked `"writeOnly": true`, each of which must

@@ -72,6 +72,9 @@ pub struct Shared {
     /// The storage backend's own counters, for `/metrics`; each backend
     /// names and describes its own.
     pub store_stats: Arc<dyn Fn() -> Vec<crate::metrics::Counter> + Send + Sync>,
+    /// Wakes this server's robot worker: a run was released or enqueued
+    /// here, so it need not wait for its next look.
+    pub robot_wake: Arc<tokio::sync::Notify>,
     /// Dropped with the last clone of the state, so that `serve` learns
     /// when the last request is done with the store.
     pub _alive: tokio::sync::mpsc::Sender<()>,

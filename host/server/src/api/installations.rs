@@ -221,6 +221,8 @@ pub async fn enable_plugin(
         CoreError::Invalid { reason, .. } => ApiError::invalid_at("settings", reason),
         other => other.into(),
     })?;
+    crate::robots::templates::check_fields(&schema, &settings)
+        .map_err(|(name, reason)| ApiError::invalid(&format!("settings.{name}"), reason))?;
     let secrets = take_secrets(schema.secrets(), &mut settings);
     let settings = settings.to_string();
     match state.runtime.validate_settings(&id, &settings, &Secrets::new(secrets.clone())).await {

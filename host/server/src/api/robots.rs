@@ -48,6 +48,16 @@ pub async fn run_robot(
         None => None,
     };
     let event = |body: String| MessageDraft::new(MessageKind::Event, Author::Plugin { id: plugin.clone() }, body);
+    let for_run =
+        crate::robots::settings::for_run(&state, &installation, None, &ticket, contact.as_ref(), &team).await?;
+    let installation = match for_run {
+        Ok(settings) => switchboard_core::Installation { settings, ..installation },
+        Err(e) => {
+            let line = format!("Robot {plugin} failed: {e}");
+            state.stores.tickets.append_message(id, event(line), state.clock.now(), None).await?.durable().await?;
+            return Ok(Json(RunOut { robot: plugin, outcome: "failed", detail: Some(e) }));
+        }
+    };
     let by = match caller.author() {
         Author::User { name, .. } => name,
         _ => "someone".into(),

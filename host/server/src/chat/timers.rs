@@ -8,7 +8,7 @@ use switchboard_runtime::{RuntimeError, TIMER_QUEUE, TimerJob};
 use switchboard_store::{Job, JobOutcome, StoreError};
 use tokio::sync::{Notify, watch};
 
-use crate::mail::worker::{Queue, backoff, work};
+use crate::job_worker::{Queue, backoff, work};
 use crate::state::AppState;
 
 /// How long a server holds a timer while its plugin runs.

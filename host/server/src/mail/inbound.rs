@@ -239,14 +239,14 @@ impl Inbound {
     }
 
     fn backoff(&self, attempts: u32) -> SignedDuration {
-        super::worker::backoff(self.config.retry_base, attempts)
+        crate::job_worker::backoff(self.config.retry_base, attempts)
     }
 
     /// Tries kept messages whose plugin failed again, when they are due,
     /// until `stop`. A message that fails `max_attempts` times is given up
     /// on and listed for admins.
     pub async fn retry_until(self: Arc<Self>, stop: watch::Receiver<bool>) {
-        let queue = super::worker::Queue {
+        let queue = crate::job_worker::Queue {
             name: MAIL_IN_QUEUE,
             holder: self.holder.clone(),
             lease: HOLD,
@@ -256,7 +256,7 @@ impl Inbound {
         let (jobs, clock) = (Arc::clone(&self.stores.jobs), Arc::clone(&self.clock));
         // Kept mail is retried on its schedule; nothing wakes this queue.
         let wake = Arc::new(tokio::sync::Notify::new());
-        super::worker::work(queue, jobs, clock, stop, wake, move |job| {
+        crate::job_worker::work(queue, jobs, clock, stop, wake, move |job| {
             let this = Arc::clone(&self);
             async move {
                 match this.run(&job).await {

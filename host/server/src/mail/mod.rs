@@ -12,7 +12,6 @@ pub(crate) mod payload;
 mod replies;
 mod session;
 pub(crate) mod settings;
-pub(crate) mod worker;
 
 pub(crate) use inbound::{Inbound, MAIL_IN_QUEUE};
 pub(crate) use listener::{SmtpError, start};

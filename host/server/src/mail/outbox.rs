@@ -17,8 +17,8 @@ use switchboard_store::{Job, JobOutcome, Stores};
 use tokio::sync::watch;
 
 use super::settings::{RelayConfig, RelayTls, SmtpConfig};
-use super::worker::{Queue, backoff, work};
 use crate::clock::Clock;
+use crate::job_worker::{Queue, backoff, work};
 
 /// How long a sender holds a message: longer than a relay conversation.
 const LEASE: SignedDuration = SignedDuration::from_secs(120);

@@ -12,8 +12,8 @@ use switchboard_store::{DeliveryJob, Job, JobDraft, JobOutcome, StoreError, Stor
 use tokio::sync::watch;
 
 use super::settings::SmtpConfig;
-use super::worker::{Queue, backoff, work};
 use crate::clock::Clock;
+use crate::job_worker::{Queue, backoff, work};
 use crate::secret_key::SecretKey;
 use crate::state::AppState;
 

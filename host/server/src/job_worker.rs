@@ -1,5 +1,6 @@
-//! The loop every job queue of mail runs: claim what is due, handle each
-//! job, record how it ended; on every server, each job by one of them.
+//! The loop every job queue runs (mail in and out, replies, chat timers,
+//! robot runs): claim what is due, handle each job, record how it ended;
+//! on every server, each job by one of them.
 
 use std::future::Future;
 use std::sync::Arc;

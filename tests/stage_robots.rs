@@ -1,0 +1,239 @@
+//! End-to-end tests of robots on stages: the admin API that sets them,
+//! and the runs a stage entry starts, in order, with their delays, across
+//! a restart, and cancelled when the ticket leaves. The real server and
+//! the real hello-robot component, which appends a note per run.
+
+mod support;
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+use support::Server;
+use switchboard_artifacts::{HELLO_CHANNEL, HELLO_ROBOT};
+use switchboard_server::clock::Clock;
+
+/// A server with team Ops and hello-robot enabled for it.
+async fn ops() -> Server {
+    let s = Server::start().await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    s.install(&HELLO_ROBOT).await.expect(201);
+    s.enable("ops", "hello-robot", json!({"note": "default note"}), &["tickets"]).await.expect(201);
+    s
+}
+
+fn note(text: &str) -> Value {
+    json!({"plugin": "hello-robot", "settings": {"note": text}})
+}
+
+async fn ticket(s: &Server, title: &str) -> u64 {
+    let t = s.post("/api/teams/ops/tickets", json!({"title": title})).await.expect(201);
+    t["id"].as_u64().expect("id")
+}
+
+async fn thread(s: &Server, id: u64) -> Vec<String> {
+    let messages = s.get(&format!("/api/tickets/{id}/messages")).await.expect(200);
+    messages.as_array().expect("list").iter().map(|m| m["body"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+/// Waits until the thread has a line containing `needle`, then returns it.
+async fn wait_for(s: &Server, id: u64, needle: &str) -> Vec<String> {
+    for _ in 0..200 {
+        let lines = thread(s, id).await;
+        if lines.iter().any(|l| l.contains(needle)) {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no line with {needle:?} in {:?}", thread(s, id).await);
+}
+
+fn position(lines: &[String], needle: &str) -> usize {
+    lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in {lines:?}"))
+}
+
+#[tokio::test]
+async fn a_stage_robot_list_is_checked_and_kept() {
+    let s = ops().await;
+    s.install(&HELLO_CHANNEL).await.expect(201);
+    s.enable("ops", "hello-channel", json!({}), &["tickets", "storage"]).await.expect(201);
+    let put = |body: Value| s.put("/api/teams/ops/stages/2/robots", body);
+    put(json!({"robots": [{"plugin": "nobody"}]})).await.expect_error(422, "invalid_field", "robots[0].plugin");
+    put(json!({"robots": [note("a"), {"plugin": "hello-channel"}]})).await.expect_error(
+        422,
+        "invalid_field",
+        "robots[1].plugin: plugin \"hello-channel\" is a channel",
+    );
+    // The schema (no unknown keys) judges the stage's settings over the
+    // team's, and names the robot.
+    let unknown = json!({"robots": [{"plugin": "hello-robot", "settings": {"colour": "red"}}]});
+    put(unknown).await.expect_error(422, "invalid_field", "robots[0].settings");
+    // The plugin's own check runs too.
+    let long = json!({"robots": [note(&"x".repeat(1001))]});
+    put(long).await.expect_error(422, "invalid_field", "robots[0].settings");
+    let first_waits = json!({"robots": [{"plugin": "hello-robot", "after_previous": true}]});
+    put(first_waits).await.expect_error(422, "invalid_field", "after_previous");
+    let too_many = json!({"robots": vec![note("a"); 17]});
+    put(too_many).await.expect_error(422, "invalid_field", "17 robots given");
+    put(json!({"robots": [{"plugin": "hello-robot", "delay_seconds": 2_592_001}]})).await.expect_error(
+        422,
+        "invalid_field",
+        "delay_seconds",
+    );
+
+    let robots = json!({"robots": [
+        note("first"),
+        {"plugin": "hello-robot", "settings": {"note": "second"}, "after_previous": true, "delay_seconds": 5},
+    ]});
+    let saved = put(robots).await.expect(200);
+    let listed = s.get("/api/teams/ops/stages/In%20Progress/robots").await.expect(200);
+    assert_eq!(saved, listed, "the stage is found by id or by name");
+    assert_eq!(listed["stage"], 2);
+    assert_eq!(listed["robots"][1]["after_previous"], true);
+    assert_eq!(listed["robots"][1]["delay_seconds"], 5);
+    assert_eq!(listed["robots"][1]["settings"], json!({"note": "second"}));
+    s.get("/api/teams/ops/stages/99/robots").await.expect_error(422, "invalid_field", "unknown stage \"99\"");
+    // Only admins set robots.
+    let agent = s.post("/api/users", json!({"name": "Ann", "role": "agent", "teams": ["ops"]})).await.expect(201);
+    let token = agent["token"].as_str().expect("token");
+    let reply =
+        s.call(reqwest::Method::PUT, "/api/teams/ops/stages/2/robots", Some(token), Some(json!({"robots": []}))).await;
+    reply.expect_error(403, "forbidden", "admin");
+}
+
+#[tokio::test]
+async fn entering_a_stage_runs_its_robots_side_by_side_and_after_previous_in_order() {
+    let s = ops().await;
+    let robots = json!({"robots": [
+        note("A on #{ticket}"),
+        {"plugin": "hello-robot", "settings": {"note": "B after A"}, "after_previous": true},
+        note("C alongside"),
+    ]});
+    s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
+    let id = ticket(&s, "Printer on fire").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": "In Progress"})).await.expect(200);
+    let lines = wait_for(&s, id, "Robot hello-robot (#2 of stage In Progress) done").await;
+    let lines = wait_for(&s, id, "Robot hello-robot (#3 of stage In Progress) done").await.max(lines);
+    assert!(lines.contains(&format!("A on #{id}")), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "B after A") && lines.iter().any(|l| l == "C alongside"), "{lines:?}");
+    // B starts only once A has finished; each run is started, then done.
+    let a_done = position(&lines, "(#1 of stage In Progress) done");
+    let b_started = position(&lines, "(#2 of stage In Progress) started");
+    assert!(a_done < b_started, "{lines:?}");
+    assert!(position(&lines, "(#1 of stage In Progress) started") < position(&lines, &format!("A on #{id}")));
+    assert_eq!(lines.iter().filter(|l| l.ends_with(") started")).count(), 3, "each robot runs once: {lines:?}");
+    // Staying in the stage starts nothing more.
+    s.patch(&format!("/api/tickets/{id}"), json!({"title": "Printer still on fire"})).await.expect(200);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(thread(&s, id).await.iter().filter(|l| l.ends_with(") started")).count(), 3);
+}
+
+#[tokio::test]
+async fn leaving_a_stage_cancels_the_runs_that_have_not_started() {
+    let s = ops().await;
+    let robots = json!({"robots": [
+        {"plugin": "hello-robot", "settings": {"note": "too late"}, "delay_seconds": 3600},
+        {"plugin": "hello-robot", "settings": {"note": "behind it"}, "after_previous": true},
+    ]});
+    s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
+    let id = ticket(&s, "Refund").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 3})).await.expect(200);
+    let lines = thread(&s, id).await;
+    let cancelled: Vec<_> = lines.iter().filter(|l| l.contains("cancelled")).collect();
+    assert_eq!(cancelled.len(), 2, "the delayed robot and the one behind it: {lines:?}");
+    assert!(cancelled[0].starts_with("Robot hello-robot (#1 of stage In Progress) cancelled"));
+    // The hour passes: nothing runs.
+    s.clock.advance(SignedDuration::from_hours(2));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let lines = thread(&s, id).await;
+    assert!(!lines.iter().any(|l| l.ends_with(") started") || l == "too late"), "{lines:?}");
+}
+
+#[tokio::test]
+async fn a_delay_survives_a_restart() {
+    let s = ops().await;
+    let robots =
+        json!({"robots": [{"plugin": "hello-robot", "settings": {"note": "a minute later"}, "delay_seconds": 60}]});
+    s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
+    let id = ticket(&s, "Call me back").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!thread(&s, id).await.iter().any(|l| l.ends_with(") started")), "not before its delay");
+    let dir = s.stop().await;
+    let s = Server::start_in(dir, |_| {}).await;
+    s.clock.advance(SignedDuration::from_secs(61));
+    let lines = wait_for(&s, id, "(#1 of stage In Progress) done").await;
+    assert!(lines.iter().any(|l| l == "a minute later"), "{lines:?}");
+}
+
+#[tokio::test]
+async fn opening_a_ticket_enters_the_first_stage() {
+    let s = ops().await;
+    s.put("/api/teams/ops/stages/New/robots", json!({"robots": [note("welcome to #{ticket}")]})).await.expect(200);
+    let id = ticket(&s, "Hello").await;
+    let lines = wait_for(&s, id, "(#1 of stage New) done").await;
+    assert!(lines.contains(&format!("welcome to #{id}")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn templates_are_checked_when_saved_and_rendered_for_each_run() {
+    let s = ops().await;
+    let typo = json!({"robots": [note("Hi {{ contact.nmae }}")]});
+    s.put("/api/teams/ops/stages/2/robots", typo).await.expect_error(
+        422,
+        "invalid_field",
+        "robots[0].settings.note: unknown template value \"contact.nmae\"",
+    );
+    s.put("/api/teams/ops/stages/2/robots", json!({"robots": [note("Hi {{ ticket.id ")]})).await.expect_error(
+        422,
+        "invalid_field",
+        "robots[0].settings.note: syntax error",
+    );
+    // The team's own settings of the plugin are templates too.
+    s.enable("ops", "hello-robot", json!({"note": "{{ team.nmae }}"}), &["tickets"]).await.expect_error(
+        422,
+        "invalid_field",
+        "settings.note: unknown template value \"team.nmae\"",
+    );
+    let text = "Hi {{ contact.name }}, #{{ ticket.id }} \"{{ ticket.title }}\" is {{ ticket.stage }} ({{ ticket.priority }}) at {{ team.name }}";
+    s.put("/api/teams/ops/stages/2/robots", json!({"robots": [note(text)]})).await.expect(200);
+    let body = json!({"title": "Printer <on> fire", "priority": "high", "contact": {"name": "Ann", "email": "ann@example.com"}});
+    let id = s.post("/api/teams/ops/tickets", body).await.expect(201)["id"].as_u64().expect("id");
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    let lines = wait_for(&s, id, "(#1 of stage In Progress) done").await;
+    let expected = format!("Hi Ann, #{id} \"Printer <on> fire\" is In Progress (high) at Ops");
+    assert!(lines.contains(&expected), "{lines:?}");
+}
+
+/// A run that another server claimed and never finished (it died) is not
+/// run again once the lease runs out: it may have sent its SMS already.
+/// The thread says "outcome unknown", and the robot behind it is released.
+#[tokio::test]
+async fn a_run_whose_server_died_is_reported_as_outcome_unknown_and_not_run_again() {
+    let s = ops().await;
+    let robots = json!({"robots": [
+        {"plugin": "hello-robot", "settings": {"note": "must not appear"}, "delay_seconds": 60},
+        {"plugin": "hello-robot", "settings": {"note": "released after it"}, "after_previous": true},
+    ]});
+    s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
+    let id = ticket(&s, "Call me back").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    let due = s.clock.now() + SignedDuration::from_secs(61);
+    let dir = s.stop().await;
+    {
+        // Another server claims the run when it is due, and dies.
+        let store = support::open_store(&dir.path().join("data")).await;
+        let lease = SignedDuration::from_secs(120);
+        let claimed = store.claim_jobs("robots", "dead-server", due, lease, 10).await.expect("claim");
+        assert_eq!(claimed.durable().await.expect("durable").len(), 1);
+    }
+    let s = Server::start_in(dir, |_| {}).await;
+    s.clock.advance(SignedDuration::from_secs(61 + 121));
+    let lines = wait_for(&s, id, "(#2 of stage In Progress) done").await;
+    let unknown = position(&lines, "Robot hello-robot (#1 of stage In Progress): outcome unknown");
+    assert!(unknown < position(&lines, "(#2 of stage In Progress) started"), "{lines:?}");
+    assert!(!lines.iter().any(|l| l == "must not appear"), "the run was not made again: {lines:?}");
+    assert!(!lines.iter().any(|l| l.ends_with("(#1 of stage In Progress) started")), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "released after it"), "{lines:?}");
+}
