@@ -24,6 +24,7 @@ mod team;
 mod text;
 mod ticket;
 mod transcript;
+mod trigger;
 mod user;
 
 pub use address::{normalize_email, normalize_mailbox, normalize_phone};
@@ -57,6 +58,7 @@ pub use ticket::{
     check_external_keys,
 };
 pub use transcript::{MAX_TRANSCRIPT_LEN, chat_title, transcript};
+pub use trigger::{MAX_AUTO_MOVES, MAX_TRIGGERS, Trigger, TriggerEvent, Triggered, WEB_FORM_ORIGIN};
 pub use user::{MAX_TEAMS, Role, User, UserId};
 
 /// A point in time, always passed in by the caller.

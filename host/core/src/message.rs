@@ -63,12 +63,15 @@ pub struct MessageDraft {
     pub full_body: Option<String>,
     /// The files that came with it.
     pub attachments: Vec<AttachmentDraft>,
+    /// The channel plugin it came through, if a plugin added it: what the
+    /// "message on channel X" trigger looks at.
+    pub via: Option<String>,
 }
 
 impl MessageDraft {
     /// A draft of plain text, with no files.
     pub fn new(kind: MessageKind, author: Author, body: impl Into<String>) -> MessageDraft {
-        MessageDraft { kind, author, body: body.into(), full_body: None, attachments: Vec::new() }
+        MessageDraft { kind, author, body: body.into(), full_body: None, attachments: Vec::new(), via: None }
     }
 }
 
@@ -99,6 +102,9 @@ pub struct Message {
     /// is how its content is fetched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// The channel plugin it came through, if a plugin added it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// Where the delivery of a thread entry stands.
@@ -164,6 +170,7 @@ impl Message {
             delivery: None,
             full_body,
             attachments,
+            via: draft.via,
         })
     }
 
@@ -179,6 +186,7 @@ impl Message {
             delivery: None,
             full_body: None,
             attachments: Vec::new(),
+            via: None,
         }
     }
 }

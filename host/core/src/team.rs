@@ -36,6 +36,10 @@ pub struct Team {
     pub next_policy_id: u32,
     /// When the team was created.
     pub created_at: Timestamp,
+    /// Triggers that move tickets between stages, in order (see
+    /// `trigger`). Records from before triggers have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<crate::Trigger>,
 }
 
 impl Team {
@@ -71,6 +75,7 @@ impl Team {
             sla_policies: Vec::new(),
             next_policy_id: 1,
             created_at: now,
+            triggers: Vec::new(),
         })
     }
 
@@ -170,7 +175,8 @@ impl Team {
     }
 
     /// Removes a stage. The caller must have checked that no ticket is in it.
-    /// The last stage and a stage an SLA policy targets cannot be removed.
+    /// The last stage, a stage an SLA policy targets and a stage a trigger
+    /// names cannot be removed.
     pub fn remove_stage(&mut self, id: StageId) -> Result<Stage, CoreError> {
         let position = self.stage_position(id).ok_or(CoreError::UnknownStage(id))?;
         if self.stages.len() == 1 {
@@ -178,6 +184,9 @@ impl Team {
         }
         if let Some(policy) = self.sla_policies.iter().find(|p| p.target_stage == id) {
             return Err(CoreError::Conflict(format!("stage {id} is the target of sla policy \"{}\"", policy.name)));
+        }
+        if let Some(i) = self.triggers.iter().position(|t| t.to_stage == id || t.from_stages.contains(&id)) {
+            return Err(CoreError::Conflict(format!("stage {id} is named by trigger {i}; change the triggers first")));
         }
         Ok(self.stages.remove(position))
     }

@@ -112,6 +112,10 @@ pub struct Ticket {
     /// are stale. (Records from before have 0.)
     #[serde(default)]
     pub stage_entry: u64,
+    /// How many times in a row it was moved by a trigger or a plugin since
+    /// a person last moved it (see `trigger`).
+    #[serde(default)]
+    pub auto_moves: u32,
 }
 
 /// Something that happened to a ticket and belongs in its thread as a
@@ -138,6 +142,15 @@ pub enum TicketChange {
         from: String,
         /// The new stage's name.
         to: String,
+    },
+    /// A trigger moved the ticket between stages.
+    TriggeredStage {
+        /// The old stage's name.
+        from: String,
+        /// The new stage's name.
+        to: String,
+        /// The event that set the trigger off.
+        because: String,
     },
     /// The SLA deadline moved, appeared or went away.
     Deadline {
@@ -175,6 +188,9 @@ impl TicketChange {
             }
             TicketChange::Priority { from, to } => format!("Priority changed from {from} to {to}"),
             TicketChange::Stage { from, to } => format!("Stage changed from {from} to {to}"),
+            TicketChange::TriggeredStage { from, to, because } => {
+                format!("Stage changed from {from} to {to} by a trigger: {because}")
+            }
             TicketChange::Deadline { from, to } => {
                 format!("SLA deadline changed from {} to {}", when(from), when(to))
             }
@@ -263,6 +279,7 @@ impl Ticket {
             external_key: draft.external_key,
             fields: BTreeMap::new(),
             stage_entry: 1,
+            auto_moves: 0,
         };
         // Opening with fields is the same as setting them at once, so both
         // paths share one set of rules; the change list is not needed

@@ -67,8 +67,12 @@ async fn apply_change(
     now: Timestamp,
 ) -> Result<Changed, TxError> {
     let mut c = locked(tx, id).await?;
+    let was = c.state;
     let message = c.apply(change.clone(), now)?;
     keep(tx, &c, message.as_ref()).await?;
+    if let Some(ticket) = c.ticket.filter(|_| was != c.state && c.state == ConversationState::Ended) {
+        crate::tickets::conversation_ended(tx, ticket, now).await?;
+    }
     Ok(Changed { conversation: c, message })
 }
 

@@ -2,13 +2,55 @@
 //! or ends them (see `switchboard_store::robot_runs`).
 
 use deadpool_postgres::Transaction;
-use switchboard_core::{Author, Team, Ticket, Timestamp};
+use switchboard_core::{Author, Team, Ticket, Timestamp, TriggerEvent};
 use switchboard_store::JobState;
 use switchboard_store::robot_runs::{self, ROBOT_QUEUE, RobotRun};
 
 use crate::jobs::{COLUMNS, enqueue_attempt, job_of, save};
+use crate::teams::{StageLock, lock_stages, team_row};
 use crate::tickets::add_event;
 use crate::tx::{TxError, rows};
+
+/// Applies the team's triggers for `events` to `ticket` (see
+/// `switchboard_store::triggers`) and returns the thread's lines. A move
+/// holds the team's stages as any entry into a stage does, and is decided
+/// on the team as read under that hold.
+pub(crate) async fn fire_triggers(
+    tx: &Transaction<'_>,
+    team: &Team,
+    ticket: &mut Ticket,
+    events: &[TriggerEvent],
+    now: Timestamp,
+) -> Result<Vec<String>, TxError> {
+    if team.trigger_for(events, ticket).is_none() {
+        return Ok(Vec::new());
+    }
+    lock_stages(tx, &team.slug, StageLock::Enter).await?;
+    let team = team_row(tx, &team.slug, "").await?;
+    Ok(switchboard_store::triggers::fire(&team, ticket, events, now))
+}
+
+/// Writes what follows a ticket's change from `old` (already written):
+/// the triggers' `lines`, as the system's, and, if the ticket entered
+/// another stage, the end of the old entry's runs and the start of the
+/// new one's.
+pub(crate) async fn after_change(
+    tx: &Transaction<'_>,
+    team: &Team,
+    old: &Ticket,
+    ticket: &Ticket,
+    lines: Vec<String>,
+    now: Timestamp,
+) -> Result<(), TxError> {
+    for line in lines {
+        add_event(tx, ticket.id, &Author::System, line, now).await?;
+    }
+    if ticket.stage_entry != old.stage_entry {
+        cancel_stage_runs(tx, old, now).await?;
+        start_stage_runs(tx, team, ticket, now).await?;
+    }
+    Ok(())
+}
 
 /// Enqueues the runs `ticket`'s entry into its stage starts.
 pub(crate) async fn start_stage_runs(

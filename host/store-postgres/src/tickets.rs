@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use switchboard_core::{
     Attachment, Author, ContactDraft, CoreError, Delivery, Message, MessageDraft, MessageKind, Team, Ticket,
-    TicketDraft, TicketId, Timestamp,
+    TicketDraft, TicketId, Timestamp, TriggerEvent,
 };
 use switchboard_store::{
     Committed, DeliveryEntry, DeliveryJob, Got, Idempotency, Queued, StoreError, TicketEdit, TicketFilter, TicketStore,
@@ -190,7 +190,11 @@ pub(crate) async fn open_ticket_with(
     now: Timestamp,
 ) -> Result<Ticket, TxError> {
     let (team, id) = (&opened.team, opened.ticket_id);
-    let ticket = Ticket::open(id, team, draft.clone(), contact, now)?;
+    let mut ticket = Ticket::open(id, team, draft.clone(), contact, now)?;
+    let stage = team.stage(ticket.stage).map(|s| s.name.clone()).unwrap_or_else(|_| "?".into());
+    // The team was read holding its stages (see `open_team`).
+    let events = TriggerEvent::opened(&ticket.origin);
+    let lines = switchboard_store::triggers::fire(team, &mut ticket, &events, now);
     if upsert_ticket(tx, &ticket, true).await? == 0 {
         let key = ticket.external_key.clone().unwrap_or_default();
         return match keyed_ticket(tx, &team.slug, &ticket.origin, &key).await? {
@@ -201,10 +205,12 @@ pub(crate) async fn open_ticket_with(
     if let Some(key) = &ticket.external_key {
         add_key(tx, &team.slug, &ticket.origin, key, id).await?;
     }
-    let stage = team.stage(ticket.stage).map(|s| s.name.as_str()).unwrap_or("?");
     let body = format!("Ticket created via {} in stage {stage}", ticket.origin);
     let event = MessageDraft::new(MessageKind::Event, author.clone(), body);
     insert_message(tx, opened.event_id, id, event, now).await?;
+    for line in lines {
+        add_event(tx, id, &Author::System, line, now).await?;
+    }
     crate::robot_runs::start_stage_runs(tx, team, &ticket, now).await?;
     Ok(ticket)
 }
@@ -274,16 +280,18 @@ async fn update_attempt(
     if let Some(fields) = &edit.fields {
         changes.extend(ticket.set_fields(fields, now)?);
     }
-    if !changes.is_empty() {
+    if ticket.stage_entry != old.stage_entry {
+        ticket.count_move(matches!(author, Author::User { .. }))?;
+    }
+    let events = edit_events(&old, &ticket);
+    let lines = crate::robot_runs::fire_triggers(tx, &team, &mut ticket, &events, now).await?;
+    if !changes.is_empty() || !lines.is_empty() {
         upsert_ticket(tx, &ticket, false).await?;
         for change in &changes {
             add_event(tx, id, author, change.describe(), now).await?;
         }
     }
-    if ticket.stage_entry != old.stage_entry {
-        crate::robot_runs::cancel_stage_runs(tx, &old, now).await?;
-        crate::robot_runs::start_stage_runs(tx, &team, &ticket, now).await?;
-    }
+    crate::robot_runs::after_change(tx, &team, &old, &ticket, lines, now).await?;
     keep_idempotency(tx, idem, &ticket).await?;
     Ok(ticket)
 }
@@ -296,10 +304,19 @@ async fn append_attempt(
     idem: Option<&Idempotency<Message>>,
 ) -> Result<Message, TxError> {
     check_idempotency(tx, idem).await?;
-    let mut ticket = locked_ticket(tx, id).await?;
+    let old = locked_ticket(tx, id).await?;
+    let mut ticket = old.clone();
     let message = add_message(tx, id, draft.clone(), now).await?;
     ticket.updated_at = now;
-    execute(tx, "UPDATE tickets SET data = $2 WHERE id = $1", &[&db_id(id)?, &json(&ticket)]).await?;
+    if draft.kind == MessageKind::Customer {
+        let team = team_row(tx, &ticket.team, "").await?;
+        let events = TriggerEvent::customer_wrote(draft.via.as_deref());
+        let lines = crate::robot_runs::fire_triggers(tx, &team, &mut ticket, &events, now).await?;
+        upsert_ticket(tx, &ticket, false).await?;
+        crate::robot_runs::after_change(tx, &team, &old, &ticket, lines, now).await?;
+    } else {
+        execute(tx, "UPDATE tickets SET data = $2 WHERE id = $1", &[&db_id(id)?, &json(&ticket)]).await?;
+    }
     keep_idempotency(tx, idem, &message).await?;
     Ok(message)
 }
@@ -311,15 +328,19 @@ async fn breach_attempt(tx: &Transaction<'_>, now: Timestamp) -> Result<Vec<Tick
     let sql = "SELECT data FROM tickets WHERE sla_due_ns <= $1 ORDER BY sla_due_ns FOR UPDATE SKIP LOCKED";
     let mut breached = Vec::new();
     for found in rows(tx, sql, &[&nanos(now)?]).await? {
-        let mut ticket: Ticket = record("ticket", &found, "data")?;
+        let old: Ticket = record("ticket", &found, "data")?;
+        let mut ticket = old.clone();
         let changes = ticket.check_deadline(now);
         if changes.is_empty() {
             continue;
         }
+        let team = team_row(tx, &ticket.team, "").await?;
+        let lines = crate::robot_runs::fire_triggers(tx, &team, &mut ticket, &[TriggerEvent::SlaBreached], now).await?;
         upsert_ticket(tx, &ticket, false).await?;
         for change in &changes {
             add_event(tx, ticket.id, &Author::System, change.describe(), now).await?;
         }
+        crate::robot_runs::after_change(tx, &team, &old, &ticket, lines, now).await?;
         breached.push(ticket.id);
     }
     Ok(breached)
@@ -474,4 +495,28 @@ impl TicketStore for PgStore {
     async fn breach_overdue(&self, now: Timestamp) -> Result<Committed<Vec<TicketId>>, StoreError> {
         transact!(self, |tx| breach_attempt(&tx, now)).map(Committed::durable_now)
     }
+}
+
+/// Sets off the "conversation ended" triggers of ticket `id`, made of a
+/// conversation that just ended.
+pub(crate) async fn conversation_ended(tx: &Transaction<'_>, id: TicketId, now: Timestamp) -> Result<(), TxError> {
+    let old = locked_ticket(tx, id).await?;
+    let team = team_row(tx, &old.team, "").await?;
+    let mut ticket = old.clone();
+    let events = [TriggerEvent::ConversationEnded];
+    let lines = crate::robot_runs::fire_triggers(tx, &team, &mut ticket, &events, now).await?;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    upsert_ticket(tx, &ticket, false).await?;
+    crate::robot_runs::after_change(tx, &team, &old, &ticket, lines, now).await
+}
+
+/// The trigger events of an edit from `old` to `ticket`: a new priority.
+fn edit_events(old: &Ticket, ticket: &Ticket) -> Vec<TriggerEvent> {
+    let mut events = Vec::new();
+    if ticket.priority != old.priority {
+        events.push(TriggerEvent::PriorityBecame { priority: ticket.priority });
+    }
+    events
 }

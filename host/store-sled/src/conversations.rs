@@ -29,6 +29,21 @@ const READ: Trees =
     Trees::of(&[Tree::Conversations, Tree::ChatMessages, Tree::ConversationTokens, Tree::ConversationStates]);
 
 impl Tx<'_> {
+    /// Sets off the "conversation ended" triggers of the ticket made of
+    /// the conversation.
+    fn conversation_ended(&self, id: switchboard_core::TicketId, now: Timestamp) -> TxResult<()> {
+        let old = self.ticket(id)?;
+        let team = self.team(&old.team)?;
+        let mut ticket = old.clone();
+        let events = [switchboard_core::TriggerEvent::ConversationEnded];
+        let lines = switchboard_store::triggers::fire(&team, &mut ticket, &events, now);
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.put_ticket(Some(&old), &ticket)?;
+        self.after_change(&team, &old, &ticket, lines, now)
+    }
+
     fn conversation(&self, id: ConversationId) -> TxResult<Conversation> {
         match self.get(Tree::Conversations, &keys::id(id), "conversation")? {
             Some(c) => Ok(c),
@@ -116,11 +131,14 @@ impl ConversationStore for SledStore {
         change: ConversationChange,
         now: Timestamp,
     ) -> Result<Committed<Changed>, StoreError> {
-        self.write(WRITE, move |tx| {
+        self.write(WRITE.and(crate::tickets::WRITE), move |tx| {
             let mut c = tx.conversation(id)?;
             let was = c.state;
             let message = c.apply(change.clone(), now).or_abort()?;
             tx.keep_conversation(&c, was, message.as_ref())?;
+            if let Some(ticket) = c.ticket.filter(|_| was != c.state && c.state == ConversationState::Ended) {
+                tx.conversation_ended(ticket, now)?;
+            }
             Ok(Changed { conversation: c, message })
         })
         .await

@@ -1,5 +1,5 @@
 //! Robot runs written with the stage change that starts or ends them (see
-//! `switchboard_store::robot_runs`).
+//! `switchboard_store::robot_runs`), and what triggers add to a change.
 
 use switchboard_core::{Author, Team, Ticket, Timestamp};
 use switchboard_store::JobState;
@@ -10,6 +10,28 @@ use crate::trees::Tree;
 use crate::tx::{Tx, TxResult};
 
 impl Tx<'_> {
+    /// Writes what follows a ticket's change from `old` (already written):
+    /// the triggers' `lines`, as the system's, and, if the ticket entered
+    /// another stage, the end of the old entry's runs and the start of the
+    /// new one's.
+    pub(crate) fn after_change(
+        &self,
+        team: &Team,
+        old: &Ticket,
+        ticket: &Ticket,
+        lines: Vec<String>,
+        now: Timestamp,
+    ) -> TxResult<()> {
+        for line in lines {
+            self.add_event(ticket.id, &Author::System, line, now)?;
+        }
+        if ticket.stage_entry != old.stage_entry {
+            self.cancel_stage_runs(old, now)?;
+            self.start_stage_runs(team, ticket, now)?;
+        }
+        Ok(())
+    }
+
     /// Enqueues the runs `ticket`'s entry into its stage starts.
     pub(crate) fn start_stage_runs(&self, team: &Team, ticket: &Ticket, now: Timestamp) -> TxResult<()> {
         for draft in robot_runs::entry_jobs(team, ticket, now) {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use switchboard_core::{
     Attachment, Author, ContactDraft, CoreError, Delivery, Message, MessageDraft, MessageKind, Team, Ticket,
-    TicketDraft, TicketId, Timestamp,
+    TicketDraft, TicketId, Timestamp, TriggerEvent,
 };
 use switchboard_store::{
     Committed, DeliveryEntry, DeliveryJob, Got, Idempotency, Queued, StoreError, TeamStore, TicketEdit, TicketFilter,
@@ -58,7 +58,7 @@ impl Tx<'_> {
 
     /// Writes a ticket and moves its index entries from where `old` had
     /// them to where the ticket now needs them.
-    fn put_ticket(&self, old: Option<&Ticket>, new: &Ticket) -> TxResult<()> {
+    pub(crate) fn put_ticket(&self, old: Option<&Ticket>, new: &Ticket) -> TxResult<()> {
         let order = |t: &Ticket| keys::ticket_order(&t.team, t.priority, t.created_at, t.id);
         let due = |t: &Ticket| t.running_deadline().map(|d| keys::sla_due(d, t.id));
         if let Some(old) = old {
@@ -143,13 +143,18 @@ impl Tx<'_> {
             });
         }
         let id = self.next_id(Sequence::Ticket)?;
-        let ticket = Ticket::open(id, team, draft.clone(), contact, now).or_abort()?;
+        let mut ticket = Ticket::open(id, team, draft.clone(), contact, now).or_abort()?;
+        let stage = team.stage(ticket.stage).map(|s| s.name.clone()).unwrap_or_else(|_| "?".into());
+        let events = TriggerEvent::opened(&ticket.origin);
+        let lines = switchboard_store::triggers::fire(team, &mut ticket, &events, now);
         self.put_ticket(None, &ticket)?;
         if let Some(key) = &ticket.external_key {
             self.put_raw(Tree::ExternalKeys, &keys::external_key(&team.slug, &ticket.origin, key), &keys::id(id))?;
         }
-        let stage = team.stage(ticket.stage).map(|s| s.name.as_str()).unwrap_or("?");
         self.add_event(id, author, format!("Ticket created via {} in stage {stage}", ticket.origin), now)?;
+        for line in lines {
+            self.add_event(id, &Author::System, line, now)?;
+        }
         self.start_stage_runs(team, &ticket, now)?;
         Ok(ticket)
     }
@@ -302,16 +307,18 @@ impl TicketStore for SledStore {
             if let Some(fields) = &edit.fields {
                 changes.extend(ticket.set_fields(fields, now).or_abort()?);
             }
-            if !changes.is_empty() {
+            if ticket.stage_entry != old.stage_entry {
+                ticket.count_move(matches!(author, Author::User { .. })).or_abort()?;
+            }
+            let events = edit_events(&old, &ticket);
+            let lines = switchboard_store::triggers::fire(&team, &mut ticket, &events, now);
+            if !changes.is_empty() || !lines.is_empty() {
                 tx.put_ticket(Some(&old), &ticket)?;
                 for change in &changes {
                     tx.add_event(id, &author, change.describe(), now)?;
                 }
             }
-            if ticket.stage_entry != old.stage_entry {
-                tx.cancel_stage_runs(&old, now)?;
-                tx.start_stage_runs(&team, &ticket, now)?;
-            }
+            tx.after_change(&team, &old, &ticket, lines, now)?;
             tx.keep_idempotency(idem.as_ref(), &ticket)?;
             Ok(ticket)
         })
@@ -327,10 +334,19 @@ impl TicketStore for SledStore {
     ) -> Result<Committed<Message>, StoreError> {
         self.write(WRITE, move |tx| {
             tx.check_idempotency(idem.as_ref())?;
-            let mut ticket = tx.ticket(id)?;
+            let old = tx.ticket(id)?;
+            let mut ticket = old.clone();
             let message = tx.add_message(id, draft.clone(), now)?;
             ticket.updated_at = now;
-            tx.put(Tree::Tickets, &keys::id(id), &ticket)?;
+            if draft.kind == MessageKind::Customer {
+                let team = tx.team(&ticket.team)?;
+                let events = TriggerEvent::customer_wrote(draft.via.as_deref());
+                let lines = switchboard_store::triggers::fire(&team, &mut ticket, &events, now);
+                tx.put_ticket(Some(&old), &ticket)?;
+                tx.after_change(&team, &old, &ticket, lines, now)?;
+            } else {
+                tx.put(Tree::Tickets, &keys::id(id), &ticket)?;
+            }
             tx.keep_idempotency(idem.as_ref(), &message)?;
             Ok(message)
         })
@@ -396,14 +412,26 @@ impl TicketStore for SledStore {
                 if changes.is_empty() {
                     continue;
                 }
+                let team = tx.team(&ticket.team)?;
+                let lines = switchboard_store::triggers::fire(&team, &mut ticket, &[TriggerEvent::SlaBreached], now);
                 tx.put_ticket(Some(&old), &ticket)?;
                 for change in &changes {
                     tx.add_event(id, &Author::System, change.describe(), now)?;
                 }
+                tx.after_change(&team, &old, &ticket, lines, now)?;
                 breached.push(id);
             }
             Ok(breached)
         })
         .await
     }
+}
+
+/// The trigger events of an edit from `old` to `ticket`: a new priority.
+fn edit_events(old: &Ticket, ticket: &Ticket) -> Vec<TriggerEvent> {
+    let mut events = Vec::new();
+    if ticket.priority != old.priority {
+        events.push(TriggerEvent::PriorityBecame { priority: ticket.priority });
+    }
+    events
 }

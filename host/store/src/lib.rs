@@ -33,6 +33,7 @@ pub mod robot_runs;
 mod store;
 mod teams;
 mod tickets;
+pub mod triggers;
 mod types;
 mod users;
 

@@ -56,7 +56,10 @@ impl HostState {
     }
 
     /// Writes a thread entry and answers once it is durable.
-    async fn append(&mut self, id: u64, draft: MessageDraft) -> Result<wit::Message, PluginError> {
+    async fn append(&mut self, id: u64, mut draft: MessageDraft) -> Result<wit::Message, PluginError> {
+        // Every entry a plugin adds came through it: a customer's words
+        // through a channel set off that channel's triggers.
+        draft.via = Some(self.scope.plugin.to_string());
         let (tickets, now) = (Arc::clone(&self.services.tickets), self.now());
         let appended = self.write(tickets.append_message(id, draft, now, None)).await?;
         Ok(message_to_wit(&appended))

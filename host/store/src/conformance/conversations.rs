@@ -10,7 +10,7 @@ use super::{Harness, at, durable, with_team};
 use crate::{Store, StoreError};
 
 /// A draft for team `team` with visitor token hash `token`.
-fn chat(team: &str, token: &str, with_bot: bool) -> ConversationDraft {
+pub(super) fn chat(team: &str, token: &str, with_bot: bool) -> ConversationDraft {
     ConversationDraft {
         team: team.into(),
         plugin: "live-chat".into(),

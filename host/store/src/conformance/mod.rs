@@ -23,6 +23,7 @@ mod robot_runs;
 mod teams;
 mod tickets;
 mod timers;
+mod triggers;
 mod users;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use robot_runs::*;
 pub use teams::*;
 pub use tickets::*;
 pub use timers::*;
+pub use triggers::*;
 pub use users::*;
 
 /// A backend under test.
@@ -114,7 +116,10 @@ macro_rules! conformance_tests {
             a_scheduled_job_runs_once_at_the_time_set_last,
             a_cancelled_job_does_not_run,
             a_stage_entry_enqueues_its_robots_and_a_leave_cancels_them,
-            a_cancelled_run_takes_its_chain_and_a_new_entry_starts_afresh
+            a_cancelled_run_takes_its_chain_and_a_new_entry_starts_afresh,
+            events_move_tickets_through_triggers,
+            a_conversation_that_ends_moves_its_ticket,
+            automatic_moves_in_a_row_are_bounded
         );
     };
     (@each $harness:ty: $($name:ident),* $(,)?) => {
