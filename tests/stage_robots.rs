@@ -48,6 +48,20 @@ async fn wait_for(s: &Server, id: u64, needle: &str) -> Vec<String> {
     panic!("no line with {needle:?} in {:?}", thread(s, id).await);
 }
 
+/// Like [`wait_for`], but moves the server's clock on by a few seconds at
+/// each look, for runs that wait.
+async fn wait_advancing(s: &Server, id: u64, needle: &str) -> Vec<String> {
+    for _ in 0..200 {
+        let lines = thread(s, id).await;
+        if lines.iter().any(|l| l.contains(needle)) {
+            return lines;
+        }
+        s.clock.advance(SignedDuration::from_secs(3));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no line with {needle:?} in {:?}", thread(s, id).await);
+}
+
 fn position(lines: &[String], needle: &str) -> usize {
     lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in {lines:?}"))
 }
@@ -236,4 +250,140 @@ async fn a_run_whose_server_died_is_reported_as_outcome_unknown_and_not_run_agai
     assert!(!lines.iter().any(|l| l == "must not appear"), "the run was not made again: {lines:?}");
     assert!(!lines.iter().any(|l| l.ends_with("(#1 of stage In Progress) started")), "{lines:?}");
     assert!(lines.iter().any(|l| l == "released after it"), "{lines:?}");
+}
+
+#[tokio::test]
+async fn triggers_are_checked_and_a_customer_reply_reopens_a_solved_ticket() {
+    let s = ops().await;
+    let put = |body: Value| s.put("/api/teams/ops/triggers", body);
+    let one = |t: Value| json!({"triggers": [t]});
+    put(one(json!({"event": "customer_wrote", "to_stage": "2"}))).await.expect_error(
+        422,
+        "invalid_field",
+        "triggers[0].event: unknown event \"customer_wrote\"",
+    );
+    put(one(json!({"event": "channel_message", "to_stage": "2"}))).await.expect_error(
+        422,
+        "invalid_field",
+        "triggers[0].channel: is needed",
+    );
+    put(one(json!({"event": "sla_breached", "priority": "high", "to_stage": "2"}))).await.expect_error(
+        422,
+        "invalid_field",
+        "triggers[0].priority: is not used",
+    );
+    put(one(json!({"event": "sla_breached", "to_stage": "Limbo"}))).await.expect_error(
+        422,
+        "invalid_field",
+        "triggers[0].to_stage: unknown stage \"Limbo\"",
+    );
+    let reopen = json!({"event": "customer_replied", "to_stage": "In Progress", "from_stages": ["Solved"]});
+    let saved = put(one(reopen)).await.expect(200);
+    assert_eq!(saved, s.get("/api/teams/ops/triggers").await.expect(200));
+    assert_eq!(saved[0]["to_stage"], json!({"id": 2, "name": "In Progress"}));
+    assert_eq!(saved[0]["from_stages"], json!([{"id": 3, "name": "Solved"}]));
+    // A stage a trigger names cannot be removed.
+    s.delete("/api/teams/ops/stages/3").await.expect_error(409, "conflict", "trigger 0");
+
+    let body = json!({"title": "Printer on fire", "contact": {"name": "Ann", "email": "ann@example.com"}});
+    let id = s.post("/api/teams/ops/tickets", body).await.expect(201)["id"].as_u64().expect("id");
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": "Solved"})).await.expect(200);
+    s.post(&format!("/api/tickets/{id}/messages"), json!({"kind": "customer", "body": "Still on fire"}))
+        .await
+        .expect(201);
+    let t = s.get(&format!("/api/tickets/{id}")).await.expect(200);
+    assert_eq!(t["stage"]["name"], "In Progress", "{t}");
+    let lines = thread(&s, id).await;
+    assert!(
+        lines.contains(&"Stage changed from Solved to In Progress by a trigger: the customer replied".to_owned()),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_trigger_loop_is_cut_off_and_says_so() {
+    let s = ops().await;
+    let triggers = json!({"triggers": [
+        {"event": "priority_became", "priority": "urgent", "to_stage": "2", "from_stages": ["1"]},
+        {"event": "priority_became", "priority": "low", "to_stage": "1", "from_stages": ["2"]},
+    ]});
+    s.put("/api/teams/ops/triggers", triggers).await.expect(200);
+    let id = ticket(&s, "Flip-flop").await;
+    for i in 0..9 {
+        let priority = if i % 2 == 0 { "urgent" } else { "low" };
+        s.patch(&format!("/api/tickets/{id}"), json!({"priority": priority})).await.expect(200);
+    }
+    let lines = thread(&s, id).await;
+    let moves = lines.iter().filter(|l| l.contains("by a trigger: the priority became")).count();
+    assert_eq!(moves, 8, "{lines:?}");
+    let cut = lines.last().expect("a line");
+    assert!(
+        cut.starts_with("Trigger not applied: the priority became urgent would move the ticket to In Progress"),
+        "{cut}"
+    );
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["stage"]["name"], "New");
+    // A person moves it: triggers work again.
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": "Solved"})).await.expect(200);
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": "New", "priority": "low"})).await.expect(200);
+    s.patch(&format!("/api/tickets/{id}"), json!({"priority": "urgent"})).await.expect(200);
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["stage"]["name"], "In Progress");
+}
+
+#[tokio::test]
+async fn a_dry_run_shows_what_a_real_run_then_does_and_does_nothing() {
+    let s = ops().await;
+    let robots = json!({"robots": [
+        note("Hi {{ contact.name }}, #{{ ticket.id }} is {{ ticket.stage }}"),
+        {"plugin": "hello-robot", "settings": {"note": "Then: {{ ticket.title | upper }}"}, "after_previous": true, "delay_seconds": 5},
+    ]});
+    s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
+    let body = json!({"title": "Printer on fire", "contact": {"name": "Ann", "email": "ann@example.com"}});
+    let id = s.post("/api/teams/ops/tickets", body).await.expect(201)["id"].as_u64().expect("id");
+    let before = thread(&s, id).await;
+    let dry = s.post("/api/teams/ops/stages/In%20Progress/robots/dry-run", json!({"ticket": id})).await.expect(200);
+    assert_eq!(dry["robots"][0]["starts"], json!({"after": null, "wait_seconds": 0}));
+    assert_eq!(dry["robots"][1]["starts"], json!({"after": 0, "wait_seconds": 5}));
+    let first = dry["robots"][0]["settings"]["note"].as_str().expect("rendered").to_owned();
+    let second = dry["robots"][1]["settings"]["note"].as_str().expect("rendered").to_owned();
+    assert_eq!(first, format!("Hi Ann, #{id} is In Progress"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(thread(&s, id).await, before, "a dry run writes nothing and runs nothing");
+    s.post("/api/teams/ops/stages/2/robots/dry-run", json!({"ticket": 999})).await.expect_error(
+        404,
+        "not_found",
+        "999",
+    );
+
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    let lines = wait_for(&s, id, "(#1 of stage In Progress) done").await;
+    assert!(lines.contains(&first), "the real run wrote what the dry run showed: {lines:?}");
+    // The second is released when the first has finished, due 5 s later:
+    // time goes on until it has run.
+    let lines = wait_advancing(&s, id, "(#2 of stage In Progress) done").await;
+    assert!(lines.contains(&second), "{lines:?}");
+}
+
+#[tokio::test]
+async fn skipped_and_failed_runs_say_why_and_stage_settings_go_over_the_teams() {
+    let s = ops().await;
+    let robots = json!({"robots": [
+        {"plugin": "hello-robot"},
+        note(" "),
+    ]});
+    s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
+    let id = ticket(&s, "Printer on fire").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    let lines = wait_for(&s, id, "(#2 of stage In Progress) skipped").await;
+    let lines = wait_for(&s, id, "(#1 of stage In Progress) done").await.max(lines);
+    assert!(lines.iter().any(|l| l == "default note"), "no stage settings: the team's are used: {lines:?}");
+    assert!(lines.contains(&"Robot hello-robot (#2 of stage In Progress) skipped: the note is empty".to_owned()));
+
+    // Without the tickets grant the robot's write is denied: the run fails
+    // and the thread says with what.
+    s.enable("ops", "hello-robot", json!({"note": "default note"}), &[]).await.expect(200);
+    s.put("/api/teams/ops/stages/3/robots", json!({"robots": [note("denied")]})).await.expect(200);
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 3})).await.expect(200);
+    let lines = wait_for(&s, id, "(#1 of stage Solved) failed").await;
+    let failed = lines.iter().find(|l| l.contains("(#1 of stage Solved) failed")).expect("line");
+    assert!(failed.contains("tickets"), "the denied capability is named: {failed}");
 }

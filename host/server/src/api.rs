@@ -14,6 +14,7 @@ mod stage_robots;
 mod stages;
 mod teams;
 mod tickets;
+mod triggers;
 mod users;
 mod wire;
 
@@ -95,6 +96,8 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(stages::patch_stage, stages::delete_stage))
         .routes(routes!(stages::reorder_stages))
         .routes(routes!(stage_robots::list_stage_robots, stage_robots::put_stage_robots))
+        .routes(routes!(triggers::list_triggers, triggers::put_triggers))
+        .routes(routes!(stage_robots::dry_run))
         .routes(routes!(sla_policies::list_policies, sla_policies::create_policy))
         .routes(routes!(sla_policies::put_policy, sla_policies::delete_policy))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))

@@ -217,3 +217,103 @@ async fn check_robot(state: &AppState, team: &Team, i: usize, robot: &StageRobot
         Err(e) => Err(e.into()),
     }
 }
+
+/// What a dry run is asked.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunIn {
+    /// The ticket to imagine entering the stage; it must be the team's.
+    pub ticket: u64,
+}
+
+/// When a robot of a dry run would start.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRunStart {
+    /// The position of the robot it waits for, if it waits for one.
+    pub after: Option<usize>,
+    /// The seconds it then waits.
+    pub wait_seconds: u32,
+}
+
+/// What one robot would do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRunRobot {
+    /// Its place in the list, from 0.
+    pub position: usize,
+    /// The robot plugin's id.
+    pub plugin: String,
+    /// When it would start.
+    pub starts: DryRunStart,
+    /// The settings it would get, templates rendered for the ticket
+    /// (secrets are not shown); absent when they cannot be made.
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<Value>,
+    /// Why the run would fail before the robot starts, if it would.
+    pub error: Option<String>,
+}
+
+/// A stage's robots as they would run for a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRunOut {
+    /// The stage's id.
+    pub stage: u32,
+    /// The ticket.
+    pub ticket: u64,
+    /// The robots in the order they are listed.
+    pub robots: Vec<DryRunRobot>,
+}
+
+/// Shows what the stage's robots would do if the ticket entered the stage
+/// now: when each would start, and the settings it would get with its
+/// texts rendered for this ticket. Nothing is sent, written or enqueued,
+/// and no robot runs.
+#[utoipa::path(post, path = "/teams/{slug}/stages/{id}/robots/dry-run", tag = "stages",
+    params(("slug" = String, Path, description = "team slug"), ("id" = String, Path, description = "stage id or name")),
+    request_body = DryRunIn,
+    responses((status = 200, body = DryRunOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn dry_run(
+    State(state): State<AppState>,
+    Path((slug, stage)): Path<(String, String)>,
+    Json(body): Json<DryRunIn>,
+) -> ApiResult<Json<DryRunOut>> {
+    let team = state.stores.teams.team(&slug).await?;
+    let stage = team.find_stage(&stage)?.clone();
+    let ticket = state.stores.tickets.ticket(body.ticket).await?;
+    if ticket.team != team.slug {
+        return Err(ApiError::invalid("ticket", format!("ticket {} is not a ticket of team \"{slug}\"", ticket.id)));
+    }
+    let contact = match ticket.contact {
+        Some(c) => Some(state.stores.contacts.contact(c).await?),
+        None => None,
+    };
+    // The ticket as it would be in the stage, for the templates.
+    let imagined = switchboard_core::Ticket { stage: stage.id, ..ticket.clone() };
+    let mut robots = Vec::with_capacity(stage.robots.len());
+    for (position, robot) in stage.robots.iter().enumerate() {
+        let starts = DryRunStart {
+            after: robot.after_previous.then(|| position.saturating_sub(1)),
+            wait_seconds: robot.delay_seconds,
+        };
+        let (settings, error) = match state.stores.plugins.installation(&slug, &robot.plugin).await {
+            Err(_) => (None, Some(format!("plugin \"{}\" is not enabled for team \"{slug}\"", robot.plugin))),
+            Ok(installation) => {
+                let made = crate::robots::settings::for_run(
+                    &state,
+                    &installation,
+                    Some(&robot.settings),
+                    &imagined,
+                    contact.as_ref(),
+                    &team,
+                )
+                .await?;
+                match made.map(|s| serde_json::from_str::<Value>(&s)) {
+                    Ok(Ok(settings)) => (Some(settings), None),
+                    Ok(Err(e)) => (None, Some(e.to_string())),
+                    Err(e) => (None, Some(e)),
+                }
+            }
+        };
+        robots.push(DryRunRobot { position, plugin: robot.plugin.clone(), starts, settings, error });
+    }
+    Ok(Json(DryRunOut { stage: stage.id, ticket: ticket.id, robots }))
+}
