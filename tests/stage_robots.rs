@@ -387,3 +387,29 @@ async fn skipped_and_failed_runs_say_why_and_stage_settings_go_over_the_teams() 
     let failed = lines.iter().find(|l| l.contains("(#1 of stage Solved) failed")).expect("line");
     assert!(failed.contains("tickets"), "the denied capability is named: {failed}");
 }
+
+/// A robot's secrets live on the team's plugin: a stage cannot set one,
+/// and a dry run never shows one.
+#[tokio::test]
+async fn a_stage_cannot_set_a_secret_and_a_dry_run_shows_none() {
+    let s = Server::start().await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    let manifest = format!(
+        "{}\n[settings_schema.properties.token]\ntype = \"string\"\nwriteOnly = true\n",
+        HELLO_ROBOT.manifest_text()
+    );
+    s.install_with(&manifest, HELLO_ROBOT.wasm_bytes()).await.expect(201);
+    let secret = "s3cret-provider-token";
+    s.enable("ops", "hello-robot", json!({"note": "hi", "token": secret}), &["tickets"]).await.expect(201);
+    let with_secret = json!({"robots": [{"plugin": "hello-robot", "settings": {"token": "mine"}}]});
+    s.put("/api/teams/ops/stages/2/robots", with_secret).await.expect_error(
+        422,
+        "invalid_field",
+        "robots[0].settings.token: is a secret; set it on the team's plugin",
+    );
+    s.put("/api/teams/ops/stages/2/robots", json!({"robots": [note("hello")]})).await.expect(200);
+    let id = ticket(&s, "Printer on fire").await;
+    let dry = s.post("/api/teams/ops/stages/2/robots/dry-run", json!({"ticket": id})).await.expect(200);
+    assert_eq!(dry["robots"][0]["settings"], json!({"note": "hello"}));
+    assert!(!dry.to_string().contains(secret));
+}
