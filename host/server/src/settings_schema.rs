@@ -103,42 +103,36 @@ impl SettingsSchema {
     }
 }
 
-/// The top-level properties marked `"x-template": true`, each of which
-/// must be a string: texts the host renders before a robot runs.
-fn template_properties(schema: &Value) -> Result<Vec<String>, CoreError> {
-    let mut templates = Vec::new();
+/// The top-level properties marked `mark: true`, each of which must be a
+/// string; `what` names such a property in the error.
+fn marked_properties(schema: &Value, mark: &str, what: &str) -> Result<Vec<String>, CoreError> {
+    let mut marked = Vec::new();
     let properties = schema.get("properties").and_then(Value::as_object);
     for (name, property) in properties.into_iter().flatten() {
-        if property.get("x-template") == Some(&Value::Bool(true)) {
+        if property.get(mark) == Some(&Value::Bool(true)) {
             if property.get("type") != Some(&Value::String("string".into())) {
                 return Err(CoreError::invalid(
                     "settings_schema",
-                    format!("template property \"{name}\" (x-template) must have \"type\": \"string\""),
+                    format!("{what} property \"{name}\" ({mark}) must have \"type\": \"string\""),
                 ));
             }
-            templates.push(name.clone());
+            marked.push(name.clone());
         }
     }
-    Ok(templates)
+    Ok(marked)
+}
+
+/// The top-level properties marked `"x-template": true`: texts the host
+/// renders before a robot runs.
+fn template_properties(schema: &Value) -> Result<Vec<String>, CoreError> {
+    marked_properties(schema, "x-template", "template")
 }
 
 /// The top-level properties marked `"writeOnly": true`, each of which must
 /// be a string. Refuses `writeOnly` anywhere else. One pass over the
 /// schema.
 fn secret_properties(schema: &Value) -> Result<Vec<String>, CoreError> {
-    let mut secrets = Vec::new();
-    let properties = schema.get("properties").and_then(Value::as_object);
-    for (name, property) in properties.into_iter().flatten() {
-        if property.get("writeOnly") == Some(&Value::Bool(true)) {
-            if property.get("type") != Some(&Value::String("string".into())) {
-                return Err(CoreError::invalid(
-                    "settings_schema",
-                    format!("secret property \"{name}\" (writeOnly) must have \"type\": \"string\""),
-                ));
-            }
-            secrets.push(name.clone());
-        }
-    }
+    let secrets = marked_properties(schema, "writeOnly", "secret")?;
     // Anything marked writeOnly below the top level would be shown and
     // stored in plain text; say so instead of ignoring the mark.
     let mut stack: Vec<(&Value, String, bool)> = vec![(schema, String::new(), true)];
@@ -251,6 +245,19 @@ mod tests {
         );
         let in_list = json!({"properties": {"hooks": {"type": "array", "items": [{"writeOnly": true}]}}});
         assert!(SettingsSchema::compile(&in_list.to_string()).is_err());
+    }
+
+    #[test]
+    fn top_level_strings_marked_x_template_are_templates() {
+        let text = json!({"properties": {
+            "text": {"type": "string", "x-template": true},
+            "to": {"type": "string"},
+        }})
+        .to_string();
+        assert_eq!(SettingsSchema::compile(&text).expect("schema").templates(), ["text"]);
+        let number = json!({"properties": {"count": {"type": "integer", "x-template": true}}}).to_string();
+        let err = SettingsSchema::compile(&number).expect_err("a template is a string");
+        assert!(err.to_string().contains("template property \"count\" (x-template) must have"), "{err}");
     }
 
     #[test]
