@@ -126,8 +126,9 @@ async fn entering_a_stage_runs_its_robots_side_by_side_and_after_previous_in_ord
     s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
     let id = ticket(&s, "Printer on fire").await;
     s.patch(&format!("/api/tickets/{id}"), json!({"stage": "In Progress"})).await.expect(200);
-    let lines = wait_for(&s, id, "Robot hello-robot (#2 of stage In Progress) done").await;
-    let lines = wait_for(&s, id, "Robot hello-robot (#3 of stage In Progress) done").await.max(lines);
+    wait_for(&s, id, "Robot hello-robot (#2 of stage In Progress) done").await;
+    // The thread only grows: a later look has everything an earlier had.
+    let lines = wait_for(&s, id, "Robot hello-robot (#3 of stage In Progress) done").await;
     assert!(lines.contains(&format!("A on #{id}")), "{lines:?}");
     assert!(lines.iter().any(|l| l == "B after A") && lines.iter().any(|l| l == "C alongside"), "{lines:?}");
     // B starts only once A has finished; each run is started, then done.
@@ -373,8 +374,8 @@ async fn skipped_and_failed_runs_say_why_and_stage_settings_go_over_the_teams() 
     s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
     let id = ticket(&s, "Printer on fire").await;
     s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
-    let lines = wait_for(&s, id, "(#2 of stage In Progress) skipped").await;
-    let lines = wait_for(&s, id, "(#1 of stage In Progress) done").await.max(lines);
+    wait_for(&s, id, "(#2 of stage In Progress) skipped").await;
+    let lines = wait_for(&s, id, "(#1 of stage In Progress) done").await;
     assert!(lines.iter().any(|l| l == "default note"), "no stage settings: the team's are used: {lines:?}");
     assert!(lines.contains(&"Robot hello-robot (#2 of stage In Progress) skipped: the note is empty".to_owned()));
 
@@ -412,4 +413,19 @@ async fn a_stage_cannot_set_a_secret_and_a_dry_run_shows_none() {
     let dry = s.post("/api/teams/ops/stages/2/robots/dry-run", json!({"ticket": id})).await.expect(200);
     assert_eq!(dry["robots"][0]["settings"], json!({"note": "hello"}));
     assert!(!dry.to_string().contains(secret));
+}
+
+/// Runs already queued keep the robot and settings they were queued with:
+/// changing the stage's list afterwards changes the next entry, not them.
+#[tokio::test]
+async fn queued_runs_keep_the_robots_they_were_queued_with() {
+    let s = ops().await;
+    let robots = json!({"robots": [{"plugin": "hello-robot", "settings": {"note": "as queued"}, "delay_seconds": 60}]});
+    s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
+    let id = ticket(&s, "Call me back").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    s.put("/api/teams/ops/stages/2/robots", json!({"robots": [note("as changed")]})).await.expect(200);
+    s.clock.advance(SignedDuration::from_secs(61));
+    let lines = wait_for(&s, id, "(#1 of stage In Progress) done").await;
+    assert!(lines.iter().any(|l| l == "as queued") && !lines.iter().any(|l| l == "as changed"), "{lines:?}");
 }

@@ -55,6 +55,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("/users", "its answer holds a token that is shown once and never stored"),
     ("/plugins", "installing the same bundle again is an upgrade to the same version, which is safe to repeat"),
     ("/tickets/{id}/robots/{plugin}", "a robot run acts outside the store; runs are claimed once by the robot"),
+    ("/teams/{slug}/stages/{id}/robots/dry-run", "a dry run writes and sends nothing, so a repeat is harmless"),
     (
         "/teams/{slug}/mail/failed/{receipt}/retry",
         "a message runs again only while it has failed; a repeat finds it pending and is refused with 409",
