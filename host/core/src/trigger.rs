@@ -72,6 +72,16 @@ impl TriggerEvent {
         events
     }
 
+    /// The events of an edit that changed `old` into `new`: a new
+    /// priority.
+    pub fn edited(old: &Ticket, new: &Ticket) -> Vec<TriggerEvent> {
+        let mut events = Vec::new();
+        if new.priority != old.priority {
+            events.push(TriggerEvent::PriorityBecame { priority: new.priority });
+        }
+        events
+    }
+
     /// The events of a customer message on an open ticket, through
     /// `channel` if known.
     pub fn customer_wrote(channel: Option<&str>) -> Vec<TriggerEvent> {

@@ -283,7 +283,7 @@ async fn update_attempt(
     if ticket.stage_entry != old.stage_entry {
         ticket.count_move(matches!(author, Author::User { .. }))?;
     }
-    let events = edit_events(&old, &ticket);
+    let events = TriggerEvent::edited(&old, &ticket);
     let lines = crate::robot_runs::fire_triggers(tx, &team, &mut ticket, &events, now).await?;
     if !changes.is_empty() || !lines.is_empty() {
         upsert_ticket(tx, &ticket, false).await?;
@@ -510,13 +510,4 @@ pub(crate) async fn conversation_ended(tx: &Transaction<'_>, id: TicketId, now: 
     }
     upsert_ticket(tx, &ticket, false).await?;
     crate::robot_runs::after_change(tx, &team, &old, &ticket, lines, now).await
-}
-
-/// The trigger events of an edit from `old` to `ticket`: a new priority.
-fn edit_events(old: &Ticket, ticket: &Ticket) -> Vec<TriggerEvent> {
-    let mut events = Vec::new();
-    if ticket.priority != old.priority {
-        events.push(TriggerEvent::PriorityBecame { priority: ticket.priority });
-    }
-    events
 }

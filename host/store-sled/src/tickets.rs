@@ -310,7 +310,7 @@ impl TicketStore for SledStore {
             if ticket.stage_entry != old.stage_entry {
                 ticket.count_move(matches!(author, Author::User { .. })).or_abort()?;
             }
-            let events = edit_events(&old, &ticket);
+            let events = TriggerEvent::edited(&old, &ticket);
             let lines = switchboard_store::triggers::fire(&team, &mut ticket, &events, now);
             if !changes.is_empty() || !lines.is_empty() {
                 tx.put_ticket(Some(&old), &ticket)?;
@@ -425,13 +425,4 @@ impl TicketStore for SledStore {
         })
         .await
     }
-}
-
-/// The trigger events of an edit from `old` to `ticket`: a new priority.
-fn edit_events(old: &Ticket, ticket: &Ticket) -> Vec<TriggerEvent> {
-    let mut events = Vec::new();
-    if ticket.priority != old.priority {
-        events.push(TriggerEvent::PriorityBecame { priority: ticket.priority });
-    }
-    events
 }

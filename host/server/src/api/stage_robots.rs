@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use switchboard_core::{CoreError, MAX_ROBOT_SETTINGS_LEN, MAX_STAGE_ROBOTS, PluginKind, Stage, StageRobot, Team};
+use switchboard_core::{CoreError, MAX_STAGE_ROBOTS, PluginKind, Stage, StageRobot, Team};
 use switchboard_runtime::RuntimeError;
 use switchboard_store::TeamEdit;
 use utoipa::ToSchema;
@@ -132,16 +132,18 @@ pub async fn put_stage_robots(
     }
     let team = state.stores.teams.team(&slug).await?;
     let stage_id = team.find_stage(&stage)?.id;
-    let mut robots = Vec::with_capacity(body.robots.len());
-    for robot in &body.robots {
-        let settings = robot.settings.to_string();
-        robots.push(StageRobot {
+    let robots: Vec<StageRobot> = body
+        .robots
+        .iter()
+        .map(|robot| StageRobot {
             plugin: robot.plugin.clone(),
-            settings,
+            settings: robot.settings.to_string(),
             after_previous: robot.after_previous,
             delay_seconds: robot.delay_seconds,
-        });
-    }
+        })
+        .collect();
+    // The size of each robot's settings is the core's check, made here
+    // before any plugin runs.
     switchboard_core::check_stage_robots(&robots)?;
     for (i, robot) in body.robots.iter().enumerate() {
         check_robot(&state, &team, i, robot).await?;
@@ -167,10 +169,6 @@ async fn check_robot(state: &AppState, team: &Team, i: usize, robot: &StageRobot
         return Err(ApiError::invalid(&at("plugin"), format!("plugin \"{}\" is a channel, not a robot", robot.plugin)));
     }
     let field = at("settings");
-    let size = robot.settings.to_string().len();
-    if size > MAX_ROBOT_SETTINGS_LEN {
-        return Err(ApiError::invalid(&field, format!("are {size} bytes; the most is {MAX_ROBOT_SETTINGS_LEN}")));
-    }
     let schema = SettingsSchema::compile(&plugin.manifest.settings_schema)?;
     if let Some(secret) = schema.secrets().iter().find(|s| robot.settings.get(s.as_str()).is_some()) {
         return Err(ApiError::invalid(
