@@ -21,6 +21,7 @@ run() {
 
 run sdk/Cargo.toml --features channel
 run sdk/Cargo.toml --features robot
+run sdk/Cargo.toml --features stage
 run sdk/Cargo.toml --features mail
 run sdk/Cargo.toml --features chat
 # Fixtures are built and used by the end-to-end tests; they have no tests

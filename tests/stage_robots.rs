@@ -429,3 +429,54 @@ async fn queued_runs_keep_the_robots_they_were_queued_with() {
     let lines = wait_for(&s, id, "(#1 of stage In Progress) done").await;
     assert!(lines.iter().any(|l| l == "as queued") && !lines.iter().any(|l| l == "as changed"), "{lines:?}");
 }
+
+/// A robot that says it is safe to retry is started again, as the next
+/// attempt of the same run, when a dead server had started it.
+#[tokio::test]
+async fn a_retry_safe_robot_whose_server_died_is_started_again_as_the_next_attempt() {
+    let s = ops().await;
+    s.install(&switchboard_artifacts::MISBEHAVE_ROBOT).await.expect(201);
+    s.enable("ops", "misbehave-robot", json!({"mode": "done"}), &["tickets"]).await.expect(201);
+    let robots = json!({"robots": [{"plugin": "misbehave-robot", "delay_seconds": 60}]});
+    s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
+    let id = ticket(&s, "Retry me").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    let due = s.clock.now() + SignedDuration::from_secs(61);
+    let dir = s.stop().await;
+    {
+        let store = support::open_store(&dir.path().join("data")).await;
+        let claimed = store.claim_jobs("robots", "dead-server", due, SignedDuration::from_secs(120), 10).await;
+        assert_eq!(claimed.expect("claim").durable().await.expect("durable").len(), 1);
+    }
+    let s = Server::start_in(dir, |_| {}).await;
+    s.clock.advance(SignedDuration::from_secs(61 + 121));
+    let lines = wait_for(&s, id, "(#1 of stage In Progress) done").await;
+    assert!(
+        lines.iter().any(|l| l.ends_with(
+            "started again (attempt 2): the last attempt did not report back, and the robot is safe to retry"
+        )),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.ends_with(&format!("done: run {id}/2/0 attempt 2"))),
+        "the robot got the run's id and attempt: {lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("outcome unknown")), "{lines:?}");
+}
+
+/// A robot's preview, for the dry run, may read but neither write nor
+/// call out, whatever it was granted.
+#[tokio::test]
+async fn a_preview_can_neither_write_nor_call_out() {
+    let s = ops().await;
+    s.install(&switchboard_artifacts::MISBEHAVE_ROBOT).await.expect(201);
+    let settings = json!({"mode": "done", "url": "http://allowed.example/"});
+    s.enable("ops", "misbehave-robot", settings, &["tickets", "http:allowed.example"]).await.expect(201);
+    s.put("/api/teams/ops/stages/2/robots", json!({"robots": [{"plugin": "misbehave-robot"}]})).await.expect(200);
+    let id = ticket(&s, "Preview me").await;
+    let dry = s.post("/api/teams/ops/stages/2/robots/dry-run", json!({"ticket": id})).await.expect(200);
+    let reason = dry["robots"][0]["plan"]["reason"].as_str().expect("a reason").to_owned();
+    assert!(reason.contains("tickets: denied: a preview reads and writes nothing"), "{reason}");
+    assert!(reason.contains("http: denied: capability \"http:allowed.example:80\" was not granted"), "{reason}");
+    assert!(!thread(&s, id).await.iter().any(|l| l == "from a preview"), "nothing was written");
+}

@@ -33,9 +33,19 @@ wit_bindgen::generate!({
     additional_derives: [PartialEq, Eq],
 });
 
-#[cfg(feature = "robot")]
+#[cfg(all(feature = "robot", not(feature = "stage")))]
 wit_bindgen::generate!({
     world: "robot",
+    path: "../wit",
+    pub_export_macro: true,
+    default_bindings_module: "switchboard_sdk::bindings",
+    export_macro_name: "export",
+    additional_derives: [PartialEq, Eq],
+});
+
+#[cfg(feature = "stage")]
+wit_bindgen::generate!({
+    world: "stage-robot",
     path: "../wit",
     pub_export_macro: true,
     default_bindings_module: "switchboard_sdk::bindings",

@@ -354,11 +354,12 @@ pub mod http {
 }
 
 /// Sending e-mail (capabilities `tickets`, and `mail:<sender>` or
-/// `mail:team`); a channel of the `mail-channel` world only.
-#[cfg(feature = "mail")]
+/// `mail:team`); a channel of the `mail-channel` world, or a robot of the
+/// `stage-robot` world.
+#[cfg(any(feature = "mail", feature = "stage"))]
 pub mod mail {
     use crate::PluginError;
-    use crate::mail::Outgoing;
+    pub use crate::bindings::switchboard::plugin::mail::Outgoing;
 
     /// Queues a message in the host's outbox with the thread entry that
     /// records it, and returns the entry's id. The host sends it through
@@ -381,6 +382,32 @@ pub mod mail {
     /// ```
     pub fn send(mail: &Outgoing) -> Result<u64, PluginError> {
         host_call!(crate::bindings::switchboard::plugin::mail::send(mail), |h| h.send_mail(mail))
+    }
+
+    /// The team's own address, which `mail:team` lets the plugin send
+    /// from. The fake host's team "test" has `test@help.example.test`.
+    pub fn team_address() -> String {
+        host_call!(crate::bindings::switchboard::plugin::mail::team_address(), |_| "test@help.example.test".to_owned())
+    }
+}
+
+/// The customer's open line (capability `tickets`): the channel they last
+/// wrote from, for a robot of the `stage-robot` world that answers them
+/// there, as an agent's reply goes.
+#[cfg(feature = "stage")]
+pub mod open_lines {
+    use crate::PluginError;
+
+    /// The plugin id of the ticket's open line, if it has one.
+    pub fn find(ticket: u64) -> Result<Option<String>, PluginError> {
+        host_call!(crate::bindings::switchboard::plugin::open_lines::find(ticket), |h| h.find_open_line(ticket))
+    }
+
+    /// Sends `body` to the customer through the open line, once per
+    /// `key` (use the run id), and returns the reply's thread entry.
+    pub fn send(ticket: u64, body: &str, key: &str) -> Result<u64, PluginError> {
+        host_call!(crate::bindings::switchboard::plugin::open_lines::send(ticket, body, key), |h| h
+            .send_on_line(ticket, body, key))
     }
 }
 

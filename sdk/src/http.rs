@@ -161,3 +161,34 @@ mod tests {
         assert_eq!(escape_html(r#"<script>"&'"#), "&lt;script&gt;&quot;&amp;&#x27;");
     }
 }
+
+/// The value of an `Authorization` header for HTTP basic authentication
+/// (RFC 7617): `Basic` and the base64 of `user:password`.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    format!("Basic {}", crate::compose::base64(format!("{user}:{password}").as_bytes()))
+}
+
+/// A body of `application/x-www-form-urlencoded` fields, in order.
+pub fn form_body(fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        form.append_pair(name, value);
+    }
+    form.finish().into_bytes()
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_encodes_user_and_password() {
+        // RFC 7617, section 2.
+        assert_eq!(basic_auth("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+    }
+
+    #[test]
+    fn a_form_body_escapes_its_values() {
+        assert_eq!(form_body(&[("To", "+15551234567"), ("Body", "Hi & bye")]), b"To=%2B15551234567&Body=Hi+%26+bye");
+    }
+}

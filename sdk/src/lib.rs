@@ -27,6 +27,9 @@
 //! live chat channel enables `chat` and implements [`ChatChannel`] (see
 //! the `chat` module).
 //!
+//! A robot that runs on team stages enables `stage` and implements
+//! [`StageRobot`] too (see the `stage` module).
+//!
 //! Build with `cargo build --target wasm32-wasip2 --release`. Host calls
 //! ([`host`]) reach Switchboard in WebAssembly; under plain `cargo test`
 //! they reach a fake host ([`testing::FakeHost`]) that keeps tickets,
@@ -45,6 +48,7 @@ pub mod bindings;
 mod channel;
 #[cfg(feature = "chat")]
 pub mod chat;
+pub mod compose;
 mod error;
 pub mod host;
 pub mod http;
@@ -54,6 +58,8 @@ pub mod mail;
 #[cfg(feature = "robot")]
 mod robot;
 pub mod settings;
+#[cfg(feature = "stage")]
+pub mod stage;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 #[cfg(all(feature = "chat", not(target_arch = "wasm32")))]
@@ -69,6 +75,8 @@ pub use info::Info;
 pub use mail::MailChannel;
 #[cfg(feature = "robot")]
 pub use robot::{Outcome, Robot, RunContext, TeamRef};
+#[cfg(feature = "stage")]
+pub use stage::StageRobot;
 
 /// The WIT types plugins see: tickets, contacts, messages, priorities.
 pub mod types {
@@ -89,4 +97,6 @@ pub mod __glue {
     pub use crate::mail::glue as mail;
     #[cfg(feature = "robot")]
     pub use crate::robot::glue as robot;
+    #[cfg(feature = "stage")]
+    pub use crate::stage::glue as stage;
 }

@@ -73,16 +73,22 @@ pub mod glue {
         T::validate(&settings::parse::<T::Settings>(json)?)
     }
 
-    pub fn run<T: Robot>(context: wit::RunContext) -> wit::Outcome {
-        let settings = match settings::parse::<T::Settings>(&context.settings) {
-            Ok(s) => s,
-            Err(e) => return wit::Outcome::Failed(e),
-        };
+    /// The run's settings, parsed, and its context.
+    pub fn context<T: Robot>(context: wit::RunContext) -> Result<(T::Settings, RunContext), PluginError> {
+        let settings = settings::parse::<T::Settings>(&context.settings)?;
         let context = RunContext {
             ticket: context.ticket,
             contact: context.contact,
             team: TeamRef { slug: context.team.slug, name: context.team.name },
             stage: context.stage,
+        };
+        Ok((settings, context))
+    }
+
+    pub fn run<T: Robot>(context: wit::RunContext) -> wit::Outcome {
+        let (settings, context) = match self::context::<T>(context) {
+            Ok(parsed) => parsed,
+            Err(e) => return wit::Outcome::Failed(e),
         };
         match T::run(settings, context) {
             Outcome::Done => wit::Outcome::Done,
@@ -98,7 +104,19 @@ macro_rules! export_robot {
     ($plugin:ty) => {
         struct __SwitchboardRobot;
 
-        impl $crate::bindings::exports::switchboard::plugin::robot_handler::Guest for __SwitchboardRobot {
+        $crate::__robot_handler!(__SwitchboardRobot, $plugin);
+
+        $crate::bindings::export!(__SwitchboardRobot with_types_in $crate::bindings);
+    };
+}
+
+/// Implements `robot-handler` for the export macros' type; not part of the
+/// API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __robot_handler {
+    ($host:ident, $plugin:ty) => {
+        impl $crate::bindings::exports::switchboard::plugin::robot_handler::Guest for $host {
             fn describe() -> $crate::bindings::exports::switchboard::plugin::robot_handler::Info {
                 $crate::__glue::robot::describe::<$plugin>()
             }
@@ -113,7 +131,5 @@ macro_rules! export_robot {
                 $crate::__glue::robot::run::<$plugin>(context)
             }
         }
-
-        $crate::bindings::export!(__SwitchboardRobot with_types_in $crate::bindings);
     };
 }

@@ -47,8 +47,14 @@ pub(crate) struct State {
     /// Keys added to tickets with `add-keys`.
     keys: BTreeMap<String, u64>,
     /// Mail queued with `mail.send`: ticket, entry, sender, recipients, raw.
-    #[cfg(feature = "mail")]
-    outbox: Vec<crate::mail::Outgoing>,
+    #[cfg(any(feature = "mail", feature = "stage"))]
+    outbox: Vec<crate::bindings::switchboard::plugin::mail::Outgoing>,
+    /// The open line of every ticket, if set with [`FakeHost::open_line`].
+    #[cfg(feature = "stage")]
+    open_line: Option<String>,
+    /// Replies sent through the open line, with their keys.
+    #[cfg(feature = "stage")]
+    line_replies: Vec<(String, u64, String)>,
     storage: BTreeMap<String, Vec<u8>>,
     /// Per rate-limit key: when each allowance was taken, in fake seconds.
     taken: BTreeMap<String, Vec<u64>>,
@@ -87,7 +93,8 @@ impl FakeHost {
         self
     }
 
-    /// Answers requests with this method and URL with `response`.
+    /// Answers requests with this method and URL with `response`, from now
+    /// on: the latest answer given for them wins.
     pub fn answer(&self, method: &str, url: &str, response: Response) -> &Self {
         self.state.borrow_mut().answers.push((method.into(), url.into(), response));
         self
@@ -136,9 +143,16 @@ impl FakeHost {
     }
 
     /// The mail the plugin queued, each with its thread entry.
-    #[cfg(feature = "mail")]
-    pub fn outbox(&self) -> Vec<crate::mail::Outgoing> {
+    #[cfg(any(feature = "mail", feature = "stage"))]
+    pub fn outbox(&self) -> Vec<crate::bindings::switchboard::plugin::mail::Outgoing> {
         self.state.borrow().outbox.clone()
+    }
+
+    /// Makes `channel` the open line of every ticket (none at first).
+    #[cfg(feature = "stage")]
+    pub fn open_line(&self, channel: &str) -> &Self {
+        self.state.borrow_mut().open_line = Some(channel.to_owned());
+        self
     }
 }
 
@@ -250,15 +264,44 @@ impl Host<'_> {
         Ok(())
     }
 
-    #[cfg(feature = "mail")]
-    pub(crate) fn send_mail(&mut self, mail: &crate::mail::Outgoing) -> Result<u64, PluginError> {
+    #[cfg(any(feature = "mail", feature = "stage"))]
+    pub(crate) fn send_mail(
+        &mut self,
+        mail: &crate::bindings::switchboard::plugin::mail::Outgoing,
+    ) -> Result<u64, PluginError> {
         self.get(mail.ticket)?;
         let entry = match mail.entry {
             Some(entry) => entry,
             None => self.append_message(mail.ticket, MessageKind::Event, "mail queued")?.id,
         };
-        self.0.outbox.push(crate::mail::Outgoing { entry: Some(entry), ..mail.clone() });
+        self.0.outbox.push(crate::bindings::switchboard::plugin::mail::Outgoing { entry: Some(entry), ..mail.clone() });
         Ok(entry)
+    }
+
+    #[cfg(feature = "stage")]
+    pub(crate) fn find_open_line(&mut self, ticket: u64) -> Result<Option<String>, PluginError> {
+        self.get(ticket)?;
+        Ok(self.0.open_line.clone())
+    }
+
+    /// As the host: a reply entry through the open line, once per key.
+    #[cfg(feature = "stage")]
+    pub(crate) fn send_on_line(&mut self, ticket: u64, body: &str, key: &str) -> Result<u64, PluginError> {
+        if self.find_open_line(ticket)?.is_none() {
+            return Err(not_found(format!("ticket {ticket} has no open line")));
+        }
+        if let Some((_, _, first)) = self.0.line_replies.iter().find(|(k, _, _)| k == key) {
+            let first = first.clone();
+            let thread = self.0.messages.get(&ticket).cloned().unwrap_or_default();
+            let id = thread.into_iter().find(|m| m.body == first).map(|m| m.id).unwrap_or_default();
+            return if first == body {
+                Ok(id)
+            } else {
+                Err(PluginError::Permanent(format!("key \"{key}\" was used for another message")))
+            };
+        }
+        self.0.line_replies.push((key.to_owned(), ticket, body.to_owned()));
+        Ok(self.append_message(ticket, MessageKind::Reply, body)?.id)
     }
 
     pub(crate) fn get_contact(&mut self, id: u64) -> Result<Option<Contact>, PluginError> {
@@ -374,7 +417,7 @@ impl Host<'_> {
     pub(crate) fn send(&mut self, request: &Request) -> Result<Response, PluginError> {
         self.0.sent.push(request.clone());
         let found =
-            self.0.answers.iter().find(|(m, u, _)| m.eq_ignore_ascii_case(&request.method) && *u == request.url);
+            self.0.answers.iter().rev().find(|(m, u, _)| m.eq_ignore_ascii_case(&request.method) && *u == request.url);
         found.map(|(_, _, r)| r.clone()).ok_or_else(|| {
             PluginError::Transient(format!("the fake host has no answer for {} {}", request.method, request.url))
         })

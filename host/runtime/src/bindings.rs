@@ -77,4 +77,27 @@ pub(crate) mod chat_channel {
     });
 }
 
+/// The `stage-robot` world: the robot world plus `stage-robot-handler`.
+/// As with `mail-channel`, a robot is linked as a `robot`, and the export
+/// is looked up when the component has it.
+pub(crate) mod stage_robot {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "stage-robot",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "switchboard:plugin/types": super::channel::switchboard::plugin::types,
+            "switchboard:plugin/tickets": super::channel::switchboard::plugin::tickets,
+            "switchboard:plugin/storage": super::channel::switchboard::plugin::storage,
+            "switchboard:plugin/log": super::channel::switchboard::plugin::log,
+            "switchboard:plugin/http": super::channel::switchboard::plugin::http,
+            "switchboard:plugin/rate-limit": super::channel::switchboard::plugin::rate_limit,
+            "switchboard:plugin/secrets": super::channel::switchboard::plugin::secrets,
+            "switchboard:plugin/digest": super::channel::switchboard::plugin::digest,
+            "switchboard:plugin/mail": super::mail_channel::switchboard::plugin::mail,
+        },
+    });
+}
+
 pub(crate) use channel::switchboard::plugin::types as wit;

@@ -71,6 +71,14 @@ impl From<PluginError> for PluginFailure {
     }
 }
 
+impl PluginFailure {
+    /// Whether the same call may work later: the plugin said `transient`
+    /// or `rate-limited`.
+    pub fn may_pass(&self) -> bool {
+        matches!(self.kind, "transient" | "rate-limited")
+    }
+}
+
 impl fmt::Display for PluginFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)
@@ -168,6 +176,7 @@ impl Runtime {
             grants: Vec::new(),
             limits: Limits::default(),
             secrets: Secrets::default(),
+            read_only: false,
         }
     }
 
@@ -181,6 +190,7 @@ impl Runtime {
             grants: installation.grants_in_force(&loaded.manifest),
             limits: installation.limits,
             secrets: secrets.clone(),
+            read_only: false,
         }
     }
 
@@ -205,7 +215,7 @@ impl Runtime {
                         let info = i.switchboard_plugin_channel_handler().call_describe(&mut *store).await?;
                         PluginInfo { name: info.name, summary: info.summary, settings_schema: info.settings_schema }
                     }
-                    Pre::Robot(pre) => {
+                    Pre::Robot { pre, .. } => {
                         let i = pre.instantiate_async(&mut *store).await?;
                         let info = i.switchboard_plugin_robot_handler().call_describe(&mut *store).await?;
                         PluginInfo { name: info.name, summary: info.summary, settings_schema: info.settings_schema }
@@ -233,7 +243,7 @@ impl Runtime {
                             let i = pre.instantiate_async(&mut *store).await?;
                             i.switchboard_plugin_channel_handler().call_validate_settings(&mut *store, &settings).await
                         }
-                        Pre::Robot(pre) => {
+                        Pre::Robot { pre, .. } => {
                             let i = pre.instantiate_async(&mut *store).await?;
                             i.switchboard_plugin_robot_handler().call_validate_settings(&mut *store, &settings).await
                         }
@@ -301,7 +311,7 @@ impl Runtime {
         input: RunInput,
     ) -> Result<Outcome, RuntimeError> {
         let loaded = self.loaded(&installation.plugin)?;
-        if !matches!(loaded.pre, Pre::Robot(_)) {
+        if !matches!(loaded.pre, Pre::Robot { .. }) {
             return Err(RuntimeError::WrongKind {
                 plugin: installation.plugin.clone(),
                 kind: "channel",
@@ -318,7 +328,7 @@ impl Runtime {
         let outcome = self
             .call(&loaded, Self::installation_scope(&loaded, installation, secrets), |store, pre| {
                 Box::pin(async move {
-                    let Pre::Robot(pre) = pre else {
+                    let Pre::Robot { pre, .. } = pre else {
                         return Err(wasmtime::format_err!("not a robot"));
                     };
                     let i = pre.instantiate_async(&mut *store).await?;

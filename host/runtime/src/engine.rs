@@ -81,13 +81,17 @@ pub struct Runtime {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The plugins loaded, by id: the runtime's, and read by host imports that
+/// ask what another plugin can do (the `open-lines` import).
+pub(crate) type LoadedPlugins = RwLock<HashMap<String, Arc<Loaded>>>;
+
 pub(crate) struct Inner {
     pub(crate) engine: Engine,
     pub(crate) pooling: bool,
     channel_linker: Linker<HostState>,
     robot_linker: Linker<HostState>,
     cache: Cache,
-    plugins: RwLock<HashMap<String, Arc<Loaded>>>,
+    plugins: Arc<LoadedPlugins>,
     pub(crate) services: Arc<Services>,
     pub(crate) config: RuntimeConfig,
     pub(crate) metrics: Metrics,
@@ -171,6 +175,13 @@ fn build_linkers(engine: &Engine) -> wasmtime::Result<(Linker<HostState>, Linker
     let mut robot_linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut robot_linker)?;
     robot::Robot::add_to_linker::<_, HasSelf<_>>(&mut robot_linker, |s| s)?;
+    // The imports of the stage-robot world (WIT 0.1.9): mail and the
+    // customer's open line.
+    crate::bindings::mail_channel::switchboard::plugin::mail::add_to_linker::<_, HasSelf<_>>(&mut robot_linker, |s| s)?;
+    crate::bindings::stage_robot::switchboard::plugin::open_lines::add_to_linker::<_, HasSelf<_>>(
+        &mut robot_linker,
+        |s| s,
+    )?;
     Ok((channel_linker, robot_linker))
 }
 
@@ -194,7 +205,10 @@ impl Runtime {
             .timeout(config.http_timeout)
             .build()
             .map_err(|e| RuntimeError::Engine(format!("cannot build the HTTP client: {e}")))?;
+        let plugins: Arc<LoadedPlugins> = Arc::default();
         let services = Arc::new(Services {
+            loaded: Arc::clone(&plugins),
+            plugins: Arc::clone(&stores.plugins),
             teams: Arc::clone(&stores.teams),
             tickets: Arc::clone(&stores.tickets),
             contacts: Arc::clone(&stores.contacts),
@@ -218,7 +232,7 @@ impl Runtime {
                 channel_linker,
                 robot_linker,
                 cache,
-                plugins: RwLock::default(),
+                plugins,
                 services,
                 config,
                 metrics: Metrics::default(),

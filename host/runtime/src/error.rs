@@ -53,6 +53,10 @@ pub enum RuntimeError {
     /// The plugin does not deliver agents' replies.
     #[error("plugin \"{0}\" does not deliver replies: its component does not export reply-handler")]
     NoReplyHandler(String),
+    /// The robot does not run on stages (it was built before WIT 0.1.9,
+    /// or for the plain `robot` world).
+    #[error("plugin \"{0}\" does not run on stages: its component does not export stage-robot-handler")]
+    NotStageRobot(String),
     /// The plugin does not run conversations.
     #[error("plugin \"{0}\" does not run conversations: its component does not export chat-handler")]
     NoChatHandler(String),

@@ -5,6 +5,7 @@ mod conversations;
 mod http;
 mod log;
 mod mail;
+mod open_lines;
 mod rate_limit;
 mod secrets;
 mod storage;
@@ -37,6 +38,10 @@ const MAX_PENDING_WRITES: usize = 64;
 /// What the host offers every call: the stores its imports use, an HTTP
 /// client and the time.
 pub(crate) struct Services {
+    /// The plugins loaded, to ask whether a channel delivers replies.
+    pub(crate) loaded: Arc<crate::engine::LoadedPlugins>,
+    /// Installations, to ask whether a channel is enabled for a team.
+    pub(crate) plugins: Arc<dyn switchboard_store::PluginStore>,
     /// Teams, read to show a ticket's stage by name.
     pub(crate) teams: Arc<dyn TeamStore>,
     /// Tickets and threads, for the `tickets` import.
@@ -72,6 +77,8 @@ pub(crate) struct Scope {
     pub(crate) limits: Limits,
     /// The installation's secrets, for the `secrets` import.
     pub(crate) secrets: crate::Secrets,
+    /// Whether the call may only read: a robot's preview for the dry run.
+    pub(crate) read_only: bool,
 }
 
 impl Scope {
@@ -216,6 +223,9 @@ impl HostState {
         &mut self,
         write: impl Future<Output = Result<Committed<T>, StoreError>>,
     ) -> Result<T, PluginError> {
+        if self.scope.read_only {
+            return Err(PluginError::Denied("a preview reads and writes nothing; this call would write".into()));
+        }
         if self.pending.len() >= MAX_PENDING_WRITES {
             self.settle().await?;
         }
@@ -260,9 +270,10 @@ pub(crate) fn plugin_error(e: StoreError) -> PluginError {
         | StoreError::UnknownMessage { .. }
         | StoreError::UnknownAttachment { .. }
         | StoreError::UnknownConversation(_) => PluginError::NotFound(e.to_string()),
-        StoreError::Rule(_) | StoreError::ExternalKeyTaken { .. } | StoreError::StorageFull { .. } => {
-            PluginError::Permanent(e.to_string())
-        }
+        StoreError::Rule(_)
+        | StoreError::ExternalKeyTaken { .. }
+        | StoreError::StorageFull { .. }
+        | StoreError::KeyReused(_) => PluginError::Permanent(e.to_string()),
         other => {
             tracing::error!(error = %other, "store failure in a host call");
             PluginError::Transient("the host could not complete the call; try again".into())

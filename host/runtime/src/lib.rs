@@ -30,6 +30,7 @@ mod metrics;
 mod outbox;
 mod plugin;
 mod secrets;
+mod stage_robot;
 mod stdio;
 
 pub use call::{HttpRequest, HttpResponse, Outcome, PluginFailure, RunInput};
@@ -39,14 +40,16 @@ pub use engine::{Prepared, Runtime, RuntimeConfig, sha256_hex};
 pub use error::RuntimeError;
 pub use mail::{Envelope, InboundMail, MailOutcome, ReplyInput};
 pub use metrics::{PluginStats, RuntimeStats};
-pub use outbox::{MAIL_OUT_QUEUE, OutboxMail};
+pub use outbox::{MAIL_OUT_QUEUE, OutboxMail, REPLY_OUT_QUEUE, ReplyJob};
 pub use plugin::PluginInfo;
 pub use secrets::Secrets;
+pub use stage_robot::{Plan, StageOutcome, StageRun};
 
 /// The WIT package versions this host links. A component built against
 /// any of them loads: the host provides the newest, and wasmtime matches
 /// semver-compatible names, so older components find what they import.
-pub const SUPPORTED_WIT: &[&str] = &["0.1.0", "0.1.1", "0.1.2", "0.1.3", "0.1.4", "0.1.5", "0.1.6", "0.1.7", "0.1.8"];
+pub const SUPPORTED_WIT: &[&str] =
+    &["0.1.0", "0.1.1", "0.1.2", "0.1.3", "0.1.4", "0.1.5", "0.1.6", "0.1.7", "0.1.8", "0.1.9"];
 
 /// Returns the current time; passed in so that tests can move it.
 pub type NowFn = std::sync::Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;

@@ -1,10 +1,41 @@
-//! The outbox's job payload: what the `mail` import queues and the
-//! server's sender delivers.
+//! The outboxes' job payloads: the mail the `mail` import queues for the
+//! server's sender, and the replies (an agent's, or a robot's through the
+//! `open-lines` import) the server's reply worker hands to a channel.
 
 use serde::{Deserialize, Serialize};
 
 /// The queue of mail to send.
 pub const MAIL_OUT_QUEUE: &str = "mail-out";
+
+/// The queue of replies to hand to channels.
+pub const REPLY_OUT_QUEUE: &str = "reply-out";
+
+/// A reply to hand to a channel: a reply job's payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyJob {
+    /// The ticket.
+    pub ticket: u64,
+    /// The reply's thread entry.
+    pub message: u64,
+    /// The channel that delivers it; the ticket's origin when absent.
+    #[serde(default)]
+    pub via: Option<String>,
+}
+
+impl ReplyJob {
+    /// The job that hands entry `m` of `ticket` to `via` (or the ticket's
+    /// origin): keyed by the entry, so that queueing it twice hands it
+    /// over once.
+    pub fn delivery(ticket: u64, via: Option<String>) -> switchboard_store::DeliveryJob {
+        std::sync::Arc::new(move |m: &switchboard_core::Message| switchboard_store::JobDraft {
+            queue: REPLY_OUT_QUEUE.into(),
+            key: format!("msg:{}", m.id),
+            payload: serde_json::to_vec(&ReplyJob { ticket, message: m.id, via: via.clone() }).unwrap_or_default(),
+            due_at: m.created_at,
+            held_by: None,
+        })
+    }
+}
 
 /// A message in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use wasmtime::component::{Component, Linker};
 use crate::RuntimeError;
 use crate::bindings::chat_channel::exports::switchboard::plugin::chat_handler;
 use crate::bindings::mail_channel::exports::switchboard::plugin::{mail_handler, reply_handler};
+use crate::bindings::stage_robot::exports::switchboard::plugin::stage_robot_handler;
 use crate::bindings::{channel, robot};
 use crate::host::HostState;
 
@@ -23,13 +24,16 @@ pub struct PluginInfo {
 
 /// The name of the `mail-handler` export, as the newest version names it;
 /// wasmtime finds an older compatible version's export by it too.
-const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.8";
+const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.9";
 
 /// The name of the `reply-handler` export.
-const REPLY_HANDLER: &str = "switchboard:plugin/reply-handler@0.1.8";
+const REPLY_HANDLER: &str = "switchboard:plugin/reply-handler@0.1.9";
 
 /// The name of the `chat-handler` export.
-const CHAT_HANDLER: &str = "switchboard:plugin/chat-handler@0.1.8";
+const CHAT_HANDLER: &str = "switchboard:plugin/chat-handler@0.1.9";
+
+/// The name of the `stage-robot-handler` export.
+const STAGE_ROBOT_HANDLER: &str = "switchboard:plugin/stage-robot-handler@0.1.9";
 
 /// A component linked against its world, ready for a fresh instance per
 /// event.
@@ -46,7 +50,12 @@ pub(crate) enum Pre {
         /// `chat-channel` world.
         chat: Option<chat_handler::GuestIndices>,
     },
-    Robot(robot::RobotPre<HostState>),
+    Robot {
+        pre: robot::RobotPre<HostState>,
+        /// The `stage-robot-handler` export, for a robot of the
+        /// `stage-robot` world.
+        stage: Option<stage_robot_handler::GuestIndices>,
+    },
 }
 
 impl Pre {
@@ -58,6 +67,11 @@ impl Pre {
     /// Whether the component runs conversations.
     pub(crate) fn runs_chat(&self) -> bool {
         matches!(self, Pre::Channel { chat: Some(_), .. })
+    }
+
+    /// Whether the component is a robot that runs on stages.
+    pub(crate) fn runs_on_stages(&self) -> bool {
+        matches!(self, Pre::Robot { stage: Some(_), .. })
     }
 
     /// Whether the component delivers agents' replies.
@@ -114,7 +128,11 @@ impl Loaded {
             }
             PluginKind::Robot => {
                 let instance = robot_linker.instantiate_pre(component).map_err(mismatch)?;
-                Pre::Robot(robot::RobotPre::new(instance).map_err(mismatch)?)
+                let stage = match instance.component().get_export_index(None, STAGE_ROBOT_HANDLER) {
+                    None => None,
+                    Some(_) => Some(stage_robot_handler::GuestIndices::new(&instance).map_err(mismatch)?),
+                };
+                Pre::Robot { pre: robot::RobotPre::new(instance).map_err(mismatch)?, stage }
             }
         };
         Ok(Loaded { manifest, wit, sha256, pre })

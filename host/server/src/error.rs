@@ -257,6 +257,7 @@ impl From<RuntimeError> for ApiError {
             | RuntimeError::WrongKind { .. }
             | RuntimeError::NoMailHandler(_)
             | RuntimeError::NoReplyHandler(_)
+            | RuntimeError::NotStageRobot(_)
             | RuntimeError::NoChatHandler(_) => ApiError::plugin_failed(e.to_string()),
             RuntimeError::NotLoaded(_) => ApiError::unavailable(e.to_string()),
             RuntimeError::InvalidComponent { .. } | RuntimeError::WorldMismatch { .. } => {

@@ -58,9 +58,18 @@ pub(crate) async fn save(tx: &Transaction<'_>, job: &Job) -> Result<(), TxError>
     let until = job.lease.as_ref().map(|l| nanos(l.until)).transpose()?;
     let attempts = i32::try_from(job.attempts).unwrap_or(i32::MAX);
     let sql = "UPDATE jobs SET due_ns = $2, attempts = $3, state = $4, failure = $5, holder = $6,
-                      lease_until_ns = $7, updated_ns = $8 WHERE id = $1";
-    let params: [&(dyn ToSql + Sync); 8] =
-        [&db_id(job.id)?, &nanos(job.due_at)?, &attempts, &state, &failure, &holder, &until, &nanos(job.updated_at)?];
+                      lease_until_ns = $7, updated_ns = $8, payload = $9 WHERE id = $1";
+    let params: [&(dyn ToSql + Sync); 9] = [
+        &db_id(job.id)?,
+        &nanos(job.due_at)?,
+        &attempts,
+        &state,
+        &failure,
+        &holder,
+        &until,
+        &nanos(job.updated_at)?,
+        &job.payload,
+    ];
     execute(tx, sql, &params).await?;
     Ok(())
 }
@@ -160,7 +169,6 @@ async fn schedule_attempt(tx: &Transaction<'_>, draft: &JobDraft, now: Timestamp
     };
     let mut job = job_of(&found)?;
     job.reschedule(draft.payload.clone(), draft.due_at, now);
-    execute(tx, "UPDATE jobs SET payload = $2 WHERE id = $1", &[&db_id(job.id)?, &job.payload]).await?;
     save(tx, &job).await?;
     Ok(job)
 }

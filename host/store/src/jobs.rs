@@ -85,6 +85,19 @@ pub enum JobOutcome {
         /// Why it failed this time.
         reason: String,
     },
+    /// It failed in a way that may pass, and its next attempt needs
+    /// another payload (a robot run counts its attempts in it): run it
+    /// again from `at` with `payload`, its claims counted from zero, so
+    /// that a claim that finds more than one knows an attempt since this
+    /// one never reported back.
+    Again {
+        /// When to run it again.
+        at: Timestamp,
+        /// Why it failed this time.
+        reason: String,
+        /// The payload of the next attempt.
+        payload: Vec<u8>,
+    },
     /// It failed for good.
     Failed(String),
 }
@@ -253,6 +266,11 @@ impl Job {
             JobOutcome::Done => self.state = JobState::Done,
             JobOutcome::Failed(reason) => self.state = JobState::Failed(reason),
             JobOutcome::Retry { at, .. } => self.due_at = at,
+            JobOutcome::Again { at, payload, .. } => {
+                self.due_at = at;
+                self.payload = payload;
+                self.attempts = 0;
+            }
         }
         self.lease = None;
         self.updated_at = now;

@@ -46,6 +46,15 @@ pub struct RobotRun {
     /// after the other once it has finished.
     #[serde(default)]
     pub then: Vec<StageRobot>,
+    /// Which attempt of the run the job's next claim makes, from 1: a
+    /// robot's failure that may pass schedules the next with this one
+    /// more.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 /// The key of the run of the robot at `position` for a ticket's `entry`:
@@ -78,6 +87,7 @@ pub fn entry_jobs(team: &Team, ticket: &Ticket, now: Timestamp) -> Vec<JobDraft>
             position,
             robot: robot.clone(),
             then: stage.chain_after(position).to_vec(),
+            attempt: 1,
         })
         .map(|run| run.job(now))
         .collect()
@@ -104,7 +114,13 @@ impl RobotRun {
     /// carrying the rest.
     pub fn next(&self) -> Option<RobotRun> {
         let (robot, then) = self.then.split_first()?;
-        Some(RobotRun { position: self.position + 1, robot: robot.clone(), then: then.to_vec(), ..self.clone() })
+        Some(RobotRun {
+            position: self.position + 1,
+            robot: robot.clone(),
+            then: then.to_vec(),
+            attempt: 1,
+            ..self.clone()
+        })
     }
 
     /// Whether `ticket` is still in the stage entry this run belongs to.

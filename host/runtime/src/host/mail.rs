@@ -103,4 +103,14 @@ impl Host for HostState {
         let queued = self.write(async move { tickets.queue_delivery(ticket, entry, job, now, None).await }).await?;
         Ok(queued.message.id)
     }
+
+    async fn team_address(&mut self) -> String {
+        let (teams, team) = (Arc::clone(&self.services.teams), Arc::clone(&self.scope.team));
+        match teams.team(&team).await {
+            Ok(team) => format!("{}@{}", team.alias, self.services.mail_domain),
+            // Outside an installation (describe, validate-settings) there
+            // is no team, and so no address.
+            Err(_) => String::new(),
+        }
+    }
 }

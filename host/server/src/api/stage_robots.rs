@@ -6,8 +6,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use switchboard_core::{CoreError, MAX_STAGE_ROBOTS, PluginKind, Stage, StageRobot, Team};
-use switchboard_runtime::RuntimeError;
+use switchboard_core::{CoreError, Installation, MAX_STAGE_ROBOTS, PluginKind, Stage, StageRobot, Team};
+use switchboard_runtime::{Plan, RunInput, RuntimeError};
 use switchboard_store::TeamEdit;
 use utoipa::ToSchema;
 
@@ -246,8 +246,30 @@ pub struct DryRunRobot {
     /// (secrets are not shown); absent when they cannot be made.
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
-    /// Why the run would fail before the robot starts, if it would.
+    /// What the robot says it would do, with these settings, for this
+    /// ticket: absent when it cannot tell (a robot built before WIT 0.1.9)
+    /// or when `error` says why it would fail.
+    pub plan: Option<DryRunPlan>,
+    /// Why the run would fail, if it would.
     pub error: Option<String>,
+}
+
+/// What a robot would do.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "does", rename_all = "snake_case")]
+pub enum DryRunPlan {
+    /// It would act.
+    Act {
+        /// One line: what, and to whom.
+        summary: String,
+        /// What it would send, in full: the SMS text, the call's TwiML.
+        content: String,
+    },
+    /// It would skip.
+    Skip {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A stage's robots as they would run for a ticket.
@@ -292,8 +314,8 @@ pub async fn dry_run(
             after: robot.after_previous.then(|| position.saturating_sub(1)),
             wait_seconds: robot.delay_seconds,
         };
-        let (settings, error) = match state.stores.plugins.installation(&slug, &robot.plugin).await {
-            Err(_) => (None, Some(format!("plugin \"{}\" is not enabled for team \"{slug}\"", robot.plugin))),
+        let (settings, plan, error) = match state.stores.plugins.installation(&slug, &robot.plugin).await {
+            Err(_) => (None, None, Some(format!("plugin \"{}\" is not enabled for team \"{slug}\"", robot.plugin))),
             Ok(installation) => {
                 let made = crate::robots::settings::for_run(
                     &state,
@@ -304,14 +326,38 @@ pub async fn dry_run(
                     &team,
                 )
                 .await?;
-                match made.map(|s| serde_json::from_str::<Value>(&s)) {
-                    Ok(Ok(settings)) => (Some(settings), None),
-                    Ok(Err(e)) => (None, Some(e.to_string())),
-                    Err(e) => (None, Some(e)),
+                match made {
+                    Err(e) => (None, None, Some(e)),
+                    Ok(text) => {
+                        let shown = serde_json::from_str::<Value>(&text).ok();
+                        let installation = Installation { settings: text, ..installation };
+                        let input = RunInput { ticket: imagined.clone(), team: team.clone(), contact: contact.clone() };
+                        match preview(&state, &installation, input).await {
+                            Ok(plan) => (shown, plan, None),
+                            Err(e) => (shown, None, Some(e)),
+                        }
+                    }
                 }
             }
         };
-        robots.push(DryRunRobot { position, plugin: robot.plugin.clone(), starts, settings, error });
+        robots.push(DryRunRobot { position, plugin: robot.plugin.clone(), starts, settings, plan, error });
     }
     Ok(Json(DryRunOut { stage: stage.id, ticket: ticket.id, robots }))
+}
+
+/// Asks a stage robot what it would do; `None` for a robot that cannot
+/// tell. Its refusal or failure is the error.
+async fn preview(state: &AppState, installation: &Installation, input: RunInput) -> Result<Option<DryRunPlan>, String> {
+    if !state.runtime.runs_on_stages(&installation.plugin) {
+        return Ok(None);
+    }
+    let secrets = state.secret_key.secrets_of(installation).map_err(|e| {
+        tracing::error!(error = %e, plugin = %installation.plugin, "cannot open a robot's secrets");
+        "its secrets cannot be opened; see the server log".to_owned()
+    })?;
+    match state.runtime.preview_robot(installation, &secrets, input).await {
+        Ok(Plan::Act { summary, content }) => Ok(Some(DryRunPlan::Act { summary, content })),
+        Ok(Plan::Skip(reason)) => Ok(Some(DryRunPlan::Skip { reason })),
+        Err(e) => Err(e.to_string()),
+    }
 }

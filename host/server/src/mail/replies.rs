@@ -5,10 +5,9 @@
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use serde::{Deserialize, Serialize};
-use switchboard_core::{Delivery, DeliveryState, Message};
-use switchboard_runtime::{ReplyInput, Runtime};
-use switchboard_store::{DeliveryJob, Job, JobDraft, JobOutcome, StoreError, Stores};
+use switchboard_core::{Delivery, DeliveryState};
+use switchboard_runtime::{REPLY_OUT_QUEUE, ReplyInput, ReplyJob, Runtime};
+use switchboard_store::{DeliveryJob, Job, JobOutcome, StoreError, Stores};
 use tokio::sync::watch;
 
 use super::settings::SmtpConfig;
@@ -17,18 +16,8 @@ use crate::job_worker::{Queue, backoff, work};
 use crate::secret_key::SecretKey;
 use crate::state::AppState;
 
-/// The queue of replies to hand to channels.
-pub const REPLY_OUT_QUEUE: &str = "reply-out";
-
 /// How long a worker holds a reply while its channel runs.
 const LEASE: SignedDuration = SignedDuration::from_secs(60);
-
-/// A reply job's payload.
-#[derive(Serialize, Deserialize)]
-struct Payload {
-    ticket: u64,
-    message: u64,
-}
 
 /// Whether a reply on ticket `id` is delivered by a channel: the ticket's
 /// origin is a plugin enabled for its team that delivers replies.
@@ -44,15 +33,10 @@ pub(crate) async fn delivers_replies(state: &AppState, id: u64) -> Result<bool, 
     }
 }
 
-/// The job that hands reply `m` of ticket `ticket` to its channel.
+/// The job that hands reply `m` of ticket `ticket` to the channel that
+/// opened it.
 pub(crate) fn reply_job(ticket: u64) -> DeliveryJob {
-    Arc::new(move |m: &Message| JobDraft {
-        queue: REPLY_OUT_QUEUE.into(),
-        key: format!("msg:{}", m.id),
-        payload: serde_json::to_vec(&Payload { ticket, message: m.id }).unwrap_or_default(),
-        due_at: m.created_at,
-        held_by: None,
-    })
+    ReplyJob::delivery(ticket, None)
 }
 
 /// What the reply worker needs.
@@ -73,18 +57,19 @@ pub(crate) struct Replies {
 impl Replies {
     /// Hands one reply to its channel; the error is for the thread.
     async fn deliver(&self, job: &Job) -> Result<(u64, u64), (Option<(u64, u64)>, String)> {
-        let payload: Payload =
+        let payload: ReplyJob =
             serde_json::from_slice(&job.payload).map_err(|e| (None, format!("the job is unreadable: {e}")))?;
         let ids = (payload.ticket, payload.message);
         let fail = |why: String| (Some(ids), why);
         let ticket = self.stores.tickets.ticket(payload.ticket).await.map_err(|e| fail(e.to_string()))?;
         let team = self.stores.teams.team(&ticket.team).await.map_err(|e| fail(e.to_string()))?;
+        let channel = payload.via.as_deref().unwrap_or(&ticket.origin);
         let installation = self
             .stores
             .plugins
-            .installation(&ticket.team, &ticket.origin)
+            .installation(&ticket.team, channel)
             .await
-            .map_err(|e| fail(format!("the channel that opened the ticket is not available: {e}")))?;
+            .map_err(|e| fail(format!("the channel \"{channel}\" that delivers it is not available: {e}")))?;
         let thread = self.stores.tickets.messages(payload.ticket).await.map_err(|e| fail(e.to_string()))?;
         let message = thread
             .into_iter()

@@ -1,18 +1,23 @@
 //! The robot worker: claims the runs stage entries enqueued, runs each
-//! robot once, writes every step into the ticket's thread, and releases
-//! the robot that waits for it.
+//! robot, writes every step into the ticket's thread, and releases the
+//! robot that waits for it.
 //!
-//! A run is not retried. A claim that finds the run claimed before (its
-//! lease ran out: the server died, or the robot outlived the lease) cannot
-//! know whether the robot acted, so it writes "outcome unknown" into the
-//! thread instead of running the robot again, which could send an SMS
-//! twice. A robot that fails writes "failed" with its error.
+//! A robot of the `stage-robot` world gets the run's id (its job key, the
+//! same on every attempt) and the attempt's number. Its failures that may
+//! pass (`transient`, `rate-limited`) are tried again with a growing wait,
+//! up to [`MAX_ATTEMPTS`]; the job carries the next attempt's number.
+//!
+//! A claim that finds the run claimed before without an outcome (its lease
+//! ran out: the server died, or the robot outlived the lease) cannot know
+//! whether the robot acted. It starts the robot again only if the robot
+//! says it is safe to retry; otherwise it writes "outcome unknown" into
+//! the thread, so that an SMS is never sent twice.
 
 use std::time::Duration;
 
 use jiff::SignedDuration;
 use switchboard_core::{Author, MessageDraft, MessageKind, Ticket};
-use switchboard_runtime::{Outcome, RunInput};
+use switchboard_runtime::{Outcome, RunInput, StageOutcome, StageRun};
 use switchboard_store::robot_runs::{ROBOT_QUEUE, RobotRun};
 use switchboard_store::{Job, JobOutcome, StoreError};
 use tokio::sync::watch;
@@ -29,6 +34,10 @@ const LEASE: SignedDuration = SignedDuration::from_secs(120);
 const POLL: Duration = Duration::from_millis(100);
 /// Runs started at once.
 const BATCH: usize = 32;
+/// The most attempts of one run whose failures may pass.
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+/// The wait before the second attempt; it doubles for each one after.
+const FIRST_BACKOFF: SignedDuration = SignedDuration::from_secs(5);
 
 /// Runs due robot runs until `stop`.
 pub(crate) async fn run_robots(state: AppState, holder: String, stop: watch::Receiver<bool>) {
@@ -39,7 +48,7 @@ pub(crate) async fn run_robots(state: AppState, holder: String, stop: watch::Rec
         let state = state.clone();
         async move {
             match run(&state, &job).await {
-                Ok(()) => JobOutcome::Done,
+                Ok(outcome) => outcome,
                 // The thread could not be written: try again once the
                 // lease is over, when the store may be back.
                 Err(e) => {
@@ -61,18 +70,24 @@ async fn say(state: &AppState, run: &RobotRun, line: String) -> Result<(), Store
     Ok(())
 }
 
-/// Runs one claimed run and releases the one after it.
-async fn run(state: &AppState, job: &Job) -> Result<(), StoreError> {
+/// How long to wait before attempt `next` (2 or more).
+pub(crate) fn backoff(next: u32) -> SignedDuration {
+    let doublings = next.saturating_sub(2).min(10);
+    FIRST_BACKOFF * (1_i32 << doublings)
+}
+
+/// Runs one claimed run; releases the one after it once it has ended.
+async fn run(state: &AppState, job: &Job) -> Result<JobOutcome, StoreError> {
     let run = match RobotRun::decode(&job.payload) {
         Ok(run) => run,
         Err(e) => {
             tracing::error!(job = job.id, error = %e, "a robot run's payload is unreadable; dropped");
-            return Ok(());
+            return Ok(JobOutcome::Done);
         }
     };
     let ticket = match state.stores.tickets.ticket(run.ticket).await {
         Ok(ticket) => ticket,
-        Err(StoreError::UnknownTicket(_)) => return Ok(()),
+        Err(StoreError::UnknownTicket(_)) => return Ok(JobOutcome::Done),
         Err(e) => return Err(e),
     };
     if !run.is_current(&ticket) {
@@ -81,28 +96,48 @@ async fn run(state: &AppState, job: &Job) -> Result<(), StoreError> {
         for line in run.cancelled_lines() {
             say(state, &run, line).await?;
         }
-        return Ok(());
+        return Ok(JobOutcome::Done);
     }
-    if job.attempts > 1 {
-        let line = format!(
-            "{}: outcome unknown; it was started before and did not report back (a restart or a lease that ran out), so it is not run again",
-            run.label()
-        );
-        say(state, &run, line).await?;
-    } else {
-        let line = execute(state, &run, ticket).await?;
-        say(state, &run, line).await?;
-    }
-    release_next(state, &run).await
+    let ended = match prepare(state, &run, &ticket).await? {
+        Err(line) => line,
+        Ok(prepared) => {
+            // Claims beyond the first since the last outcome are attempts
+            // that never reported back.
+            let attempt = run.attempt.saturating_add(job.attempts.saturating_sub(1));
+            if job.attempts > 1 && !retry_safe(state, &prepared).await {
+                format!(
+                    "{}: outcome unknown; it was started before and did not report back (a restart or a lease that ran out), so it is not run again",
+                    run.label()
+                )
+            } else {
+                match execute(state, &run, prepared, ticket, attempt, job.attempts > 1).await? {
+                    Ended::Line(line) => line,
+                    Ended::Again(outcome) => return Ok(outcome),
+                }
+            }
+        }
+    };
+    say(state, &run, ended).await?;
+    release_next(state, &run).await?;
+    Ok(JobOutcome::Done)
 }
 
-/// Starts the robot and says how it went, as one thread line.
-async fn execute(state: &AppState, run: &RobotRun, ticket: Ticket) -> Result<String, StoreError> {
+/// What a run needs to start a robot.
+struct Prepared {
+    installation: switchboard_core::Installation,
+    secrets: switchboard_runtime::Secrets,
+    team: switchboard_core::Team,
+    contact: Option<switchboard_core::Contact>,
+}
+
+/// Finds the installation, its secrets and the settings for this run, or
+/// the thread's line on why the robot cannot start.
+async fn prepare(state: &AppState, run: &RobotRun, ticket: &Ticket) -> Result<Result<Prepared, String>, StoreError> {
     let label = run.label();
     let installation = match state.stores.plugins.installation(&run.team, &run.robot.plugin).await {
         Ok(i) => i,
         Err(StoreError::NotEnabled { .. }) => {
-            return Ok(format!("{label} skipped: the plugin is no longer enabled for the team"));
+            return Ok(Err(format!("{label} skipped: the plugin is no longer enabled for the team")));
         }
         Err(e) => return Err(e),
     };
@@ -112,27 +147,95 @@ async fn execute(state: &AppState, run: &RobotRun, ticket: Ticket) -> Result<Str
         None => None,
     };
     let for_run =
-        settings::for_run(state, &installation, Some(&run.robot.settings), &ticket, contact.as_ref(), &team).await?;
+        settings::for_run(state, &installation, Some(&run.robot.settings), ticket, contact.as_ref(), &team).await?;
     let settings = match for_run {
         Ok(settings) => settings,
-        Err(e) => return Ok(format!("{label} failed: {e}")),
+        Err(e) => return Ok(Err(format!("{label} failed: {e}"))),
     };
     let secrets = match state.secret_key.secrets_of(&installation) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, plugin = %run.robot.plugin, "cannot open a robot's secrets");
-            return Ok(format!("{label} failed: its secrets cannot be opened; see the server log"));
+            return Ok(Err(format!("{label} failed: its secrets cannot be opened; see the server log")));
         }
     };
-    say(state, run, format!("{label} started")).await?;
     let installation = switchboard_core::Installation { settings, ..installation };
-    let result = state.runtime.run_robot(&installation, &secrets, RunInput { ticket, team, contact }).await;
-    Ok(match result {
-        Ok(Outcome::Done) => format!("{label} done"),
-        Ok(Outcome::Skipped(why)) => format!("{label} skipped: {why}"),
-        Ok(Outcome::Failed(failure)) => format!("{label} failed: {failure}"),
+    Ok(Ok(Prepared { installation, secrets, team, contact }))
+}
+
+/// Whether the robot may be started again after an attempt that never
+/// reported back: only a stage robot that says so.
+async fn retry_safe(state: &AppState, prepared: &Prepared) -> bool {
+    if !state.runtime.runs_on_stages(&prepared.installation.plugin) {
+        return false;
+    }
+    match state.runtime.retry_safe(&prepared.installation, &prepared.secrets).await {
+        Ok(safe) => safe,
+        Err(e) => {
+            tracing::warn!(plugin = %prepared.installation.plugin, error = %e, "retry-safe failed; taken as no");
+            false
+        }
+    }
+}
+
+/// How a started robot ended: a line for the thread, or another attempt.
+enum Ended {
+    Line(String),
+    Again(JobOutcome),
+}
+
+/// Starts the robot and says how it went.
+async fn execute(
+    state: &AppState,
+    run: &RobotRun,
+    prepared: Prepared,
+    ticket: Ticket,
+    attempt: u32,
+    after_silence: bool,
+) -> Result<Ended, StoreError> {
+    let label = run.label();
+    let started = match (attempt, after_silence) {
+        (1, _) => format!("{label} started"),
+        (n, true) => format!(
+            "{label} started again (attempt {n}): the last attempt did not report back, and the robot is safe to retry"
+        ),
+        (n, false) => format!("{label} started (attempt {n} of {MAX_ATTEMPTS})"),
+    };
+    say(state, run, started).await?;
+    let Prepared { installation, secrets, team, contact } = prepared;
+    let input = RunInput { ticket, team, contact };
+    if !state.runtime.runs_on_stages(&installation.plugin) {
+        let result = state.runtime.run_robot(&installation, &secrets, input).await;
+        return Ok(Ended::Line(match result {
+            Ok(Outcome::Done) => format!("{label} done"),
+            Ok(Outcome::Skipped(why)) => format!("{label} skipped: {why}"),
+            Ok(Outcome::Failed(failure)) => format!("{label} failed: {failure}"),
+            Err(e) => format!("{label} failed: {e}"),
+        }));
+    }
+    let this = StageRun { id: run.key(), attempt };
+    let result = state.runtime.run_stage_robot(&installation, &secrets, input, this).await;
+    Ok(Ended::Line(match result {
+        Ok(StageOutcome::Done(what)) if what.is_empty() => format!("{label} done"),
+        Ok(StageOutcome::Done(what)) => format!("{label} done: {what}"),
+        Ok(StageOutcome::Skipped(why)) => format!("{label} skipped: {why}"),
+        Ok(StageOutcome::Failed(failure)) if failure.may_pass() && attempt < MAX_ATTEMPTS => {
+            let wait = backoff(attempt + 1);
+            let line = format!(
+                "{label} failed (attempt {attempt} of {MAX_ATTEMPTS}): {failure}; trying again in {} s",
+                wait.as_secs()
+            );
+            say(state, run, line).await?;
+            let next = RobotRun { attempt: attempt + 1, ..run.clone() };
+            let at = state.clock.now() + wait;
+            return Ok(Ended::Again(JobOutcome::Again { at, reason: failure.to_string(), payload: next.encode() }));
+        }
+        Ok(StageOutcome::Failed(failure)) if attempt > 1 => {
+            format!("{label} failed after {attempt} attempts: {failure}")
+        }
+        Ok(StageOutcome::Failed(failure)) => format!("{label} failed: {failure}"),
         Err(e) => format!("{label} failed: {e}"),
-    })
+    }))
 }
 
 /// Enqueues the robot that waited for `run`, if the ticket is still in

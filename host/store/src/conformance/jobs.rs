@@ -110,6 +110,29 @@ pub async fn retried_jobs_come_back_and_failed_ones_do_not<H: Harness>() {
     assert_eq!(store.job(failed).await.expect("job").state, JobState::Failed("no such mailbox".into()));
 }
 
+/// A retry with a new payload makes the job due again at its time with
+/// that payload, its claims counted from zero, across a restart.
+pub async fn a_retry_with_a_new_payload_counts_claims_afresh<H: Harness>() {
+    let mut h = H::new().await;
+    let id = {
+        let store = h.store();
+        let id = durable(store.enqueue_job(job("robots", "7/1/0", 0), at(0)).await).await.record.id;
+        durable(store.claim_jobs("robots", "w", at(1), MINUTE, 10).await).await;
+        let again = JobOutcome::Again { at: at(3), reason: "provider busy".into(), payload: b"attempt 2".to_vec() };
+        let after = durable(store.finish_job(id, "w", again, at(1)).await).await;
+        assert_eq!((after.attempts, after.due_at, after.lease), (0, at(3), None));
+        id
+    };
+    h.restart().await;
+    let store = h.store();
+    assert!(durable(store.claim_jobs("robots", "w", at(2), MINUTE, 10).await).await.is_empty(), "not due yet");
+    let back = durable(store.claim_jobs("robots", "w", at(3), MINUTE, 10).await).await;
+    assert_eq!(
+        back.iter().map(|j| (j.id, j.attempts, j.payload.clone())).collect::<Vec<_>>(),
+        [(id, 1, b"attempt 2".to_vec())]
+    );
+}
+
 /// Jobs, their leases and attempts survive a restart.
 pub async fn jobs_survive_a_restart<H: Harness>() {
     let mut h = H::new().await;

@@ -98,6 +98,7 @@ macro_rules! conformance_tests {
             each_job_is_claimed_by_one_worker,
             an_expired_lease_is_taken_over,
             retried_jobs_come_back_and_failed_ones_do_not,
+            a_retry_with_a_new_payload_counts_claims_afresh,
             jobs_survive_a_restart,
             bad_job_names_are_refused_and_a_lapsed_lease_cannot_finish,
             a_held_job_is_its_enqueuers_until_the_lease_ends,
