@@ -387,6 +387,7 @@ fn the_readme_states_the_defaults_the_server_uses() {
     assert_eq!(stated("mail_domain"), config.mail_domain);
     assert_eq!(stated("body_limit"), config.body_limit.to_string());
     assert_eq!(stated("sla_sweep_seconds"), config.sla_sweep_interval.as_secs().to_string());
+    assert_eq!(stated("robot_lease_seconds"), config.robot_lease.as_secs().to_string());
     assert_eq!(stated("public_rate"), config.public_rate.to_string());
     assert_eq!(stated("store_cache_mb"), (config.store_cache_bytes / (1024 * 1024)).to_string());
     assert_eq!(stated("secret_key_file"), config.secret_key_file.display().to_string());

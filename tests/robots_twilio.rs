@@ -1,19 +1,22 @@
 //! End-to-end tests of the shipped SMS and call robots on stages, against
 //! the real server and a local Twilio stand-in that checks every request
 //! as Twilio would: what reaches the provider, in what order, once per
-//! run; the provider's refusals, retried or not; and a dry run that shows
-//! exactly what a real run then sends.
+//! run, also when the server is SIGKILLed again and again; the provider's
+//! refusals, retried or not; and a dry run that shows exactly what a real
+//! run then sends.
 
 mod support;
 mod twilio_kit;
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 use serde_json::{Value, json};
-use support::Server;
+use support::{Server, plugin_upload, spawn_server};
 use switchboard_artifacts::{Guest, ROBOT_CALL, ROBOT_SMS};
-use twilio_kit::{ACCOUNT, TOKEN, Twilio};
+use tokio::process::Child;
+use twilio_kit::{ACCOUNT, TOKEN, TOKEN as AUTH_TOKEN, Twilio};
 
 /// The robot's shipped manifest, with the stand-in's host added: an admin
 /// whose provider is not api.twilio.com does the same.
@@ -207,4 +210,206 @@ async fn the_auth_token_is_a_secret_never_shown() {
     let shown = s.get("/api/teams/ops/plugins/robot-sms").await.expect(200);
     assert!(!shown.to_string().contains(TOKEN), "{shown}");
     assert_eq!(shown["settings"]["account_sid"], ACCOUNT);
+}
+
+// The SMS robot under SIGKILL: the real `switchboard` binary is killed 30
+// times at random moments while 200 tickets move into a stage whose robot
+// texts each contact, and restarted on the same data. The Twilio stand-in
+// must never see two messages for one run, and every run must end in the
+// thread: done, failed, or outcome unknown.
+
+const KILL_TOKEN: &str = "robots-kill-admin-token";
+const TICKETS: usize = 200;
+const KILLS: usize = 30;
+/// The label of the one robot's runs in each thread.
+const LABEL: &str = "Robot robot-sms (#1 of stage In Progress)";
+
+/// A small generator of random moments, seeded from the clock and printed,
+/// so that a failing order can be replayed.
+struct Moments(u64);
+
+impl Moments {
+    fn next_ms(&mut self, below: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = client.request(method, url).bearer_auth(KILL_TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request")
+}
+
+/// Sets up team Ops, robot-sms (its manifest granting the stand-in's host)
+/// with the stand-in as provider, and the robot on stage 2.
+async fn set_up(client: &reqwest::Client, base: &str, twilio: &Twilio) {
+    let post = |path: &str, body: Value| call(client, reqwest::Method::POST, format!("{base}{path}"), Some(body));
+    assert_eq!(post("/api/teams", json!({"name": "Ops"})).await.status(), 201);
+    let guest = switchboard_artifacts::ROBOT_SMS;
+    // Above the shipped version, or a restart would put the shipped
+    // manifest (without this host) back.
+    let manifest = guest
+        .manifest_text()
+        .replace("\"http:api.twilio.com\"]", "\"http:api.twilio.com\", \"http:127.0.0.1\"]")
+        .replace("version = \"1.0.0\"", "version = \"1.0.1\"");
+    assert!(manifest.contains("1.0.1") && manifest.contains("http:127.0.0.1"), "the manifest changed: {manifest}");
+    let installed = client
+        .post(format!("{base}/api/plugins?wait=true"))
+        .bearer_auth(KILL_TOKEN)
+        .multipart(plugin_upload(&manifest, guest.wasm_bytes()))
+        .send()
+        .await
+        .expect("install");
+    // The binary ships robot-sms: this upgrades it.
+    assert!(installed.status().is_success(), "{}", installed.status());
+    let settings = json!({"base_url": twilio.base, "account_sid": ACCOUNT, "auth_token": AUTH_TOKEN, "from_numbers": ["+15550000001"]});
+    let enable =
+        json!({"settings": settings, "grants": ["storage", "http:127.0.0.1"], "declined": ["http:api.twilio.com"]});
+    let enabled =
+        call(client, reqwest::Method::PUT, format!("{base}/api/teams/ops/plugins/robot-sms"), Some(enable)).await;
+    assert!(enabled.status().is_success(), "{}", enabled.status());
+    let robots = json!({"robots": [{"plugin": "robot-sms", "settings": {"text": "Ticket {{ ticket.id }} is in progress", "phone_type": "mobile"}}]});
+    let put = call(client, reqwest::Method::PUT, format!("{base}/api/teams/ops/stages/2/robots"), Some(robots)).await;
+    assert_eq!(put.status(), 200);
+}
+
+fn number(i: usize) -> String {
+    format!("+1555100{i:04}")
+}
+
+/// How each ticket's run ended, by its thread: the lines of the run that
+/// say so.
+async fn endings(client: &reqwest::Client, base: &str, id: u64) -> Vec<String> {
+    let thread: Value = call(client, reqwest::Method::GET, format!("{base}/api/tickets/{id}/messages"), None)
+        .await
+        .json()
+        .await
+        .expect("thread");
+    thread
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .filter_map(|b| b.strip_prefix(LABEL))
+        .filter(|rest| {
+            [" done", " skipped:", " failed: ", " failed after ", ": outcome unknown"]
+                .iter()
+                .any(|e| rest.starts_with(e))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn restart(data: &std::path::Path, child: &mut Child) -> String {
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.expect("reaped");
+    let (next, base) = spawn_server(data, KILL_TOKEN, &[("SWITCHBOARD_ROBOT_LEASE_SECONDS", "10")]).await;
+    *child = next;
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_never_sends_a_runs_sms_twice_and_every_run_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let twilio = Twilio::start().await;
+    let client = reqwest::Client::new();
+    let (mut child, mut base) = spawn_server(&data, KILL_TOKEN, &[("SWITCHBOARD_ROBOT_LEASE_SECONDS", "10")]).await;
+    set_up(&client, &base, &twilio).await;
+    let mut ids = Vec::with_capacity(TICKETS);
+    for i in 0..TICKETS {
+        let contact = json!({"name": format!("Customer {i}"), "phones": [{"number": number(i), "type": "mobile"}]});
+        let body = json!({"title": format!("Ticket {i}"), "contact": contact});
+        let created = call(&client, reqwest::Method::POST, format!("{base}/api/teams/ops/tickets"), Some(body)).await;
+        assert_eq!(created.status(), 201);
+        ids.push(created.json::<Value>().await.expect("ticket")["id"].as_u64().expect("id"));
+    }
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let seed = u64::from(std::process::id()) ^ now.subsec_nanos() as u64 ^ now.as_secs();
+    eprintln!("moments seed {seed}");
+    let mut moments = Moments(seed);
+    let per_round = TICKETS.div_ceil(KILLS);
+    for round in 0..KILLS {
+        // Move this round's tickets at once, and kill the server at a
+        // random moment while they and the robots run.
+        for &id in ids.iter().skip(round * per_round).take(per_round) {
+            let (client, url) = (client.clone(), format!("{base}/api/tickets/{id}"));
+            tokio::spawn(async move {
+                let _ = client.patch(url).bearer_auth(KILL_TOKEN).json(&json!({"stage": 2})).send().await;
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(moments.next_ms(300))).await;
+        base = restart(&data, &mut child).await;
+    }
+
+    // A move the kill cut off before it was durable is made again.
+    for &id in &ids {
+        let ticket: Value = call(&client, reqwest::Method::GET, format!("{base}/api/tickets/{id}"), None)
+            .await
+            .json()
+            .await
+            .expect("ticket");
+        if ticket["stage"] != 2 {
+            let moved =
+                call(&client, reqwest::Method::PATCH, format!("{base}/api/tickets/{id}"), Some(json!({"stage": 2})))
+                    .await;
+            assert_eq!(moved.status(), 200);
+        }
+    }
+    // Every run ends, runs a dead server held once their 10 s lease is out.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut ended = BTreeMap::new();
+    for &id in &ids {
+        loop {
+            let lines = endings(&client, &base, id).await;
+            if !lines.is_empty() {
+                ended.insert(id, lines);
+                break;
+            }
+            assert!(Instant::now() < deadline, "ticket {id}'s run never ended (seed {seed})");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    let accepted = twilio.accepted();
+    assert_eq!(twilio.violations(), Vec::<String>::new());
+    let mut per_number: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in &accepted {
+        *per_number.entry(a.to.as_str()).or_default() += 1;
+    }
+    let twice: Vec<_> = per_number.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "a run's SMS went twice: {twice:?} (seed {seed})");
+    let mut done = 0;
+    let mut unknown = 0;
+
+    for (id, lines) in &ended {
+        assert_eq!(lines.len(), 1, "ticket {id}'s run ended more than once: {lines:?} (seed {seed})");
+        let line = &lines[0];
+        if line.starts_with(" done: SMS ") {
+            done += 1;
+        } else if line.starts_with(": outcome unknown") {
+            unknown += 1;
+        } else {
+            // The provider is up and never refuses here: no run may fail.
+            panic!("ticket {id}: {line} (seed {seed})");
+        }
+    }
+    // Every message the provider took is one a run reported done, or one
+    // whose server died before it could say: never one more.
+    assert!(
+        done <= accepted.len() && accepted.len() <= done + unknown,
+        "{done} done, {unknown} unknown, {} sent (seed {seed})",
+        accepted.len()
+    );
+    eprintln!("{} runs: {done} done, {unknown} outcome unknown, {} sent; seed {seed}", ended.len(), accepted.len());
+    child.start_kill().expect("stop");
 }

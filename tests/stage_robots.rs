@@ -480,3 +480,36 @@ async fn a_preview_can_neither_write_nor_call_out() {
     assert!(reason.contains("http: denied: capability \"http:allowed.example:80\" was not granted"), "{reason}");
     assert!(!thread(&s, id).await.iter().any(|l| l == "from a preview"), "nothing was written");
 }
+
+/// A run whose server wrote how it ended and died before finishing its
+/// job has ended: the next claim releases the robot after it, and writes
+/// neither "outcome unknown" nor runs it again.
+#[tokio::test]
+async fn a_run_that_recorded_its_end_before_its_server_died_is_not_reported_again() {
+    let s = ops().await;
+    let robots = json!({"robots": [
+        {"plugin": "hello-robot", "settings": {"note": "must not appear"}, "delay_seconds": 60},
+        {"plugin": "hello-robot", "settings": {"note": "released after it"}, "after_previous": true},
+    ]});
+    s.put("/api/teams/ops/stages/2/robots", robots).await.expect(200);
+    let id = ticket(&s, "Half done").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    let due = s.clock.now() + SignedDuration::from_secs(61);
+    let dir = s.stop().await;
+    {
+        // Another server claims the run, records it done, and dies.
+        let store = support::open_store(&dir.path().join("data")).await;
+        let claimed = store.claim_jobs("robots", "dead-server", due, SignedDuration::from_secs(120), 10).await;
+        assert_eq!(claimed.expect("claim").durable().await.expect("durable").len(), 1);
+        let author = switchboard_core::Author::Plugin { id: "hello-robot".into() };
+        let line = "Robot hello-robot (#1 of stage In Progress) done";
+        let draft = switchboard_core::MessageDraft::new(switchboard_core::MessageKind::Event, author, line);
+        store.append_message(id, draft, due, None).await.expect("append").durable().await.expect("durable");
+    }
+    let s = Server::start_in(dir, |_| {}).await;
+    s.clock.advance(SignedDuration::from_secs(61 + 121));
+    let lines = wait_for(&s, id, "(#2 of stage In Progress) done").await;
+    assert!(!lines.iter().any(|l| l.contains("outcome unknown")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l == "must not appear"), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "released after it"), "{lines:?}");
+}

@@ -157,9 +157,8 @@ pub enum NotAccepted {
     Unknown(PluginError),
 }
 
-/// Claims the run, posts `fields` to the account's `resource`, and
-/// records the SID under the run. Needs the capabilities `storage` and
-/// `http:<the provider's host>`.
+/// Claims the run, and posts `fields` to the account's `resource`. Needs
+/// the capabilities `storage` and `http:<the provider's host>`.
 pub fn claimed_post(
     provider: &Provider,
     run_id: &str,
@@ -171,12 +170,8 @@ pub fn claimed_post(
         return Err(NotAccepted::AlreadyClaimed);
     }
     match post(provider, resource, fields) {
-        Ok(accepted) => {
-            // The SID is for whoever looks later; the claim already keeps
-            // the run from sending again, so a failure here loses nothing.
-            let _ = storage::set(&format!("sid/{run_id}"), accepted.sid.as_bytes());
-            Ok(accepted)
-        }
+        // The SID goes into the thread with the run's outcome.
+        Ok(accepted) => Ok(accepted),
         Err(NotAccepted::NotSent(e)) => {
             if let Err(release) = storage::delete(&claim) {
                 // Kept claimed, a retry skips: nothing is sent twice.

@@ -50,6 +50,11 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// How often running SLA deadlines are checked for breaches.
     pub sla_sweep_interval: Duration,
+    /// How long a server holds a robot run it started: longer than any
+    /// robot may take. A run whose server died is taken over after it,
+    /// and written "outcome unknown" (or started again, if the robot is
+    /// safe to retry).
+    pub robot_lease: Duration,
     /// Create a "Demo" team at start if there is none.
     pub demo: bool,
     /// Where the time comes from.
@@ -129,6 +134,7 @@ impl std::fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .field("sla_sweep_interval", &self.sla_sweep_interval)
+            .field("robot_lease", &self.robot_lease)
             .field("demo", &self.demo)
             .field("bundled", &self.bundled.len())
             .field("public_body_limit", &self.public_body_limit)
@@ -164,6 +170,7 @@ impl Config {
             body_limit: 1024 * 1024,
             admin_token: None,
             sla_sweep_interval: Duration::from_secs(30),
+            robot_lease: Duration::from_secs(120),
             demo: false,
             clock: Arc::new(SystemClock),
             bundled: BundledPlugin::shipped(),
@@ -224,6 +231,8 @@ pub struct FileConfig {
     pub log_format: Option<LogFormat>,
     /// Seconds between SLA breach sweeps.
     pub sla_sweep_seconds: Option<u64>,
+    /// Seconds a server holds a robot run.
+    pub robot_lease_seconds: Option<u64>,
     /// Public requests per second per client (0: no limit).
     pub public_rate: Option<u32>,
     /// The store's page cache, in MiB.

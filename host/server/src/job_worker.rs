@@ -34,11 +34,12 @@ pub(crate) fn backoff(base: Duration, attempts: u32) -> SignedDuration {
     SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_hours(1))
 }
 
-/// Works `queue` until `stop`: claims due jobs and handles a batch at
-/// once, then claims again at once while there is work; when there is
-/// none, waits for the next tick or for `wake` (a job enqueued on this
-/// server). Records the outcome of each job; a lost lease means another
-/// server took the job over, and is logged.
+/// Works `queue` until `stop`: keeps up to `batch` jobs running, and
+/// claims more as soon as some finish (so that one slow job does not hold
+/// back the others); when nothing is due, waits for the next tick or for
+/// `wake` (a job enqueued on this server). Records the outcome of each
+/// job; a lost lease means another worker took the job over, and is only
+/// logged. On `stop`, the jobs running finish first.
 pub(crate) async fn work<F, Fut>(
     queue: Queue,
     jobs: Arc<dyn JobStore>,
@@ -52,22 +53,24 @@ pub(crate) async fn work<F, Fut>(
 {
     let mut tick = tokio::time::interval(queue.poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut running: tokio::task::JoinSet<(u64, JobOutcome)> = tokio::task::JoinSet::new();
+    let mut stopping = false;
     loop {
         if *stop.borrow() {
+            stopping = true;
+        }
+        if stopping && running.is_empty() {
             return;
         }
-        let claimed = match jobs.claim_jobs(queue.name, &queue.holder, clock.now(), queue.lease, queue.batch).await {
-            Ok(pending) => pending.durable().await,
-            Err(e) => Err(e),
-        };
-        let claimed = match claimed {
-            Ok(claimed) => claimed,
-            Err(e) => {
-                tracing::error!(queue = queue.name, error = %e, "cannot claim jobs");
-                Vec::new()
-            }
-        };
-        if claimed.is_empty() {
+        let free = queue.batch.saturating_sub(running.len());
+        let claimed = if stopping || free == 0 { Vec::new() } else { claim(&queue, &*jobs, &*clock, free).await };
+        let found = !claimed.is_empty();
+        for job in claimed {
+            let id = job.id;
+            let done = handle(job);
+            running.spawn(async move { (id, done.await) });
+        }
+        if running.is_empty() {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = wake.notified() => {}
@@ -75,21 +78,52 @@ pub(crate) async fn work<F, Fut>(
             }
             continue;
         }
-        let mut running = tokio::task::JoinSet::new();
-        for job in claimed {
-            let id = job.id;
-            let done = handle(job);
-            running.spawn(async move { (id, done.await) });
-        }
-        while let Some(finished) = running.join_next().await {
-            let Ok((id, outcome)) = finished else {
-                tracing::error!(queue = queue.name, "a job's handler panicked; its lease runs out and it runs again");
-                continue;
-            };
-            if let Err(e) = jobs.finish_job(id, &queue.holder, outcome, clock.now()).await {
-                tracing::warn!(queue = queue.name, job = id, error = %e, "cannot record how a job went");
+        // Jobs are running: record the next to finish and any finished
+        // with it, then claim into the slots they freed. A claim that found
+        // nothing waits for a finish, a tick or a wake-up instead.
+        let first = if found && running.len() < queue.batch {
+            running.try_join_next()
+        } else {
+            tokio::select! {
+                finished = running.join_next() => finished,
+                _ = tick.tick(), if !stopping && running.len() < queue.batch => None,
+                _ = wake.notified(), if !stopping && running.len() < queue.batch => None,
+                _ = stop.changed(), if !stopping => None,
             }
+        };
+        let mut next = first;
+        while let Some(finished) = next {
+            record(&queue, &*jobs, &*clock, finished).await;
+            next = running.try_join_next();
         }
+    }
+}
+
+/// Claims up to `limit` due jobs, durably; none if the store fails.
+async fn claim(queue: &Queue, jobs: &dyn JobStore, clock: &dyn Clock, limit: usize) -> Vec<Job> {
+    let claimed = match jobs.claim_jobs(queue.name, &queue.holder, clock.now(), queue.lease, limit).await {
+        Ok(pending) => pending.durable().await,
+        Err(e) => Err(e),
+    };
+    claimed.unwrap_or_else(|e| {
+        tracing::error!(queue = queue.name, error = %e, "cannot claim jobs");
+        Vec::new()
+    })
+}
+
+/// Records how a finished job went.
+async fn record(
+    queue: &Queue,
+    jobs: &dyn JobStore,
+    clock: &dyn Clock,
+    finished: Result<(u64, JobOutcome), tokio::task::JoinError>,
+) {
+    let Ok((id, outcome)) = finished else {
+        tracing::error!(queue = queue.name, "a job's handler panicked; its lease runs out and it runs again");
+        return;
+    };
+    if let Err(e) = jobs.finish_job(id, &queue.holder, outcome, clock.now()).await {
+        tracing::warn!(queue = queue.name, job = id, error = %e, "cannot record how a job went");
     }
 }
 

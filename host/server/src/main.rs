@@ -99,6 +99,10 @@ struct ServeArgs {
     /// Seconds between SLA breach checks [default: 30].
     #[arg(long, env = "SWITCHBOARD_SLA_SWEEP_SECONDS")]
     sla_sweep_seconds: Option<u64>,
+    /// Seconds a server holds a robot run it started (10 to 86400): a run
+    /// whose server died is taken over after it [default: 120].
+    #[arg(long, env = "SWITCHBOARD_ROBOT_LEASE_SECONDS", value_parser = clap::value_parser!(u64).range(10..=86400))]
+    robot_lease_seconds: Option<u64>,
     /// Public plugin requests per second per client; 0 for no limit [default: 20].
     #[arg(long, env = "SWITCHBOARD_PUBLIC_RATE")]
     public_rate: Option<u32>,
@@ -231,6 +235,12 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     config.smtp.listen = smtp;
     if let Some(limit) = args.body_limit.or(file.body_limit) {
         config.body_limit = limit;
+    }
+    if let Some(secs) = args.robot_lease_seconds.or(file.robot_lease_seconds) {
+        if !(10..=86_400).contains(&secs) {
+            anyhow::bail!("robot_lease_seconds: {secs} is not between 10 and 86400");
+        }
+        config.robot_lease = Duration::from_secs(secs);
     }
     if let Some(secs) = args.sla_sweep_seconds.or(file.sla_sweep_seconds) {
         config.sla_sweep_interval = Duration::from_secs(secs.max(1));

@@ -202,8 +202,13 @@ pub async fn serve(
         Some(_) => crate::sweeper::Sweeping::Shared { jobs: Arc::clone(&stores.jobs), holder },
         None => crate::sweeper::Sweeping::Alone,
     };
-    let robots =
-        tokio::spawn(crate::robots::worker::run_robots(state.clone(), holder_for_timers.clone(), stopped.clone()));
+    let lease = jiff::SignedDuration::try_from(config.robot_lease).unwrap_or(jiff::SignedDuration::from_secs(120));
+    let robots = tokio::spawn(crate::robots::worker::run_robots(
+        state.clone(),
+        holder_for_timers.clone(),
+        lease,
+        stopped.clone(),
+    ));
     let timers = tokio::spawn(crate::chat::run_timers(state.clone(), holder_for_timers, stopped.clone()));
     let sweeper = tokio::spawn(crate::sweeper::run(
         Arc::clone(&stores.tickets),

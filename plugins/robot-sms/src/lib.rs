@@ -1,7 +1,7 @@
 //! Switchboard's SMS robot: when a ticket enters a stage whose robots name
 //! it, it texts the ticket's contact through a Twilio-compatible provider
 //! (`POST {base}/2010-04-01/Accounts/{sid}/Messages.json`), once per run,
-//! and records the provider's message SID.
+//! and reports the provider's message SID for the ticket's thread.
 
 use serde::Deserialize;
 use switchboard_sdk::stage::{Plan, Run, RunOutcome};

@@ -88,7 +88,7 @@ fn bad_provider_settings_are_named() {
 }
 
 #[test]
-fn a_run_posts_the_form_with_basic_auth_and_records_the_sid() {
+fn a_run_posts_the_form_with_basic_auth_and_reports_the_sid() {
     let host = FakeHost::start();
     host.secret("auth_token", "tok").answer(
         "POST",
@@ -103,7 +103,7 @@ fn a_run_posts_the_form_with_basic_auth_and_records_the_sid() {
     assert_eq!(sent[0].body, b"To=%2B15552220000&From=%2B15550000001&Body=Ticket+is+in");
     let auth = sent[0].headers.iter().find(|(n, _)| n == "authorization").map(|(_, v)| v.clone());
     assert_eq!(auth, Some(switchboard_sdk::http::basic_auth(SID, "tok")));
-    assert_eq!(host.stored("sid/7/1/0"), Some(b"SM1".to_vec()));
+    assert_eq!(host.stored("claim/7/1/0"), Some(vec![]), "the run is claimed");
 }
 
 #[test]

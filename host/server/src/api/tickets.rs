@@ -252,6 +252,8 @@ pub async fn create_ticket(
     let idem = idem.keep(&caller, now, StatusCode::CREATED, move |t: &Ticket| TicketOut::new(t, &shown));
     let ticket =
         state.stores.tickets.create_ticket(&team_slug, draft, contact, author, now, idem).await?.durable().await?;
+    // Opening a ticket enters its first stage, which may queue robot runs.
+    state.robot_wake.notify_one();
     Ok((StatusCode::CREATED, Json(TicketOut::new(&ticket, &team))))
 }
 
@@ -320,5 +322,9 @@ pub async fn patch_ticket(
     let shown = team.clone();
     let idem = idem.keep(&caller, now, StatusCode::OK, move |t: &Ticket| TicketOut::new(t, &shown));
     let ticket = state.stores.tickets.update_ticket(id, edit, by, now, idem).await?.durable().await?;
+    // A stage change (the edit's, or a trigger's) may have queued robot
+    // runs: this server's robot worker looks now rather than at its next
+    // poll.
+    state.robot_wake.notify_one();
     Ok(Json(TicketOut::new(&ticket, &team)))
 }

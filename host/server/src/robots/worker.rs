@@ -26,9 +26,6 @@ use crate::job_worker::{Queue, work};
 use crate::robots::settings;
 use crate::state::AppState;
 
-/// How long a server holds a run: longer than a robot may take (its CPU
-/// budget, and outbound requests with their timeouts).
-const LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// How often due runs are looked for. A look that finds nothing due is a
 /// read of the due index, not a write.
 const POLL: Duration = Duration::from_millis(100);
@@ -40,8 +37,10 @@ pub(crate) const MAX_ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: SignedDuration = SignedDuration::from_secs(5);
 
 /// Runs due robot runs until `stop`.
-pub(crate) async fn run_robots(state: AppState, holder: String, stop: watch::Receiver<bool>) {
-    let queue = Queue { name: ROBOT_QUEUE, holder, lease: LEASE, poll: POLL, batch: BATCH };
+/// `lease` is how long a server holds a run: longer than a robot may take
+/// (its CPU budget, and outbound requests with their timeouts).
+pub(crate) async fn run_robots(state: AppState, holder: String, lease: SignedDuration, stop: watch::Receiver<bool>) {
+    let queue = Queue { name: ROBOT_QUEUE, holder, lease, poll: POLL, batch: BATCH };
     let (jobs, clock) = (std::sync::Arc::clone(&state.stores.jobs), std::sync::Arc::clone(&state.clock));
     let wake = std::sync::Arc::clone(&state.robot_wake);
     work(queue, jobs, clock, stop, wake, move |job| {
@@ -53,7 +52,7 @@ pub(crate) async fn run_robots(state: AppState, holder: String, stop: watch::Rec
                 // lease is over, when the store may be back.
                 Err(e) => {
                     tracing::warn!(job = job.id, error = %e, "a robot run could not be recorded");
-                    let at = state.clock.now() + LEASE;
+                    let at = state.clock.now() + lease;
                     JobOutcome::Retry { at, reason: e.to_string() }
                 }
             }
@@ -98,6 +97,13 @@ async fn run(state: &AppState, job: &Job) -> Result<JobOutcome, StoreError> {
         }
         return Ok(JobOutcome::Done);
     }
+    // A claim after one that never reported back: that one may have got
+    // as far as writing how the run ended, and died before finishing the
+    // job. Then the run has ended, and only its release is left to do.
+    if job.attempts > 1 && ended_before(state, &run, job).await? {
+        release_next(state, &run).await?;
+        return Ok(JobOutcome::Done);
+    }
     let ended = match prepare(state, &run, &ticket).await? {
         Err(line) => line,
         Ok(prepared) => {
@@ -120,6 +126,24 @@ async fn run(state: &AppState, job: &Job) -> Result<JobOutcome, StoreError> {
     say(state, &run, ended).await?;
     release_next(state, &run).await?;
     Ok(JobOutcome::Done)
+}
+
+/// Whether the thread already says how this run ended: a line of its
+/// robot, for its label, written since its job was queued.
+async fn ended_before(state: &AppState, run: &RobotRun, job: &Job) -> Result<bool, StoreError> {
+    let thread = state.stores.tickets.messages(run.ticket).await?;
+    let label = run.label();
+    let by = Author::Plugin { id: run.robot.plugin.clone() };
+    Ok(thread.iter().any(|m| {
+        m.author == by && m.created_at >= job.created_at && m.body.strip_prefix(&label).is_some_and(is_ending)
+    }))
+}
+
+/// Whether the rest of a run's line after its label says how it ended.
+fn is_ending(rest: &str) -> bool {
+    [" done", " skipped:", " failed: ", " failed after ", ": outcome unknown", " cancelled:"]
+        .iter()
+        .any(|ending| rest.starts_with(ending))
 }
 
 /// What a run needs to start a robot.
