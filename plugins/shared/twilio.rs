@@ -19,15 +19,31 @@ pub const TWILIO: &str = "https://api.twilio.com";
 /// The name of the auth token's secret setting.
 pub const AUTH_TOKEN: &str = "auth_token";
 
-/// Where and as whom to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The settings both robots share: the provider's (set on the team's
+/// installation) and which number to reach from which (set on a stage).
+/// The robots take them in with `#[serde(flatten)]`; unknown keys are the
+/// host's to refuse, by the manifest's schema.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct Provider {
-    /// The API's base URL, without a trailing slash.
+    /// The API's base URL.
+    #[serde(default = "twilio_url")]
     pub base_url: String,
     /// The account SID: `AC` and 32 hexadecimal digits.
+    #[serde(default)]
     pub account_sid: String,
     /// The numbers the account may send from.
+    #[serde(default)]
     pub from_numbers: Vec<String>,
+    /// The number to send from, one of `from_numbers`; the first if unset.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Which of the contact's numbers to reach.
+    #[serde(default)]
+    pub phone_type: PhoneType,
+}
+
+fn twilio_url() -> String {
+    TWILIO.to_owned()
 }
 
 impl Provider {
@@ -51,13 +67,16 @@ impl Provider {
                 )));
             }
         }
+        if self.from.is_some() {
+            self.sender()?;
+        }
         Ok(())
     }
 
-    /// The number to send from: `chosen` if it is one of the account's,
-    /// else the first.
-    pub fn from(&self, chosen: Option<&str>) -> Result<String, PluginError> {
-        match chosen {
+    /// The number to send from: `from` if it is one of the account's, else
+    /// the first.
+    pub fn sender(&self) -> Result<String, PluginError> {
+        match self.from.as_deref() {
             Some(number) if self.from_numbers.iter().any(|n| n == number) => Ok(number.to_owned()),
             Some(number) => Err(PluginError::invalid_settings(format!(
                 "from: \"{number}\" is not one of the provider's from_numbers"
@@ -107,6 +126,13 @@ pub enum PhoneType {
     Home,
     /// The first other number.
     Other,
+}
+
+impl Provider {
+    /// The contact's number to reach, or why there is none.
+    pub fn recipient(&self, contact: Option<&Contact>) -> Result<String, String> {
+        pick_phone(contact, self.phone_type)
+    }
 }
 
 /// The number of `contact` of `kind`, or why there is none.

@@ -11,7 +11,7 @@ use switchboard_sdk::{Info, Outcome, PluginError, Robot, RunContext, StageRobot}
 #[path = "../../shared/twilio.rs"]
 mod twilio;
 
-use twilio::{NotAccepted, PhoneType, Provider};
+use twilio::{NotAccepted, Provider};
 
 /// The longest text a call speaks, in characters, once rendered (Twilio's
 /// `<Say>` takes up to 4,096; a message to listen to is shorter).
@@ -20,23 +20,10 @@ pub const MAX_TEXT: usize = 1000;
 /// The robot's settings: the provider's (the team's installation) and the
 /// call's (a stage's robot list).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// The provider's API address.
-    #[serde(default = "default_base")]
-    pub base_url: String,
-    /// The account SID.
-    #[serde(default)]
-    pub account_sid: String,
-    /// The numbers the account calls from.
-    #[serde(default)]
-    pub from_numbers: Vec<String>,
-    /// The outgoing number.
-    #[serde(default)]
-    pub from: Option<String>,
-    /// Which of the contact's numbers to call.
-    #[serde(default)]
-    pub phone_type: PhoneType,
+    /// The provider, and whom to reach from which number.
+    #[serde(flatten)]
+    pub provider: Provider,
     /// What the call says, rendered by the host.
     #[serde(default)]
     pub text: String,
@@ -57,10 +44,6 @@ pub struct Settings {
     pub audio_url: Option<String>,
 }
 
-fn default_base() -> String {
-    twilio::TWILIO.to_owned()
-}
-
 fn default_voice() -> String {
     "alice".to_owned()
 }
@@ -71,16 +54,6 @@ fn default_language() -> String {
 
 fn default_level() -> String {
     "medium".to_owned()
-}
-
-impl Settings {
-    fn provider(&self) -> Provider {
-        Provider {
-            base_url: self.base_url.clone(),
-            account_sid: self.account_sid.clone(),
-            from_numbers: self.from_numbers.clone(),
-        }
-    }
 }
 
 /// Escapes text for XML content and attribute values.
@@ -136,12 +109,12 @@ pub fn call(
     settings: &Settings,
     context: &RunContext,
 ) -> Result<Result<(String, String, String), String>, PluginError> {
-    let from = settings.provider().from(settings.from.as_deref())?;
+    let from = settings.provider.sender()?;
     let twiml = match twiml(settings) {
         Ok(t) => t,
         Err(why) => return Ok(Err(why)),
     };
-    Ok(twilio::pick_phone(context.contact.as_ref(), settings.phone_type).map(|to| (to, from, twiml)))
+    Ok(settings.provider.recipient(context.contact.as_ref()).map(|to| (to, from, twiml)))
 }
 
 struct CallRobot;
@@ -154,10 +127,7 @@ impl Robot for CallRobot {
     }
 
     fn validate(settings: &Settings) -> Result<(), PluginError> {
-        settings.provider().check()?;
-        if let Some(from) = &settings.from {
-            settings.provider().from(Some(from))?;
-        }
+        settings.provider.check()?;
         if let Some(url) = settings.audio_url.as_deref().filter(|u| !u.is_empty()) {
             if !is_mp3_url(url) {
                 return Err(PluginError::invalid_settings(format!(
@@ -185,12 +155,12 @@ impl StageRobot for CallRobot {
             Ok(Err(why)) => return RunOutcome::Skipped(why),
             Err(e) => return RunOutcome::Failed(e),
         };
-        let provider = settings.provider();
+        let provider = &settings.provider;
         if let Err(e) = provider.ready() {
             return RunOutcome::Failed(e);
         }
         let fields = [("To", to.as_str()), ("From", from.as_str()), ("Twiml", twiml.as_str())];
-        match twilio::claimed_post(&provider, &run.id, "Calls", &fields) {
+        match twilio::claimed_post(provider, &run.id, "Calls", &fields) {
             Ok(placed) => RunOutcome::Done(format!("call {} to {to} from {from} ({})", placed.sid, placed.status)),
             Err(NotAccepted::AlreadyClaimed) => {
                 RunOutcome::Skipped("an earlier attempt of this run already placed or tried to place the call".into())

@@ -10,7 +10,7 @@ use switchboard_sdk::{Info, Outcome, PluginError, Robot, RunContext, StageRobot}
 #[path = "../../shared/twilio.rs"]
 mod twilio;
 
-use twilio::{NotAccepted, PhoneType, Provider};
+use twilio::{NotAccepted, Provider};
 
 /// The longest text, in characters, once rendered: what one SMS holds in
 /// most encodings a helpdesk would send, with room for a signature.
@@ -19,40 +19,13 @@ pub const MAX_TEXT: usize = 200;
 /// The robot's settings: the provider's (the team's installation) and the
 /// message's (a stage's robot list).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// The provider's API address.
-    #[serde(default = "default_base")]
-    pub base_url: String,
-    /// The account SID.
-    #[serde(default)]
-    pub account_sid: String,
-    /// The numbers the account sends from.
-    #[serde(default)]
-    pub from_numbers: Vec<String>,
-    /// The number to send from.
-    #[serde(default)]
-    pub from: Option<String>,
+    /// The provider, and whom to reach from which number.
+    #[serde(flatten)]
+    pub provider: Provider,
     /// The message, rendered by the host.
     #[serde(default)]
     pub text: String,
-    /// Which of the contact's numbers to text.
-    #[serde(default)]
-    pub phone_type: PhoneType,
-}
-
-fn default_base() -> String {
-    twilio::TWILIO.to_owned()
-}
-
-impl Settings {
-    fn provider(&self) -> Provider {
-        Provider {
-            base_url: self.base_url.clone(),
-            account_sid: self.account_sid.clone(),
-            from_numbers: self.from_numbers.clone(),
-        }
-    }
 }
 
 /// What a run would send, or why it would not.
@@ -74,7 +47,7 @@ pub enum Message {
 /// Works out what a run sends: the checks every run and every preview
 /// make, in order.
 pub fn message(settings: &Settings, context: &RunContext) -> Result<Message, PluginError> {
-    let from = settings.provider().from(settings.from.as_deref())?;
+    let from = settings.provider.sender()?;
     let body = settings.text.trim();
     if body.is_empty() {
         return Ok(Message::Skip("the text is empty".into()));
@@ -83,7 +56,7 @@ pub fn message(settings: &Settings, context: &RunContext) -> Result<Message, Plu
     if length > MAX_TEXT {
         return Ok(Message::Skip(format!("the text is {length} characters once rendered; the most is {MAX_TEXT}")));
     }
-    Ok(match twilio::pick_phone(context.contact.as_ref(), settings.phone_type) {
+    Ok(match settings.provider.recipient(context.contact.as_ref()) {
         Ok(to) => Message::Send { to, from, body: body.to_owned() },
         Err(why) => Message::Skip(why),
     })
@@ -99,10 +72,7 @@ impl Robot for SmsRobot {
     }
 
     fn validate(settings: &Settings) -> Result<(), PluginError> {
-        settings.provider().check()?;
-        if let Some(from) = &settings.from {
-            settings.provider().from(Some(from))?;
-        }
+        settings.provider.check()?;
         let length = settings.text.chars().count();
         if length > MAX_TEXT {
             return Err(PluginError::invalid_settings(format!("text: {length} characters; the most is {MAX_TEXT}")));
@@ -124,12 +94,12 @@ impl StageRobot for SmsRobot {
             Ok(Message::Skip(why)) => return RunOutcome::Skipped(why),
             Err(e) => return RunOutcome::Failed(e),
         };
-        let provider = settings.provider();
+        let provider = &settings.provider;
         if let Err(e) = provider.ready() {
             return RunOutcome::Failed(e);
         }
         let fields = [("To", to.as_str()), ("From", from.as_str()), ("Body", body.as_str())];
-        match twilio::claimed_post(&provider, &run.id, "Messages", &fields) {
+        match twilio::claimed_post(provider, &run.id, "Messages", &fields) {
             Ok(sent) => RunOutcome::Done(format!("SMS {} to {to} from {from} ({})", sent.sid, sent.status)),
             Err(NotAccepted::AlreadyClaimed) => {
                 RunOutcome::Skipped("an earlier attempt of this run already sent or tried to send it".into())

@@ -4,6 +4,7 @@ use super::*;
 use switchboard_sdk::bindings::switchboard::plugin::http::Response;
 use switchboard_sdk::testing::{self, FakeHost};
 use switchboard_sdk::types::{Company, Contact, Phone, PointKind};
+use twilio::PhoneType;
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const URL: &str = "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
@@ -77,13 +78,13 @@ fn a_text_too_long_is_a_settings_error_and_too_long_once_rendered_a_skip() {
 #[test]
 fn bad_provider_settings_are_named() {
     let mut s = settings("hi");
-    s.account_sid = "AC123".into();
+    s.provider.account_sid = "AC123".into();
     assert!(SmsRobot::validate(&s).expect_err("sid").message().starts_with("account_sid: \"AC123\""));
     let mut s = settings("hi");
-    s.from_numbers = vec!["+15550000001".into(), "555".into()];
+    s.provider.from_numbers = vec!["+15550000001".into(), "555".into()];
     assert!(SmsRobot::validate(&s).expect_err("number").message().starts_with("from_numbers[1]: \"555\""));
     let mut s = settings("hi");
-    s.from = Some("+15559999999".into());
+    s.provider.from = Some("+15559999999".into());
     assert!(SmsRobot::validate(&s).expect_err("from").message().contains("not one of the provider's from_numbers"));
 }
 
