@@ -140,6 +140,29 @@ async fn a_bad_number_fails_with_the_providers_error_and_a_busy_provider_is_trie
     assert_eq!(twilio.violations(), Vec::<String>::new());
 }
 
+/// A provider that stays busy is tried five times in all, after waits of
+/// 5, 10, 20 and 40 seconds, and then the run fails, saying so.
+#[tokio::test]
+async fn a_provider_busy_five_times_fails_the_run_after_the_last_attempt() {
+    let (s, twilio) = ops().await;
+    s.put("/api/teams/ops/stages/2/robots", json!({"robots": [sms("Hello")]})).await.expect(200);
+    twilio.refuse_next(&[503, 503, 503, 503, 503, 503]);
+    let id = ticket(&s, "Always busy", "+15552220000").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    let lines = wait_for(&s, id, "failed after 5 attempts", 1).await;
+    let waits: Vec<&str> = lines.iter().filter_map(|l| l.split("trying again in ").nth(1)).collect();
+    assert_eq!(waits, ["5 s", "10 s", "20 s", "40 s"], "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .ends_with("failed after 5 attempts: transient: provider error 20503 (HTTP 503): Service Unavailable")),
+        "{lines:?}"
+    );
+    assert_eq!(twilio.requests(), 5, "five attempts, no more");
+    assert!(twilio.accepted().is_empty());
+}
+
 #[tokio::test]
 async fn a_call_speaks_escaped_text_as_well_formed_twiml_and_the_dry_run_shows_it_first() {
     let (s, twilio) = ops().await;
