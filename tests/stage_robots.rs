@@ -513,3 +513,33 @@ async fn a_run_that_recorded_its_end_before_its_server_died_is_not_reported_agai
     assert!(!lines.iter().any(|l| l == "must not appear"), "{lines:?}");
     assert!(lines.iter().any(|l| l == "released after it"), "{lines:?}");
 }
+
+/// A robot safe to retry is not started past the most attempts (5): one
+/// whose every attempt took its server down gets "outcome unknown".
+#[tokio::test]
+async fn a_retry_safe_robot_is_not_started_again_past_five_attempts() {
+    let s = ops().await;
+    s.install(&switchboard_artifacts::MISBEHAVE_ROBOT).await.expect(201);
+    s.enable("ops", "misbehave-robot", json!({"mode": "done"}), &["tickets"]).await.expect(201);
+    s.put("/api/teams/ops/stages/2/robots", json!({"robots": [{"plugin": "misbehave-robot", "delay_seconds": 60}]}))
+        .await
+        .expect(200);
+    let id = ticket(&s, "Crashes its server").await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    let due = s.clock.now() + SignedDuration::from_secs(61);
+    let dir = s.stop().await;
+    let lease = SignedDuration::from_secs(120);
+    {
+        // Five servers in a row claim the run and die.
+        let store = support::open_store(&dir.path().join("data")).await;
+        for dead in 0..5 {
+            let at = due + SignedDuration::from_secs(121 * dead);
+            let claimed = store.claim_jobs("robots", &format!("dead-{dead}"), at, lease, 10).await;
+            assert_eq!(claimed.expect("claim").durable().await.expect("durable").len(), 1, "claim {dead}");
+        }
+    }
+    let s = Server::start_in(dir, |_| {}).await;
+    s.clock.advance(SignedDuration::from_secs(61 + 121 * 5));
+    let lines = wait_for(&s, id, "outcome unknown").await;
+    assert!(!lines.iter().any(|l| l.contains("started again")), "{lines:?}");
+}

@@ -10,7 +10,7 @@
 //! installation has since changed may no longer fit).
 
 use serde_json::{Map, Value};
-use switchboard_core::{Contact, Installation, Team, Ticket};
+use switchboard_core::{Contact, Installation, Manifest, Team, Ticket};
 use switchboard_store::StoreError;
 
 use crate::robots::templates;
@@ -44,19 +44,26 @@ pub(crate) async fn for_run(
     contact: Option<&Contact>,
     team: &Team,
 ) -> Result<Result<String, String>, StoreError> {
-    let stage = stage.map_or_else(|| Value::Object(Map::new()), |s| serde_json::from_str(s).unwrap_or(Value::Null));
-    let mut settings = match merged(&installation.settings, &stage) {
-        Ok(settings) => settings,
-        Err(e) => return Ok(Err(format!("its settings on the stage {e}"))),
-    };
     let manifest = state.stores.plugins.plugin(&installation.plugin).await?.manifest;
-    let schema = match SettingsSchema::compile(&manifest.settings_schema) {
-        Ok(schema) => schema,
-        Err(e) => return Ok(Err(e.to_string())),
-    };
+    Ok(render_for_run(state, installation, &manifest, stage, ticket, contact, team))
+}
+
+/// [`for_run`] with the plugin's manifest already read.
+pub(crate) fn render_for_run(
+    state: &AppState,
+    installation: &Installation,
+    manifest: &Manifest,
+    stage: Option<&str>,
+    ticket: &Ticket,
+    contact: Option<&Contact>,
+    team: &Team,
+) -> Result<String, String> {
+    let stage = stage.map_or_else(|| Value::Object(Map::new()), |s| serde_json::from_str(s).unwrap_or(Value::Null));
+    let mut settings = merged(&installation.settings, &stage).map_err(|e| format!("its settings on the stage {e}"))?;
+    let schema = SettingsSchema::compile(&manifest.settings_schema).map_err(|e| e.to_string())?;
     let url = format!("{}/api/tickets/{}", state.public_url.as_deref().unwrap_or(""), ticket.id);
     let values = templates::values(ticket, contact, team, url);
-    Ok(templates::render_fields(&schema, &mut settings, &values).map(|()| settings.to_string()))
+    templates::render_fields(&schema, &mut settings, &values).map(|()| settings.to_string())
 }
 
 #[cfg(test)]

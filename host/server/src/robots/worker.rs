@@ -117,7 +117,10 @@ async fn run(state: &AppState, job: &Job) -> Result<JobOutcome, StoreError> {
             // Claims beyond the first since the last outcome are attempts
             // that never reported back.
             let attempt = run.attempt.saturating_add(job.attempts.saturating_sub(1));
-            if job.attempts > 1 && !retry_safe(state, &prepared).await {
+            // Even a robot safe to retry is not started past the most
+            // attempts: one that takes its server down every time would
+            // otherwise be started for ever.
+            if job.attempts > 1 && (attempt > MAX_ATTEMPTS || !retry_safe(state, &prepared).await) {
                 format!(
                     "{}: outcome unknown; it was started before and did not report back (a restart or a lease that ran out), so it is not run again",
                     run.label()
@@ -165,20 +168,38 @@ struct Prepared {
 /// the thread's line on why the robot cannot start.
 async fn prepare(state: &AppState, run: &RobotRun, ticket: &Ticket) -> Result<Result<Prepared, String>, StoreError> {
     let label = run.label();
-    let installation = match state.stores.plugins.installation(&run.team, &run.robot.plugin).await {
+    // Read at once: under load each read may wait for a flush of what is
+    // being written to its tree, and four waits in a row were most of a
+    // run's time on its way to the robot.
+    let stores = &state.stores;
+    let (installation, team, contact, plugin) = tokio::join!(
+        stores.plugins.installation(&run.team, &run.robot.plugin),
+        stores.teams.team(&run.team),
+        async {
+            match ticket.contact {
+                Some(c) => stores.contacts.contact(c).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        stores.plugins.plugin(&run.robot.plugin),
+    );
+    let installation = match installation {
         Ok(i) => i,
         Err(StoreError::NotEnabled { .. }) => {
             return Ok(Err(format!("{label} skipped: the plugin is no longer enabled for the team")));
         }
         Err(e) => return Err(e),
     };
-    let team = state.stores.teams.team(&run.team).await?;
-    let contact = match ticket.contact {
-        Some(c) => Some(state.stores.contacts.contact(c).await?),
-        None => None,
-    };
-    let for_run =
-        settings::for_run(state, &installation, Some(&run.robot.settings), ticket, contact.as_ref(), &team).await?;
+    let (team, contact, manifest) = (team?, contact?, plugin?.manifest);
+    let for_run = settings::render_for_run(
+        state,
+        &installation,
+        &manifest,
+        Some(&run.robot.settings),
+        ticket,
+        contact.as_ref(),
+        &team,
+    );
     let settings = match for_run {
         Ok(settings) => settings,
         Err(e) => return Ok(Err(format!("{label} failed: {e}"))),
