@@ -114,6 +114,22 @@ async fn a_failed_sync_stops_the_server_and_loses_nothing_acknowledged() {
     every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
 }
 
+/// A disk that stops answering (a flush that never returns, as after sled's
+/// own flusher met a full disk) stops the store after 10 s the same way;
+/// the writes waiting on it are never acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_that_never_returns_stops_the_server_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "sync=100*hang")]).await;
+    let started = Instant::now();
+    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(40)).await;
+    assert!(!exits(&mut child).await, "the server exits with an error");
+    assert!(started.elapsed() < Duration::from_secs(40), "it stopped by itself, well before the clients gave up");
+    assert!(seen.acked.len() > 20, "the fault came after some writes: {} acknowledged", seen.acked.len());
+    assert!(seen.refused.iter().all(|(status, _)| *status == 503), "refused with 503 only: {:?}", seen.refused);
+    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+}
+
 /// A transaction that fails in storage stops the store the same way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_transaction_stops_the_server_and_loses_nothing_acknowledged() {

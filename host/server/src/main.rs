@@ -298,8 +298,17 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     out.write_all(lines.as_bytes())?;
     out.flush()?;
     drop(out);
-    switchboard_server::serve(listener, config, shutdown_signal()).await?;
-    Ok(())
+    match switchboard_server::serve(listener, config, shutdown_signal()).await {
+        // A store that stopped after a fault may hold threads that never
+        // finish (a flush stuck on a failing disk): exit now, without the
+        // runtime's and the store's orderly shutdown, so that a supervisor
+        // restarts the server from what is on disk.
+        Err(e @ switchboard_server::ServeError::StoreFault(_)) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        other => other.map_err(anyhow::Error::from),
+    }
 }
 
 fn main() -> std::process::ExitCode {

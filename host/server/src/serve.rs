@@ -246,8 +246,15 @@ pub async fn serve(
         reason = faulted => Some(reason),
     };
     let _ = stop_serving.send(());
-    if let Some(reason) = &fault {
+    if let Some(reason) = fault {
         tracing::error!(reason = %reason, "the store stopped after a fault; shutting down");
+        // Requests and tasks may be waiting on a store that will never
+        // answer (a flush stuck on a failing disk): give them a moment to
+        // finish, then go without them. Nothing they wait for can be
+        // acknowledged any more.
+        let _ = tokio::time::timeout(FAULT_GRACE, server).await;
+        let _ = stop.send(true);
+        return Err(ServeError::StoreFault(reason));
     }
     let served = server.await;
     let _ = stop.send(true);
@@ -268,11 +275,12 @@ pub async fn serve(
     }
     backend.close();
     served?;
-    match fault {
-        Some(reason) => Err(ServeError::StoreFault(reason)),
-        None => Ok(()),
-    }
+    Ok(())
 }
+
+/// How long a server whose store stopped after a fault waits for its
+/// connections before it returns.
+const FAULT_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// This server's name among those sharing the store, as a lease holder:
 /// its process id and a random part, so that a restarted server (which may

@@ -3,8 +3,9 @@
 //!
 //! A point is armed by the environment variable `SWITCHBOARD_FAILPOINTS`,
 //! read once: a comma-separated list of `name=action`, where the action is
-//! `error` (an I/O error, as a full or failing disk gives), `panic`, or
-//! `delay` (300 ms, as a slow disk takes, then carry on). Plain,
+//! `error` (an I/O error, as a full or failing disk gives), `panic`,
+//! `delay` (300 ms, as a slow disk takes, then carry on), or `hang` (an
+//! hour: a disk that stopped answering). Plain,
 //! it fires on every pass; preceded by `N*` it fires once, on pass N+1, such
 //! as `sync=50*error`. The points are `sync` (making a flush stable),
 //! `commit` (a transaction) and `writer` (a write on the writer thread).
@@ -19,6 +20,7 @@ enum Action {
     Error,
     Panic,
     Delay,
+    Hang,
 }
 
 struct Point {
@@ -44,6 +46,7 @@ fn points() -> &'static [Point] {
                     "error" => Action::Error,
                     "panic" => Action::Panic,
                     "delay" => Action::Delay,
+                    "hang" => Action::Hang,
                     _ => return None,
                 };
                 tracing::warn!(point = name, ?action, ?after, "fail point armed");
@@ -67,6 +70,10 @@ pub(crate) fn check(name: &str) -> std::io::Result<()> {
         Action::Panic => panic!("fail point \"{name}\""),
         Action::Delay => {
             std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok(())
+        }
+        Action::Hang => {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
             Ok(())
         }
     }

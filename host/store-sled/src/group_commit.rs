@@ -65,12 +65,20 @@ struct Queue {
 /// measurements behind it are in `benches/README.md`.
 const MAX_GATHER: Duration = Duration::from_millis(2);
 
+/// How long one flush may take before the disk counts as failing. sled
+/// 0.34's own periodic flusher can meet a write error (a full disk) first;
+/// its log then never finishes another flush, and the writers waiting on
+/// ours would wait for ever. A flush this slow is a fault either way.
+const FLUSH_STALL: Duration = Duration::from_secs(10);
+
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
     flushes: AtomicU64,
     writes: AtomicU64,
     fault: watch::Sender<Option<String>>,
+    /// When the flush in progress started, if one is.
+    flushing_since: Mutex<Option<Instant>>,
 }
 
 /// The flusher thread and its queue.
@@ -89,12 +97,15 @@ impl GroupCommit {
             flushes: AtomicU64::new(0),
             writes: AtomicU64::new(0),
             fault,
+            flushing_since: Mutex::new(None),
         });
         let worker = Arc::clone(&shared);
         let mut syncer = Syncer::open(dir)?;
         let thread = std::thread::Builder::new()
             .name("sled-group-commit".into())
             .spawn(move || flush_loop(&worker, &db, &mut syncer))?;
+        let watched = Arc::downgrade(&shared);
+        std::thread::Builder::new().name("sled-flush-watch".into()).spawn(move || watch_stalls(&watched))?;
         Ok(GroupCommit { shared, thread: Some(thread) })
     }
 
@@ -138,6 +149,22 @@ impl GroupCommit {
     }
 }
 
+/// Stops the store when a flush has run longer than [`FLUSH_STALL`]; ends
+/// with the store.
+fn watch_stalls(shared: &std::sync::Weak<Shared>) {
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let Some(shared) = shared.upgrade() else { return };
+        let since = *shared.flushing_since.lock().unwrap_or_else(PoisonError::into_inner);
+        if since.is_some_and(|since| since.elapsed() > FLUSH_STALL) && shared.fault.borrow().is_none() {
+            let reason =
+                format!("a flush of the log has not finished in {} s; the disk is failing", FLUSH_STALL.as_secs());
+            tracing::error!(reason = %reason, "the store stops");
+            shared.fault.send_replace(Some(reason));
+        }
+    }
+}
+
 fn flush_loop(shared: &Shared, db: &sled::Db, syncer: &mut Syncer) {
     // When the last flush started and how many writes it carried.
     let mut last: Option<(Instant, usize)> = None;
@@ -178,13 +205,19 @@ fn flush_loop(shared: &Shared, db: &sled::Db, syncer: &mut Syncer) {
             std::mem::take(&mut queue.waiters)
         };
         last = Some((Instant::now(), batch.len()));
-        let result = match shared.fault.borrow().clone() {
+        let fault = shared.fault.borrow().clone();
+        let result = match fault {
             Some(reason) => Err(reason),
-            None => db
-                .flush()
-                .map(drop)
-                .map_err(|e| format!("flush failed: {e}"))
-                .and_then(|()| syncer.sync().map_err(|e| format!("sync failed: {e}"))),
+            None => {
+                *shared.flushing_since.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                let flushed = db
+                    .flush()
+                    .map(drop)
+                    .map_err(|e| format!("flush failed: {e}"))
+                    .and_then(|()| syncer.sync().map_err(|e| format!("sync failed: {e}")));
+                *shared.flushing_since.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                flushed
+            }
         };
         shared.flushes.fetch_add(1, Ordering::Relaxed);
         match &result {
