@@ -515,6 +515,7 @@ async fn openapi_documents_every_route() {
         "GET /api/tickets/{id}/messages",
         "POST /api/tickets/{id}/messages",
         "GET /api/tickets/{id}/messages/{message}/attachments/{index}",
+        "GET /api/conversations/{id}/messages/{seq}/attachments/{index}",
         "GET /api/users",
         "POST /api/users",
         "GET /api/plugins",

@@ -533,7 +533,10 @@ async fn the_demo_enables_every_shipped_channel_and_names_its_pages() {
     assert!(!shipped.is_empty());
     // The e-mail channel is reached by mail, at the demo team's alias.
     assert_eq!(mailed, ["demo@localhost (email-alias)"]);
-    let shipped: Vec<String> = shipped.into_iter().filter(|p| !p.ends_with("/email-alias/")).collect();
+    // WhatsApp needs a Meta business number and its secrets: the demo
+    // cannot make those up, so it leaves the channel off.
+    let shipped: Vec<String> =
+        shipped.into_iter().filter(|p| !p.ends_with("/email-alias/") && !p.ends_with("/whatsapp/")).collect();
     assert_eq!(pages, shipped, "every shipped channel's page is named at start");
     for page in &pages {
         let answer = reqwest::get(page).await.expect("page");

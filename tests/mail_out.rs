@@ -12,7 +12,7 @@ use std::time::Duration;
 use mail_kit::{FIRST, Mail, base64, customer_bodies, mail_server, send, thread_of};
 use mail_sink::{Sink, SinkTls};
 use serde_json::{Value, json};
-use support::Server;
+use support::{Server, eventually};
 
 /// A mail server whose channel may send through `relay`, with the first
 /// mail's ticket; returns the server and that ticket's id.
@@ -22,17 +22,6 @@ async fn with_first_ticket(relay: switchboard_server::RelayConfig) -> (Mail, u64
     assert_eq!(send(m.smtp, "olena@customer.example", "care@help.example.com", FIRST).await.code, 250);
     let id = m.server.tickets("care").await[0]["id"].as_u64().expect("id");
     (m, id)
-}
-
-/// Polls `check` until it gives a value, for up to 10 s.
-async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
-    for _ in 0..400 {
-        if let Some(found) = check().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("{what} did not happen in time");
 }
 
 /// Posts an agent's reply on `ticket` and returns its entry's id.

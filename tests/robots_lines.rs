@@ -9,24 +9,11 @@ mod mail_kit;
 mod mail_sink;
 mod support;
 
-use std::time::Duration;
-
 use chat_kit::Client;
 use mail_kit::{FIRST, mail_server, send};
 use mail_sink::Sink;
 use serde_json::{Value, json};
-use support::Server;
-
-/// Polls `check` until it gives a value, for up to 10 s.
-async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
-    for _ in 0..400 {
-        if let Some(found) = check().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("{what} did not happen in time");
-}
+use support::{Server, eventually};
 
 async fn thread(s: &Server, id: u64) -> Vec<Value> {
     s.get(&format!("/api/tickets/{id}/messages")).await.expect(200).as_array().expect("thread").clone()

@@ -440,3 +440,15 @@ pub async fn install_and_enable(
         .expect("enable");
     assert!(enabled.status().is_success(), "enable {id}: {}", enabled.status());
 }
+
+/// Polls `check` until it gives a value, for up to 10 s: for what a
+/// server does after it answered (a queued delivery, a robot's run).
+pub async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+    for _ in 0..400 {
+        if let Some(found) = check().await {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{what} did not happen in time");
+}

@@ -9,7 +9,8 @@ use crate::{Channel, PluginError, settings};
 
 pub use crate::bindings::exports::switchboard::plugin::reply_handler::Reply;
 pub use crate::bindings::switchboard::plugin::conversations::{
-    ChatMessage, ChatTicket, Conversation, ConversationState, Expect, NewPost, Operator, Origin, Poster, Speaker,
+    ChatMessage, ChatTicket, Conversation, ConversationState, Delivery, Expect, InboundMessage, NewPost, Operator,
+    Origin, Poster, Received, Speaker,
 };
 pub use wit::{ChatEvent, Command, Timer};
 

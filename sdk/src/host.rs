@@ -435,7 +435,7 @@ pub mod conversations {
     use crate::PluginError;
     #[cfg(target_arch = "wasm32")]
     use crate::bindings::switchboard::plugin::conversations as wit;
-    use crate::chat::{ChatMessage, ChatTicket, Conversation, NewPost, Operator};
+    use crate::chat::{ChatMessage, ChatTicket, Conversation, Delivery, InboundMessage, NewPost, Operator, Received};
     use crate::types::ContactInfo;
 
     /// The conversation with this id.
@@ -490,6 +490,20 @@ pub mod conversations {
     /// country database knows it.
     pub fn country_of(client_addr: &str) -> Option<String> {
         host_call!(wit::country_of(client_addr), |h| h.country_of(client_addr))
+    }
+
+    /// Adds a customer's message from outside (a WhatsApp message) to
+    /// their open conversation, opening one when they have none, in one
+    /// durable write; a key received before adds nothing and comes back
+    /// as a duplicate.
+    pub fn receive(message: &InboundMessage) -> Result<Received, PluginError> {
+        host_call!(wit::receive(message), |h| h.receive(message))
+    }
+
+    /// Records how the delivery of a message to the customer went; only
+    /// forward moves count. Returns whether it changed.
+    pub fn set_delivery(id: u64, seq: u64, delivery: &Delivery) -> Result<bool, PluginError> {
+        host_call!(wit::set_delivery(id, seq, delivery), |h| h.set_delivery(id, seq, delivery))
     }
 }
 

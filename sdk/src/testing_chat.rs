@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use crate::PluginError;
 use crate::chat::{
-    ChatMessage, ChatTicket, Conversation, ConversationState, Expect, NewPost, Operator, Origin, Poster, Speaker,
+    ChatMessage, ChatTicket, Conversation, ConversationState, Delivery, Expect, InboundMessage, NewPost, Operator,
+    Origin, Poster, Received, Speaker,
 };
 use crate::testing::{FakeHost, Host};
 use crate::types::{ContactInfo, NewTicket};
@@ -21,6 +22,14 @@ pub(crate) struct ChatState {
     online: BTreeMap<String, Vec<Operator>>,
     timers: BTreeMap<String, (u64, String)>,
     countries: BTreeMap<String, String>,
+    /// Customers' open conversations by channel and address.
+    customers: BTreeMap<(String, String), u64>,
+    /// Received messages' places by key.
+    keys: BTreeMap<String, (u64, u64)>,
+    /// What each received message came with.
+    inbound: BTreeMap<(u64, u64), InboundMessage>,
+    /// Delivery reports by conversation and message.
+    deliveries: BTreeMap<(u64, u64), Delivery>,
 }
 
 impl ChatState {
@@ -81,6 +90,11 @@ impl FakeHost {
         self.state.borrow().chat.conversations.get(&id).cloned().expect("a conversation the test opened")
     }
 
+    /// Every conversation, in the order they were opened.
+    pub fn chats(&self) -> Vec<Conversation> {
+        self.state.borrow().chat.conversations.values().cloned().collect()
+    }
+
     /// Every message of a conversation, oldest first.
     pub fn chat_messages(&self, id: u64) -> Vec<ChatMessage> {
         self.state.borrow().chat.messages.get(&id).cloned().unwrap_or_default()
@@ -106,6 +120,17 @@ impl FakeHost {
     /// The timers set, by key: milliseconds ahead and payload.
     pub fn timers(&self) -> BTreeMap<String, (u64, String)> {
         self.state.borrow().chat.timers.clone()
+    }
+
+    /// What the plugin handed over with received message `seq` of
+    /// conversation `id`: its key and files.
+    pub fn inbound(&self, id: u64, seq: u64) -> Option<InboundMessage> {
+        self.state.borrow().chat.inbound.get(&(id, seq)).cloned()
+    }
+
+    /// The delivery recorded for message `seq` of conversation `id`.
+    pub fn delivery(&self, id: u64, seq: u64) -> Option<Delivery> {
+        self.state.borrow().chat.deliveries.get(&(id, seq)).cloned()
     }
 
     /// The country database knows `addr` to be in `country`.
@@ -213,6 +238,60 @@ impl Host<'_> {
             self.0.chat.stamp(id, Speaker::System, &note, Expect::Text)?;
         }
         Ok(made.id)
+    }
+
+    pub(crate) fn receive(&mut self, message: &InboundMessage) -> Result<Received, PluginError> {
+        if let Some(&(conversation, seq)) = self.0.chat.keys.get(&message.key) {
+            return Ok(Received { conversation, seq, opened: false, duplicate: true });
+        }
+        let chat = &mut self.0.chat;
+        let place = (message.channel.clone(), message.customer.clone());
+        let open = chat
+            .customers
+            .get(&place)
+            .copied()
+            .filter(|id| chat.conversations.get(id).is_some_and(|c| c.state != ConversationState::Ended));
+        let (id, opened) = match open {
+            Some(id) => (id, false),
+            None => {
+                let id = chat.conversations.len() as u64 + 1;
+                let c = Conversation {
+                    id,
+                    channel: message.channel.clone(),
+                    state: ConversationState::Waiting,
+                    origin: Origin { page_url: None, country: None, language: None },
+                    operators: Vec::new(),
+                    contact: None,
+                    ticket: None,
+                    last_seq: 0,
+                };
+                chat.conversations.insert(id, c);
+                chat.customers.insert(place, id);
+                (id, true)
+            }
+        };
+        let seq = chat.stamp(id, Speaker::Visitor, &message.body, Expect::Text)?.seq;
+        chat.keys.insert(message.key.clone(), (id, seq));
+        chat.inbound.insert((id, seq), message.clone());
+        Ok(Received { conversation: id, seq, opened, duplicate: false })
+    }
+
+    pub(crate) fn set_delivery(&mut self, id: u64, seq: u64, delivery: &Delivery) -> Result<bool, PluginError> {
+        let rank = |d: &Delivery| match d {
+            Delivery::Sent(_) => 1,
+            Delivery::Delivered => 2,
+            Delivery::Read => 3,
+            Delivery::Failed(_) => 4,
+        };
+        if !self.0.chat.messages.get(&id).is_some_and(|m| m.iter().any(|m| m.seq == seq)) {
+            return Err(PluginError::NotFound(format!("conversation {id} has no message {seq}")));
+        }
+        let old = self.0.chat.deliveries.get(&(id, seq));
+        if old.is_some_and(|o| matches!(o, Delivery::Failed(_)) || rank(o) >= rank(delivery)) {
+            return Ok(false);
+        }
+        self.0.chat.deliveries.insert((id, seq), delivery.clone());
+        Ok(true)
     }
 
     pub(crate) fn end(&mut self, id: u64) -> Result<(), PluginError> {

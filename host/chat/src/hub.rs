@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use switchboard_bus::{Bus, Event};
 use switchboard_core::{
-    Author, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, Expect, Speaker,
-    TicketDraft, Timestamp,
+    Author, ChatDelivery, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, Expect,
+    InboundDraft, Speaker, TicketDraft, Timestamp,
 };
-use switchboard_store::{Changed, ConversationStore, ConversationTicket};
+use switchboard_store::{Changed, ConversationStore, ConversationTicket, Received};
 use tokio::sync::{broadcast, watch};
 
 use crate::ChatError;
@@ -126,6 +126,36 @@ impl Hub {
             self.inner.announce_change(changed).await;
         }
         Ok(made)
+    }
+
+    /// Adds a customer's message from outside, once durable, and tells
+    /// every server: the conversation's followers of the message, the
+    /// team's operators of a conversation opened for it. A duplicate
+    /// wrote nothing and tells nobody.
+    pub async fn receive(&self, draft: InboundDraft, now: Timestamp) -> Result<Received, ChatError> {
+        let got = self.inner.store.receive(draft, now).await?.durable().await?;
+        if !got.duplicate {
+            let id = got.conversation.id;
+            self.inner.announce(&format!("{MESSAGE_SUBJECT}.{id}"), got.message.seq).await;
+            if got.opened {
+                self.inner.announce(&format!("{TEAM_SUBJECT}.{}", got.conversation.team), id).await;
+            }
+        }
+        Ok(got)
+    }
+
+    /// Records a delivery report on a message, once durable. Followers
+    /// read each message once, so an operator sees the report when they
+    /// follow the conversation again (the operator console's live ticks
+    /// are work of their own).
+    pub async fn report_delivery(
+        &self,
+        id: ConversationId,
+        seq: u64,
+        delivery: ChatDelivery,
+    ) -> Result<Option<ChatMessage>, ChatError> {
+        let changed = self.inner.store.report_delivery(id, seq, delivery).await?.durable().await?;
+        Ok(changed)
     }
 
     /// The store the hub writes through, for reads.

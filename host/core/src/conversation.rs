@@ -123,6 +123,10 @@ pub struct Conversation {
     pub last_seq: u64,
     /// A hash of the visitor's token.
     pub token_hash: String,
+    /// The customer's address on the channel (a phone number), for a
+    /// conversation the channel opened for a message from outside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
     /// When it was opened.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -197,6 +201,13 @@ pub struct ChatMessage {
     pub expect: Expect,
     /// When it was said.
     pub at: Timestamp,
+    /// The files that came with it (a customer's photo).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::Attachment>,
+    /// How its delivery to the customer went, for a channel that reports
+    /// it (WhatsApp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::ChatDelivery>,
 }
 
 /// A change to a conversation, with the system message it writes.
@@ -247,6 +258,7 @@ impl Conversation {
             ticket: None,
             last_seq: 0,
             token_hash: draft.token_hash,
+            customer: None,
             created_at: now,
             updated_at: now,
         })
@@ -361,10 +373,19 @@ impl Conversation {
         Ok(Some(self.stamp(Speaker::System, text, now)))
     }
 
-    fn stamp(&mut self, speaker: Speaker, body: String, now: Timestamp) -> ChatMessage {
+    pub(crate) fn stamp(&mut self, speaker: Speaker, body: String, now: Timestamp) -> ChatMessage {
         self.last_seq += 1;
         self.updated_at = now;
-        ChatMessage { conversation: self.id, seq: self.last_seq, speaker, body, expect: Expect::Text, at: now }
+        ChatMessage {
+            conversation: self.id,
+            seq: self.last_seq,
+            speaker,
+            body,
+            expect: Expect::Text,
+            at: now,
+            attachments: Vec::new(),
+            delivery: None,
+        }
     }
 }
 

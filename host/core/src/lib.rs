@@ -11,6 +11,7 @@ mod attachment;
 mod contact;
 mod conversation;
 mod error;
+mod inbound;
 mod message;
 mod plugin;
 mod presence;
@@ -37,6 +38,7 @@ pub use conversation::{
     ConversationState, Expect, MAX_CHAT_MESSAGE_LEN, MAX_CHOICE_LEN, MAX_CHOICES, Speaker,
 };
 pub use error::CoreError;
+pub use inbound::{ChatDelivery, ChatDeliveryState, InboundDraft, MAX_INBOUND_KEY_LEN};
 pub use message::{Author, Delivery, DeliveryState, Message, MessageDraft, MessageKind};
 pub use plugin::{
     Capability, Installation, Limits, Manifest, PluginKind, PluginRecord, PublicLimits, parse_version,

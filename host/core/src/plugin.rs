@@ -50,6 +50,14 @@ pub enum Capability {
         /// The address, lowercase; `None` for the team's alias.
         from: Option<String>,
     },
+    /// Send HTTP requests to the host of the URL in one of the
+    /// installation's settings (`http:setting:<name>`), such as a
+    /// provider's API address that an admin may point elsewhere: a grant
+    /// that follows the setting rather than naming one host for ever.
+    HttpSetting {
+        /// The setting's name: a top-level property of the settings.
+        setting: String,
+    },
     /// Run the installation's live conversations (`chat`).
     Chat,
     /// Set durable, keyed callbacks (`timers`).
@@ -58,7 +66,8 @@ pub enum Capability {
 
 impl Capability {
     /// Parses `tickets`, `storage`, `chat`, `timers`, `http:<host>`,
-    /// `http:<host>:<port>`, `mail:team` or `mail:<address>`.
+    /// `http:<host>:<port>`, `http:setting:<name>`, `mail:team` or
+    /// `mail:<address>`.
     pub fn parse(text: &str) -> Result<Capability, CoreError> {
         let bad = |why: &str| CoreError::invalid("capabilities", format!("\"{text}\" {why}"));
         match text {
@@ -73,9 +82,19 @@ impl Capability {
                         crate::normalize_email(address).map_err(|_| bad("does not name a valid e-mail address"))?;
                     return Ok(Capability::Mail { from: Some(address) });
                 }
+                if let Some(setting) = text.strip_prefix("http:setting:")
+                    && setting.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                {
+                    if setting.len() > 64
+                        || !setting.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    {
+                        return Err(bad("names a setting that is not lowercase letters, digits and _ (at most 64)"));
+                    }
+                    return Ok(Capability::HttpSetting { setting: setting.to_owned() });
+                }
                 let Some(target) = text.strip_prefix("http:") else {
                     return Err(bad(
-                        "is not a capability; use tickets, storage, chat, timers, http:<host>[:<port>], mail:team or mail:<address>",
+                        "is not a capability; use tickets, storage, chat, timers, http:<host>[:<port>], http:setting:<name>, mail:team or mail:<address>",
                     ));
                 };
                 let (host, port) = match target.rsplit_once(':') {
@@ -119,6 +138,7 @@ impl fmt::Display for Capability {
             Capability::Timers => f.write_str("timers"),
             Capability::Http { host, port: None } => write!(f, "http:{host}"),
             Capability::Http { host, port: Some(p) } => write!(f, "http:{host}:{p}"),
+            Capability::HttpSetting { setting } => write!(f, "http:setting:{setting}"),
             Capability::Mail { from: None } => f.write_str("mail:team"),
             Capability::Mail { from: Some(address) } => write!(f, "mail:{address}"),
         }

@@ -70,7 +70,16 @@ mod tests {
 
     fn said(seq: u64, speaker: Speaker, body: &str) -> ChatMessage {
         let at = Timestamp::from_second(1_796_292_900 + seq as i64 * 60).expect("time");
-        ChatMessage { conversation: 7, seq, speaker, body: body.into(), expect: Expect::Text, at }
+        ChatMessage {
+            conversation: 7,
+            seq,
+            speaker,
+            body: body.into(),
+            expect: Expect::Text,
+            at,
+            attachments: Vec::new(),
+            delivery: None,
+        }
     }
 
     #[test]

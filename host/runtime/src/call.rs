@@ -184,10 +184,12 @@ impl Runtime {
     /// version asks for count: one an upgrade dropped gives nothing, also
     /// before the server has forgotten it.
     pub(crate) fn installation_scope(loaded: &Loaded, installation: &Installation, secrets: &Secrets) -> Scope {
+        let mut grants = installation.grants_in_force(&loaded.manifest);
+        crate::setting_hosts::resolve(&mut grants, &installation.settings, &loaded.manifest);
         Scope {
             plugin: installation.plugin.as_str().into(),
             team: installation.team.as_str().into(),
-            grants: installation.grants_in_force(&loaded.manifest),
+            grants,
             limits: installation.limits,
             secrets: secrets.clone(),
             read_only: false,

@@ -269,7 +269,9 @@ pub(crate) fn plugin_error(e: StoreError) -> PluginError {
         | StoreError::UnknownContact(_)
         | StoreError::UnknownMessage { .. }
         | StoreError::UnknownAttachment { .. }
-        | StoreError::UnknownConversation(_) => PluginError::NotFound(e.to_string()),
+        | StoreError::UnknownConversation(_)
+        | StoreError::UnknownChatMessage { .. }
+        | StoreError::UnknownChatAttachment { .. } => PluginError::NotFound(e.to_string()),
         StoreError::Rule(_)
         | StoreError::ExternalKeyTaken { .. }
         | StoreError::StorageFull { .. }

@@ -47,7 +47,7 @@ use crate::state::AppState;
         (name = "contacts", description = "Customers"),
         (name = "users", description = "Admins and agents"),
         (name = "plugins", description = "Channel and robot plugins, and their installation per team"),
-        (name = "chat", description = "Live chat: the operator websocket"),
+        (name = "chat", description = "Live chat and WhatsApp: the operator websocket and the files customers send"),
         (name = "meta", description = "This document")
     )
 )]
@@ -104,6 +104,7 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(tickets::get_ticket, tickets::patch_ticket))
         .routes(routes!(messages::create_message, messages::list_messages))
         .routes(routes!(attachments::get_attachment))
+        .routes(routes!(attachments::get_chat_attachment))
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(contacts::find_contact))
         .routes(routes!(contacts::get_contact))

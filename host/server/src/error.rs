@@ -215,6 +215,8 @@ impl From<StoreError> for ApiError {
             | StoreError::UnknownMessage { .. }
             | StoreError::UnknownAttachment { .. }
             | StoreError::UnknownConversation(_)
+            | StoreError::UnknownChatMessage { .. }
+            | StoreError::UnknownChatAttachment { .. }
             | StoreError::NotEnabled { .. } => ApiError::not_found(e.to_string()),
             StoreError::SlugTaken(_)
             | StoreError::AliasTaken { .. }

@@ -53,10 +53,22 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, (String, String)> {
     };
     // A schema that cannot be used would refuse every team's settings, or
     // none; it is the vendor's mistake, found at install.
-    SettingsSchema::compile(&manifest.settings_schema).map_err(|e| match e {
+    let schema = SettingsSchema::compile(&manifest.settings_schema).map_err(|e| match e {
         switchboard_core::CoreError::Invalid { field, reason } => (format!("manifest.{field}"), reason),
         other => ("manifest".into(), other.to_string()),
     })?;
+    // A grant that follows a setting must name a plain string setting: a
+    // secret's value is never read outside the call that uses it.
+    for capability in &manifest.capabilities {
+        if let Capability::HttpSetting { setting } = capability
+            && (!schema.has_string_property(setting) || schema.secrets().contains(setting))
+        {
+            return Err((
+                "manifest.capabilities".into(),
+                format!("\"{capability}\" must name a string property of settings_schema that is not writeOnly"),
+            ));
+        }
+    }
     manifest.validate().map_err(|e| match e {
         switchboard_core::CoreError::Invalid { field, reason } => (format!("manifest.{field}"), reason),
         other => ("manifest".into(), other.to_string()),
@@ -111,5 +123,26 @@ mod tests {
         assert_eq!(bad.0, "manifest.id");
         let bad = parse_manifest(&toml.replace("kind = \"robot\"", "kind = \"bot\"")).expect_err("bad kind");
         assert!(bad.1.contains("bot"), "{bad:?}");
+    }
+
+    #[test]
+    fn a_grant_that_follows_a_setting_names_a_plain_string_setting() {
+        let with = |props: &str| {
+            format!(
+                "id = \"x\"\nname = \"X\"\nversion = \"1.0.0\"\nkind = \"channel\"\nvendor = \"V\"\nwit = \"0.1.10\"\n\
+                 capabilities = [\"http:setting:graph_url\"]\n[settings_schema]\ntype = \"object\"\n{props}"
+            )
+        };
+        let fine = parse_manifest(&with("[settings_schema.properties.graph_url]\ntype = \"string\"\n")).expect("fine");
+        assert_eq!(fine.capabilities[0].to_string(), "http:setting:graph_url");
+        for props in [
+            "",
+            "[settings_schema.properties.graph_url]\ntype = \"integer\"\n",
+            "[settings_schema.properties.graph_url]\ntype = \"string\"\nwriteOnly = true\n",
+        ] {
+            let bad = parse_manifest(&with(props)).expect_err(props);
+            assert_eq!(bad.0, "manifest.capabilities", "{bad:?}");
+            assert!(bad.1.contains("http:setting:graph_url"), "{bad:?}");
+        }
     }
 }

@@ -37,6 +37,8 @@ pub struct SettingsSchema {
     validator: Option<Validator>,
     secrets: Vec<String>,
     templates: Vec<String>,
+    /// The top-level properties whose type is `string`.
+    strings: Vec<String>,
 }
 
 impl SettingsSchema {
@@ -44,7 +46,12 @@ impl SettingsSchema {
     /// settings. The error names what is wrong in the schema.
     pub fn compile(schema: &str) -> Result<SettingsSchema, CoreError> {
         if schema.trim().is_empty() {
-            return Ok(SettingsSchema { validator: None, secrets: Vec::new(), templates: Vec::new() });
+            return Ok(SettingsSchema {
+                validator: None,
+                secrets: Vec::new(),
+                templates: Vec::new(),
+                strings: Vec::new(),
+            });
         }
         let value: Value = serde_json::from_str(schema)
             .map_err(|e| CoreError::invalid("settings_schema", format!("is not JSON: {e}")))?;
@@ -57,7 +64,20 @@ impl SettingsSchema {
             .with_pattern_options(PatternOptions::regex())
             .build(&value)
             .map_err(|e| CoreError::invalid("settings_schema", format!("is not a usable JSON Schema: {e}")))?;
-        Ok(SettingsSchema { validator: Some(validator), secrets, templates })
+        let strings = value
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, p)| p.get("type") == Some(&Value::String("string".into())))
+            .map(|(name, _)| name.clone())
+            .collect();
+        Ok(SettingsSchema { validator: Some(validator), secrets, templates, strings })
+    }
+
+    /// Whether the schema has a top-level property `name` of type string.
+    pub fn has_string_property(&self, name: &str) -> bool {
+        self.strings.iter().any(|s| s == name)
     }
 
     /// The names of the secret properties, in the schema's order.

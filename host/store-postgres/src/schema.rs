@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_attachments.sql"),
     include_str!("../migrations/0005_conversations.sql"),
     include_str!("../migrations/0006_presence.sql"),
+    include_str!("../migrations/0007_inbound.sql"),
 ];
 
 /// An arbitrary key for the advisory lock that lets one server migrate at

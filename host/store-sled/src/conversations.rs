@@ -3,10 +3,12 @@
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Author, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState,
-    Expect, Speaker, TicketDraft, Timestamp,
+    Attachment, Author, ChatDelivery, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId,
+    ConversationState, Expect, InboundDraft, Speaker, TicketDraft, Timestamp,
 };
-use switchboard_store::{Changed, Committed, ConversationStore, ConversationTicket, MAX_CHAT_PAGE, StoreError};
+use switchboard_store::{
+    Changed, Committed, ConversationStore, ConversationTicket, MAX_CHAT_PAGE, Received, StoreError, kept_chat_file,
+};
 
 use crate::SledResult;
 use crate::codec::decode;
@@ -24,6 +26,8 @@ const WRITE: Trees = Trees::of(&[
     Tree::ConversationTokens,
     Tree::ConversationStates,
 ]);
+/// What a message from outside touches besides.
+const INBOUND: Trees = Trees::of(&[Tree::InboundCustomers, Tree::InboundKeys, Tree::Attachments]);
 /// What conversation reads look at.
 const READ: Trees =
     Trees::of(&[Tree::Conversations, Tree::ChatMessages, Tree::ConversationTokens, Tree::ConversationStates]);
@@ -42,6 +46,31 @@ impl Tx<'_> {
         }
         self.put_ticket(Some(&old), &ticket)?;
         self.after_change(&team, &old, &ticket, lines, now)
+    }
+
+    fn chat_message(&self, id: ConversationId, seq: u64) -> TxResult<ChatMessage> {
+        match self.get(Tree::ChatMessages, &keys::chat_message(id, seq), "chat message")? {
+            Some(m) => Ok(m),
+            None => abort(StoreError::UnknownChatMessage { conversation: id, seq }),
+        }
+    }
+
+    /// The customer's open conversation, or a new one: the index names at
+    /// most one, and an ended one no longer counts.
+    fn customer_conversation(&self, draft: &InboundDraft, now: Timestamp) -> TxResult<(Conversation, bool)> {
+        let key = keys::inbound(&draft.team, &draft.plugin, &draft.customer);
+        if let Some(id) = self.id_at(Tree::InboundCustomers, &key)? {
+            let c = self.conversation(id)?;
+            if c.is_open() {
+                return Ok((c, false));
+            }
+        }
+        self.team(&draft.team)?;
+        let id = self.next_id(Sequence::Conversation)?;
+        let c = Conversation::open_inbound(id, draft, now);
+        self.put_raw(Tree::InboundCustomers, &key, keys::id(id).as_slice())?;
+        self.put_raw(Tree::ConversationStates, &keys::conversation_state(&c.team, c.state, id), &[][..])?;
+        Ok((c, true))
     }
 
     fn conversation(&self, id: ConversationId) -> TxResult<Conversation> {
@@ -204,5 +233,73 @@ impl ConversationStore for SledStore {
             }
         }
         self.read(READ, Ok(found)).await
+    }
+
+    async fn receive(&self, draft: InboundDraft, now: Timestamp) -> Result<Committed<Received>, StoreError> {
+        let files = draft.check()?;
+        self.write(WRITE.and(INBOUND), move |tx| {
+            let key = keys::inbound(&draft.team, &draft.plugin, &draft.key);
+            if let Some(place) = tx.get_raw(Tree::InboundKeys, &key)? {
+                let (id, seq) = (place.get(..8).and_then(keys::read_id), place.get(8..).and_then(keys::read_id));
+                let (Some(id), Some(seq)) = (id, seq) else {
+                    return abort(StoreError::Corrupt {
+                        what: "inbound key".into(),
+                        reason: format!("{} bytes", place.len()),
+                    });
+                };
+                let conversation = tx.conversation(id)?;
+                let message = tx.chat_message(id, seq)?;
+                return Ok(Received { conversation, message, opened: false, duplicate: true });
+            }
+            let (mut c, opened) = tx.customer_conversation(&draft, now)?;
+            let was = c.state;
+            let message = c.receive(&draft.body, files.clone(), now).or_abort()?;
+            for (index, data) in draft.attachments.iter().enumerate() {
+                if let Some(data) = data.data() {
+                    tx.put_raw(Tree::Attachments, &keys::chat_attachment(c.id, message.seq, index), &**data)?;
+                }
+            }
+            tx.put_raw(Tree::InboundKeys, &key, [keys::id(c.id), keys::id(message.seq)].concat())?;
+            tx.keep_conversation(&c, was, Some(&message))?;
+            Ok(Received { conversation: c, message, opened, duplicate: false })
+        })
+        .await
+    }
+
+    async fn report_delivery(
+        &self,
+        id: ConversationId,
+        seq: u64,
+        delivery: ChatDelivery,
+    ) -> Result<Committed<Option<ChatMessage>>, StoreError> {
+        self.write(WRITE, move |tx| {
+            let mut message = tx.chat_message(id, seq)?;
+            if !message.report(delivery.clone()) {
+                return Ok(None);
+            }
+            tx.put(Tree::ChatMessages, &keys::chat_message(id, seq), &message)?;
+            Ok(Some(message))
+        })
+        .await
+    }
+
+    async fn chat_attachment(
+        &self,
+        id: ConversationId,
+        seq: u64,
+        index: usize,
+    ) -> Result<(Attachment, Vec<u8>), StoreError> {
+        let found = self.inner.get::<ChatMessage>(Tree::ChatMessages, &keys::chat_message(id, seq), "chat message");
+        let message = self
+            .read(READ.and(INBOUND), found)
+            .await?
+            .ok_or(StoreError::UnknownChatMessage { conversation: id, seq })?;
+        let listed = kept_chat_file(&message, index)?.clone();
+        let data = self.inner.tree(Tree::Attachments).get(keys::chat_attachment(id, seq, index)).backend()?;
+        let data = data.ok_or_else(|| StoreError::Corrupt {
+            what: "attachment".to_owned(),
+            reason: format!("message {seq} of conversation {id} lists file {index} but its content is missing"),
+        })?;
+        Ok((listed, data.to_vec()))
     }
 }

@@ -171,6 +171,25 @@ pub(crate) fn chat_message(conversation: u64, seq: u64) -> [u8; 16] {
     k
 }
 
+/// A file of a conversation message: a marker byte (so that no thread
+/// entry's 10-byte key is ever one), the conversation, the message's
+/// number, then the file's place in its list.
+pub(crate) fn chat_attachment(conversation: u64, seq: u64, index: usize) -> [u8; 19] {
+    let mut k = [0; 19];
+    k[0] = b'c';
+    k[1..9].copy_from_slice(&id(conversation));
+    k[9..17].copy_from_slice(&id(seq));
+    k[17..].copy_from_slice(&u16::try_from(index).unwrap_or(u16::MAX).to_be_bytes());
+    k
+}
+
+/// A customer's address, or a received message's key, in an installation:
+/// plugin ids never contain a zero byte, so one installation's entries
+/// never cover another's.
+pub(crate) fn inbound(slug: &str, plugin: &str, value: &str) -> Vec<u8> {
+    plugin_kv(slug, plugin, value)
+}
+
 /// The prefix of a team's conversations in one state.
 pub(crate) fn conversation_state_prefix(team: &str, state: switchboard_core::ConversationState) -> Vec<u8> {
     use switchboard_core::ConversationState as S;

@@ -66,11 +66,17 @@ pub(crate) enum Tree {
     ConversationStates,
     /// Operators' presence by team, chat channel and user.
     Presence,
+    /// The open conversation of each customer who writes from outside,
+    /// by team, plugin and the customer's address.
+    InboundCustomers,
+    /// The place of each message received from outside, by team, plugin
+    /// and the channel's key for it: a retried delivery finds it here.
+    InboundKeys,
 }
 
 impl Tree {
     /// Every tree, in the order transactions see them.
-    pub(crate) const ALL: [Tree; 30] = [
+    pub(crate) const ALL: [Tree; 32] = [
         Tree::Meta,
         Tree::Teams,
         Tree::Aliases,
@@ -101,6 +107,8 @@ impl Tree {
         Tree::ConversationTokens,
         Tree::ConversationStates,
         Tree::Presence,
+        Tree::InboundCustomers,
+        Tree::InboundKeys,
     ];
 
     /// The tree's name in the sled database.
@@ -136,6 +144,8 @@ impl Tree {
             Tree::ConversationTokens => "conversation_tokens",
             Tree::ConversationStates => "conversation_states",
             Tree::Presence => "presence",
+            Tree::InboundCustomers => "inbound_customers",
+            Tree::InboundKeys => "inbound_keys",
         }
     }
 

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use switchboard_core::{
-    Author, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId, ConversationState,
-    Expect, Speaker, Ticket, TicketDraft, Timestamp,
+    Attachment, Author, ChatDelivery, ChatMessage, Conversation, ConversationChange, ConversationDraft, ConversationId,
+    ConversationState, Expect, InboundDraft, Speaker, Ticket, TicketDraft, Timestamp,
 };
 
 use crate::{Committed, StoreError};
@@ -29,6 +29,26 @@ pub struct ConversationTicket {
     /// What linking it changed; `None` when the conversation already had
     /// this ticket and nothing was written.
     pub changed: Option<Changed>,
+}
+
+/// What became of a customer's message from outside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The conversation it is in, after it.
+    pub conversation: Conversation,
+    /// The message: the first copy's, for a duplicate.
+    pub message: ChatMessage,
+    /// Whether the conversation was opened for it.
+    pub opened: bool,
+    /// Whether its key was known, so that nothing was written.
+    pub duplicate: bool,
+}
+
+/// File `index` of conversation message `m`, if it lists it as kept: the
+/// check every backend makes before it reads a file's content.
+pub fn kept_chat_file(m: &ChatMessage, index: usize) -> Result<&Attachment, StoreError> {
+    let unknown = || StoreError::UnknownChatAttachment { conversation: m.conversation, seq: m.seq, index };
+    m.attachments.get(index).filter(|a| a.dropped.is_none()).ok_or_else(unknown)
 }
 
 /// Live conversations. Each message gets the next sequence number of its
@@ -98,4 +118,31 @@ pub trait ConversationStore: Send + Sync {
         state: ConversationState,
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError>;
+
+    /// Adds a customer's message from outside (see [`InboundDraft`]) to
+    /// their open conversation in the plugin's installation, opening one
+    /// when they have none (or only ended ones), in one write with its
+    /// kept files. A key the installation received before writes nothing
+    /// and returns the first copy, marked as a duplicate. Refused with
+    /// [`StoreError::UnknownTeam`] for a team that does not exist.
+    async fn receive(&self, draft: InboundDraft, now: Timestamp) -> Result<Committed<Received>, StoreError>;
+
+    /// Records a delivery report on message `seq` of conversation `id`,
+    /// if it moves the message forward (see [`ChatMessage::report`]).
+    /// Returns the message when it changed, `None` when it did not.
+    async fn report_delivery(
+        &self,
+        id: ConversationId,
+        seq: u64,
+        delivery: ChatDelivery,
+    ) -> Result<Committed<Option<ChatMessage>>, StoreError>;
+
+    /// File `index` of message `seq` of conversation `id`, as the message
+    /// lists it, and its content.
+    async fn chat_attachment(
+        &self,
+        id: ConversationId,
+        seq: u64,
+        index: usize,
+    ) -> Result<(Attachment, Vec<u8>), StoreError>;
 }

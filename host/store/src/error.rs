@@ -43,6 +43,24 @@ pub enum StoreError {
     /// No conversation has this id.
     #[error("unknown conversation {0}")]
     UnknownConversation(u64),
+    /// A conversation has no message with this number.
+    #[error("conversation {conversation} has no message {seq}")]
+    UnknownChatMessage {
+        /// The conversation.
+        conversation: u64,
+        /// The number asked for.
+        seq: u64,
+    },
+    /// A conversation message lists no kept file at this place.
+    #[error("message {seq} of conversation {conversation} has no kept file {index}")]
+    UnknownChatAttachment {
+        /// The conversation.
+        conversation: u64,
+        /// The message's number.
+        seq: u64,
+        /// The place asked for.
+        index: usize,
+    },
     /// Another conversation has this visitor token.
     #[error("the conversation token is taken")]
     TokenTaken,

@@ -39,7 +39,7 @@ mod users;
 
 pub use committed::{Committed, Durability};
 pub use contacts::ContactStore;
-pub use conversations::{Changed, ConversationStore, ConversationTicket, MAX_CHAT_PAGE};
+pub use conversations::{Changed, ConversationStore, ConversationTicket, MAX_CHAT_PAGE, Received, kept_chat_file};
 pub use delivery::{DeliveryEntry, DeliveryJob, Queued};
 pub use error::StoreError;
 pub use health::Health;

@@ -5,16 +5,18 @@ use std::sync::Arc;
 
 use switchboard_chat::{ChatError, Hub};
 use switchboard_core::{
-    Author, Capability, Conversation, ConversationChange, ConversationState, Speaker, TicketDraft, chat_title,
-    transcript,
+    Author, Capability, ChatDelivery, ChatDeliveryState, Conversation, ConversationChange, ConversationState,
+    InboundDraft, MAX_INBOUND_KEY_LEN, Speaker, TicketDraft, chat_title, transcript,
 };
 use switchboard_store::MAX_CHAT_PAGE;
 
 use crate::bindings::chat_channel::switchboard::plugin::conversations::{
-    self as wit_chat, ChatTicket, Host, NewPost, Operator, Poster,
+    self as wit_chat, ChatTicket, Delivery, Host, InboundMessage, NewPost, Operator, Poster, Received,
 };
 use crate::bindings::wit::{ContactInfo, PluginError};
-use crate::convert::{chat_message_to_wit, contact_from_wit, conversation_to_wit, expect_from_wit, priority_from_wit};
+use crate::convert::{
+    attachment_from_wit, chat_message_to_wit, contact_from_wit, conversation_to_wit, expect_from_wit, priority_from_wit,
+};
 use crate::host::{HostState, plugin_error};
 
 /// The most messages a transcript reads: enough for any conversation a
@@ -224,5 +226,51 @@ impl Host for HostState {
         let lookup = self.services.chat.get()?.country_of.clone()?;
         let addr = client_addr.trim().parse().ok()?;
         lookup(addr)
+    }
+
+    async fn receive(&mut self, message: InboundMessage) -> Result<Received, PluginError> {
+        let (hub, now) = (self.hub()?, self.now());
+        let draft = InboundDraft {
+            team: self.scope.team.to_string(),
+            plugin: self.scope.plugin.to_string(),
+            channel: message.channel,
+            customer: message.customer,
+            key: message.key,
+            body: message.body,
+            attachments: message.attachments.into_iter().map(attachment_from_wit).collect(),
+        };
+        let write = async move {
+            let got = hub.receive(draft, now).await.map_err(chat_error)?;
+            Ok(Received {
+                conversation: got.conversation.id,
+                seq: got.message.seq,
+                opened: got.opened,
+                duplicate: got.duplicate,
+            })
+        };
+        self.timed(write).await
+    }
+
+    async fn set_delivery(&mut self, id: u64, seq: u64, delivery: Delivery) -> Result<bool, PluginError> {
+        let (own, hub, now) = (self.own_conversation(id)?, self.hub()?, self.now());
+        let (state, detail) = match delivery {
+            Delivery::Sent(provider_id) => {
+                if provider_id.len() > MAX_INBOUND_KEY_LEN {
+                    return Err(PluginError::Permanent(format!(
+                        "delivery: a provider's id has at most {MAX_INBOUND_KEY_LEN} bytes"
+                    )));
+                }
+                (ChatDeliveryState::Sent, provider_id)
+            }
+            Delivery::Delivered => (ChatDeliveryState::Delivered, String::new()),
+            Delivery::Read => (ChatDeliveryState::Read, String::new()),
+            Delivery::Failed(why) => (ChatDeliveryState::Failed, why),
+        };
+        let write = async move {
+            own.await?;
+            let report = ChatDelivery::new(state, &detail, now);
+            Ok(hub.report_delivery(id, seq, report).await.map_err(chat_error)?.is_some())
+        };
+        self.timed(write).await
     }
 }

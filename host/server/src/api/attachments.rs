@@ -1,5 +1,7 @@
 //! `/api/tickets/{id}/messages/{message}/attachments/{index}`: the content
-//! of a file that came with a thread entry, such as an e-mail attachment.
+//! of a file that came with a thread entry, such as an e-mail attachment;
+//! `/api/conversations/{id}/messages/{seq}/attachments/{index}`: one that
+//! came with a conversation message, such as a WhatsApp photo.
 //!
 //! Files come from customers, so whatever they hold must not run in the
 //! agent's browser under Switchboard's origin: every file is served as a
@@ -16,6 +18,7 @@ use switchboard_core::{Attachment, Message};
 use utoipa::ToSchema;
 
 use super::tickets::parse_id;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Path;
 use crate::state::AppState;
@@ -87,6 +90,41 @@ pub async fn get_attachment(
         .parse()
         .map_err(|_| ApiError::not_found(format!("unknown file \"{index}\": files are numbered from 0")))?;
     let (file, data) = state.stores.tickets.attachment(id, message, index).await?;
+    Ok(serve(&file, data))
+}
+
+/// The content of a kept file of a conversation message, such as a photo
+/// a customer sent on WhatsApp, for an operator of the conversation's
+/// team (another team's conversation is "not found", like one that does
+/// not exist). Served as [`get_attachment`] serves a thread entry's.
+#[utoipa::path(get, path = "/conversations/{id}/messages/{seq}/attachments/{index}", tag = "chat",
+    params(("id" = u64, Path, description = "conversation number"), ("seq" = u64, Path, description = "the message's number"),
+        ("index" = usize, Path, description = "the file's place in the message's `attachments`")),
+    responses((status = 200, description = "the file's content", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, body = ErrorBody)))]
+pub async fn get_chat_attachment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, seq, index)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let number = |what: &str, text: &str| {
+        text.parse::<u64>()
+            .map_err(|_| ApiError::not_found(format!("unknown {what} \"{text}\": {what}s are positive integers")))
+    };
+    let (id, seq) = (number("conversation", &id)?, number("message", &seq)?);
+    let index: usize = index
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("unknown file \"{index}\": files are numbered from 0")))?;
+    let conversation = state.stores.conversations.conversation(id).await?;
+    if !caller.0.works_in(&conversation.team) {
+        return Err(ApiError::not_found(format!("unknown conversation {id}")));
+    }
+    let (file, data) = state.stores.conversations.chat_attachment(id, seq, index).await?;
+    Ok(serve(&file, data))
+}
+
+/// A file's content with the headers that keep it from running as a page.
+fn serve(file: &Attachment, data: Vec<u8>) -> Response {
     let inline = INLINE_TYPES.contains(&file.content_type.as_str());
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_str(&file.content_type).unwrap_or(OCTET_STREAM)),
@@ -95,7 +133,7 @@ pub async fn get_attachment(
         (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'")),
         (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache")),
     ];
-    Ok((headers, data).into_response())
+    (headers, data).into_response()
 }
 
 /// The type of a file whose declared type cannot be a header, which core's

@@ -2,7 +2,7 @@
 //! told apart by `type`.
 
 use serde::{Deserialize, Serialize};
-use switchboard_core::{ChatMessage, Conversation, ConversationState, Expect, Speaker};
+use switchboard_core::{ChatDelivery, ChatMessage, Conversation, ConversationState, Expect, Speaker};
 
 /// What a visitor's client sends.
 #[derive(Debug, Deserialize)]
@@ -138,6 +138,19 @@ impl From<&Expect> for ExpectOut {
     }
 }
 
+/// A file of a conversation message, as the clients see it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ChatFileOut {
+    name: String,
+    content_type: String,
+    size: u64,
+    /// Why it was not kept; a dropped file has no `url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dropped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
 /// A conversation as operators list it.
 #[derive(Debug, Serialize)]
 pub(crate) struct ConversationOut {
@@ -153,6 +166,12 @@ pub(crate) struct ConversationOut {
     ticket: Option<u64>,
     last_seq: u64,
     created_at: String,
+    /// The channel plugin: `live-chat`, `whatsapp`.
+    plugin: String,
+    /// The customer's number, for a conversation they opened from outside
+    /// (WhatsApp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer: Option<String>,
 }
 
 impl From<&Conversation> for ConversationOut {
@@ -170,6 +189,8 @@ impl From<&Conversation> for ConversationOut {
             ticket: c.ticket,
             last_seq: c.last_seq,
             created_at: c.created_at.to_string(),
+            plugin: c.plugin.clone(),
+            customer: c.customer.clone(),
         }
     }
 }
@@ -183,7 +204,20 @@ pub(crate) enum ServerFrame {
     /// A conversation picked up again.
     Resumed { conversation: u64, state: ConversationState, ticket: Option<u64> },
     /// A message.
-    Message { conversation: u64, seq: u64, speaker: SpeakerOut, body: String, expect: ExpectOut, at: String },
+    Message {
+        conversation: u64,
+        seq: u64,
+        speaker: SpeakerOut,
+        body: String,
+        expect: ExpectOut,
+        at: String,
+        /// Its files, each with the URL an operator fetches it from.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<ChatFileOut>,
+        /// How its delivery to the customer went, where the channel says.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        delivery: Option<ChatDelivery>,
+    },
     /// Where the visitor's conversation stands now.
     State { conversation: u64, state: ConversationState, ticket: Option<u64> },
     /// A team's conversations, waiting and active.
@@ -221,6 +255,21 @@ impl ServerFrame {
             body: m.body.clone(),
             expect: (&m.expect).into(),
             at: m.at.to_string(),
+            attachments: m
+                .attachments
+                .iter()
+                .enumerate()
+                .map(|(index, a)| ChatFileOut {
+                    name: a.name.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                    dropped: a.dropped.clone(),
+                    url: a.dropped.is_none().then(|| {
+                        format!("/api/conversations/{}/messages/{}/attachments/{index}", m.conversation, m.seq)
+                    }),
+                })
+                .collect(),
+            delivery: m.delivery.clone(),
         }
     }
 

@@ -15,6 +15,7 @@ mod contacts;
 mod conversations;
 mod delivery;
 mod idempotency;
+mod inbound;
 mod jobs;
 mod kv;
 mod plugins;
@@ -39,6 +40,7 @@ pub use contacts::*;
 pub use conversations::*;
 pub use delivery::*;
 pub use idempotency::*;
+pub use inbound::*;
 pub use jobs::*;
 pub use kv::*;
 pub use plugins::*;
@@ -113,6 +115,10 @@ macro_rules! conformance_tests {
             conversation_states_are_listed_per_team_and_follow_changes,
             conversation_rules_and_tokens_are_enforced,
             a_conversation_becomes_one_ticket_with_its_contact,
+            a_customer_has_one_open_conversation_and_a_retry_is_kept_once,
+            concurrent_deliveries_make_one_message_and_one_conversation,
+            inbound_files_are_kept_and_read_back,
+            delivery_reports_only_move_forward,
             operators_are_online_for_thirty_minutes_after_a_heartbeat,
             a_scheduled_job_runs_once_at_the_time_set_last,
             a_cancelled_job_does_not_run,
