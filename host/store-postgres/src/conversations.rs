@@ -215,10 +215,7 @@ impl ConversationStore for PgStore {
         let idx = i32::try_from(index).unwrap_or(i32::MAX);
         let sql = "SELECT data FROM chat_attachments WHERE conversation_id = $1 AND seq = $2 AND idx = $3";
         let found = row(&client, sql, &[&db_id(id)?, &db_id(seq)?, &idx]).await.map_err(into_store)?;
-        let found = found.ok_or_else(|| StoreError::Corrupt {
-            what: "attachment".to_owned(),
-            reason: format!("message {seq} of conversation {id} lists file {index} but its content is missing"),
-        })?;
+        let found = found.ok_or_else(|| switchboard_store::missing_chat_file(id, seq, index))?;
         Ok((listed, column(&found, "data")?))
     }
 

@@ -296,10 +296,7 @@ impl ConversationStore for SledStore {
             .ok_or(StoreError::UnknownChatMessage { conversation: id, seq })?;
         let listed = kept_chat_file(&message, index)?.clone();
         let data = self.inner.tree(Tree::Attachments).get(keys::chat_attachment(id, seq, index)).backend()?;
-        let data = data.ok_or_else(|| StoreError::Corrupt {
-            what: "attachment".to_owned(),
-            reason: format!("message {seq} of conversation {id} lists file {index} but its content is missing"),
-        })?;
+        let data = data.ok_or_else(|| switchboard_store::missing_chat_file(id, seq, index))?;
         Ok((listed, data.to_vec()))
     }
 }

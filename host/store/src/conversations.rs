@@ -51,6 +51,15 @@ pub fn kept_chat_file(m: &ChatMessage, index: usize) -> Result<&Attachment, Stor
     m.attachments.get(index).filter(|a| a.dropped.is_none()).ok_or_else(unknown)
 }
 
+/// The error for a file a conversation message lists as kept whose
+/// content is missing: the store lost data, which is not "not found".
+pub fn missing_chat_file(conversation: ConversationId, seq: u64, index: usize) -> StoreError {
+    StoreError::Corrupt {
+        what: "attachment".to_owned(),
+        reason: format!("message {seq} of conversation {conversation} lists file {index} but its content is missing"),
+    }
+}
+
 /// Live conversations. Each message gets the next sequence number of its
 /// conversation in the write that adds it: concurrent speakers get
 /// distinct, consecutive numbers, and a reader that asks for what came

@@ -39,7 +39,9 @@ mod users;
 
 pub use committed::{Committed, Durability};
 pub use contacts::ContactStore;
-pub use conversations::{Changed, ConversationStore, ConversationTicket, MAX_CHAT_PAGE, Received, kept_chat_file};
+pub use conversations::{
+    Changed, ConversationStore, ConversationTicket, MAX_CHAT_PAGE, Received, kept_chat_file, missing_chat_file,
+};
 pub use delivery::{DeliveryEntry, DeliveryJob, Queued};
 pub use error::StoreError;
 pub use health::Health;
