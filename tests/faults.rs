@@ -1,5 +1,6 @@
 //! Injected storage faults against the real binary: a failed sync, a
-//! failed transaction, a write that panics, a full disk. After each the
+//! failed transaction, a flush or writes that never return, a write that
+//! panics, a full disk. After each the
 //! server either answers correctly or has exited with an error, and every
 //! write it acknowledged is there after a restart.
 
@@ -23,7 +24,9 @@ struct Seen {
 /// Creates team "ops" and streams ticket creations from 16 clients until
 /// `done` says so or the server stops answering.
 async fn stream(base: &str, done: impl Fn(&Seen) -> bool + Send + Sync + 'static) -> Seen {
-    let client = reqwest::Client::new();
+    // A server that neither answers nor exits fails the test instead of
+    // hanging it.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
     let team = client.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"})).send().await;
     assert_eq!(team.expect("create team").status(), 201);
     let seen: Arc<Mutex<Seen>> = Arc::default();
@@ -130,6 +133,24 @@ async fn a_flush_that_never_returns_stops_the_server_and_loses_nothing_acknowled
     every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
 }
 
+/// Writes that never return (every transaction after the 100th blocks its
+/// thread, as sled's do once its log is stuck) take every runtime worker
+/// with them, so the server cannot stop itself the usual way: the store
+/// sees no write become durable for 10 s and stops, and the process exits
+/// with an error from a thread of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_that_never_return_stop_the_server_and_lose_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "commit=100+*hang")]).await;
+    let started = Instant::now();
+    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(40)).await;
+    assert!(!exits(&mut child).await, "the server exits with an error");
+    assert!(started.elapsed() < Duration::from_secs(40), "it stopped by itself, well before the clients gave up");
+    assert!(seen.acked.len() > 20, "the fault came after some writes: {} acknowledged", seen.acked.len());
+    assert!(seen.refused.iter().all(|(status, _)| *status == 503), "refused with 503 only: {:?}", seen.refused);
+    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+}
+
 /// A transaction that fails in storage stops the store the same way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_transaction_stops_the_server_and_loses_nothing_acknowledged() {
@@ -210,7 +231,9 @@ async fn a_write_that_panics_fails_alone_and_the_server_carries_on() {
 async fn a_read_waits_until_the_write_it_sees_is_durable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "sync=delay")]).await;
-    let client = reqwest::Client::new();
+    // A server that neither answers nor exits fails the test instead of
+    // hanging it.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
     let team = client.post(format!("{base}/api/teams")).bearer_auth(TOKEN).json(&json!({"name": "Ops"}));
     assert_eq!(team.send().await.expect("team").status(), 201);
     let create = tokio::spawn({

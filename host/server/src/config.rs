@@ -102,6 +102,13 @@ pub struct Config {
     /// of a bare manifest and component, for plugins in development, are
     /// not bundles and are not affected.
     pub allow_unsigned_bundles: bool,
+    /// Called, on a thread of its own, when the store stopped after a fault
+    /// and [`crate::serve`] has still not returned a few seconds later.
+    /// sled blocks the threads that call it, tokio's workers among them, so
+    /// a store stuck on a failing disk can leave `serve` unable to return
+    /// at all; the binary exits the process here, so that a supervisor
+    /// restarts it. `None` (the default) only logs.
+    pub on_stuck_fault: Option<fn(&str)>,
 }
 
 /// A plugin that ships with the server.
@@ -146,6 +153,7 @@ impl std::fmt::Debug for Config {
             .field("secret_key_file", &self.secret_key_file)
             .field("trusted_keys", &self.trusted_keys.len())
             .field("allow_unsigned_bundles", &self.allow_unsigned_bundles)
+            .field("on_stuck_fault", &self.on_stuck_fault.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -164,6 +172,7 @@ impl Config {
             plugin_resync: Duration::from_secs(60),
             trusted_keys: Vec::new(),
             allow_unsigned_bundles: false,
+            on_stuck_fault: None,
             data_dir,
             mail_domain: "localhost".into(),
             smtp: crate::mail::settings::SmtpConfig::default(),

@@ -298,6 +298,12 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     out.write_all(lines.as_bytes())?;
     out.flush()?;
     drop(out);
+    // The store may be stuck for good on a failing disk, and with it the
+    // threads that would return from `serve`.
+    config.on_stuck_fault = Some(|reason| {
+        eprintln!("error: the store stopped ({reason}) and the server could not stop in time; exiting");
+        std::process::exit(1);
+    });
     match switchboard_server::serve(listener, config, shutdown_signal()).await {
         // A store that stopped after a fault may hold threads that never
         // finish (a flush stuck on a failing disk): exit now, without the

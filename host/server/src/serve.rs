@@ -219,6 +219,7 @@ pub async fn serve(
         stopped,
     ));
     let mut fault = stores.health.fault();
+    let _returned = config.on_stuck_fault.map(|hook| watch_stuck_fault(stores.health.fault(), hook));
     drop(stores);
     let faulted = async move {
         let reason = fault.wait_for(Option::is_some).await.map(|reason| reason.clone().unwrap_or_default());
@@ -281,6 +282,49 @@ pub async fn serve(
 /// How long a server whose store stopped after a fault waits for its
 /// connections before it returns.
 const FAULT_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How long after a fault `serve` may take to return before
+/// `Config::on_stuck_fault` is called: the grace, and time to return.
+const FAULT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(6);
+
+/// Set when `serve` returns (the guard is dropped), so that a fault seen
+/// afterwards is no longer this call's to report.
+struct Returned(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Returned {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Starts a thread that calls `hook` if the store faults and `serve` has
+/// not returned [`FAULT_DEADLINE`] later. It is a thread, not a task,
+/// because the runtime's workers may be the very threads stuck in the
+/// store. It ends when the store is gone or `serve` has returned.
+fn watch_stuck_fault(fault: watch::Receiver<Option<String>>, hook: fn(&str)) -> Returned {
+    let returned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = Arc::clone(&returned);
+    let watching = std::thread::Builder::new().name("stuck-fault".into()).spawn(move || {
+        let reason = loop {
+            if done.load(std::sync::atomic::Ordering::Relaxed) || fault.has_changed().is_err() {
+                return;
+            }
+            if let Some(reason) = fault.borrow().clone() {
+                break reason;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        std::thread::sleep(FAULT_DEADLINE);
+        if !done.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::error!(reason = %reason, "the server did not stop after the store's fault");
+            hook(&reason);
+        }
+    });
+    if let Err(e) = watching {
+        tracing::warn!(error = %e, "cannot start the thread that watches for a stuck fault");
+    }
+    Returned(returned)
+}
 
 /// This server's name among those sharing the store, as a lease holder:
 /// its process id and a random part, so that a restarted server (which may

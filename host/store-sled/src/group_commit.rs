@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use switchboard_store::StoreError;
 use tokio::sync::{oneshot, watch};
 
-use crate::load::InProgress;
+use crate::load::{InProgress, Load};
 use crate::sync::Syncer;
 use crate::visibility::Pending;
 
@@ -65,11 +65,13 @@ struct Queue {
 /// measurements behind it are in `benches/README.md`.
 const MAX_GATHER: Duration = Duration::from_millis(2);
 
-/// How long one flush may take before the disk counts as failing. sled
-/// 0.34's own periodic flusher can meet a write error (a full disk) first;
-/// its log then never finishes another flush, and the writers waiting on
-/// ours would wait for ever. A flush this slow is a fault either way.
-const FLUSH_STALL: Duration = Duration::from_secs(10);
+/// How long writes may be in progress without any of them becoming
+/// durable before the disk counts as failing. sled 0.34's own periodic
+/// flusher can meet a write error (a full disk) first; its log then never
+/// finishes another flush, and its transactions (and even reads) may block
+/// for ever, so neither our flush nor the writes waiting on it would ever
+/// report the fault. A store this stuck is failing either way.
+const STALL: Duration = Duration::from_secs(10);
 
 struct Shared {
     queue: Mutex<Queue>,
@@ -77,8 +79,6 @@ struct Shared {
     flushes: AtomicU64,
     writes: AtomicU64,
     fault: watch::Sender<Option<String>>,
-    /// When the flush in progress started, if one is.
-    flushing_since: Mutex<Option<Instant>>,
 }
 
 /// The flusher thread and its queue.
@@ -88,8 +88,10 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flusher thread for `db`, whose files are in `dir`.
-    pub(crate) fn start(db: sled::Db, dir: &Path) -> std::io::Result<GroupCommit> {
+    /// Starts the flusher thread for `db`, whose files are in `dir`, and a
+    /// thread that stops the store when the writes counted in `load` make
+    /// no progress (see [`STALL`]).
+    pub(crate) fn start(db: sled::Db, dir: &Path, load: Arc<Load>) -> std::io::Result<GroupCommit> {
         let (fault, _) = watch::channel(None);
         let shared = Arc::new(Shared {
             queue: Mutex::default(),
@@ -97,7 +99,6 @@ impl GroupCommit {
             flushes: AtomicU64::new(0),
             writes: AtomicU64::new(0),
             fault,
-            flushing_since: Mutex::new(None),
         });
         let worker = Arc::clone(&shared);
         let mut syncer = Syncer::open(dir)?;
@@ -105,7 +106,7 @@ impl GroupCommit {
             .name("sled-group-commit".into())
             .spawn(move || flush_loop(&worker, &db, &mut syncer))?;
         let watched = Arc::downgrade(&shared);
-        std::thread::Builder::new().name("sled-flush-watch".into()).spawn(move || watch_stalls(&watched))?;
+        std::thread::Builder::new().name("sled-flush-watch".into()).spawn(move || watch_stalls(&watched, &load))?;
         Ok(GroupCommit { shared, thread: Some(thread) })
     }
 
@@ -149,16 +150,24 @@ impl GroupCommit {
     }
 }
 
-/// Stops the store when a flush has run longer than [`FLUSH_STALL`]; ends
-/// with the store.
-fn watch_stalls(shared: &std::sync::Weak<Shared>) {
+/// Stops the store when writes have been in progress for [`STALL`] and no
+/// flush finished meanwhile; ends with the store. It is a thread of its
+/// own, not a task, because a stuck sled blocks the threads that call it,
+/// tokio's workers among them.
+fn watch_stalls(shared: &std::sync::Weak<Shared>, load: &Load) {
+    let mut progress = (0, Instant::now());
     loop {
         std::thread::sleep(Duration::from_millis(500));
         let Some(shared) = shared.upgrade() else { return };
-        let since = *shared.flushing_since.lock().unwrap_or_else(PoisonError::into_inner);
-        if since.is_some_and(|since| since.elapsed() > FLUSH_STALL) && shared.fault.borrow().is_none() {
-            let reason =
-                format!("a flush of the log has not finished in {} s; the disk is failing", FLUSH_STALL.as_secs());
+        let flushes = shared.flushes.load(Ordering::Relaxed);
+        let waiting = load.in_progress();
+        if waiting == 0 || flushes != progress.0 {
+            progress = (flushes, Instant::now());
+        } else if progress.1.elapsed() > STALL && shared.fault.borrow().is_none() {
+            let reason = format!(
+                "no write became durable in {} s while {waiting} were in progress; the disk is failing",
+                STALL.as_secs()
+            );
             tracing::error!(reason = %reason, "the store stops");
             shared.fault.send_replace(Some(reason));
         }
@@ -208,16 +217,11 @@ fn flush_loop(shared: &Shared, db: &sled::Db, syncer: &mut Syncer) {
         let fault = shared.fault.borrow().clone();
         let result = match fault {
             Some(reason) => Err(reason),
-            None => {
-                *shared.flushing_since.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-                let flushed = db
-                    .flush()
-                    .map(drop)
-                    .map_err(|e| format!("flush failed: {e}"))
-                    .and_then(|()| syncer.sync().map_err(|e| format!("sync failed: {e}")));
-                *shared.flushing_since.lock().unwrap_or_else(PoisonError::into_inner) = None;
-                flushed
-            }
+            None => db
+                .flush()
+                .map(drop)
+                .map_err(|e| format!("flush failed: {e}"))
+                .and_then(|()| syncer.sync().map_err(|e| format!("sync failed: {e}"))),
         };
         shared.flushes.fetch_add(1, Ordering::Relaxed);
         match &result {

@@ -41,6 +41,11 @@ impl Load {
         busy
     }
 
+    /// How many writes are in progress now.
+    pub(crate) fn in_progress(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
     /// How many writes were handed over so far.
     pub(crate) fn handed_over(&self) -> u64 {
         self.handed_over.load(Ordering::Relaxed)

@@ -107,13 +107,15 @@ impl SledStore {
         let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>().backend()?;
         migrate::to_current(&db, &trees)?;
         let sequences = Sequences::load(&trees[Tree::Meta.index()])?;
-        let commit = GroupCommit::start(db.clone(), path).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let load = Arc::new(Load::new());
+        let commit =
+            GroupCommit::start(db.clone(), path, Arc::clone(&load)).map_err(|e| StoreError::Backend(e.to_string()))?;
         let inner = Arc::new(Inner {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
             trees,
             teams: RecordCache::default(),
             installations: RecordCache::default(),
-            load: Arc::new(Load::new()),
+            load,
             panics: AtomicU64::new(0),
             visibility: Visibility::new(),
             sequences,
