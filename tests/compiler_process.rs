@@ -148,6 +148,14 @@ fn state(pid: u32) -> Option<char> {
     stat.rsplit(')').next()?.split_whitespace().next()?.chars().next()
 }
 
+/// The CPU time a process has used, in clock ticks (user and system).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+    // After the name: state is field 0, utime 11 and stime 12.
+    [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum()
+}
+
 /// Samples a process's state every 5 ms for `span`: how many samples were
 /// stopped, and how many were taken.
 async fn stopped_share(pid: u32, span: Duration) -> (usize, usize) {
@@ -219,9 +227,19 @@ async fn the_compiler_is_held_while_the_server_serves_and_goes_on_when_it_is_qui
     for customer in customers {
         assert!(customer.await.expect("customer") > 0);
     }
-    // The store may still write out what the customers left for a moment,
-    // which is work of the server's too.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The store may still write out (and clean) what the customers left
+    // for a while, which is work of the server's too: wait until the
+    // server is quiet, as its own CPU time shows.
+    let mut quiet = false;
+    for _ in 0..40 {
+        let before = cpu_ticks(server_pid);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if cpu_ticks(server_pid).saturating_sub(before) <= 2 {
+            quiet = true;
+            break;
+        }
+    }
+    assert!(quiet, "the server did not become quiet in 20 s after its customers left");
     let (stopped, seen) = stopped_share(compiler, Duration::from_millis(500)).await;
     assert!(stopped * 10 <= seen, "stopped in {stopped} of {seen} samples on a quiet server");
     for _ in 0..1200 {
