@@ -206,7 +206,7 @@ async fn components_that_do_not_fit_their_manifest_are_refused() {
         "is not a valid component",
     );
     s.install_with(
-        &HELLO_CHANNEL.manifest_text().replace("wit = \"0.1.10\"", "wit = \"0.2.0\""),
+        &HELLO_CHANNEL.manifest_text().replace("wit = \"0.1.11\"", "wit = \"0.2.0\""),
         HELLO_CHANNEL.wasm_bytes(),
     )
     .await
@@ -255,13 +255,13 @@ async fn upgrade_swaps_the_code_and_keeps_settings_without_a_restart() {
     let manifest = HELLO_CHANNEL
         .manifest_text()
         .replace("version = \"0.1.0\"", "version = \"0.2.0\"")
-        .replace("wit = \"0.1.10\"", "wit = \"0.1.0\"");
+        .replace("wit = \"0.1.11\"", "wit = \"0.1.0\"");
     // The manifest must name the WIT the component was built against.
-    let claims_newer = manifest.replace("wit = \"0.1.0\"", "wit = \"0.1.10\"");
+    let claims_newer = manifest.replace("wit = \"0.1.0\"", "wit = \"0.1.11\"");
     s.install_with(&claims_newer, WIT010_CHANNEL.wasm_bytes()).await.expect_error(
         422,
         "invalid_field",
-        "says it was built against WIT 0.1.10, but its component uses WIT 0.1.0",
+        "says it was built against WIT 0.1.11, but its component uses WIT 0.1.0",
     );
     let upgraded = s.install_with(&manifest, WIT010_CHANNEL.wasm_bytes()).await.expect(200);
     assert_eq!(upgraded["version"], "0.2.0");
@@ -597,7 +597,7 @@ async fn a_plugin_installed_before_the_wit_check_still_loads() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let store = support::open_store(&dir.path().join("data")).await;
-        let text = HELLO_CHANNEL.manifest_text().replace("wit = \"0.1.10\"", "wit = \"0.1.1\"");
+        let text = HELLO_CHANNEL.manifest_text().replace("wit = \"0.1.11\"", "wit = \"0.1.1\"");
         let manifest = switchboard_server::parse_manifest(&text).expect("manifest");
         let wasm = HELLO_CHANNEL.wasm_bytes();
         let record = switchboard_core::PluginRecord {

@@ -5,7 +5,8 @@
 //! signed notifications refused with nothing kept; every message type, a
 //! duplicate delivery, files fetched and served; statuses applied; answers
 //! inside and outside the 24-hour window, with Graph's errors shown;
-//! `/ticket`, and a reply on the ticket going out over WhatsApp.
+//! `/ticket`, and replies on the ticket going out over WhatsApp, with the
+//! statuses on them shown on the ticket's thread.
 
 mod chat_kit;
 mod graph_kit;
@@ -396,29 +397,40 @@ async fn slash_ticket_makes_a_ticket_whose_replies_go_over_whatsapp() {
         (Some(OLENA), Some("A new charger is on its way."))
     );
     let entry = reply["id"].as_u64().expect("entry");
-    eventually("the reply shows as sent", || {
+    let state_of = |entry: u64, state: &'static str| {
         let s = &s;
         async move {
             let thread = s.get(&format!("/api/tickets/{number}/messages")).await.expect(200);
-            thread.as_array()?.iter().find(|m| m["id"] == entry && m["delivery"]["state"] == "sent").cloned()
+            thread.as_array()?.iter().find(|m| m["id"] == entry && m["delivery"]["state"] == state).cloned()
         }
+    };
+    let shown = eventually("the reply shows as sent", || state_of(entry, "sent")).await;
+    assert_eq!(shown["delivery"]["detail"], sent.id, "under WhatsApp's id");
+    for status in ["delivered", "read", "delivered"] {
+        let report = json!([{"id": sent.id, "status": status, "timestamp": "1796315900", "recipient_id": OLENA}]);
+        assert_eq!(notify(&s, &statuses(report)).await, 200);
+    }
+    let read = eventually("the reply shows as read", || state_of(entry, "read")).await;
+    assert_eq!(read["delivery"]["detail"], sent.id, "the late \"delivered\" changed nothing");
+
+    let second = s
+        .post(&format!("/api/tickets/{number}/messages"), json!({"kind": "reply", "body": "Did it arrive?"}))
+        .await
+        .expect(201);
+    let second_sent = eventually("the second reply goes over WhatsApp", || {
+        let graph = graph.clone();
+        async move { graph.accepted().into_iter().find(|r| r.body["text"]["body"] == "Did it arrive?") }
     })
     .await;
-    let failed = json!([{"id": sent.id, "status": "failed", "timestamp": "1796315900", "recipient_id": OLENA,
+    let second = second["id"].as_u64().expect("entry");
+    eventually("the second reply shows as sent", || state_of(second, "sent")).await;
+    let failed = json!([{"id": second_sent.id, "status": "failed", "timestamp": "1796315900", "recipient_id": OLENA,
         "errors": [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable", "error_data": {"details": "Message Undeliverable."}}]}]);
     assert_eq!(notify(&s, &statuses(failed)).await, 200);
-    let note = eventually("the failure is noted on the ticket", || {
-        let s = &s;
-        async move {
-            let thread = s.get(&format!("/api/tickets/{number}/messages")).await.expect(200);
-            thread.as_array()?.iter().find(|m| m["kind"] == "note").cloned()
-        }
-    })
-    .await;
-    assert!(
-        note["body"].as_str().is_some_and(|b| b.contains(&format!("reply #{entry}")) && b.contains("131026")),
-        "{note}"
-    );
+    let failed = eventually("the failure shows on the reply", || state_of(second, "failed")).await;
+    assert!(failed["delivery"]["detail"].as_str().is_some_and(|d| d.contains("131026")), "{failed}");
+    let read = state_of(entry, "read").await;
+    assert!(read.is_some(), "the first reply is still read");
     assert!(graph.violations().is_empty(), "{:?}", graph.violations());
 }
 

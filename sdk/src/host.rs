@@ -46,6 +46,7 @@ macro_rules! host_call {
 /// ```
 pub mod tickets {
     use crate::PluginError;
+    pub use crate::bindings::switchboard::plugin::conversations::Delivery;
     #[cfg(target_arch = "wasm32")]
     use crate::bindings::switchboard::plugin::tickets as wit;
     pub use crate::bindings::switchboard::plugin::tickets::GotTicket;
@@ -99,6 +100,23 @@ pub mod tickets {
     /// ```
     pub fn append_entry(id: u64, entry: &NewEntry) -> Result<Message, PluginError> {
         host_call!(wit::append_entry(id, entry), |h| h.append_entry(id, entry))
+    }
+
+    /// Records how the delivery of entry `entry` of ticket `id` went, as
+    /// the channel's provider reports it: such as WhatsApp's statuses on
+    /// an agent's reply that the plugin's `deliver_reply` sent (from WIT
+    /// 0.1.11). Only an entry the host queued for delivery has one.
+    /// Delivery only moves forward (sent, delivered, read; failed ends
+    /// it), so a late report changes nothing, and the id given with
+    /// `Sent` is kept; returns whether it changed.
+    ///
+    /// ```ignore
+    /// use switchboard_sdk::host::tickets::{self, Delivery};
+    ///
+    /// tickets::set_delivery(ticket, entry, &Delivery::Sent(wamid))?;
+    /// ```
+    pub fn set_delivery(id: u64, entry: u64, delivery: &Delivery) -> Result<bool, PluginError> {
+        host_call!(wit::set_delivery(id, entry, delivery), |h| h.set_entry_delivery(id, entry, delivery))
     }
 
     /// Changes a ticket's priority; its SLA deadline is recomputed.

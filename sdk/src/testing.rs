@@ -42,6 +42,8 @@ pub(crate) struct State {
     messages: BTreeMap<u64, Vec<Message>>,
     /// The entries added with `append-entry`, by ticket, files included.
     entries: BTreeMap<u64, Vec<NewEntry>>,
+    /// Delivery reports on entries, by ticket and entry.
+    entry_deliveries: BTreeMap<(u64, u64), crate::host::tickets::Delivery>,
     /// The contacts tickets were opened with, by id.
     contacts: BTreeMap<u64, Contact>,
     /// Keys added to tickets with `add-keys`.
@@ -122,6 +124,12 @@ impl FakeHost {
         self.state.borrow().entries.get(&ticket).cloned().unwrap_or_default()
     }
 
+    /// The delivery last recorded on entry `entry` of ticket `ticket` with
+    /// `tickets::set_delivery`.
+    pub fn entry_delivery(&self, ticket: u64, entry: u64) -> Option<crate::host::tickets::Delivery> {
+        self.state.borrow().entry_deliveries.get(&(ticket, entry)).cloned()
+    }
+
     /// A ticket's fields.
     pub fn fields(&self, ticket: u64) -> BTreeMap<String, String> {
         self.state.borrow().fields.get(&ticket).cloned().unwrap_or_default()
@@ -166,6 +174,19 @@ pub(crate) fn with<T>(f: impl FnOnce(&mut Host) -> T) -> T {
 
 /// The fake host's calls, as `crate::host` makes them.
 pub(crate) struct Host<'a>(pub(crate) &'a mut State);
+
+/// Whether a delivery report moves a message on from `old`, as the host
+/// decides it: sent, delivered, read, and failed ends it.
+pub(crate) fn advances(old: Option<&crate::host::tickets::Delivery>, new: &crate::host::tickets::Delivery) -> bool {
+    use crate::host::tickets::Delivery;
+    let rank = |d: &Delivery| match d {
+        Delivery::Sent(_) => 1,
+        Delivery::Delivered => 2,
+        Delivery::Read => 3,
+        Delivery::Failed(_) => 4,
+    };
+    !old.is_some_and(|o| matches!(o, Delivery::Failed(_)) || rank(o) >= rank(new))
+}
 
 fn not_found(what: String) -> PluginError {
     PluginError::NotFound(what)
@@ -329,6 +350,24 @@ impl Host<'_> {
         let message = self.append_message(id, entry.kind, &entry.body)?;
         self.0.entries.entry(id).or_default().push(entry.clone());
         Ok(message)
+    }
+
+    pub(crate) fn set_entry_delivery(
+        &mut self,
+        id: u64,
+        entry: u64,
+        delivery: &crate::host::tickets::Delivery,
+    ) -> Result<bool, PluginError> {
+        // The fake accepts a report on any entry of the thread; the host
+        // also refuses an entry that was never queued for delivery.
+        if !self.0.messages.get(&id).is_some_and(|m| m.iter().any(|m| m.id == entry)) {
+            return Err(PluginError::NotFound(format!("ticket {id} has no message {entry}")));
+        }
+        if !advances(self.0.entry_deliveries.get(&(id, entry)), delivery) {
+            return Ok(false);
+        }
+        self.0.entry_deliveries.insert((id, entry), delivery.clone());
+        Ok(true)
     }
 
     pub(crate) fn append_message(&mut self, id: u64, kind: MessageKind, body: &str) -> Result<Message, PluginError> {

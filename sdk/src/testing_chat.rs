@@ -277,17 +277,10 @@ impl Host<'_> {
     }
 
     pub(crate) fn set_delivery(&mut self, id: u64, seq: u64, delivery: &Delivery) -> Result<bool, PluginError> {
-        let rank = |d: &Delivery| match d {
-            Delivery::Sent(_) => 1,
-            Delivery::Delivered => 2,
-            Delivery::Read => 3,
-            Delivery::Failed(_) => 4,
-        };
         if !self.0.chat.messages.get(&id).is_some_and(|m| m.iter().any(|m| m.seq == seq)) {
             return Err(PluginError::NotFound(format!("conversation {id} has no message {seq}")));
         }
-        let old = self.0.chat.deliveries.get(&(id, seq));
-        if old.is_some_and(|o| matches!(o, Delivery::Failed(_)) || rank(o) >= rank(delivery)) {
+        if !crate::testing::advances(self.0.chat.deliveries.get(&(id, seq)), delivery) {
             return Ok(false);
         }
         self.0.chat.deliveries.insert((id, seq), delivery.clone());

@@ -119,6 +119,24 @@ pub enum DeliveryState {
     Deferred,
     /// Given up on.
     Failed,
+    /// The channel's provider reports it reached the customer's device.
+    Delivered,
+    /// The channel's provider reports the customer read it.
+    Read,
+}
+
+impl DeliveryState {
+    /// How far along a provider's report puts an entry: queued and
+    /// deferred entries are not yet sent, and failed is the end.
+    fn rank(self) -> u8 {
+        match self {
+            DeliveryState::Queued | DeliveryState::Deferred => 0,
+            DeliveryState::Sent => 1,
+            DeliveryState::Delivered => 2,
+            DeliveryState::Read => 3,
+            DeliveryState::Failed => 4,
+        }
+    }
 }
 
 /// How the delivery of a thread entry went, and when it last changed.
@@ -144,6 +162,26 @@ impl Delivery {
 }
 
 impl Message {
+    /// Applies a channel provider's report on this entry's delivery, if it
+    /// moves it forward, and says whether it did. Reports only move forward
+    /// (sent, delivered, read), a failure ends it, and a repeated or late
+    /// report changes nothing; the detail given when it was sent (the
+    /// provider's id) is kept through the later states. Refused for an
+    /// entry that was never queued for delivery.
+    pub fn report(&mut self, mut delivery: Delivery) -> Result<bool, CoreError> {
+        let Some(old) = &self.delivery else {
+            return Err(CoreError::invalid("entry", format!("{} is not being delivered", self.id)));
+        };
+        if old.state == DeliveryState::Failed || delivery.state.rank() <= old.state.rank() {
+            return Ok(false);
+        }
+        if delivery.state != DeliveryState::Failed && delivery.detail.is_empty() && old.state.rank() > 0 {
+            delivery.detail.clone_from(&old.detail);
+        }
+        self.delivery = Some(delivery);
+        Ok(true)
+    }
+
     /// Checks a draft and stamps it with its id, ticket and time.
     pub fn new(id: u64, ticket: TicketId, draft: MessageDraft, now: Timestamp) -> Result<Message, CoreError> {
         if draft.body.trim().is_empty() {
@@ -199,6 +237,29 @@ mod tests {
         let mut draft = MessageDraft::new(MessageKind::Customer, Author::System, body);
         draft.full_body = Some(full.to_owned());
         Message::new(1, 1, draft, Timestamp::UNIX_EPOCH)
+    }
+
+    fn report(entry: &mut Message, state: DeliveryState, detail: &str) -> bool {
+        entry.report(Delivery::new(state, detail, Timestamp::UNIX_EPOCH)).expect("a delivered entry")
+    }
+
+    #[test]
+    fn provider_reports_only_move_an_entry_forward_and_keep_its_id() {
+        let draft = MessageDraft::new(MessageKind::Reply, Author::System, "On its way");
+        let mut entry = Message::new(3, 1, draft, Timestamp::UNIX_EPOCH).expect("entry");
+        let never = entry.report(Delivery::new(DeliveryState::Read, "", Timestamp::UNIX_EPOCH));
+        assert_eq!(never.expect_err("not queued").to_string(), "entry: 3 is not being delivered");
+        entry.delivery = Some(Delivery::new(DeliveryState::Deferred, "busy", Timestamp::UNIX_EPOCH));
+        assert!(report(&mut entry, DeliveryState::Sent, "wamid.1"));
+        assert!(!report(&mut entry, DeliveryState::Sent, "handed to the channel"), "a repeat changes nothing");
+        assert!(report(&mut entry, DeliveryState::Read, ""));
+        assert!(!report(&mut entry, DeliveryState::Delivered, ""), "a late report changes nothing");
+        let delivery = entry.delivery.clone().expect("delivery");
+        assert_eq!((delivery.state, delivery.detail.as_str()), (DeliveryState::Read, "wamid.1"));
+        assert!(report(&mut entry, DeliveryState::Failed, "131026 message undeliverable"));
+        assert!(!report(&mut entry, DeliveryState::Read, ""), "failed ends it");
+        let delivery = entry.delivery.expect("delivery");
+        assert_eq!((delivery.state, delivery.detail.as_str()), (DeliveryState::Failed, "131026 message undeliverable"));
     }
 
     #[test]

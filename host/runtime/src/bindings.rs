@@ -28,6 +28,7 @@ pub(crate) mod robot {
             "switchboard:plugin/rate-limit": super::channel::switchboard::plugin::rate_limit,
             "switchboard:plugin/secrets": super::channel::switchboard::plugin::secrets,
             "switchboard:plugin/digest": super::channel::switchboard::plugin::digest,
+            "switchboard:plugin/conversations": super::channel::switchboard::plugin::conversations,
         },
     });
 }
@@ -50,6 +51,7 @@ pub(crate) mod mail_channel {
             "switchboard:plugin/rate-limit": super::channel::switchboard::plugin::rate_limit,
             "switchboard:plugin/secrets": super::channel::switchboard::plugin::secrets,
             "switchboard:plugin/digest": super::channel::switchboard::plugin::digest,
+            "switchboard:plugin/conversations": super::channel::switchboard::plugin::conversations,
         },
     });
 }
@@ -73,6 +75,7 @@ pub(crate) mod chat_channel {
             "switchboard:plugin/rate-limit": super::channel::switchboard::plugin::rate_limit,
             "switchboard:plugin/secrets": super::channel::switchboard::plugin::secrets,
             "switchboard:plugin/digest": super::channel::switchboard::plugin::digest,
+            "switchboard:plugin/conversations": super::channel::switchboard::plugin::conversations,
         },
     });
 }

@@ -97,7 +97,7 @@ impl TimerJob {
 }
 
 fn event_to_wit(event: ChatEvent) -> chh::ChatEvent {
-    use crate::bindings::chat_channel::switchboard::plugin::conversations::Operator;
+    use crate::bindings::channel::switchboard::plugin::conversations::Operator;
     match event {
         ChatEvent::VisitorJoined => chh::ChatEvent::VisitorJoined,
         ChatEvent::VisitorMessage(m) => chh::ChatEvent::VisitorMessage(chat_message_to_wit(&m)),

@@ -144,7 +144,7 @@ pub(crate) fn attachment_from_wit(a: wit::NewAttachment) -> core::AttachmentDraf
 
 /// The `conversations` interface's own types.
 mod chat_wit {
-    pub(crate) use crate::bindings::chat_channel::switchboard::plugin::conversations::{
+    pub(crate) use crate::bindings::channel::switchboard::plugin::conversations::{
         ChatMessage, Conversation, ConversationState, Expect, Operator, Origin, Speaker,
     };
 }

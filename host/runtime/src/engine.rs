@@ -163,11 +163,9 @@ fn build_linkers(engine: &Engine) -> wasmtime::Result<(Linker<HostState>, Linker
         &mut channel_linker,
         |s| s,
     )?;
-    // The imports of the chat-channel world, likewise.
-    crate::bindings::chat_channel::switchboard::plugin::conversations::add_to_linker::<_, HasSelf<_>>(
-        &mut channel_linker,
-        |s| s,
-    )?;
+    // The imports of the chat-channel world, likewise. `conversations` is
+    // in the channel world already: from WIT 0.1.11 `tickets` uses its
+    // `delivery` type.
     crate::bindings::chat_channel::switchboard::plugin::timers::add_to_linker::<_, HasSelf<_>>(
         &mut channel_linker,
         |s| s,

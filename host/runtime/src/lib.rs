@@ -50,7 +50,7 @@ pub use stage_robot::{Plan, StageOutcome, StageRun};
 /// any of them loads: the host provides the newest, and wasmtime matches
 /// semver-compatible names, so older components find what they import.
 pub const SUPPORTED_WIT: &[&str] =
-    &["0.1.0", "0.1.1", "0.1.2", "0.1.3", "0.1.4", "0.1.5", "0.1.6", "0.1.7", "0.1.8", "0.1.9", "0.1.10"];
+    &["0.1.0", "0.1.1", "0.1.2", "0.1.3", "0.1.4", "0.1.5", "0.1.6", "0.1.7", "0.1.8", "0.1.9", "0.1.10", "0.1.11"];
 
 /// Returns the current time; passed in so that tests can move it.
 pub type NowFn = std::sync::Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;

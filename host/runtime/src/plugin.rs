@@ -24,16 +24,16 @@ pub struct PluginInfo {
 
 /// The name of the `mail-handler` export, as the newest version names it;
 /// wasmtime finds an older compatible version's export by it too.
-const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.10";
+const MAIL_HANDLER: &str = "switchboard:plugin/mail-handler@0.1.11";
 
 /// The name of the `reply-handler` export.
-const REPLY_HANDLER: &str = "switchboard:plugin/reply-handler@0.1.10";
+const REPLY_HANDLER: &str = "switchboard:plugin/reply-handler@0.1.11";
 
 /// The name of the `chat-handler` export.
-const CHAT_HANDLER: &str = "switchboard:plugin/chat-handler@0.1.10";
+const CHAT_HANDLER: &str = "switchboard:plugin/chat-handler@0.1.11";
 
 /// The name of the `stage-robot-handler` export.
-const STAGE_ROBOT_HANDLER: &str = "switchboard:plugin/stage-robot-handler@0.1.10";
+const STAGE_ROBOT_HANDLER: &str = "switchboard:plugin/stage-robot-handler@0.1.11";
 
 /// A component linked against its world, ready for a fresh instance per
 /// event.

@@ -64,7 +64,7 @@ mod tests {
             version: "1.0.0".into(),
             kind: switchboard_core::PluginKind::Channel,
             vendor: "Switchboard".into(),
-            wit: "0.1.10".into(),
+            wit: "0.1.11".into(),
             capabilities: vec![Capability::parse("http:setting:graph_url").expect("cap")],
             settings_schema: r#"{"type":"object","properties":{"graph_url":{"type":"string","default":"https://graph.facebook.com"}}}"#.into(),
         }

@@ -129,7 +129,7 @@ mod tests {
     fn a_grant_that_follows_a_setting_names_a_plain_string_setting() {
         let with = |props: &str| {
             format!(
-                "id = \"x\"\nname = \"X\"\nversion = \"1.0.0\"\nkind = \"channel\"\nvendor = \"V\"\nwit = \"0.1.10\"\n\
+                "id = \"x\"\nname = \"X\"\nversion = \"1.0.0\"\nkind = \"channel\"\nvendor = \"V\"\nwit = \"0.1.11\"\n\
                  capabilities = [\"http:setting:graph_url\"]\n[settings_schema]\ntype = \"object\"\n{props}"
             )
         };

@@ -66,3 +66,18 @@ pub(crate) async fn set_delivery_attempt(
     save_message(tx, &entry).await?;
     Ok(entry)
 }
+
+/// One attempt at `TicketStore::report_entry_delivery`.
+pub(crate) async fn report_entry_delivery_attempt(
+    tx: &Transaction<'_>,
+    id: TicketId,
+    message: u64,
+    delivery: &Delivery,
+) -> Result<(Message, bool), TxError> {
+    let mut entry = locked_message(tx, id, message).await?;
+    let changed = entry.report(delivery.clone())?;
+    if changed {
+        save_message(tx, &entry).await?;
+    }
+    Ok((entry, changed))
+}

@@ -462,6 +462,16 @@ impl TicketStore for PgStore {
             .map(Committed::durable_now)
     }
 
+    async fn report_entry_delivery(
+        &self,
+        id: TicketId,
+        message: u64,
+        delivery: Delivery,
+    ) -> Result<Committed<(Message, bool)>, StoreError> {
+        transact!(self, |tx| crate::delivery::report_entry_delivery_attempt(&tx, id, message, &delivery))
+            .map(Committed::durable_now)
+    }
+
     async fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError> {
         let client = self.client().await.map_err(into_store)?;
         if row(&client, "SELECT 1 FROM tickets WHERE id = $1", &[&db_id(id)?]).await.map_err(into_store)?.is_none() {

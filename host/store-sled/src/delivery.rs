@@ -7,7 +7,7 @@ use switchboard_store::{Committed, DeliveryEntry, DeliveryJob, Idempotency, Queu
 use crate::keys;
 use crate::store::SledStore;
 use crate::trees::Tree;
-use crate::tx::{Tx, TxResult, abort};
+use crate::tx::{OrAbort, Tx, TxResult, abort};
 
 impl Tx<'_> {
     /// Entry `message` of ticket `ticket`.
@@ -66,6 +66,24 @@ impl SledStore {
             entry.delivery = Some(delivery.clone());
             tx.put(Tree::Messages, &keys::message(id, message), &entry)?;
             Ok(entry)
+        })
+        .await
+    }
+
+    /// See `TicketStore::report_entry_delivery`.
+    pub(crate) async fn report_entry_delivery_impl(
+        &self,
+        id: TicketId,
+        message: u64,
+        delivery: Delivery,
+    ) -> Result<Committed<(Message, bool)>, StoreError> {
+        self.write(crate::tickets::WRITE, move |tx| {
+            let mut entry = tx.message(id, message)?;
+            let changed = entry.report(delivery.clone()).or_abort()?;
+            if changed {
+                tx.put(Tree::Messages, &keys::message(id, message), &entry)?;
+            }
+            Ok((entry, changed))
         })
         .await
     }

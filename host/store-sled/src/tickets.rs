@@ -373,6 +373,15 @@ impl TicketStore for SledStore {
         self.set_delivery_impl(id, message, delivery).await
     }
 
+    async fn report_entry_delivery(
+        &self,
+        id: TicketId,
+        message: u64,
+        delivery: Delivery,
+    ) -> Result<Committed<(Message, bool)>, StoreError> {
+        self.report_entry_delivery_impl(id, message, delivery).await
+    }
+
     async fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError> {
         self.ticket(id).await?;
         let thread = self.inner.tree(Tree::Messages).scan_prefix(keys::id(id));

@@ -115,6 +115,18 @@ pub trait TicketStore: Send + Sync {
         delivery: Delivery,
     ) -> Result<Committed<Message>, StoreError>;
 
+    /// Applies a channel provider's report on the delivery of entry
+    /// `message` of ticket `id`, if it moves the entry forward (see
+    /// `Message::report`), and says whether it did. Refused with
+    /// [`StoreError::UnknownMessage`] when the thread lacks the entry, and
+    /// as a rule broken when the entry was never queued for delivery.
+    async fn report_entry_delivery(
+        &self,
+        id: TicketId,
+        message: u64,
+        delivery: Delivery,
+    ) -> Result<Committed<(Message, bool)>, StoreError>;
+
     /// A ticket's thread, oldest first.
     async fn messages(&self, id: TicketId) -> Result<Vec<Message>, StoreError>;
 

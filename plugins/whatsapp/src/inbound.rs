@@ -7,9 +7,7 @@ use switchboard_sdk::PluginError;
 use switchboard_sdk::chat::{Delivery, InboundMessage};
 use switchboard_sdk::host::{conversations, log, storage, tickets};
 use switchboard_sdk::http::Response;
-use switchboard_sdk::types::{
-    AttachmentContent, ContactInfo, DroppedFile, MessageKind, NewAttachment, Phone, PointKind,
-};
+use switchboard_sdk::types::{AttachmentContent, ContactInfo, DroppedFile, NewAttachment, Phone, PointKind};
 
 use crate::graph::{Fetched, Graph};
 use crate::settings::Settings;
@@ -162,10 +160,7 @@ fn report(status: &Status) -> Result<(), PluginError> {
             conversations::set_delivery(conversation, seq, &delivery)?;
         }
         Sent::Reply { ticket, entry } => {
-            if let Delivery::Failed(why) = delivery {
-                let note = format!("WhatsApp could not deliver reply #{entry}: {why}");
-                tickets::append_message(ticket, MessageKind::Note, &note)?;
-            }
+            tickets::set_delivery(ticket, entry, &delivery)?;
         }
     }
     Ok(())

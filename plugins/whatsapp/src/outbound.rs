@@ -175,5 +175,8 @@ pub fn ticket_reply(settings: &Settings, reply: &Reply) -> Result<(), PluginErro
             id
         }
     };
-    storage::set_json(&sent_key(&wamid), &Sent::Reply { ticket: reply.ticket.id, entry: reply.message.id })
+    storage::set_json(&sent_key(&wamid), &Sent::Reply { ticket: reply.ticket.id, entry: reply.message.id })?;
+    // The reply shows WhatsApp's id until the statuses move it on.
+    tickets::set_delivery(reply.ticket.id, reply.message.id, &Delivery::Sent(wamid))?;
+    Ok(())
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use switchboard_sdk::chat::{
     ChatEvent, ChatMessage, Command, Delivery, Expect, NewPost, Operator, Poster, Reply, Speaker,
 };
-use switchboard_sdk::host::{conversations, digest, http, secrets};
+use switchboard_sdk::host::{conversations, digest, http, secrets, tickets};
 use switchboard_sdk::http::{Request, Response};
 use switchboard_sdk::testing::FakeHost;
 use switchboard_sdk::types::{AttachmentContent, Message, MessageKind};
@@ -429,11 +429,12 @@ fn slash_ticket_makes_a_ticket_and_replies_on_it_go_over_whatsapp() {
     let ticket = host.tickets().pop().expect("ticket");
     assert_eq!(ticket.title, "Late order");
     host.answer("POST", &format!("{GRAPH}/v21.0/{NUMBER_ID}/messages"), sent_ok("wamid.R1"));
+    let entry = tickets::append_message(ticket.id, MessageKind::Reply, "Refund is on its way").expect("entry").id;
     let reply = Reply {
         ticket: ticket.clone(),
         contact: None,
         message: Message {
-            id: 77,
+            id: entry,
             kind: MessageKind::Reply,
             author: "Anna".into(),
             body: "Refund is on its way".into(),
@@ -449,12 +450,14 @@ fn slash_ticket_makes_a_ticket_and_replies_on_it_go_over_whatsapp() {
         (body["to"].as_str(), body["text"]["body"].as_str()),
         (Some("380501234567"), Some("Refund is on its way"))
     );
+    assert_eq!(host.entry_delivery(ticket.id, entry), Some(Delivery::Sent("wamid.R1".into())));
+    post(&statuses(json!([{"id": "wamid.R1", "status": "delivered"}])));
+    assert_eq!(host.entry_delivery(ticket.id, entry), Some(Delivery::Delivered));
     post(&statuses(
         json!([{"id": "wamid.R1", "status": "failed", "errors": [{"code": 131047, "title": "Re-engagement message"}]}]),
     ));
-    let note = host.messages(ticket.id).pop().expect("note");
-    assert_eq!(note.kind, MessageKind::Note);
-    assert!(note.body.contains("reply #77") && note.body.contains("131047"), "{}", note.body);
+    let failed = host.entry_delivery(ticket.id, entry);
+    assert!(matches!(&failed, Some(Delivery::Failed(why)) if why.contains("131047")), "{failed:?}");
     let mut late = reply;
     late.message.created_at = "2026-01-05T00:00:00Z".into();
     let err = WhatsApp::deliver_reply(settings(json!({})), late).expect_err("outside the window");

@@ -10,7 +10,7 @@ use switchboard_core::{
 };
 use switchboard_store::MAX_CHAT_PAGE;
 
-use crate::bindings::chat_channel::switchboard::plugin::conversations::{
+use crate::bindings::channel::switchboard::plugin::conversations::{
     self as wit_chat, ChatTicket, Delivery, Host, InboundMessage, NewPost, Operator, Poster, Received,
 };
 use crate::bindings::wit::{ContactInfo, PluginError};

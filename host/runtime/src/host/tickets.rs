@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use switchboard_core::{
-    Author, Capability, ContactDraft, MessageDraft, MessageKind, Ticket, TicketDraft, check_attachments,
+    Author, Capability, ContactDraft, Delivery as DeliveryRecord, DeliveryState, MAX_INBOUND_KEY_LEN, MessageDraft,
+    MessageKind, Ticket, TicketDraft, check_attachments,
 };
 use switchboard_store::TicketEdit;
 
+use crate::bindings::channel::switchboard::plugin::conversations::Delivery;
 use crate::bindings::channel::switchboard::plugin::tickets::{GotTicket, Host};
 use crate::bindings::wit::{self, PluginError};
 use crate::convert::{
@@ -206,6 +208,27 @@ impl Host for HostState {
         draft.full_body = entry.full_body;
         draft.attachments = attachments;
         self.append(id, draft).await
+    }
+
+    async fn set_delivery(&mut self, id: u64, entry: u64, delivery: Delivery) -> Result<bool, PluginError> {
+        self.scope.require(&Capability::Tickets)?;
+        let (state, detail) = match delivery {
+            Delivery::Sent(provider_id) => {
+                if provider_id.len() > MAX_INBOUND_KEY_LEN {
+                    return Err(PluginError::Permanent(format!(
+                        "delivery: a provider's id has at most {MAX_INBOUND_KEY_LEN} bytes"
+                    )));
+                }
+                (DeliveryState::Sent, provider_id)
+            }
+            Delivery::Delivered => (DeliveryState::Delivered, String::new()),
+            Delivery::Read => (DeliveryState::Read, String::new()),
+            Delivery::Failed(why) => (DeliveryState::Failed, why),
+        };
+        self.own_ticket(id).await?;
+        let (tickets, record) = (Arc::clone(&self.services.tickets), DeliveryRecord::new(state, &detail, self.now()));
+        let (_, changed) = self.write(tickets.report_entry_delivery(id, entry, record)).await?;
+        Ok(changed)
     }
 
     async fn get_contact(&mut self, id: u64) -> Result<Option<wit::Contact>, PluginError> {

@@ -71,7 +71,9 @@ pub struct MessageOut {
 /// How the delivery of a thread entry went.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryOut {
-    /// `queued`, `sent`, `deferred` (it will be tried again) or `failed`.
+    /// `queued`, `sent`, `deferred` (it will be tried again) or `failed`;
+    /// a channel whose provider reports on delivery (WhatsApp) moves a
+    /// sent entry on to `delivered` and `read`.
     pub state: &'static str,
     /// Why it was deferred or failed, or the relay's answer; may be empty.
     pub detail: String,
@@ -87,6 +89,8 @@ impl From<&Delivery> for DeliveryOut {
                 DeliveryState::Sent => "sent",
                 DeliveryState::Deferred => "deferred",
                 DeliveryState::Failed => "failed",
+                DeliveryState::Delivered => "delivered",
+                DeliveryState::Read => "read",
             },
             detail: d.detail.clone(),
             at: d.at.to_string(),

@@ -83,13 +83,15 @@ impl Replies {
         let team_address = format!("{}@{}", team.alias, self.domain);
         let input = ReplyInput { ticket, team, contact, message, team_address };
         self.runtime.deliver_reply(&installation, &secrets, input).await.map_err(|e| fail(e.to_string()))?;
-        // A chat channel delivers by posting in the conversation, durably,
-        // before it returns: the reply is sent. (A mail channel's reply is
-        // sent when the outbox hands its mail to the relay.)
+        // A chat channel delivers before it returns, durably: by posting in
+        // the conversation, or by handing the reply to its provider, which
+        // it may have reported already (with the provider's id, kept), or
+        // even reported on further. (A mail channel's reply is sent when
+        // the outbox hands its mail to the relay.)
         if self.runtime.runs_chat(&installation.plugin) {
-            let sent = Delivery::new(DeliveryState::Sent, "posted in the conversation", self.clock.now());
+            let sent = Delivery::new(DeliveryState::Sent, "handed to the channel", self.clock.now());
             let recorded =
-                self.stores.tickets.set_delivery(ids.0, ids.1, sent).await.map_err(|e| fail(e.to_string()))?;
+                self.stores.tickets.report_entry_delivery(ids.0, ids.1, sent).await.map_err(|e| fail(e.to_string()))?;
             recorded.durable().await.map_err(|e| fail(e.to_string()))?;
         }
         Ok(ids)

@@ -86,3 +86,41 @@ pub async fn a_refused_delivery_leaves_no_entry<H: Harness>() {
     assert!(matches!(unknown, Err(StoreError::UnknownMessage { .. })), "{unknown:?}");
     assert_eq!(store.messages(ticket).await.expect("thread").len(), before, "nothing was written");
 }
+
+/// A provider's reports on a queued entry only move it forward, keep the
+/// id it was sent under, and last across a restart; an entry that was
+/// never queued, or is missing, is refused.
+pub async fn provider_reports_on_an_entry_only_move_it_forward<H: Harness>() {
+    let mut h = H::new().await;
+    let (ticket, message) = {
+        let store = h.store();
+        with_team(&*store, "Ops").await;
+        let ticket = open_ticket(&*store, "ops", "t").await.id;
+        let queued = durable(
+            store.queue_delivery(ticket, DeliveryEntry::New(reply("Hello")), job_for_entry(), at(1), None).await,
+        )
+        .await;
+        let id = queued.message.id;
+        let report = |state, detail: &str, t| Delivery::new(state, detail, at(t));
+        let sent = durable(store.report_entry_delivery(ticket, id, report(DeliveryState::Sent, "wamid.R1", 2)).await);
+        assert!(sent.await.1, "sent moves a queued entry on");
+        let read = durable(store.report_entry_delivery(ticket, id, report(DeliveryState::Read, "", 4)).await).await;
+        assert!(read.1);
+        let late = durable(store.report_entry_delivery(ticket, id, report(DeliveryState::Delivered, "", 3)).await);
+        let (entry, changed) = late.await;
+        assert!(!changed, "a late report changes nothing");
+        assert_eq!(entry.delivery.map(|d| (d.state, d.detail)), Some((DeliveryState::Read, "wamid.R1".into())));
+        let note = durable(store.append_message(ticket, reply("not sent"), at(5), None).await).await;
+        let never = store.report_entry_delivery(ticket, note.id, report(DeliveryState::Read, "", 6)).await;
+        assert!(matches!(never, Err(StoreError::Rule(_))), "{never:?}");
+        let missing = store.report_entry_delivery(ticket, 999_999, report(DeliveryState::Read, "", 6)).await;
+        assert!(matches!(missing, Err(StoreError::UnknownMessage { message: 999_999, .. })), "{missing:?}");
+        (ticket, id)
+    };
+    h.restart().await;
+    let store = h.store();
+    let thread = store.messages(ticket).await.expect("thread");
+    let entry = thread.iter().find(|m| m.id == message).expect("the entry");
+    let delivery = entry.delivery.as_ref().map(|d| (d.state, d.detail.as_str(), d.at));
+    assert_eq!(delivery, Some((DeliveryState::Read, "wamid.R1", at(4))));
+}

@@ -108,6 +108,7 @@ macro_rules! conformance_tests {
             added_keys_find_the_ticket_and_stay_unique,
             an_entry_and_its_delivery_job_are_written_together,
             a_refused_delivery_leaves_no_entry,
+            provider_reports_on_an_entry_only_move_it_forward,
             attachments_are_listed_and_read_back,
             a_bad_file_refuses_the_whole_entry,
             conversations_number_messages_and_resume_after_a_restart,

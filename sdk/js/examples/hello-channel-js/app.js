@@ -7,8 +7,8 @@
 // the key (crypto.subtle is asynchronous and unusable here, and HMAC in plain
 // JavaScript over a large body does not fit the CPU budget).
 
-import { create } from 'switchboard:plugin/tickets@0.1.10';
-import { isSet, verifyHmacSha256 } from 'switchboard:plugin/secrets@0.1.10';
+import { create } from 'switchboard:plugin/tickets@0.1.11';
+import { isSet, verifyHmacSha256 } from 'switchboard:plugin/secrets@0.1.11';
 import { ticketFor } from './logic.js';
 
 const encoder = new TextEncoder();
