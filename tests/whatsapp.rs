@@ -258,6 +258,23 @@ async fn answers_go_out_as_text_and_statuses_land_on_them() {
         (read["delivery"]["state"].as_str(), read["delivery"]["detail"].as_str()),
         (Some("read"), Some(sent.id.as_str()))
     );
+    // Anna, who joined and follows the conversation, saw the ticks live:
+    // each frame shows the state as it then was (a burst may show once),
+    // never moving back, ending with read; the late report sent none.
+    let seq = read["seq"].clone();
+    let mut ticks = Vec::new();
+    while ticks.last().map(String::as_str) != Some("read") {
+        let tick = tokio::time::timeout(std::time::Duration::from_secs(10), anna.next_of("delivery"))
+            .await
+            .unwrap_or_else(|_| panic!("a live delivery frame after {ticks:?}"));
+        assert_eq!((&tick["conversation"], &tick["seq"]), (&json!(id), &seq), "{tick}");
+        assert_eq!(tick["delivery"]["detail"], sent.id, "{tick}");
+        ticks.push(tick["delivery"]["state"].as_str().unwrap_or_default().to_owned());
+    }
+    let rank = |state: &str| ["sent", "delivered", "read"].iter().position(|s| *s == state);
+    assert!(ticks.windows(2).all(|w| rank(&w[0]) < rank(&w[1])), "only forward, each once: {ticks:?}");
+    let late = tokio::time::timeout(std::time::Duration::from_millis(500), anna.next_of("delivery")).await;
+    assert!(late.is_err(), "the late report sent no frame: {late:?}");
 
     // Graph's errors show on the answer and in the conversation.
     graph.refuse_next(Refusal::Undeliverable);

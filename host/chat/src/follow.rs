@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, PoisonError};
 
-use switchboard_core::{ChatMessage, ConversationId};
+use switchboard_core::{ChatDelivery, ChatMessage, ConversationId};
 use switchboard_store::MAX_CHAT_PAGE;
 use tokio::sync::{broadcast, watch};
 
@@ -16,11 +16,31 @@ pub struct Follower {
     id: ConversationId,
     last: u64,
     hints: watch::Receiver<u64>,
+    /// The numbers of messages whose delivery report changed, if this
+    /// follower is told of them.
+    deliveries: Option<broadcast::Receiver<u64>>,
+    /// The last delivery change returned: a message whose reports came in
+    /// a burst is read once they are all written, and shown once.
+    shown: Option<(u64, Option<ChatDelivery>)>,
+}
+
+/// What [`Follower::next_update`] found.
+#[derive(Debug)]
+pub enum Update {
+    /// New messages, oldest first.
+    Messages(Vec<ChatMessage>),
+    /// A message already returned, whose delivery report changed.
+    Delivery(ChatMessage),
 }
 
 impl Follower {
     pub(crate) fn new(inner: Arc<Inner>, id: ConversationId, after: u64, hints: watch::Receiver<u64>) -> Self {
-        Follower { inner, id, last: after, hints }
+        Follower { inner, id, last: after, hints, deliveries: None, shown: None }
+    }
+
+    pub(crate) fn with_deliveries(mut self, changes: broadcast::Receiver<u64>) -> Self {
+        self.deliveries = Some(changes);
+        self
     }
 
     /// The conversation followed.
@@ -39,23 +59,64 @@ impl Follower {
     /// written on another server, or one whose hint was lost, is found too.
     pub async fn next(&mut self) -> Result<Vec<ChatMessage>, ChatError> {
         loop {
+            if let Update::Messages(page) = self.next_update().await? {
+                return Ok(page);
+            }
+        }
+    }
+
+    /// The next thing to show: new messages as [`Follower::next`] returns
+    /// them, or a message already returned whose delivery report changed
+    /// (for a follower made with `Hub::follow_with_deliveries`). A change
+    /// to a message not yet returned comes with that message.
+    pub async fn next_update(&mut self) -> Result<Update, ChatError> {
+        loop {
             // Marked seen before the read: a hint that arrives while the
             // store is read wakes the wait below at once.
             self.hints.borrow_and_update();
             let page = self.inner.store.chat_messages(self.id, self.last, MAX_CHAT_PAGE).await?;
             if let Some(newest) = page.last() {
                 self.last = newest.seq;
-                return Ok(page);
+                return Ok(Update::Messages(page));
             }
             // A lost hint costs at most one look's wait; a closed channel
             // cannot happen while this follower holds its receiver.
-            let _ = tokio::time::timeout(self.inner.look_every, self.hints.changed()).await;
+            let changed = match &mut self.deliveries {
+                Some(deliveries) => tokio::select! {
+                    _ = tokio::time::timeout(self.inner.look_every, self.hints.changed()) => None,
+                    changed = deliveries.recv() => changed.ok(),
+                },
+                None => {
+                    let _ = tokio::time::timeout(self.inner.look_every, self.hints.changed()).await;
+                    None
+                }
+            };
+            // A lagging receiver lost ticks; the messages still carry their
+            // state, which a later follow shows.
+            if let Some(seq) = changed.filter(|&seq| seq >= 1 && seq <= self.last) {
+                let read = self.inner.store.chat_messages(self.id, seq - 1, 1).await?;
+                if let Some(message) = read.into_iter().find(|m| m.seq == seq) {
+                    let shown = Some((seq, message.delivery.clone()));
+                    if shown != self.shown {
+                        self.shown = shown;
+                        return Ok(Update::Delivery(message));
+                    }
+                }
+            }
         }
     }
 }
 
 impl Drop for Follower {
     fn drop(&mut self) {
+        if self.deliveries.take().is_some() {
+            let mut deliveries = self.inner.deliveries.lock().unwrap_or_else(PoisonError::into_inner);
+            // Its own receiver is gone already, so none left means it was
+            // the last.
+            if deliveries.get(&self.id).is_some_and(|changes| changes.receiver_count() == 0) {
+                deliveries.remove(&self.id);
+            }
+        }
         // The last follower of a conversation on this server takes its
         // entry with it, so that the map holds only what is followed.
         let mut conversations = self.inner.conversations.lock().unwrap_or_else(PoisonError::into_inner);

@@ -19,6 +19,13 @@ use crate::follow::{Follower, TeamEvent, TeamFollower};
 /// Hints that a conversation has a new message: `chat.message.<id>`,
 /// with the message's number as the payload.
 const MESSAGE_SUBJECT: &str = "chat.message";
+/// Hints that a message's delivery report changed: `chat.delivery.<id>`,
+/// with the message's number as the payload.
+const DELIVERY_SUBJECT: &str = "chat.delivery";
+/// How many delivery changes of one conversation a slow connection may
+/// fall behind; past that it misses ticks, which it sees when it follows
+/// the conversation again.
+pub(crate) const DELIVERY_BUFFER: usize = 64;
 /// Hints that a team's conversation was opened or changed state:
 /// `chat.team.<slug>`, with the conversation's id as the payload.
 const TEAM_SUBJECT: &str = "chat.team";
@@ -42,6 +49,9 @@ pub(crate) struct Inner {
     /// The latest message number heard of, per conversation someone on
     /// this server follows.
     pub(crate) conversations: Mutex<HashMap<ConversationId, watch::Sender<u64>>>,
+    /// Delivery changes per conversation someone on this server follows
+    /// with its deliveries.
+    pub(crate) deliveries: Mutex<HashMap<ConversationId, broadcast::Sender<u64>>>,
     /// Events per team someone on this server follows.
     pub(crate) teams: Mutex<HashMap<String, broadcast::Sender<TeamEvent>>>,
     pub(crate) look_every: Duration,
@@ -62,8 +72,14 @@ impl Hub {
         look_every: Duration,
     ) -> Result<Hub, ChatError> {
         let mut hints = bus.subscribe("chat.>").await?;
-        let inner =
-            Arc::new(Inner { store, bus, conversations: Mutex::default(), teams: Mutex::default(), look_every });
+        let inner = Arc::new(Inner {
+            store,
+            bus,
+            conversations: Mutex::default(),
+            deliveries: Mutex::default(),
+            teams: Mutex::default(),
+            look_every,
+        });
         // The task holds the hub weakly: it ends with the bus or once the
         // last handle on the hub is gone.
         let weak = Arc::downgrade(&inner);
@@ -144,10 +160,9 @@ impl Hub {
         Ok(got)
     }
 
-    /// Records a delivery report on a message, once durable. Followers
-    /// read each message once, so an operator sees the report when they
-    /// follow the conversation again (the operator console's live ticks
-    /// are work of their own).
+    /// Records a delivery report on a message, once durable, and tells
+    /// every server when it changed, so that those following the
+    /// conversation with its deliveries (operators) see the tick at once.
     pub async fn report_delivery(
         &self,
         id: ConversationId,
@@ -155,6 +170,9 @@ impl Hub {
         delivery: ChatDelivery,
     ) -> Result<Option<ChatMessage>, ChatError> {
         let changed = self.inner.store.report_delivery(id, seq, delivery).await?.durable().await?;
+        if changed.is_some() {
+            self.inner.announce(&format!("{DELIVERY_SUBJECT}.{id}"), seq).await;
+        }
         Ok(changed)
     }
 
@@ -169,6 +187,15 @@ impl Hub {
         let mut conversations = self.inner.conversations.lock().unwrap_or_else(PoisonError::into_inner);
         let hints = conversations.entry(id).or_insert_with(|| watch::channel(0).0).subscribe();
         Follower::new(Arc::clone(&self.inner), id, after, hints)
+    }
+
+    /// [`Hub::follow`], also told of the delivery reports that change on
+    /// messages it already returned (see [`Follower::next_update`]).
+    pub fn follow_with_deliveries(&self, id: ConversationId, after: u64) -> Follower {
+        let follower = self.follow(id, after);
+        let mut deliveries = self.inner.deliveries.lock().unwrap_or_else(PoisonError::into_inner);
+        let changes = deliveries.entry(id).or_insert_with(|| broadcast::channel(DELIVERY_BUFFER).0).subscribe();
+        follower.with_deliveries(changes)
     }
 
     /// Follows a team's conversations being opened and changing state:
@@ -210,6 +237,12 @@ impl Inner {
                     let conversations = self.conversations.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(hint) = conversations.get(&id) {
                         hint.send_modify(|latest| *latest = (*latest).max(seq));
+                    }
+                } else if let (Some(id), Some(seq)) = (under(DELIVERY_SUBJECT), number) {
+                    let Ok(id) = id.parse::<ConversationId>() else { return };
+                    let deliveries = self.deliveries.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(changes) = deliveries.get(&id) {
+                        let _ = changes.send(seq);
                     }
                 } else if let (Some(team), Some(id)) = (under(TEAM_SUBJECT), number) {
                     let teams = self.teams.lock().unwrap_or_else(PoisonError::into_inner);
@@ -288,6 +321,38 @@ mod tests {
         hub.inner.hear(Event::Gap);
         let got = tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("woken").expect("join");
         assert_eq!(got.expect("read"), 1);
+    }
+
+    /// A follower made with its deliveries is told of a report on a
+    /// message it returned, once per change; an unchanged report tells
+    /// nobody.
+    #[tokio::test]
+    async fn a_changed_delivery_report_reaches_followers_of_deliveries() {
+        let (_dir, store) = store().await;
+        let hub = Hub::start(store, Arc::new(LocalBus::new())).await.expect("hub");
+        let id = hub.open(draft("t"), now()).await.expect("open").id;
+        let said = hub.say(id, Speaker::Visitor, "On its way", Expect::Text, now()).await.expect("say");
+        let mut follower = hub.follow_with_deliveries(id, 0);
+        let first = follower.next_update().await.expect("update");
+        assert!(matches!(&first, crate::Update::Messages(page) if page.len() == 1), "{first:?}");
+        let report = |state| switchboard_core::ChatDelivery::new(state, "wamid.1", now());
+        use switchboard_core::ChatDeliveryState::{Read, Sent};
+        assert!(hub.report_delivery(id, said.seq, report(Sent)).await.expect("report").is_some());
+        let next = tokio::time::timeout(Duration::from_secs(10), follower.next_update()).await.expect("told");
+        match next.expect("update") {
+            crate::Update::Delivery(m) => {
+                assert_eq!((m.seq, m.delivery.map(|d| d.state)), (said.seq, Some(Sent)));
+            }
+            other => panic!("expected a delivery change, got {other:?}"),
+        }
+        assert!(hub.report_delivery(id, said.seq, report(Sent)).await.expect("again").is_none(), "unchanged");
+        assert!(hub.report_delivery(id, said.seq, report(Read)).await.expect("read").is_some());
+        let next = tokio::time::timeout(Duration::from_secs(10), follower.next_update()).await.expect("told");
+        assert!(
+            matches!(next, Ok(crate::Update::Delivery(ref m)) if m.delivery.as_ref().map(|d| d.state) == Some(Read))
+        );
+        drop(follower);
+        assert!(hub.inner.deliveries.lock().expect("lock").is_empty(), "the last follower took its entry");
     }
 
     /// The last follower of a conversation or a team takes its entry with

@@ -20,5 +20,5 @@ mod follow;
 mod hub;
 
 pub use error::ChatError;
-pub use follow::{Follower, TeamEvent, TeamFollower};
+pub use follow::{Follower, TeamEvent, TeamFollower, Update};
 pub use hub::Hub;

@@ -203,6 +203,8 @@ pub(crate) enum ServerFrame {
     Welcome { conversation: u64, token: String, state: ConversationState },
     /// A conversation picked up again.
     Resumed { conversation: u64, state: ConversationState, ticket: Option<u64> },
+    /// A change to the delivery report of a message sent before.
+    Delivery { conversation: u64, seq: u64, delivery: Option<ChatDelivery> },
     /// A message.
     Message {
         conversation: u64,
@@ -246,6 +248,11 @@ pub(crate) enum ServerFrame {
 }
 
 impl ServerFrame {
+    /// The frame of a change to a message's delivery report.
+    pub(crate) fn delivery(m: &ChatMessage) -> ServerFrame {
+        ServerFrame::Delivery { conversation: m.conversation, seq: m.seq, delivery: m.delivery.clone() }
+    }
+
     /// The frame of a message.
     pub(crate) fn message(m: &ChatMessage) -> ServerFrame {
         ServerFrame::Message {

@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
+use switchboard_chat::Update;
 use switchboard_core::{ConversationChange, ConversationId, ConversationState, Expect, Speaker, User};
 use switchboard_runtime::ChatEvent;
 use tokio::sync::mpsc;
@@ -226,7 +227,8 @@ impl Operator {
     }
 
     /// Follows a conversation after `after`: its messages go out as they
-    /// come, from every server.
+    /// come, from every server, and so do the delivery reports that change
+    /// on them afterwards (WhatsApp's ticks).
     fn follow(&mut self, id: ConversationId, after: u64) -> Answer {
         if self.followed.contains_key(&id) {
             return Ok(None);
@@ -234,12 +236,16 @@ impl Operator {
         if self.followed.len() >= MAX_FOLLOWED {
             return Err(("too_many", format!("a connection follows at most {MAX_FOLLOWED} conversations")));
         }
-        let mut follower = self.state.chat.hub.follow(id, after);
+        let mut follower = self.state.chat.hub.follow_with_deliveries(id, after);
         let out = self.out.clone();
         let task = tokio::spawn(async move {
-            while let Ok(page) = follower.next().await {
-                for message in &page {
-                    if out.send(ServerFrame::message(message)).await.is_err() {
+            while let Ok(update) = follower.next_update().await {
+                let frames = match update {
+                    Update::Messages(page) => page.iter().map(ServerFrame::message).collect(),
+                    Update::Delivery(message) => vec![ServerFrame::delivery(&message)],
+                };
+                for frame in frames {
+                    if out.send(frame).await.is_err() {
                         return;
                     }
                 }
