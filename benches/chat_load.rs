@@ -34,16 +34,12 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use measure::{metric, percentile, process_cpu_us, rss_mib};
 use serde_json::{Value, json};
-use server::{BenchServer, TOKEN};
+use server::{BenchServer, TOKEN, env_or};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// Conversations one operator connection follows.
 const PER_OPERATOR: usize = 1_000;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// The store's flushes and durable writes so far.
 async fn store_counters(server: &BenchServer) -> (f64, f64) {

@@ -38,13 +38,9 @@ use std::time::{Duration, Instant};
 
 use measure::{median, percentile, process_cpu_us, stat_cpu_us};
 use serde_json::json;
-use server::{BenchServer, TOKEN};
+use server::{BenchServer, TOKEN, env_or};
 use switchboard_bus::throwaway::TempNats;
 use switchboard_store_postgres::throwaway::TempPostgres;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// CPU time so far of every PostgreSQL process on the machine, in µs: the
 /// benchmark's own server is the only one running.

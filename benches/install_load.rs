@@ -41,11 +41,7 @@ mod large_component;
 mod server;
 
 use large_component::{append_custom_section, large_component};
-use server::{BenchServer, TOKEN};
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use server::{BenchServer, TOKEN, env_or};
 
 const LARGE_MANIFEST: &str = "id = \"large-bench\"\nname = \"Large\"\nversion = \"0.1.0\"\nkind = \"channel\"\nvendor = \"Bench\"\nwit = \"0.1.7\"\n";
 

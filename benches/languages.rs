@@ -24,11 +24,7 @@ use serde_json::json;
 #[path = "support/server.rs"]
 mod server;
 
-use server::BenchServer;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use server::{BenchServer, env_or};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

@@ -38,13 +38,9 @@ use std::time::{Duration, Instant};
 
 use measure::{median, percentile};
 use serde_json::json;
-use server::{BenchServer, TOKEN};
+use server::{BenchServer, TOKEN, env_or};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// One round's figures.
 struct Round {

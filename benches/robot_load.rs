@@ -34,11 +34,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use measure::{median, percentile};
 use serde_json::{Value, json};
-use server::{BenchServer, TOKEN};
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use server::{BenchServer, TOKEN, env_or};
 
 const ACCOUNT: &str = "AC00000000000000000000000000000042";
 

@@ -46,7 +46,7 @@
 
 #[path = "support/measure.rs"]
 mod measure;
-// Only the SMTP flag's check is used here.
+// Only the SMTP flag's check and the knobs' parsing are used here.
 #[allow(dead_code)]
 #[path = "support/server.rs"]
 mod server;
@@ -54,16 +54,14 @@ mod server;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use server::env_or;
+
 use measure::{median, metric, percentile, rss_mib, stat_cpu_us};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 const TOKEN: &str = "bench-admin-token";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// One round's figures.
 #[derive(Debug, Clone, Copy)]

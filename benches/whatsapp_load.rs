@@ -31,14 +31,10 @@ use std::time::{Duration, Instant};
 
 use measure::{median, percentile};
 use serde_json::json;
-use server::BenchServer;
+use server::{BenchServer, env_or};
 
 /// The app secret the deliveries are signed with.
 const APP_SECRET: &str = "bench-app-secret";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// One round's figures.
 struct Round {

@@ -9,6 +9,12 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The environment variable `name` parsed, or `default` when it is unset
+/// or does not parse: how every benchmark takes its knobs.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// The admin token the benchmark server is started with.
 pub const TOKEN: &str = "bench-admin-token";
 

@@ -83,12 +83,8 @@ pub async fn get_attachment(
     Path((id, message, index)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let message: u64 = message.parse().map_err(|_| {
-        ApiError::not_found(format!("unknown message \"{message}\": message ids are positive integers"))
-    })?;
-    let index: usize = index
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("unknown file \"{index}\": files are numbered from 0")))?;
+    let message = path_number(&message, "message", "message ids are positive integers")?;
+    let index = path_number(&index, "file", "files are numbered from 0")?;
     let (file, data) = state.stores.tickets.attachment(id, message, index).await?;
     Ok(serve(&file, data))
 }
@@ -107,20 +103,21 @@ pub async fn get_chat_attachment(
     caller: Caller,
     Path((id, seq, index)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let number = |what: &str, text: &str| {
-        text.parse::<u64>()
-            .map_err(|_| ApiError::not_found(format!("unknown {what} \"{text}\": {what}s are positive integers")))
-    };
-    let (id, seq) = (number("conversation", &id)?, number("message", &seq)?);
-    let index: usize = index
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("unknown file \"{index}\": files are numbered from 0")))?;
+    let id = path_number(&id, "conversation", "conversations are positive integers")?;
+    let seq = path_number(&seq, "message", "messages are positive integers")?;
+    let index = path_number(&index, "file", "files are numbered from 0")?;
     let conversation = state.stores.conversations.conversation(id).await?;
     if !caller.0.works_in(&conversation.team) {
         return Err(ApiError::not_found(format!("unknown conversation {id}")));
     }
     let (file, data) = state.stores.conversations.chat_attachment(id, seq, index).await?;
     Ok(serve(&file, data))
+}
+
+/// A number from the path, or "not found" naming what it was for and the
+/// rule it broke: a path that cannot name anything names nothing.
+fn path_number<T: std::str::FromStr>(text: &str, what: &str, rule: &str) -> ApiResult<T> {
+    text.parse().map_err(|_| ApiError::not_found(format!("unknown {what} \"{text}\": {rule}")))
 }
 
 /// A file's content with the headers that keep it from running as a page.
