@@ -103,18 +103,30 @@ async fn counter(base: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
 }
 
+/// Starts the server with `failpoints` armed and streams writes at it: it
+/// must stop by itself with an error well before the clients give up
+/// (40 s), after some writes, refusing the rest with 503 only when
+/// `only_503`, and every write it acknowledged must be there after a
+/// restart.
+async fn stops_by_itself_and_loses_nothing_acknowledged(failpoints: &str, only_503: bool) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", failpoints)]).await;
+    let started = Instant::now();
+    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(40)).await;
+    assert!(!exits(&mut child).await, "the server exits with an error");
+    assert!(started.elapsed() < Duration::from_secs(40), "it stopped by itself, well before the clients gave up");
+    assert!(seen.acked.len() > 20, "the fault came after some writes: {} acknowledged", seen.acked.len());
+    if only_503 {
+        assert!(seen.refused.iter().all(|(status, _)| *status == 503), "refused with 503 only: {:?}", seen.refused);
+    }
+    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+}
+
 /// A failed sync is not retried: the server stops taking writes and exits
 /// with an error, and what it acknowledged before is on disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_sync_stops_the_server_and_loses_nothing_acknowledged() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "sync=100*error")]).await;
-    let started = Instant::now();
-    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(30)).await;
-    assert!(!exits(&mut child).await, "the server exits with an error");
-    assert!(seen.acked.len() > 20, "the fault came after some writes: {} acknowledged", seen.acked.len());
-    assert!(seen.refused.iter().all(|(status, _)| *status == 503), "refused with 503 only: {:?}", seen.refused);
-    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+    stops_by_itself_and_loses_nothing_acknowledged("sync=100*error", true).await;
 }
 
 /// A disk that stops answering (a flush that never returns, as after sled's
@@ -122,15 +134,7 @@ async fn a_failed_sync_stops_the_server_and_loses_nothing_acknowledged() {
 /// the writes waiting on it are never acknowledged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flush_that_never_returns_stops_the_server_and_loses_nothing_acknowledged() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "sync=100*hang")]).await;
-    let started = Instant::now();
-    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(40)).await;
-    assert!(!exits(&mut child).await, "the server exits with an error");
-    assert!(started.elapsed() < Duration::from_secs(40), "it stopped by itself, well before the clients gave up");
-    assert!(seen.acked.len() > 20, "the fault came after some writes: {} acknowledged", seen.acked.len());
-    assert!(seen.refused.iter().all(|(status, _)| *status == 503), "refused with 503 only: {:?}", seen.refused);
-    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+    stops_by_itself_and_loses_nothing_acknowledged("sync=100*hang", true).await;
 }
 
 /// Writes that never return (every transaction after the 100th blocks its
@@ -140,27 +144,13 @@ async fn a_flush_that_never_returns_stops_the_server_and_loses_nothing_acknowled
 /// with an error from a thread of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_that_never_return_stop_the_server_and_lose_nothing_acknowledged() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "commit=100+*hang")]).await;
-    let started = Instant::now();
-    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(40)).await;
-    assert!(!exits(&mut child).await, "the server exits with an error");
-    assert!(started.elapsed() < Duration::from_secs(40), "it stopped by itself, well before the clients gave up");
-    assert!(seen.acked.len() > 20, "the fault came after some writes: {} acknowledged", seen.acked.len());
-    assert!(seen.refused.iter().all(|(status, _)| *status == 503), "refused with 503 only: {:?}", seen.refused);
-    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+    stops_by_itself_and_loses_nothing_acknowledged("commit=100+*hang", true).await;
 }
 
 /// A transaction that fails in storage stops the store the same way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_transaction_stops_the_server_and_loses_nothing_acknowledged() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "commit=150*error")]).await;
-    let started = Instant::now();
-    let seen = stream(&base, move |_| started.elapsed() > Duration::from_secs(30)).await;
-    assert!(!exits(&mut child).await, "the server exits with an error");
-    assert!(seen.acked.len() > 20, "the fault came after some writes: {} acknowledged", seen.acked.len());
-    every_acknowledged_ticket_is_there(dir.path(), &seen.acked).await;
+    stops_by_itself_and_loses_nothing_acknowledged("commit=150*error", false).await;
 }
 
 /// A full disk, made real with a file-size limit (`ulimit -f`, with
