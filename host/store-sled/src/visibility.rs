@@ -25,7 +25,11 @@ use crate::trees::Tree;
 
 /// A set of trees, one bit per [`Tree`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Trees(u32);
+pub(crate) struct Trees(u64);
+
+// Every tree needs its bit: a tree past the mask's width would share one
+// and make readers skip writes to it.
+const _: () = assert!(Tree::ALL.len() <= u64::BITS as usize, "more trees than a Trees mask holds");
 
 impl Trees {
     /// The set of `trees`.
@@ -33,7 +37,7 @@ impl Trees {
         let mut bits = 0;
         let mut i = 0;
         while i < trees.len() {
-            bits |= 1 << trees[i] as u32;
+            bits |= 1u64 << trees[i] as u32;
             i += 1;
         }
         Trees(bits)
@@ -46,7 +50,7 @@ impl Trees {
 
     /// Adds `tree`.
     pub(crate) fn insert(&mut self, tree: Tree) {
-        self.0 |= 1 << tree as u32;
+        self.0 |= 1u64 << tree as u32;
     }
 
     /// Whether every tree of `other` is in this set.
@@ -55,7 +59,7 @@ impl Trees {
     }
 
     fn iter(self) -> impl Iterator<Item = usize> {
-        (0..Tree::ALL.len()).filter(move |i| self.0 & (1 << i) != 0)
+        (0..Tree::ALL.len()).filter(move |i| self.0 & (1u64 << i) != 0)
     }
 }
 
