@@ -17,7 +17,8 @@ async fn ticket(server: &Server, team: &str, body: Value) -> Value {
 }
 
 async fn agent_token(server: &Server, name: &str) -> String {
-    let created = server.post("/api/users", json!({"name": name, "role": "agent"})).await.expect(201);
+    let created = server.post("/api/users", json!({"name": name, "role": "agent", "teams": ["ops"]})).await;
+    let created = created.expect(201);
     created["token"].as_str().expect("token").to_owned()
 }
 
@@ -116,6 +117,51 @@ async fn tokens_are_required_and_roles_enforced() {
     assert!(!users.to_string().contains(&agent));
     assert!(users.as_array().expect("users").iter().all(|u| u.get("token").is_none()));
     s.post("/api/users", json!({"name": "Bob", "role": "boss"})).await.expect_error(422, "invalid_field", "role");
+}
+
+/// An agent reaches the tickets of the teams they work in; another team's
+/// tickets, their threads and files are "unknown", like missing ones, and
+/// so is the team's ticket list.
+#[tokio::test]
+async fn agents_reach_only_their_teams_tickets() {
+    let s = Server::start().await;
+    team(&s, "Ops").await;
+    team(&s, "Sales").await;
+    let created = ticket(&s, "sales", json!({"title": "Quote for ACME"})).await;
+    let theirs = created["id"].as_u64().expect("id");
+    let agent = agent_token(&s, "Ada").await;
+    let own = s.call(Method::POST, "/api/teams/ops/tickets", Some(&agent), Some(json!({"title": "Printer"}))).await;
+    let own = own.expect(201)["id"].as_u64().expect("id");
+    s.call(Method::GET, &format!("/api/tickets/{own}"), Some(&agent), None).await.expect(200);
+    s.call(Method::GET, &format!("/api/tickets/{own}/messages"), Some(&agent), None).await.expect(200);
+    let note = json!({"kind": "note", "body": "Toner ordered"});
+    s.call(Method::POST, &format!("/api/tickets/{own}/messages"), Some(&agent), Some(note.clone())).await.expect(201);
+    s.call(Method::GET, "/api/teams/ops/tickets", Some(&agent), None).await.expect(200);
+
+    for (method, path, body) in [
+        (Method::GET, format!("/api/tickets/{theirs}"), None),
+        (Method::PATCH, format!("/api/tickets/{theirs}"), Some(json!({"priority": 3}))),
+        (Method::GET, format!("/api/tickets/{theirs}/messages"), None),
+        (Method::POST, format!("/api/tickets/{theirs}/messages"), Some(note.clone())),
+        (Method::GET, format!("/api/tickets/{theirs}/messages/1/attachments/0"), None),
+    ] {
+        s.call(method, &path, Some(&agent), body).await.expect_error(
+            404,
+            "not_found",
+            &format!("unknown ticket {theirs}"),
+        );
+    }
+    for (method, path, body) in [
+        (Method::GET, "/api/teams/sales/tickets", None),
+        (Method::POST, "/api/teams/sales/tickets", Some(json!({"title": "Sneaky"}))),
+    ] {
+        s.call(method, path, Some(&agent), body).await.expect_error(404, "not_found", "unknown team \"sales\"");
+    }
+    let untouched = s.get(&format!("/api/tickets/{theirs}")).await.expect(200);
+    assert_eq!(untouched["priority"], created["priority"], "the other team's ticket was not changed");
+    let thread = s.get(&format!("/api/tickets/{theirs}/messages")).await.expect(200);
+    assert!(!thread.to_string().contains("Toner"), "nothing was written to the other team's ticket: {thread}");
+    assert_eq!(ids(&s.get("/api/teams/sales/tickets").await.expect(200)), vec![theirs], "no ticket was opened there");
 }
 
 #[tokio::test]

@@ -110,6 +110,13 @@ impl Caller {
         }
     }
 
+    /// Refuses the request unless the caller works in team `slug`. Another
+    /// team is "unknown", as one that does not exist is, so that an agent
+    /// cannot learn which teams there are.
+    pub fn require_team(&self, slug: &str) -> Result<(), ApiError> {
+        if self.0.works_in(slug) { Ok(()) } else { Err(ApiError::not_found(format!("unknown team \"{slug}\""))) }
+    }
+
     /// The caller as the author of thread entries.
     pub fn author(&self) -> Author {
         Author::User { id: self.0.id, name: self.0.name.clone() }

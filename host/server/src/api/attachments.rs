@@ -17,7 +17,7 @@ use serde::Serialize;
 use switchboard_core::{Attachment, Message};
 use utoipa::ToSchema;
 
-use super::tickets::parse_id;
+use super::tickets::{parse_id, require_visible};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Path;
@@ -80,9 +80,11 @@ impl AttachmentOut {
         (status = 404, body = ErrorBody)))]
 pub async fn get_attachment(
     State(state): State<AppState>,
+    caller: Caller,
     Path((id, message, index)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
+    require_visible(&state, &caller, id).await?;
     let message = path_number(&message, "message", "message ids are positive integers")?;
     let index = path_number(&index, "file", "files are numbered from 0")?;
     let (file, data) = state.stores.tickets.attachment(id, message, index).await?;

@@ -9,7 +9,7 @@ use switchboard_store::DeliveryEntry;
 use utoipa::ToSchema;
 
 use super::attachments::AttachmentOut;
-use super::tickets::parse_id;
+use super::tickets::{parse_id, require_visible};
 use super::wire::AuthorOut;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -133,6 +133,7 @@ pub async fn create_message(
     Json(body): Json<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<MessageOut>)> {
     let id = parse_id(&id)?;
+    require_visible(&state, &caller, id).await?;
     let (kind, author) = match body.kind {
         NewMessageKind::Reply => (MessageKind::Reply, caller.author()),
         NewMessageKind::Note => (MessageKind::Note, caller.author()),
@@ -165,7 +166,13 @@ pub async fn create_message(
 /// system events.
 #[utoipa::path(get, path = "/tickets/{id}/messages", tag = "tickets", params(("id" = u64, Path, description = "ticket number")),
     responses((status = 200, body = Vec<MessageOut>), (status = 404, body = ErrorBody)))]
-pub async fn list_messages(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<MessageOut>>> {
-    let messages = state.stores.tickets.messages(parse_id(&id)?).await?;
+pub async fn list_messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MessageOut>>> {
+    let id = parse_id(&id)?;
+    require_visible(&state, &caller, id).await?;
+    let messages = state.stores.tickets.messages(id).await?;
     Ok(Json(messages.iter().map(MessageOut::from).collect()))
 }

@@ -236,6 +236,7 @@ pub async fn create_ticket(
     Path(slug): Path<String>,
     Json(body): Json<NewTicket>,
 ) -> ApiResult<(StatusCode, Json<TicketOut>)> {
+    caller.require_team(&slug)?;
     let team = state.stores.teams.team(&slug).await?;
     let draft = TicketDraft {
         title: body.title,
@@ -263,9 +264,11 @@ pub async fn create_ticket(
     responses((status = 200, body = Vec<TicketOut>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_tickets(
     State(state): State<AppState>,
+    caller: Caller,
     Path(slug): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<TicketOut>>> {
+    caller.require_team(&slug)?;
     let team = state.stores.teams.team(&slug).await?;
     let known = ["stage", "priority", "breached", "offset", "limit"];
     if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
@@ -286,10 +289,30 @@ pub async fn list_tickets(
 /// Shows one ticket.
 #[utoipa::path(get, path = "/tickets/{id}", tag = "tickets", params(("id" = u64, Path, description = "ticket number")),
     responses((status = 200, body = TicketOut), (status = 404, body = ErrorBody)))]
-pub async fn get_ticket(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<TicketOut>> {
-    let ticket = state.stores.tickets.ticket(parse_id(&id)?).await?;
+pub async fn get_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TicketOut>> {
+    let ticket = visible_ticket(&state, &caller, parse_id(&id)?).await?;
     let team = state.stores.teams.team(&ticket.team).await?;
     Ok(Json(TicketOut::new(&ticket, &team)))
+}
+
+/// Ticket `id`, if the caller works in its team. Another team's ticket is
+/// "unknown", as a missing one is, so that numbers reveal nothing.
+pub(crate) async fn visible_ticket(state: &AppState, caller: &Caller, id: TicketId) -> ApiResult<Ticket> {
+    let ticket = state.stores.tickets.ticket(id).await?;
+    if caller.0.works_in(&ticket.team) { Ok(ticket) } else { Err(ApiError::not_found(format!("unknown ticket {id}"))) }
+}
+
+/// Refuses unless the caller may see ticket `id`. An admin works in every
+/// team, so the ticket is not read for one.
+pub(crate) async fn require_visible(state: &AppState, caller: &Caller, id: TicketId) -> ApiResult<()> {
+    if !caller.0.is_admin() {
+        visible_ticket(state, caller, id).await?;
+    }
+    Ok(())
 }
 
 /// Parses a ticket number from the path.
@@ -311,7 +334,7 @@ pub async fn patch_ticket(
     Json(body): Json<TicketPatch>,
 ) -> ApiResult<Json<TicketOut>> {
     let id = parse_id(&id)?;
-    let team = state.stores.teams.team(&state.stores.tickets.ticket(id).await?.team).await?;
+    let team = state.stores.teams.team(&visible_ticket(&state, &caller, id).await?.team).await?;
     let edit = TicketEdit {
         title: body.title,
         priority: body.priority.as_ref().map(|p| p.resolve("priority")).transpose()?,
