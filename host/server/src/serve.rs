@@ -335,3 +335,40 @@ fn server_name() -> String {
     let _ = getrandom::fill(&mut random);
     format!("pid {} {}", std::process::id(), hex::encode(random))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    static CALLED: AtomicUsize = AtomicUsize::new(0);
+
+    fn hook(reason: &str) {
+        assert_eq!(reason, "the disk is failing");
+        CALLED.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The hook runs on a thread of its own, with no runtime at all (as
+    /// when every worker is stuck in the store), once the deadline after a
+    /// fault has passed and `serve` has not returned; not when it has.
+    #[test]
+    fn a_fault_that_serve_cannot_end_calls_the_hook_from_a_thread_of_its_own() {
+        let (fault, watched) = watch::channel(None);
+        let stuck = watch_stuck_fault(watched, hook);
+        let (late, watched_late) = watch::channel(None);
+        let returned = watch_stuck_fault(watched_late, hook);
+        let faulted = Instant::now();
+        fault.send_replace(Some("the disk is failing".to_owned()));
+        late.send_replace(Some("the disk is failing".to_owned()));
+        drop(returned);
+        while CALLED.load(Ordering::SeqCst) == 0 && faulted.elapsed() < FAULT_DEADLINE * 3 {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(faulted.elapsed() >= FAULT_DEADLINE, "not before the deadline");
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(CALLED.load(Ordering::SeqCst), 1, "once, for the serve that never returned");
+        drop(stuck);
+    }
+}
