@@ -125,6 +125,19 @@ pub enum DeliveryState {
     Read,
 }
 
+/// A provider's report on a conversation's message says the same of a
+/// ticket's reply.
+impl From<crate::ChatDeliveryState> for DeliveryState {
+    fn from(state: crate::ChatDeliveryState) -> Self {
+        match state {
+            crate::ChatDeliveryState::Sent => DeliveryState::Sent,
+            crate::ChatDeliveryState::Delivered => DeliveryState::Delivered,
+            crate::ChatDeliveryState::Read => DeliveryState::Read,
+            crate::ChatDeliveryState::Failed => DeliveryState::Failed,
+        }
+    }
+}
+
 impl DeliveryState {
     /// How far along a provider's report puts an entry: queued and
     /// deferred entries are not yet sent, and failed is the end.

@@ -145,8 +145,29 @@ pub(crate) fn attachment_from_wit(a: wit::NewAttachment) -> core::AttachmentDraf
 /// The `conversations` interface's own types.
 mod chat_wit {
     pub(crate) use crate::bindings::channel::switchboard::plugin::conversations::{
-        ChatMessage, Conversation, ConversationState, Expect, Operator, Origin, Speaker,
+        ChatMessage, Conversation, ConversationState, Delivery, Expect, Operator, Origin, Speaker,
     };
+}
+
+/// A provider's delivery report from a plugin, as a chat delivery state and
+/// its detail (the provider's id, or why it failed): the same report for a
+/// conversation's message and a ticket's reply. A provider's id longer than
+/// a message key is refused.
+pub(crate) fn delivery_from_wit(d: chat_wit::Delivery) -> Result<(core::ChatDeliveryState, String), wit::PluginError> {
+    Ok(match d {
+        chat_wit::Delivery::Sent(provider_id) => {
+            if provider_id.len() > core::MAX_INBOUND_KEY_LEN {
+                return Err(wit::PluginError::Permanent(format!(
+                    "delivery: a provider's id has at most {} bytes",
+                    core::MAX_INBOUND_KEY_LEN
+                )));
+            }
+            (core::ChatDeliveryState::Sent, provider_id)
+        }
+        chat_wit::Delivery::Delivered => (core::ChatDeliveryState::Delivered, String::new()),
+        chat_wit::Delivery::Read => (core::ChatDeliveryState::Read, String::new()),
+        chat_wit::Delivery::Failed(why) => (core::ChatDeliveryState::Failed, why),
+    })
 }
 
 fn speaker_to_wit(s: &core::Speaker) -> chat_wit::Speaker {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use switchboard_chat::{ChatError, Hub};
 use switchboard_core::{
-    Author, Capability, ChatDelivery, ChatDeliveryState, Conversation, ConversationChange, ConversationState,
-    InboundDraft, MAX_INBOUND_KEY_LEN, Speaker, TicketDraft, chat_title, transcript,
+    Author, Capability, ChatDelivery, Conversation, ConversationChange, ConversationState, InboundDraft, Speaker,
+    TicketDraft, chat_title, transcript,
 };
 use switchboard_store::MAX_CHAT_PAGE;
 
@@ -15,7 +15,8 @@ use crate::bindings::channel::switchboard::plugin::conversations::{
 };
 use crate::bindings::wit::{ContactInfo, PluginError};
 use crate::convert::{
-    attachment_from_wit, chat_message_to_wit, contact_from_wit, conversation_to_wit, expect_from_wit, priority_from_wit,
+    attachment_from_wit, chat_message_to_wit, contact_from_wit, conversation_to_wit, delivery_from_wit,
+    expect_from_wit, priority_from_wit,
 };
 use crate::host::{HostState, plugin_error};
 
@@ -253,19 +254,7 @@ impl Host for HostState {
 
     async fn set_delivery(&mut self, id: u64, seq: u64, delivery: Delivery) -> Result<bool, PluginError> {
         let (own, hub, now) = (self.own_conversation(id)?, self.hub()?, self.now());
-        let (state, detail) = match delivery {
-            Delivery::Sent(provider_id) => {
-                if provider_id.len() > MAX_INBOUND_KEY_LEN {
-                    return Err(PluginError::Permanent(format!(
-                        "delivery: a provider's id has at most {MAX_INBOUND_KEY_LEN} bytes"
-                    )));
-                }
-                (ChatDeliveryState::Sent, provider_id)
-            }
-            Delivery::Delivered => (ChatDeliveryState::Delivered, String::new()),
-            Delivery::Read => (ChatDeliveryState::Read, String::new()),
-            Delivery::Failed(why) => (ChatDeliveryState::Failed, why),
-        };
+        let (state, detail) = delivery_from_wit(delivery)?;
         let write = async move {
             own.await?;
             let report = ChatDelivery::new(state, &detail, now);

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use switchboard_core::{
-    Author, Capability, ContactDraft, Delivery as DeliveryRecord, DeliveryState, MAX_INBOUND_KEY_LEN, MessageDraft,
-    MessageKind, Ticket, TicketDraft, check_attachments,
+    Author, Capability, ContactDraft, Delivery as DeliveryRecord, MessageDraft, MessageKind, Ticket, TicketDraft,
+    check_attachments,
 };
 use switchboard_store::TicketEdit;
 
@@ -12,8 +12,8 @@ use crate::bindings::channel::switchboard::plugin::conversations::Delivery;
 use crate::bindings::channel::switchboard::plugin::tickets::{GotTicket, Host};
 use crate::bindings::wit::{self, PluginError};
 use crate::convert::{
-    attachment_from_wit, contact_from_wit, contact_to_wit, message_kind_from_wit, message_to_wit, priority_from_wit,
-    ticket_to_wit,
+    attachment_from_wit, contact_from_wit, contact_to_wit, delivery_from_wit, message_kind_from_wit, message_to_wit,
+    priority_from_wit, ticket_to_wit,
 };
 use crate::host::{HostState, plugin_error};
 
@@ -212,21 +212,10 @@ impl Host for HostState {
 
     async fn set_delivery(&mut self, id: u64, entry: u64, delivery: Delivery) -> Result<bool, PluginError> {
         self.scope.require(&Capability::Tickets)?;
-        let (state, detail) = match delivery {
-            Delivery::Sent(provider_id) => {
-                if provider_id.len() > MAX_INBOUND_KEY_LEN {
-                    return Err(PluginError::Permanent(format!(
-                        "delivery: a provider's id has at most {MAX_INBOUND_KEY_LEN} bytes"
-                    )));
-                }
-                (DeliveryState::Sent, provider_id)
-            }
-            Delivery::Delivered => (DeliveryState::Delivered, String::new()),
-            Delivery::Read => (DeliveryState::Read, String::new()),
-            Delivery::Failed(why) => (DeliveryState::Failed, why),
-        };
+        let (state, detail) = delivery_from_wit(delivery)?;
         self.own_ticket(id).await?;
-        let (tickets, record) = (Arc::clone(&self.services.tickets), DeliveryRecord::new(state, &detail, self.now()));
+        let (tickets, record) =
+            (Arc::clone(&self.services.tickets), DeliveryRecord::new(state.into(), &detail, self.now()));
         let (_, changed) = self.write(tickets.report_entry_delivery(id, entry, record)).await?;
         Ok(changed)
     }

@@ -23,6 +23,14 @@ fn reply(body: &str) -> MessageDraft {
     MessageDraft::new(MessageKind::Reply, Author::User { id: 1, name: "Agent".into() }, body)
 }
 
+/// Team Ops with a ticket, and the reply "Hello" queued on it at time 1.
+async fn hello_queued(store: &dyn crate::Store) -> (switchboard_core::TicketId, crate::Queued) {
+    with_team(store, "Ops").await;
+    let ticket = open_ticket(store, "ops", "t").await.id;
+    let queued = store.queue_delivery(ticket, DeliveryEntry::New(reply("Hello")), job_for_entry(), at(1), None).await;
+    (ticket, durable(queued).await)
+}
+
 /// A new entry comes with its job and is marked queued; queueing it again
 /// finds the job and leaves the entry alone; its state then follows what
 /// the sender records, also across a restart.
@@ -30,12 +38,7 @@ pub async fn an_entry_and_its_delivery_job_are_written_together<H: Harness>() {
     let mut h = H::new().await;
     let (ticket, message) = {
         let store = h.store();
-        with_team(&*store, "Ops").await;
-        let ticket = open_ticket(&*store, "ops", "t").await.id;
-        let queued = durable(
-            store.queue_delivery(ticket, DeliveryEntry::New(reply("Hello")), job_for_entry(), at(1), None).await,
-        )
-        .await;
+        let (ticket, queued) = hello_queued(&*store).await;
         assert!(queued.job.created);
         assert_eq!(queued.job.record.payload, b"Hello");
         assert_eq!(queued.job.record.key, format!("entry:{}", queued.message.id));
@@ -94,12 +97,7 @@ pub async fn provider_reports_on_an_entry_only_move_it_forward<H: Harness>() {
     let mut h = H::new().await;
     let (ticket, message) = {
         let store = h.store();
-        with_team(&*store, "Ops").await;
-        let ticket = open_ticket(&*store, "ops", "t").await.id;
-        let queued = durable(
-            store.queue_delivery(ticket, DeliveryEntry::New(reply("Hello")), job_for_entry(), at(1), None).await,
-        )
-        .await;
+        let (ticket, queued) = hello_queued(&*store).await;
         let id = queued.message.id;
         let report = |state, detail: &str, t| Delivery::new(state, detail, at(t));
         let sent = durable(store.report_entry_delivery(ticket, id, report(DeliveryState::Sent, "wamid.R1", 2)).await);
