@@ -17,6 +17,7 @@ mod plugin;
 mod presence;
 mod priority;
 mod rate;
+mod session;
 mod sla;
 mod slug;
 mod stage;
@@ -47,6 +48,7 @@ pub use plugin::{
 pub use presence::{ONLINE_FOR, Presence};
 pub use priority::Priority;
 pub use rate::{KeyedBuckets, TokenBucket};
+pub use session::{MAX_SESSION_LABEL, SESSION_LASTS, Session};
 pub use sla::{MAX_SLA_HOURS, MIN_SLA_HOURS, Sla, SlaPolicy, SlaPolicyDraft, SlaStatus};
 pub use slug::{MAX_SLUG_LEN, slugify, validate_local_part, validate_slug};
 pub use stage::{Stage, StageId};

@@ -28,6 +28,7 @@ mod plugins;
 mod presence;
 mod robot_runs;
 mod schema;
+mod sessions;
 mod store;
 mod teams;
 #[cfg(feature = "throwaway")]

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_conversations.sql"),
     include_str!("../migrations/0006_presence.sql"),
     include_str!("../migrations/0007_inbound.sql"),
+    include_str!("../migrations/0008_sessions.sql"),
 ];
 
 /// An arbitrary key for the advisory lock that lets one server migrate at

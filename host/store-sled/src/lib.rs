@@ -30,6 +30,7 @@ mod presence;
 mod record_cache;
 mod robot_runs;
 mod sequences;
+mod sessions;
 mod store;
 mod sync;
 mod teams;

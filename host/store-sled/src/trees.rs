@@ -72,11 +72,15 @@ pub(crate) enum Tree {
     /// The place of each message received from outside, by team, plugin
     /// and the channel's key for it: a retried delivery finds it here.
     InboundKeys,
+    /// Console sessions by id (the hash of their secret).
+    Sessions,
+    /// Session ids by user, then id.
+    UserSessions,
 }
 
 impl Tree {
     /// Every tree, in the order transactions see them.
-    pub(crate) const ALL: [Tree; 32] = [
+    pub(crate) const ALL: [Tree; 34] = [
         Tree::Meta,
         Tree::Teams,
         Tree::Aliases,
@@ -109,6 +113,8 @@ impl Tree {
         Tree::Presence,
         Tree::InboundCustomers,
         Tree::InboundKeys,
+        Tree::Sessions,
+        Tree::UserSessions,
     ];
 
     /// The tree's name in the sled database.
@@ -146,6 +152,8 @@ impl Tree {
             Tree::Presence => "presence",
             Tree::InboundCustomers => "inbound_customers",
             Tree::InboundKeys => "inbound_keys",
+            Tree::Sessions => "sessions",
+            Tree::UserSessions => "user_sessions",
         }
     }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::{
     ContactStore, ConversationStore, Health, IdempotencyStore, JobStore, KvStore, PluginStore, PresenceStore,
-    TeamStore, TicketStore, UserStore,
+    SessionStore, TeamStore, TicketStore, UserStore,
 };
 
 /// A backend that offers every capability. Code that needs one capability
@@ -16,6 +16,7 @@ pub trait Store:
     + ConversationStore
     + PresenceStore
     + UserStore
+    + SessionStore
     + PluginStore
     + KvStore
     + IdempotencyStore
@@ -31,6 +32,7 @@ impl<T> Store for T where
         + ConversationStore
         + PresenceStore
         + UserStore
+        + SessionStore
         + PluginStore
         + KvStore
         + IdempotencyStore
@@ -55,6 +57,8 @@ pub struct Stores {
     pub presence: Arc<dyn PresenceStore>,
     /// Users.
     pub users: Arc<dyn UserStore>,
+    /// Console sessions.
+    pub sessions: Arc<dyn SessionStore>,
     /// Plugins and installations.
     pub plugins: Arc<dyn PluginStore>,
     /// Plugin storage.
@@ -77,6 +81,7 @@ impl Stores {
             conversations: backend.clone(),
             presence: backend.clone(),
             users: backend.clone(),
+            sessions: backend.clone(),
             plugins: backend.clone(),
             kv: backend.clone(),
             idempotency: backend.clone(),

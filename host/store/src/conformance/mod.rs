@@ -21,6 +21,7 @@ mod kv;
 mod plugins;
 mod presence;
 mod robot_runs;
+mod sessions;
 mod teams;
 mod tickets;
 mod timers;
@@ -46,6 +47,7 @@ pub use kv::*;
 pub use plugins::*;
 pub use presence::*;
 pub use robot_runs::*;
+pub use sessions::*;
 pub use teams::*;
 pub use tickets::*;
 pub use timers::*;
@@ -88,6 +90,7 @@ macro_rules! conformance_tests {
             reopening_keeps_data_and_continues_ids,
             contacts_are_found_by_email_or_phone_and_never_duplicated,
             users_are_found_by_token_hash,
+            sessions_are_kept_listed_and_ended_by_their_user,
             installations_follow_every_change,
             plugins_in_use_cannot_be_removed,
             storage_is_private_to_each_installation,
