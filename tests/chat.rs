@@ -424,22 +424,6 @@ async fn an_operator_flood_is_closed_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_page_is_served_with_a_strict_policy() {
-    let s = server().await;
-    for (path, kind) in
-        [("/console/chat", "text/html"), ("/console/chat.js", "text/javascript"), ("/console/chat.css", "text/css")]
-    {
-        let answer = reqwest::get(format!("{}{path}", s.base)).await.expect("page");
-        assert_eq!(answer.status(), 200, "{path}");
-        let headers = answer.headers();
-        assert!(headers["content-type"].to_str().is_ok_and(|t| t.starts_with(kind)), "{path}");
-        let csp = headers["content-security-policy"].to_str().expect("csp");
-        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert_eq!(headers["x-content-type-options"], "nosniff");
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_sent_at_once_reach_the_bot_in_order() {
     let s = server().await;
     let mut visitor = Client::visitor(&s.base, "care").await;

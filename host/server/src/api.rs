@@ -1,6 +1,7 @@
 //! The `/api` router and its OpenAPI document.
 
 mod attachments;
+pub(crate) mod board;
 mod chat_embed;
 mod contacts;
 mod error_docs;
@@ -9,13 +10,14 @@ mod mail;
 mod messages;
 mod plugins;
 mod robots;
+mod sessions;
 mod sla_policies;
 mod stage_robots;
 mod stages;
 mod teams;
 mod tickets;
 mod triggers;
-mod users;
+pub(crate) mod users;
 mod wire;
 
 use std::sync::Arc;
@@ -106,6 +108,10 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(attachments::get_attachment))
         .routes(routes!(attachments::get_chat_attachment))
         .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(sessions::me))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::end_session))
+        .routes(routes!(board::get_board))
         .routes(routes!(contacts::find_contact))
         .routes(routes!(contacts::get_contact))
         .merge(uploads)
@@ -146,3 +152,4 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(Extension(OpenApiJson(doc)))
         .layer(middleware::from_fn_with_state(state, require_token))
 }
+pub(crate) use tickets::parse_id as tickets_parse_id;

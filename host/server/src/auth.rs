@@ -139,8 +139,43 @@ fn subprotocol_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     offered.split(',').map(str::trim).find_map(|p| p.strip_prefix("bearer.")).filter(|t| !t.is_empty())
 }
 
+/// How a request made with a console session cookie was signed in: what
+/// the console's own routes need beyond the user.
+#[derive(Debug, Clone)]
+pub struct SessionAuth {
+    /// The session's id (the hash of its secret).
+    pub id: String,
+    /// The session's CSRF token, for the pages to send back.
+    pub csrf: String,
+}
+
+/// The user and session a console cookie names, if it names a live one.
+/// A cookie from another site, or a write without the session's CSRF
+/// token, is refused (see `console::session`).
+pub(crate) async fn session_user(
+    state: &AppState,
+    method: &axum::http::Method,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<(User, SessionAuth)>, ApiError> {
+    use crate::console::session;
+    let Some(secret) = session::cookie(headers, session::COOKIE) else {
+        return Ok(None);
+    };
+    let id = hash_token(secret);
+    let now = state.clock.now();
+    let Some(found) = state.stores.sessions.session(&id).await?.filter(|s| s.is_live(now)) else {
+        return Ok(None);
+    };
+    session::check_cross_site(method, headers, secret)?;
+    let Some(user) = state.stores.users.user(found.user).await? else {
+        return Ok(None);
+    };
+    Ok(Some((user, SessionAuth { id, csrf: session::csrf_token(secret) })))
+}
+
 /// Middleware for `/api`: every request needs `Authorization: Bearer
-/// <token>` naming a known user.
+/// <token>` naming a known user, or a live console session cookie (with
+/// its CSRF token on writes).
 pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let token = match req.headers().get(AUTHORIZATION) {
         Some(header) => header
@@ -151,9 +186,18 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("authorization header is not \"Bearer <token>\""))?,
         // A browser cannot set headers on a websocket: it offers the token
-        // as a subprotocol instead.
-        None => subprotocol_token(req.headers())
-            .ok_or_else(|| ApiError::unauthorized("missing bearer token; send Authorization: Bearer <token>"))?,
+        // as a subprotocol instead, or signs in and sends its cookie.
+        None => match subprotocol_token(req.headers()) {
+            Some(token) => token,
+            None => {
+                let (user, session) = session_user(&state, req.method(), req.headers()).await?.ok_or_else(|| {
+                    ApiError::unauthorized("missing bearer token; send Authorization: Bearer <token>")
+                })?;
+                req.extensions_mut().insert(Caller(user));
+                req.extensions_mut().insert(session);
+                return Ok(next.run(req).await);
+            }
+        },
     };
     let user = state
         .stores

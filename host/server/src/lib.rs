@@ -5,6 +5,7 @@
 //! tests start the real server on port 0 with a temporary data directory.
 //! The `switchboard` binary wraps it in a command line.
 
+mod announce;
 mod api;
 mod app;
 pub mod auth;

@@ -77,7 +77,12 @@ pub async fn serve(
         .map_err(|e| ServeError::DataDir(config.data_dir.display().to_string(), e))?;
     let secret_key = Arc::new(crate::secret_key::SecretKey::open(&config.secret_key_file)?);
     let backend = Backend::open(&config).await?;
-    let stores = backend.stores();
+    let bus: Arc<dyn Bus> = match &config.bus {
+        Some(url) => Arc::new(NatsBus::connect(url).await?),
+        None => Arc::new(LocalBus::new()),
+    };
+    let mut stores = backend.stores();
+    stores.tickets = Arc::new(crate::announce::Announcing::new(Arc::clone(&stores.tickets), Arc::clone(&bus)));
     let now = config.clock.now();
     if let Some(path) = bootstrap_admin(&*stores.users, &config.data_dir, config.admin_token.as_deref(), now).await? {
         tracing::info!(path = %path.display(), "generated the first admin token");
@@ -91,10 +96,6 @@ pub async fn serve(
     runtime_config.compiler = config.compiler.clone();
     runtime_config.mail_domain = config.mail_domain.trim_end_matches('.').to_lowercase();
     let runtime = Runtime::new(runtime_config, &stores, Arc::new(move || clock.now()))?;
-    let bus: Arc<dyn Bus> = match &config.bus {
-        Some(url) => Arc::new(NatsBus::connect(url).await?),
-        None => Arc::new(LocalBus::new()),
-    };
     let (stop, stopped) = watch::channel(false);
     // Following the bus starts before the plugins load, so that a plugin
     // another server changes meanwhile is not missed.
@@ -114,7 +115,7 @@ pub async fn serve(
     };
     let country_of = countries.clone().map(|db| -> CountryFn { Arc::new(move |addr| db.country(addr)) });
     runtime.attach_chat(ChatLink { hub: hub.clone(), country_of });
-    let plugin_sync = crate::plugin_sync::PluginSync::new(bus);
+    let plugin_sync = crate::plugin_sync::PluginSync::new(Arc::clone(&bus));
     crate::plugins::load_installed(&stores, &runtime, now).await?;
     crate::plugins::install_bundled(&stores, &runtime, &plugin_sync, &config.bundled, now).await;
     if config.demo {
@@ -195,6 +196,8 @@ pub async fn serve(
         public_body_limit: config.public_body_limit,
         body_limit: config.body_limit,
         robot_wake: Arc::new(tokio::sync::Notify::new()),
+        bus: Arc::clone(&bus),
+        sign_in_limiter: Arc::new(std::sync::Mutex::new(switchboard_core::KeyedBuckets::new(10_000))),
         _alive: alive,
     });
     // With a bus, other servers share the store: the sweep takes turns.

@@ -75,6 +75,11 @@ pub struct Shared {
     /// Wakes this server's robot worker: a run was released or enqueued
     /// here, so it need not wait for its next look.
     pub robot_wake: Arc<tokio::sync::Notify>,
+    /// The bus every server sharing the store listens on: live boards
+    /// follow ticket changes on it.
+    pub bus: Arc<dyn switchboard_bus::Bus>,
+    /// Limits console sign-in attempts per client address.
+    pub sign_in_limiter: Arc<std::sync::Mutex<switchboard_core::KeyedBuckets<std::net::IpAddr>>>,
     /// Dropped with the last clone of the state, so that `serve` learns
     /// when the last request is done with the store.
     pub _alive: tokio::sync::mpsc::Sender<()>,

@@ -71,6 +71,13 @@ impl<T> Committed<T> {
         Ok(self.value)
     }
 
+    /// The value, before the write is durable: for telling this server's
+    /// own readers about it (they wait for the flush when they read), never
+    /// for telling anyone outside.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
     /// The value now, and the flush to wait for before reporting success.
     pub fn split(self) -> (T, Durability) {
         (self.value, self.durability)

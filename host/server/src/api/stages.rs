@@ -88,8 +88,10 @@ async fn stages_with_counts(state: &AppState, slug: &str) -> ApiResult<Json<Vec<
     responses((status = 200, body = Vec<StageWithCount>), (status = 404, body = ErrorBody)))]
 pub async fn list_stages(
     State(state): State<AppState>,
+    caller: crate::auth::Caller,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<Vec<StageWithCount>>> {
+    caller.require_team(&slug)?;
     stages_with_counts(&state, &slug).await
 }
 

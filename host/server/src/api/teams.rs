@@ -13,6 +13,7 @@ use super::sla_policies::PolicyOut;
 use super::wire::StageOut;
 use switchboard_store::TeamEdit;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Admin;
 use crate::idempotency::Idem;
@@ -118,17 +119,23 @@ pub async fn create_team(
     Ok((StatusCode::CREATED, Json(TeamOut::new(&team, &state.mail_domain))))
 }
 
-/// Lists every team.
+/// Lists the teams the caller works in: every team, for an admin.
 #[utoipa::path(get, path = "/teams", tag = "teams", responses((status = 200, body = Vec<TeamOut>)))]
-pub async fn list_teams(State(state): State<AppState>) -> ApiResult<Json<Vec<TeamOut>>> {
+pub async fn list_teams(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TeamOut>>> {
     let teams = state.stores.teams.teams().await?;
-    Ok(Json(teams.iter().map(|t| TeamOut::new(t, &state.mail_domain)).collect()))
+    let mine = teams.iter().filter(|t| caller.0.works_in(&t.slug));
+    Ok(Json(mine.map(|t| TeamOut::new(t, &state.mail_domain)).collect()))
 }
 
 /// Shows one team.
 #[utoipa::path(get, path = "/teams/{slug}", tag = "teams", params(("slug" = String, Path, description = "team slug")),
     responses((status = 200, body = TeamOut), (status = 404, body = ErrorBody)))]
-pub async fn get_team(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<TeamOut>> {
+pub async fn get_team(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<TeamOut>> {
+    caller.require_team(&slug)?;
     let team = state.stores.teams.team(&slug).await?;
     Ok(Json(TeamOut::new(&team, &state.mail_domain)))
 }

@@ -1,39 +1,59 @@
-//! `/console/chat`: a minimal operator page for live chat. The page and
-//! its script are public files; everything they show comes over the
-//! operator websocket, which needs the agent's token (typed into the page,
-//! kept for the browser tab only). A fuller console comes later.
+//! The web consoles: sign-in, the agent board and ticket page, the
+//! operator chat console, and the admin pages.
+//!
+//! Pages are rendered on the server (minijinja) in the reader's language
+//! and filled in by small scripts of our own (`assets/`), which talk to
+//! the same JSON API as every other client, with the session cookie and
+//! its CSRF token in place of a bearer token. No script or style is inline,
+//! so the Content-Security-Policy allows only the server's own files.
 
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+pub(crate) mod assets;
+mod events;
+pub(crate) mod i18n;
+mod pages;
+pub(crate) mod session;
 
-/// The page may load only its own script and stylesheet and talk only to
-/// its own server; nothing may frame it.
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// Pages may load only the server's own scripts, styles and images, talk
+/// only to the server itself, and post forms only to it; nothing may
+/// frame them.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; \
-                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                   media-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-fn file(content_type: &'static str, body: &'static str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
+/// The headers every console response carries.
+pub(crate) fn secure_headers(headers: &mut HeaderMap, content_type: &'static str) {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response
 }
 
-/// The page.
-pub(crate) async fn page() -> Response {
-    file("text/html; charset=utf-8", include_str!("chat.html"))
-}
-
-/// Its script.
-pub(crate) async fn script() -> Response {
-    file("text/javascript; charset=utf-8", include_str!("chat.js"))
-}
-
-/// Its stylesheet.
-pub(crate) async fn style() -> Response {
-    file("text/css; charset=utf-8", include_str!("chat.css"))
+/// The console's routes.
+pub(crate) fn router(state: AppState) -> Router<AppState> {
+    let feed = Router::new()
+        .route("/console/events/{team}", get(events::feed))
+        .layer(middleware::from_fn_with_state(state, crate::auth::require_token));
+    Router::new()
+        .route("/", get(pages::sign_in_page))
+        .route("/console/sign-in", get(pages::sign_in_page).post(pages::sign_in))
+        .route("/console/sign-out", post(pages::sign_out))
+        .route("/console", get(pages::board))
+        .route("/console/board", get(pages::board))
+        .route("/console/tickets/{id}", get(pages::ticket))
+        .route("/console/chat", get(pages::chat))
+        .route("/console/sessions", get(pages::sessions))
+        .route("/console/admin", get(pages::admin_teams))
+        .route("/console/admin/teams/{slug}", get(pages::admin_team))
+        .route("/console/admin/users", get(pages::admin_users))
+        .route("/console/admin/plugins", get(pages::admin_plugins))
+        .route("/console/assets/{name}", get(assets::asset))
+        .merge(feed)
 }
