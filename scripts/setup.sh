@@ -91,3 +91,16 @@ if [ "${1:-}" = --for-tests ] && ! [ -f "target/test-data/country-$country_db_ve
     ln -sf "country-$country_db_version.mmdb" target/test-data/country.mmdb
 fi
 
+# The console browser tests check accessibility with axe-core, from npm at
+# a pinned version, kept under target/ and never committed.
+axe_version=4.14.1
+if [ "${1:-}" = --for-tests ] && ! [ -f "target/test-data/axe-$axe_version.min.js" ]; then
+    mkdir -p target/test-data
+    (cd target/test-data \
+        && npm pack --silent "axe-core@$axe_version" >/dev/null \
+        && tar xzf "axe-core-$axe_version.tgz" package/axe.min.js \
+        && mv package/axe.min.js "axe-$axe_version.min.js" \
+        && rm -rf package "axe-core-$axe_version.tgz")
+    ln -sf "axe-$axe_version.min.js" target/test-data/axe.min.js
+fi
+

@@ -215,3 +215,71 @@ impl Browser {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 }
+
+impl Browser {
+    /// Runs an asynchronous script: its last argument is the callback
+    /// that ends it with a value.
+    pub async fn run_async(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// The current window's handle.
+    pub async fn window(&self) -> String {
+        self.call(reqwest::Method::GET, "/window", None).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Opens a new tab and switches to it; returns its handle.
+    pub async fn new_tab(&self) -> String {
+        let made = self.call(reqwest::Method::POST, "/window/new", Some(json!({"type": "tab"}))).await;
+        let handle = made["handle"].as_str().expect("new tab handle").to_owned();
+        self.switch_to(&handle).await;
+        handle
+    }
+
+    /// Switches to the window `handle`.
+    pub async fn switch_to(&self, handle: &str) {
+        self.call(reqwest::Method::POST, "/window", Some(json!({"handle": handle}))).await;
+    }
+
+    /// Presses keys (W3C key values, such as "\u{E008}" for Shift) on
+    /// whatever has the focus, as a person at the keyboard would.
+    pub async fn press(&self, keys: &[&str]) {
+        let mut actions = Vec::new();
+        for key in keys {
+            actions.push(json!({"type": "keyDown", "value": key}));
+        }
+        for key in keys.iter().rev() {
+            actions.push(json!({"type": "keyUp", "value": key}));
+        }
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.call(reqwest::Method::POST, "/actions", Some(body)).await;
+    }
+
+    /// Saves a screenshot of the page as a PNG file at `path`.
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        use base64::Engine;
+        let shot = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(shot.as_str().unwrap_or_default()).expect("png");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("screenshot dir");
+        }
+        std::fs::write(path, png).expect("screenshot");
+    }
+
+    /// Sets the window's size in CSS pixels.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
+    /// Waits until the script `condition` returns true, for at most `secs`.
+    pub async fn wait_for(&self, what: &str, condition: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.run(&format!("return !!({condition});")).await == true {
+                return;
+            }
+            assert!(Instant::now() < deadline, "waited {secs} s for {what}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}

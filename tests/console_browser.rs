@@ -1,1 +1,281 @@
-//! placeholder
+//! The consoles in a real headless browser (Debian `chromium`, driven over
+//! W3C WebDriver): an admin signs in, creates a team, enables the web form
+//! through the settings form generated from its schema (a validation error
+//! shows beside its field), watches the board while a customer sends the
+//! form in another tab, stars the new card urgent, moves it by keyboard
+//! and by dragging, and replies on the ticket page; an agent is refused
+//! the admin pages. Every page passes axe-core with no serious or critical
+//! violation, and screenshots of the board, the ticket page and the admin
+//! plugin page are kept under `target/screenshots/`.
+
+mod browser_kit;
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use browser_kit::Browser;
+use serde_json::{Value, json};
+use support::{ADMIN, Server};
+
+/// W3C WebDriver key values.
+const SHIFT: &str = "\u{E008}";
+const RIGHT: &str = "\u{E014}";
+
+fn screenshots() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
+}
+
+/// Waits until the browser is at a URL containing `part`.
+async fn wait_url(browser: &Browser, part: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !browser.url().await.contains(part) {
+        assert!(Instant::now() < deadline, "never reached {part}; at {}", browser.url().await);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Runs axe-core on the page and fails on any serious or critical
+/// violation, listing them.
+async fn accessible(browser: &Browser, page: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-data/axe.min.js");
+    let axe = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; scripts/setup.sh --for-tests fetches axe-core", path.display()));
+    // WebDriver's scripts run outside the page's policy, as extensions'
+    // do, so axe is loaded without loosening the page's own.
+    let script = format!(
+        "var done = arguments[arguments.length - 1];\n{axe}\n\
+         axe.run(document, {{resultTypes: ['violations']}}).then(function (r) {{\
+           done(r.violations.filter(function (v) {{ return v.impact === 'serious' || v.impact === 'critical'; }})\
+             .map(function (v) {{ return v.id + ': ' + v.help + ' at ' + v.nodes.map(function (n) {{ return n.target.join(' '); }}).join(', '); }}));\
+         }}, function (e) {{ done(['axe failed: ' + e]); }});"
+    );
+    let found = browser.run_async(&script).await;
+    assert_eq!(found, json!([]), "{page} has serious or critical accessibility violations");
+}
+
+/// The ids of the cards in the column of stage `stage`, top first.
+async fn column(browser: &Browser, stage: u64) -> Vec<u64> {
+    let ids = browser
+        .run(&format!(
+            "return [...document.querySelectorAll('ol.cards[data-stage=\"{stage}\"] .ticket-card')].map(c => Number(c.dataset.id));"
+        ))
+        .await;
+    ids.as_array().map(|a| a.iter().filter_map(Value::as_u64).collect()).unwrap_or_default()
+}
+
+async fn sign_in(browser: &Browser, base: &str, token: &str) {
+    browser.open(&format!("{base}/")).await;
+    browser.type_into("#token", token).await;
+    browser.click("form[action='/console/sign-in'] button[type=submit]").await;
+    wait_url(browser, "/console/board").await;
+}
+
+#[tokio::test]
+async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
+    let s = Server::start_with(|c| c.bundled = switchboard_server::BundledPlugin::shipped()).await;
+    let browser = Browser::start().await;
+    browser.resize(1400, 1000).await;
+
+    browser.open(&format!("{}/", s.base)).await;
+    accessible(&browser, "the sign-in page").await;
+    browser.type_into("#token", "wrong").await;
+    browser.click("form[action='/console/sign-in'] button[type=submit]").await;
+    browser.wait_for("the sign-in error", "document.getElementById('sign-in-error')", 10).await;
+    assert_eq!(browser.text_of("#sign-in-error").await, "That token is not valid.");
+    sign_in(&browser, &s.base, ADMIN).await;
+
+    // A team, from the admin console.
+    browser.open(&format!("{}/console/admin", s.base)).await;
+    browser.wait_for("the teams page", "document.body.dataset.adminReady === 'true'", 10).await;
+    browser.type_into("#team-name", "Customer Care").await;
+    browser.click("#new-team button[type=submit]").await;
+    wait_url(&browser, "/console/admin/teams/customer-care").await;
+    browser.wait_for("the team page", "document.body.dataset.adminReady === 'true'", 10).await;
+    assert_eq!(browser.text_of("#team-title").await, "Customer Care");
+    accessible(&browser, "the team page").await;
+
+    // The web form, through the settings form its schema makes: a bad
+    // value is refused beside its field, then a good one enables it.
+    browser.open(&format!("{}/console/admin/plugins?team=customer-care#web-form", s.base)).await;
+    browser.wait_for("the settings dialog", "document.getElementById('enable-dialog').open", 10).await;
+    browser.type_into("#setting-title", "Write to Customer Care").await;
+    browser.type_into("#setting-rate_limit", r#"{"submissions": -1}"#).await;
+    browser.click("#enable-save").await;
+    browser
+        .wait_for(
+            "the error beside rate_limit",
+            "document.getElementById('err-setting-rate_limit').textContent !== ''",
+            10,
+        )
+        .await;
+    let beside = browser.text_of("#err-setting-rate_limit").await;
+    assert!(beside.starts_with("settings/rate_limit/submissions:") && beside.contains("minimum"), "{beside}");
+    assert_eq!(
+        browser.run("return document.getElementById('setting-rate_limit').getAttribute('aria-invalid')").await,
+        "true"
+    );
+    assert_eq!(browser.text_of("#err-setting-title").await, "", "the other fields show no error");
+    s.get("/api/teams/customer-care/plugins/web-form").await.expect(404);
+    browser.run("document.getElementById('setting-rate_limit').value = '';").await;
+    browser.type_into("#setting-rate_limit", r#"{"submissions": 50, "per_minutes": 10}"#).await;
+    accessible(&browser, "the plugin settings dialog").await;
+    browser.screenshot(&screenshots().join("admin-plugin.png")).await;
+    browser.click("#enable-save").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.run("return document.getElementById('enable-dialog').open").await == true {
+        let errors = browser.run("return [...document.querySelectorAll('#enable .field-error')].map(e => e.textContent).join(' | ') + ' toast: ' + document.getElementById('toast').textContent + ' rl: ' + document.getElementById('setting-rate_limit').value").await;
+        assert!(Instant::now() < deadline, "the dialog stayed open: {errors}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let installed = s.get("/api/teams/customer-care/plugins/web-form").await.expect(200);
+    assert_eq!(installed["settings"]["title"], "Write to Customer Care");
+    assert_eq!(installed["grants"], json!(["tickets"]));
+
+    // Two tickets already there; the board is open and live.
+    for title in ["Invoice question", "Login trouble"] {
+        let body = json!({"title": title, "priority": 1, "contact": {"name": "Old Customer"}});
+        s.post("/api/teams/customer-care/tickets", body).await.expect(201);
+    }
+    browser.open(&format!("{}/console/board?team=customer-care", s.base)).await;
+    browser
+        .wait_for(
+            "the live board",
+            "document.body.dataset.live === 'true' && document.body.dataset.boardReady === 'true'",
+            10,
+        )
+        .await;
+    let board = browser.window().await;
+
+    // A customer sends the form in another tab; the card appears on the
+    // board without a reload, within a second.
+    browser.run("window.__marker = 'no reload';").await;
+    browser.new_tab().await;
+    browser.open(&format!("{}/c/customer-care/web-form/", s.base)).await;
+    assert_eq!(browser.text_of("h1").await, "Write to Customer Care");
+    browser.type_into("#f-name", "Olena Koval").await;
+    browser.type_into("#f-email", "olena@example.com").await;
+    browser.type_into("#f-subject", "Card charged twice").await;
+    browser.type_into("#f-description", "Two charges this morning.").await;
+    browser.click("button[type=submit]").await;
+    wait_url(&browser, "/thanks?ticket=").await;
+    let sent = Instant::now();
+    let id: u64 = browser.text_of(".reference strong").await.trim_start_matches('#').parse().expect("reference");
+    browser.switch_to(&board).await;
+    browser.wait_for("the new card", &format!("document.querySelector('.ticket-card[data-id=\"{id}\"]')"), 5).await;
+    let delay = sent.elapsed();
+    assert!(delay < Duration::from_secs(1), "the card took {delay:?} to appear");
+    assert_eq!(browser.run("return window.__marker").await, "no reload", "the board did not reload");
+    let card = format!(".ticket-card[data-id=\"{id}\"]");
+    assert!(browser.text_of(&card).await.contains("Olena Koval"), "the card names the contact");
+    let new_stage = 1;
+    assert_eq!(column(&browser, new_stage).await.last(), Some(&id), "a low-priority card sorts last");
+
+    // Star it urgent: it moves to the top.
+    browser.click(&format!("{card} .star[data-stars=\"3\"]")).await;
+    browser
+        .wait_for(
+            "the card at the top",
+            &format!("document.querySelector('ol.cards[data-stage=\"1\"] .ticket-card').dataset.id === '{id}'"),
+            5,
+        )
+        .await;
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["priority_name"], "urgent");
+    accessible(&browser, "the board").await;
+    browser.screenshot(&screenshots().join("board.png")).await;
+    // On a phone the columns stack and nothing runs off the side.
+    browser.resize(390, 844).await;
+    browser.wait_for("the phone layout", "document.documentElement.scrollWidth <= window.innerWidth", 5).await;
+    browser.screenshot(&screenshots().join("board-phone.png")).await;
+    browser.resize(1400, 1000).await;
+
+    // Move it by keyboard: Shift+→ takes it to the next stage.
+    browser.run(&format!("document.querySelector('{}').focus();", card.replace('\'', "\\'"))).await;
+    browser.press(&[SHIFT, RIGHT]).await;
+    browser
+        .wait_for(
+            "the card in In Progress",
+            &format!("document.querySelector('ol.cards[data-stage=\"2\"] {}')", card.replace('\'', "\\'")),
+            5,
+        )
+        .await;
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["stage"]["name"], "In Progress");
+    // And by dragging it onto Solved. WebDriver cannot make chromium's
+    // native drag and drop, so the page gets the drag events a mouse would
+    // make, with a real DataTransfer.
+    browser
+        .run(&format!(
+            "const card = document.querySelector('{sel}');\
+             const target = document.querySelector('section.column[data-stage=\"3\"]');\
+             const data = new DataTransfer();\
+             card.dispatchEvent(new DragEvent('dragstart', {{bubbles: true, dataTransfer: data}}));\
+             target.dispatchEvent(new DragEvent('dragover', {{bubbles: true, cancelable: true, dataTransfer: data}}));\
+             target.dispatchEvent(new DragEvent('drop', {{bubbles: true, cancelable: true, dataTransfer: data}}));\
+             card.dispatchEvent(new DragEvent('dragend', {{bubbles: true, dataTransfer: data}}));",
+            sel = card.replace('\'', "\\'")
+        ))
+        .await;
+    browser
+        .wait_for(
+            "the card in Solved",
+            &format!("document.querySelector('ol.cards[data-stage=\"3\"] {}')", card.replace('\'', "\\'")),
+            5,
+        )
+        .await;
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["stage"]["name"], "Solved");
+
+    // Reply from the ticket page.
+    browser.open(&format!("{}/console/tickets/{id}", s.base)).await;
+    browser.wait_for("the ticket page", "document.body.dataset.ticketReady === 'true'", 10).await;
+    assert!(browser.text_of("#ticket-title").await.contains("Card charged twice"));
+    assert!(browser.text_of("#contact").await.contains("olena@example.com"));
+    browser.type_into("#compose-body", "We refunded the second charge.").await;
+    browser.click("#send-reply").await;
+    browser
+        .wait_for(
+            "the reply in the thread",
+            "[...document.querySelectorAll('#thread .entry.reply')].some(e => e.textContent.includes('refunded'))",
+            10,
+        )
+        .await;
+    let thread = s.get(&format!("/api/tickets/{id}/messages")).await.expect(200);
+    let reply = thread.as_array().expect("thread").iter().find(|m| m["kind"] == "reply").expect("a reply");
+    assert_eq!(
+        (reply["body"].as_str(), reply["author"]["name"].as_str()),
+        (Some("We refunded the second charge."), Some("admin"))
+    );
+    accessible(&browser, "the ticket page").await;
+    browser.screenshot(&screenshots().join("ticket.png")).await;
+
+    // The board in Ukrainian, by the language picker.
+    browser.open(&format!("{}/console/board?team=customer-care", s.base)).await;
+    browser
+        .run("const p = document.getElementById('lang-picker'); p.value = 'uk'; p.dispatchEvent(new Event('change'));")
+        .await;
+    browser.wait_for("the Ukrainian board", "document.documentElement.lang === 'uk'", 10).await;
+    assert_eq!(browser.text_of("nav a[aria-current=page]").await, "Дошка");
+    browser
+        .run("const p = document.getElementById('lang-picker'); p.value = 'en'; p.dispatchEvent(new Event('change'));")
+        .await;
+    browser.wait_for("the English board", "document.documentElement.lang === 'en'", 10).await;
+
+    // An agent signs in and is refused the admin pages.
+    browser.click("form[action='/console/sign-out'] button").await;
+    browser.wait_for("the sign-in page", "document.getElementById('token')", 10).await;
+    let ada =
+        s.post("/api/users", json!({"name": "Ada", "role": "agent", "teams": ["customer-care"]})).await.expect(201);
+    sign_in(&browser, &s.base, ada["token"].as_str().expect("token")).await;
+    assert!(
+        browser.run("return !document.querySelector('a[href=\"/console/admin\"]')").await == true,
+        "an agent sees no admin link"
+    );
+    for page in
+        ["/console/admin", "/console/admin/users", "/console/admin/plugins", "/console/admin/teams/customer-care"]
+    {
+        browser.open(&format!("{}{page}", s.base)).await;
+        assert_eq!(browser.text_of("h1").await, "This page is for administrators", "{page}");
+    }
+    browser.open(&format!("{}/console/board", s.base)).await;
+    browser.wait_for("the agent's board", "document.body.dataset.boardReady === 'true'", 10).await;
+    assert!(browser.text_of(".board").await.contains("Card charged twice"));
+}

@@ -224,9 +224,13 @@ async function pluginsPage() {
       plugin.awaiting_grants.length ? el('p', { class: 'warning' }, t('plugins_awaiting', { teams: plugin.awaiting_grants.map((a) => a.team).join(', ') })) : null,
       el('button', { type: 'button', class: 'primary', 'data-configure': plugin.id, onclick: () => openEnable(plugin) }, t('plugins_configure'))));
   }
+  // A link to one plugin's settings (from a team page) opens them once.
   const wanted = decodeURIComponent(location.hash.slice(1));
   const chosen = plugins.find((plugin) => plugin.id === wanted);
-  if (chosen) openEnable(chosen);
+  if (chosen) {
+    history.replaceState(null, '', location.pathname + location.search);
+    openEnable(chosen);
+  }
 }
 
 async function openEnable(plugin) {

@@ -8,7 +8,9 @@ let board = null;
 let feed = null;
 let reloadTimer = null;
 
-const CHANNEL_ICONS = { 'api': '⌨', 'web-form': '📝', 'live-chat': '💬', 'email': '✉', 'whatsapp': '🟢' };
+// Short badges rather than emoji, which a machine without an emoji font
+// shows as empty boxes.
+const CHANNEL_BADGES = { 'api': 'API', 'web-form': 'Form', 'live-chat': 'Chat', 'email-alias': 'Mail', 'whatsapp': 'WA' };
 
 function filters() {
   return {
@@ -39,13 +41,13 @@ function before(a, b) {
 
 function cardNode(card) {
   const overdue = card.breached || (card.sla_deadline && new Date(card.sla_deadline) <= new Date());
-  const icon = CHANNEL_ICONS[card.channel] || '◆';
+  const badge = CHANNEL_BADGES[card.channel] || card.channel.slice(0, 6);
   const node = el('li', {
     class: 'ticket-card', tabindex: '0', draggable: 'true', 'data-id': card.id,
     'aria-label': `${card.title}, ${priorityName(card.priority)}`,
   },
     el('div', { class: 'card-top' },
-      el('span', { class: 'channel', title: card.channel, 'aria-label': t('board_channel_is', { name: card.channel }) }, icon),
+      el('span', { class: 'channel', title: card.channel, 'aria-label': t('board_channel_is', { name: card.channel }) }, badge),
       el('a', { href: `/console/tickets/${card.id}`, class: 'title' }, card.title),
     ),
     el('div', { class: 'card-meta' },

@@ -52,8 +52,8 @@ function showTicket() {
   const fields = $('fields');
   fields.textContent = '';
   const names = Object.keys(ticket.fields || {});
-  if (!names.length) fields.append(el('dd', {}, t('ticket_no_fields')));
-  for (const name of names) fields.append(el('dt', {}, name), el('dd', {}, ticket.fields[name]));
+  if (!names.length) fields.append(el('p', { class: 'hint' }, t('ticket_no_fields')));
+  else fields.append(el('dl', {}, names.map((name) => [el('dt', {}, name), el('dd', {}, ticket.fields[name])])));
 }
 
 async function loadStages() {
@@ -65,10 +65,12 @@ async function loadStages() {
 }
 
 async function loadContact() {
-  const card = $('contact');
-  card.textContent = '';
-  if (!ticket.contact_id) { card.append(el('dd', {}, t('ticket_no_contact'))); return; }
+  const holder = $('contact');
+  holder.textContent = '';
+  if (!ticket.contact_id) { holder.append(el('p', { class: 'hint' }, t('ticket_no_contact'))); return; }
   const contact = await api('GET', `/contacts/${ticket.contact_id}`);
+  const card = el('dl');
+  holder.append(card);
   card.append(el('dt', {}, t('contact_name')), el('dd', {}, contact.name || '—'));
   for (const email of contact.emails || []) card.append(el('dt', {}, t('contact_email')), el('dd', {}, el('a', { href: `mailto:${email.address}` }, email.address)));
   for (const phone of contact.phones || []) card.append(el('dt', {}, t('contact_phone')), el('dd', {}, phone.number));
