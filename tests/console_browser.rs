@@ -9,6 +9,7 @@
 //! plugin page are kept under `target/screenshots/`.
 
 mod browser_kit;
+mod chat_kit;
 mod support;
 
 use std::path::PathBuf;
@@ -278,4 +279,62 @@ async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
     browser.open(&format!("{}/console/board", s.base)).await;
     browser.wait_for("the agent's board", "document.body.dataset.boardReady === 'true'", 10).await;
     assert!(browser.text_of(".board").await.contains("Card charged twice"));
+}
+
+#[tokio::test]
+async fn an_operator_takes_a_chat_from_the_console_and_makes_a_ticket() {
+    let s = Server::start_with(|c| c.bundled = switchboard_server::BundledPlugin::shipped()).await;
+    s.post("/api/teams", json!({"name": "Care"})).await.expect(201);
+    let settings = json!({
+        "channels": [{"name": "Care", "rules": [{"display": "show", "script": "forward"}]}],
+        "scripts": {"forward": [{"message": "Connecting you to a person.", "type": "forward_to_operator"}]}
+    });
+    s.enable("care", "live-chat", settings, &["chat", "tickets", "storage", "timers"]).await.expect(201);
+    let anna = s.post("/api/users", json!({"name": "Anna", "role": "agent", "teams": ["care"]})).await.expect(201);
+    let browser = Browser::start().await;
+    browser.resize(1400, 1000).await;
+    sign_in(&browser, &s.base, anna["token"].as_str().expect("token")).await;
+
+    browser.open(&format!("{}/console/chat?team=care", s.base)).await;
+    browser.wait_for("the operator socket", "document.body.dataset.chatReady === 'true'", 10).await;
+    assert_eq!(browser.run("return document.getElementById('channel').value").await, "Care");
+    browser.type_into("#chat-name", "Anna K.").await;
+    browser.click("#go-online").await;
+    browser.wait_for("online", "document.getElementById('status').textContent.includes('Care')", 5).await;
+
+    // A visitor arrives; the chat waits in the list with where they are.
+    let mut visitor = chat_kit::Client::visitor(&s.base, "care").await;
+    visitor.start("Care", "https://shop.example/pricing", "uk").await;
+    browser.wait_for("the waiting chat", "document.querySelector('#waiting button.conversation')", 10).await;
+    let listed = browser.text_of("#waiting button.conversation").await;
+    assert!(listed.contains("https://shop.example/pricing") && listed.contains("uk"), "{listed}");
+    accessible(&browser, "the chat console").await;
+
+    browser.click("#waiting button.conversation").await;
+    browser.wait_for("the pane", "!document.getElementById('pane').hidden", 5).await;
+    visitor.say("Is there a discount for schools?").await;
+    browser
+        .wait_for(
+            "the visitor's message",
+            "document.getElementById('log').textContent.includes('discount for schools')",
+            10,
+        )
+        .await;
+    browser.type_into("#body", "Yes, 20%. Shall I open a ticket?").await;
+    browser.click("#reply button[type=submit]").await;
+    let heard = visitor.next_where(|f| f["type"] == "message" && f["speaker"]["type"] == "operator").await;
+    assert_eq!(
+        (heard["body"].as_str(), heard["speaker"]["name"].as_str()),
+        (Some("Yes, 20%. Shall I open a ticket?"), Some("Anna K."))
+    );
+
+    browser.type_into("#body", "/ticket School discount").await;
+    browser.click("#reply button[type=submit]").await;
+    browser.wait_for("the ticket link", "document.querySelector('#pane-ticket a')", 10).await;
+    let link = browser.run("return document.querySelector('#pane-ticket a').getAttribute('href')").await;
+    let tickets = s.tickets("care").await;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0]["title"], "School discount");
+    assert_eq!(link, format!("/console/tickets/{}", tickets[0]["id"]));
+    browser.screenshot(&screenshots().join("chat.png")).await;
 }
