@@ -192,6 +192,7 @@ async function load() {
   for (const name of board.channels) channel.append(el('option', { value: name }, name));
   channel.value = board.channels.includes(chosen) ? chosen : '';
   render();
+  if (document.body.dataset.boardReady !== 'true') performance.mark('board-ready');
   document.body.dataset.boardReady = 'true';
 }
 
