@@ -372,3 +372,54 @@ async fn script_in_every_field_is_shown_as_text() {
     let contact = s.get(&format!("/api/contacts/{}", ticket["contact_id"])).await.expect(200);
     assert_eq!(contact["name"], x);
 }
+
+#[tokio::test]
+async fn the_form_speaks_the_visitors_language_and_shows_an_admins_texts_as_written() {
+    let s = server_with(json!({"intro": "Пишіть нам"}), |_| {}).await;
+    let page = browser()
+        .get(format!("{}/c/ops/web-form/", s.base))
+        .header("accept-language", "uk-UA,uk;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .expect("get");
+    let html = page.text().await.expect("html");
+    assert!(html.contains("<html lang=\"uk\">"), "{html}");
+    assert!(html.contains("<h1>Зв’язатися з підтримкою</h1>"), "the default title in Ukrainian: {html}");
+    assert!(html.contains("<label for=\"f-name\">Ваше ім’я"), "{html}");
+    assert!(html.contains(">Надіслати</button>"), "{html}");
+    assert!(html.contains("Пишіть нам"), "the admin's intro as written");
+
+    // A Spanish visitor who sends an empty form is told in Spanish,
+    // beside each field; a JSON client in the same language gets the same.
+    let sent = form_post(&s, &[("name", ""), ("email", "nope")]).header("accept-language", "es-MX").send().await;
+    let html = sent.expect("post").text().await.expect("html");
+    assert!(html.contains("<html lang=\"es\">"), "{html}");
+    assert!(html.contains("Este campo es obligatorio"), "{html}");
+    assert!(html.contains("Escriba una dirección de correo como nombre@example.com"), "{html}");
+    assert!(html.contains("campos necesitan atención"), "{html}");
+    // An admin's own title stays as written; `?lang=` picks the language.
+    let custom = server_with(json!({"title": "Write to Ops", "submit_label": "Go"}), |_| {}).await;
+    let html = browser()
+        .get(format!("{}/c/ops/web-form/?lang=es", custom.base))
+        .header("accept-language", "uk")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("<html lang=\"es\">") && html.contains("<h1>Write to Ops</h1>") && html.contains(">Go</button>")
+    );
+    assert!(html.contains("<label for=\"f-email\">Correo electrónico"), "{html}");
+    let thanks = browser()
+        .get(format!("{}/c/ops/web-form/thanks?ticket=7", s.base))
+        .header("accept-language", "uk")
+        .send()
+        .await
+        .expect("thanks")
+        .text()
+        .await
+        .expect("html");
+    assert!(thanks.contains("Номер вашого звернення: <strong>#7</strong>") && thanks.contains("Дякуємо!"), "{thanks}");
+}

@@ -20,6 +20,7 @@ pub mod formats;
 pub mod render;
 pub mod settings;
 pub mod submission;
+pub mod texts;
 
 use switchboard_sdk::host::{log, rate_limit, tickets};
 use switchboard_sdk::http::{Request, Response};
@@ -28,6 +29,7 @@ use switchboard_sdk::{Channel, Info, PluginError};
 use crate::render::{FormState, form_page, thanks_page};
 use crate::settings::{Field, Settings, Target};
 use crate::submission::{FieldErrors, Values, evaluate};
+use crate::texts::{Lang, Msg};
 
 /// The form's stylesheet.
 const FORM_CSS: &str = include_str!("../assets/form.css");
@@ -55,8 +57,9 @@ fn form_response(
     values: &Values,
     errors: &FieldErrors,
     notice: Option<&str>,
+    lang: Lang,
 ) -> Response {
-    page(status, form_page(settings, form, &FormState { values, errors, notice }))
+    page(status, form_page(settings, form, &FormState { values, errors, notice, lang }))
 }
 
 /// A JSON error in the host's shape, with per-field messages when given.
@@ -88,8 +91,9 @@ pub enum Outcome {
 /// Reads and checks a submission.
 pub fn read_submission(settings: &Settings, form: &[Field], request: &Request) -> Outcome {
     let as_json = request.wants_json();
+    let lang = Lang::for_request(request);
     let (values, mut errors) = match request.content_type().as_deref() {
-        Some("application/json") => match Values::from_json(&request.body) {
+        Some("application/json") => match Values::from_json(&request.body, lang) {
             Ok(read) => read,
             Err(why) => return Outcome::Answer(json_error(400, "bad_request", &why, None)),
         },
@@ -109,7 +113,7 @@ pub fn read_submission(settings: &Settings, form: &[Field], request: &Request) -
     if values.get(&settings.honeypot).is_some_and(|v| !v.is_empty()) {
         return Outcome::Trapped;
     }
-    match evaluate(form, &values) {
+    match evaluate(form, &values, lang) {
         Ok(accepted) if errors.is_empty() => return Outcome::Open(Box::new(accepted), values),
         Ok(_) => {}
         Err(found) => {
@@ -123,18 +127,19 @@ pub fn read_submission(settings: &Settings, form: &[Field], request: &Request) -
     errors.0.sort_by_key(|(name, _)| position(name));
     let detail = match errors.0.len() {
         1 => format!("field \"{}\": {}", errors.0[0].0, errors.0[0].1),
-        n => format!("{n} fields need attention"),
+        n => texts::fields_need_attention(lang, n),
     };
     Outcome::Answer(if as_json {
         json_error(422, "invalid_submission", &detail, Some(&errors))
     } else {
-        form_response(422, settings, form, &values, &errors, None)
+        form_response(422, settings, form, &values, &errors, None, lang)
     })
 }
 
 fn submit(settings: &Settings, request: &Request) -> Result<Response, PluginError> {
     let form = settings.form();
     let as_json = request.wants_json();
+    let lang = Lang::for_request(request);
     let (accepted, values) = match read_submission(settings, &form, request) {
         Outcome::Answer(response) => return Ok(response),
         Outcome::Trapped => {
@@ -151,14 +156,11 @@ fn submit(settings: &Settings, request: &Request) -> Result<Response, PluginErro
     let window = limit.per_minutes.saturating_mul(60);
     if let Some(wait) = rate_limit::take(&request.client_addr, limit.submissions, window) {
         let minutes = wait.div_ceil(60);
-        let why = format!(
-            "Too many submissions from your address. Please try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        );
+        let why = Msg::TooMany.with(lang, &[("minutes", &minutes.to_string())]);
         let response = if as_json {
             json_error(429, "too_many_requests", &why, None)
         } else {
-            form_response(429, settings, &form, &values, &FieldErrors::default(), Some(&why))
+            form_response(429, settings, &form, &values, &FieldErrors::default(), Some(&why), lang)
         };
         return Ok(response.with_header("retry-after", &wait.to_string()));
     }
@@ -171,22 +173,22 @@ fn submit(settings: &Settings, request: &Request) -> Result<Response, PluginErro
         Err(e) => {
             // The visitor keeps what they typed; the admin finds the cause
             // in the log, tagged with this plugin and team.
-            if let Some(errors) = refused_field(&form, &e) {
+            if let Some(errors) = refused_field(&form, &e, lang) {
                 // The host judged a value the form's own checks let through:
                 // it is still that field's error, for the visitor to fix.
                 log::info(&format!("the host refused a value: {}", e.message()));
                 return Ok(if as_json {
                     json_error(422, "invalid_submission", e.message(), Some(&errors))
                 } else {
-                    form_response(422, settings, &form, &values, &errors, None)
+                    form_response(422, settings, &form, &values, &errors, None, lang)
                 });
             }
             log::error(&format!("could not open a ticket from the form: {} ({})", e.message(), e.kind()));
-            let (status, code, why) = refusal(&e);
+            let (status, code, why) = refusal(&e, lang);
             Ok(if as_json {
                 json_error(status, code, why, None)
             } else {
-                form_response(status, settings, &form, &values, &FieldErrors::default(), Some(why))
+                form_response(status, settings, &form, &values, &FieldErrors::default(), Some(why), lang)
             })
         }
     }
@@ -196,46 +198,43 @@ fn submit(settings: &Settings, request: &Request) -> Result<Response, PluginErro
 /// visitor. The host names the value's field first (`phone: "+999 1"
 /// needs its country code…`), and each of those fields is filled from one
 /// form target.
-fn refused_field(form: &[Field], e: &PluginError) -> Option<FieldErrors> {
+fn refused_field(form: &[Field], e: &PluginError, lang: Lang) -> Option<FieldErrors> {
     let PluginError::Permanent(message) = e else {
         return None;
     };
     let (host_field, _) = message.split_once(": ")?;
     let (target, advice) = match host_field {
-        "email" => (Target::ContactEmail, "Enter an e-mail address such as name@example.com"),
-        "phone" => (Target::ContactPhone, "Enter a phone number with its country code, such as +44 20 7946 0958"),
-        "name" => (Target::ContactName, "Check this name; it cannot be accepted as written"),
-        "title" => (Target::Title, "Check this text; it cannot be accepted as written"),
-        "description" => (Target::Description, "Check this text; it cannot be accepted as written"),
+        "email" => (Target::ContactEmail, Msg::Email),
+        "phone" => (Target::ContactPhone, Msg::Phone),
+        "name" => (Target::ContactName, Msg::CheckName),
+        "title" => (Target::Title, Msg::CheckText),
+        "description" => (Target::Description, Msg::CheckText),
         _ => return None,
     };
     let field = form.iter().find(|f| f.target == target)?;
     let mut errors = FieldErrors::default();
-    errors.add(&field.name, advice.to_owned());
+    errors.add(&field.name, advice.text(lang).to_owned());
     Some(errors)
 }
 
 /// What the visitor is told when the host refused the ticket. Only a
 /// failure that may pass is "try again": retrying a refusal of what was
 /// entered, or of how the form is set up, would fail the same way.
-fn refusal(e: &PluginError) -> (u16, &'static str, &'static str) {
+fn refusal(e: &PluginError, lang: Lang) -> (u16, &'static str, &'static str) {
     match e {
-        PluginError::Transient(_) | PluginError::RateLimited(_) => {
-            (503, "unavailable", "Your request could not be saved just now. Please try again in a moment.")
-        }
-        PluginError::Permanent(_) => {
-            (422, "not_accepted", "Your request could not be accepted as entered. Please check it and send it again.")
-        }
+        PluginError::Transient(_) | PluginError::RateLimited(_) => (503, "unavailable", Msg::TryLater.text(lang)),
+        PluginError::Permanent(_) => (422, "not_accepted", Msg::NotAccepted.text(lang)),
         PluginError::InvalidSettings(_) | PluginError::Denied(_) | PluginError::NotFound(_) => {
-            (500, "form_unavailable", "This form cannot take requests at the moment. Please reach us another way.")
+            (500, "form_unavailable", Msg::Unavailable.text(lang))
         }
     }
 }
 
 /// Answers one request to the form's routes.
 pub fn respond(settings: &Settings, request: &Request) -> Result<Response, PluginError> {
+    let lang = Lang::for_request(request);
     if !settings.published {
-        return Ok(Response::text(404, "This form is not published.\n"));
+        return Ok(Response::text(404, format!("{}\n", Msg::NotPublished.text(lang))));
     }
     let method = request.method.as_str();
     let read = method == "GET" || method == "HEAD";
@@ -243,12 +242,12 @@ pub fn respond(settings: &Settings, request: &Request) -> Result<Response, Plugi
         "/" if read => {
             let form = settings.form();
             let values = initial_values(&form, request.query_pairs());
-            Ok(form_response(200, settings, &form, &values, &FieldErrors::default(), None))
+            Ok(form_response(200, settings, &form, &values, &FieldErrors::default(), None, lang))
         }
         "/" if method == "POST" => submit(settings, request),
         "/thanks" if read => {
             let reference = request.query_param("ticket").and_then(|t| t.parse::<u64>().ok());
-            Ok(page(200, thanks_page(settings, reference)))
+            Ok(page(200, thanks_page(settings, reference, lang)))
         }
         "/form.css" if read => {
             Ok(Response::new(200, "text/css; charset=utf-8", FORM_CSS).with_header("cache-control", "max-age=3600"))

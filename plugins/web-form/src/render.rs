@@ -8,6 +8,7 @@ use switchboard_sdk::http::escape_html as esc;
 
 use crate::settings::{Field, InputType, LabelPosition, Settings, Target, Visibility};
 use crate::submission::{FieldErrors, Values};
+use crate::texts::{Lang, Msg, fields_need_attention, shown as in_lang};
 
 /// What the form page shows besides the fields.
 #[derive(Debug)]
@@ -18,6 +19,8 @@ pub struct FormState<'a> {
     pub errors: &'a FieldErrors,
     /// A message about the whole submission, such as a rate limit.
     pub notice: Option<&'a str>,
+    /// The visitor's language.
+    pub lang: Lang,
 }
 
 /// The value an input shows: what was sent or pre-filled, else its
@@ -26,13 +29,14 @@ fn shown<'a>(field: &'a Field, values: &'a Values) -> &'a str {
     values.get(&field.name).unwrap_or(&field.default)
 }
 
-fn head(out: &mut String, title: &str) {
+fn head(out: &mut String, title: &str, lang: Lang) {
     let _ = write!(
         out,
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<link rel=\"stylesheet\" href=\"form.css\">\n\
          <script src=\"form.js\" defer></script>\n</head>\n<body>\n<main class=\"sb-form\">\n<h1>{}</h1>\n",
+        lang.tag(),
         esc(title),
         esc(title)
     );
@@ -50,22 +54,21 @@ fn paragraphs(out: &mut String, text: &str, class: &str) {
 /// The form page.
 pub fn form_page(settings: &Settings, form: &[Field], state: &FormState<'_>) -> String {
     let mut out = String::with_capacity(4096);
-    let title = if state.errors.is_empty() {
-        settings.title.clone()
-    } else {
-        format!("Please check the form: {}", settings.title)
-    };
-    head(&mut out, &title);
+    let lang = state.lang;
+    let own_title = in_lang(lang, &settings.title);
+    let title =
+        if state.errors.is_empty() { own_title.to_owned() } else { Msg::CheckForm.with(lang, &[("title", own_title)]) };
+    head(&mut out, &title, lang);
     paragraphs(&mut out, &settings.intro, "intro");
     if !state.errors.is_empty() {
         let count = state.errors.0.len();
         let _ = write!(
             out,
             "<div class=\"summary\" id=\"errors\" role=\"alert\" tabindex=\"-1\">\n<h2>{}</h2>\n<ul>\n",
-            if count == 1 { "1 field needs attention".to_owned() } else { format!("{count} fields need attention") }
+            fields_need_attention(lang, count)
         );
         for (name, message) in &state.errors.0 {
-            let label = form.iter().find(|f| f.name == *name).map_or(name.as_str(), |f| f.label.as_str());
+            let label = form.iter().find(|f| f.name == *name).map_or(name.as_str(), |f| in_lang(lang, &f.label));
             let _ = writeln!(out, "<li><a href=\"#f-{}\">{}: {}</a></li>", esc(name), esc(label), esc(message));
         }
         out.push_str("</ul>\n</div>\n");
@@ -79,10 +82,11 @@ pub fn form_page(settings: &Settings, form: &[Field], state: &FormState<'_>) -> 
     }
     let _ = write!(
         out,
-        "<div class=\"hp\" aria-hidden=\"true\">\n<label for=\"f-{hp}\">Leave this field empty</label>\n\
+        "<div class=\"hp\" aria-hidden=\"true\">\n<label for=\"f-{hp}\">{}</label>\n\
          <input id=\"f-{hp}\" name=\"{hp}\" type=\"text\" value=\"\" tabindex=\"-1\" autocomplete=\"off\">\n</div>\n\
          <div class=\"actions\"><button type=\"submit\">{}</button></div>\n</form>\n</main>\n</body>\n</html>\n",
-        esc(&settings.submit_label),
+        Msg::Honeypot.text(lang),
+        esc(in_lang(lang, &settings.submit_label)),
         hp = esc(&settings.honeypot),
     );
     out
@@ -111,13 +115,15 @@ fn field_html(out: &mut String, field: &Field, form: &[Field], state: &FormState
         let shown_value = other
             .and_then(|f| f.options.iter().find(|o| o.value() == cond.equals))
             .map_or(cond.equals.as_str(), |o| o.label());
-        condition_hint = Some(format!("Only needed when “{other_label}” is “{shown_value}”."));
+        let other_label = in_lang(state.lang, other_label);
+        condition_hint = Some(Msg::OnlyWhen.with(state.lang, &[("label", other_label), ("value", shown_value)]));
     }
     let invalid = if error.is_some() { " invalid" } else { "" };
     let _ = writeln!(out, "<div class=\"field {position}{invalid}\" id=\"w-{name}\"{condition}>");
     let required_mark = if field.required { "<span class=\"required\" aria-hidden=\"true\"> *</span>" } else { "" };
     let label_class = if field.label_position == LabelPosition::Hidden { " class=\"visually-hidden\"" } else { "" };
-    let _ = writeln!(out, "<label for=\"f-{name}\"{label_class}>{}{required_mark}</label>", esc(&field.label));
+    let label = in_lang(state.lang, &field.label);
+    let _ = writeln!(out, "<label for=\"f-{name}\"{label_class}>{}{required_mark}</label>", esc(label));
     out.push_str("<div class=\"control\">\n");
 
     let mut described = Vec::new();
@@ -144,7 +150,7 @@ fn field_html(out: &mut String, field: &Field, form: &[Field], state: &FormState
         InputType::Select => {
             let _ = writeln!(out, "<select {attrs}>");
             if value.is_empty() || !field.required {
-                let _ = writeln!(out, "<option value=\"\">Choose…</option>");
+                let _ = writeln!(out, "<option value=\"\">{}</option>", Msg::Choose.text(state.lang));
             }
             for option in &field.options {
                 let selected = if option.value() == value { " selected" } else { "" };
@@ -200,15 +206,16 @@ fn field_html(out: &mut String, field: &Field, form: &[Field], state: &FormState
 }
 
 /// The page after a successful submission.
-pub fn thanks_page(settings: &Settings, reference: Option<u64>) -> String {
+pub fn thanks_page(settings: &Settings, reference: Option<u64>, lang: Lang) -> String {
     let mut out = String::with_capacity(1024);
-    head(&mut out, &settings.title);
+    head(&mut out, in_lang(lang, &settings.title), lang);
     out.push_str("<div class=\"thanks\" role=\"status\">\n");
-    paragraphs(&mut out, &settings.success_message, "success");
+    paragraphs(&mut out, in_lang(lang, &settings.success_message), "success");
     if let Some(id) = reference {
-        let _ = writeln!(out, "<p class=\"reference\">Your reference: <strong>#{id}</strong></p>");
+        let _ = writeln!(out, "<p class=\"reference\">{} <strong>#{id}</strong></p>", Msg::Reference.text(lang));
     }
-    out.push_str("</div>\n<p><a href=\"./\">Send another request</a></p>\n</main>\n</body>\n</html>\n");
+    let _ =
+        write!(out, "</div>\n<p><a href=\"./\">{}</a></p>\n</main>\n</body>\n</html>\n", Msg::SendAnother.text(lang));
     out
 }
 
@@ -218,7 +225,7 @@ mod tests {
     use crate::settings::{Condition, SelectOption};
 
     fn page_for(settings: &Settings, values: &Values, errors: &FieldErrors) -> String {
-        form_page(settings, &settings.form(), &FormState { values, errors, notice: None })
+        form_page(settings, &settings.form(), &FormState { values, errors, notice: None, lang: Lang::En })
     }
 
     #[test]
@@ -283,9 +290,12 @@ mod tests {
         let values = Values::from_pairs([("t".into(), x.into())]);
         let mut errors = FieldErrors::default();
         errors.add("t", x.into());
-        let form =
-            form_page(&settings, &settings.form(), &FormState { values: &values, errors: &errors, notice: Some(x) });
-        let thanks = thanks_page(&settings, Some(7));
+        let form = form_page(
+            &settings,
+            &settings.form(),
+            &FormState { values: &values, errors: &errors, notice: Some(x), lang: Lang::En },
+        );
+        let thanks = thanks_page(&settings, Some(7), Lang::En);
         for html in [form, thanks] {
             assert!(!html.contains("<script>alert"), "{html}");
             assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
@@ -294,7 +304,7 @@ mod tests {
 
     #[test]
     fn thanks_page_shows_the_reference() {
-        let html = thanks_page(&Settings::default(), Some(42));
+        let html = thanks_page(&Settings::default(), Some(42), Lang::En);
         assert!(html.contains("Your reference: <strong>#42</strong>"));
         assert!(html.contains("We have received your request"));
     }

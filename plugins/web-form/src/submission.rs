@@ -7,6 +7,7 @@ use switchboard_sdk::types::{ContactInfo, Email, NewTicket, Phone, PointKind};
 
 use crate::formats::{is_email, is_phone, is_url};
 use crate::settings::{Field, InputType, PriorityName, Settings, TICKET_TITLE_MAX, Target, Visibility};
+use crate::texts::{Lang, Msg};
 
 /// Submitted values by field name; the first value of a name wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,7 +28,7 @@ impl Values {
     /// From a JSON object of strings. Values that are not strings are
     /// errors on that field; a body that is not an object is an error of
     /// its own.
-    pub fn from_json(body: &[u8]) -> Result<(Self, FieldErrors), String> {
+    pub fn from_json(body: &[u8], lang: Lang) -> Result<(Self, FieldErrors), String> {
         let object: serde_json::Map<String, serde_json::Value> = switchboard_sdk::http::parse_json(body)
             .map_err(|e| format!("the body must be a JSON object of field names and text values, each once: {e}"))?;
         let mut errors = FieldErrors::default();
@@ -36,7 +37,7 @@ impl Values {
             match value {
                 serde_json::Value::String(text) => pairs.push((name, text)),
                 serde_json::Value::Null => {}
-                _ => errors.add(&name, "Send this field's value as text".into()),
+                _ => errors.add(&name, Msg::SendAsText.text(lang).into()),
             }
         }
         Ok((Values::from_pairs(pairs), errors))
@@ -126,14 +127,14 @@ pub struct Accepted {
 }
 
 /// Checks every counting field of `form` against `values`.
-pub fn evaluate(form: &[Field], values: &Values) -> Result<Accepted, FieldErrors> {
+pub fn evaluate(form: &[Field], values: &Values, lang: Lang) -> Result<Accepted, FieldErrors> {
     let mut errors = FieldErrors::default();
     let mut accepted = Accepted::default();
     for (field, on) in form.iter().zip(active(form, values)) {
         if !on {
             continue;
         }
-        match check(field, value_of(field, values)) {
+        match check(field, value_of(field, values), lang) {
             Ok(None) => {}
             Ok(Some(value)) => accept(&mut accepted, field, value),
             Err(message) => errors.add(&field.name, message),
@@ -143,32 +144,32 @@ pub fn evaluate(form: &[Field], values: &Values) -> Result<Accepted, FieldErrors
 }
 
 /// Checks one value; `None` when it is empty and may be.
-fn check(field: &Field, raw: &str) -> Result<Option<String>, String> {
+fn check(field: &Field, raw: &str, lang: Lang) -> Result<Option<String>, String> {
     let value = if field.input == InputType::LongText {
         raw.replace("\r\n", "\n").replace('\r', "\n").trim().to_owned()
     } else {
         raw.trim().to_owned()
     };
     if value.is_empty() {
-        return if field.required { Err("This field is required".into()) } else { Ok(None) };
+        return if field.required { Err(Msg::Required.text(lang).into()) } else { Ok(None) };
     }
     if field.input != InputType::LongText && value.contains('\n') {
-        return Err("Use a single line".into());
+        return Err(Msg::SingleLine.text(lang).into());
     }
     // These mirror the host's rules for names and titles, so that a value
     // the host would refuse is this field's error, not a failed submission.
     // Only long text may hold line breaks and tabs.
     let multi_line = field.input == InputType::LongText;
     if value.chars().any(|c| c.is_control() && !(multi_line && (c == '\n' || c == '\t'))) {
-        return Err("Remove the tabs and control characters from this field".into());
+        return Err(Msg::NoControls.text(lang).into());
     }
     let shown_in_lists = matches!(field.target, Target::ContactName | Target::Title);
     if shown_in_lists && value.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
-        return Err("Remove the text-direction control characters from this field".into());
+        return Err(Msg::NoBidi.text(lang).into());
     }
     let (count, max) = (value.chars().count(), field.max_len() as usize);
     if count > max {
-        return Err(format!("Use at most {max} characters (this has {count})"));
+        return Err(Msg::TooLong.with(lang, &[("max", &max.to_string()), ("count", &count.to_string())]));
     }
     let format_ok = match field.input {
         InputType::Email => is_email(&value),
@@ -179,14 +180,14 @@ fn check(field: &Field, raw: &str) -> Result<Option<String>, String> {
     };
     if !format_ok {
         return Err(match field.input {
-            InputType::Email => "Enter an e-mail address such as name@example.com".into(),
-            InputType::Phone => "Enter a phone number with its country code, such as +44 20 7946 0958".into(),
-            InputType::Url => "Enter a web address that starts with https://".into(),
-            _ => "Choose one of the options".into(),
+            InputType::Email => Msg::Email.text(lang).into(),
+            InputType::Phone => Msg::Phone.text(lang).into(),
+            InputType::Url => Msg::Url.text(lang).into(),
+            _ => Msg::ChooseOption.text(lang).into(),
         });
     }
     if field.target == Target::Priority && PriorityName::parse(&value).is_none() {
-        return Err("Choose one of the options".into());
+        return Err(Msg::ChooseOption.text(lang).into());
     }
     Ok(Some(value))
 }
@@ -246,6 +247,14 @@ mod tests {
     use switchboard_sdk::types::Priority;
 
     use super::*;
+
+    fn in_english(form: &[Field], values: &Values) -> Result<Accepted, FieldErrors> {
+        evaluate(form, values, Lang::En)
+    }
+
+    fn json_in_english(body: &[u8]) -> Result<(Values, FieldErrors), String> {
+        Values::from_json(body, Lang::En)
+    }
     use crate::settings::{Condition, SelectOption};
 
     fn values(pairs: &[(&str, &str)]) -> Values {
@@ -286,10 +295,10 @@ mod tests {
     #[test]
     fn an_ignored_conditional_field_is_neither_checked_nor_kept() {
         let form = billing_form();
-        let accepted = evaluate(&form, &values(&[("topic", "general"), ("invoice", "junk"), ("line", "x")]))
+        let accepted = in_english(&form, &values(&[("topic", "general"), ("invoice", "junk"), ("line", "x")]))
             .expect("required fields that are off are not required");
         assert_eq!(accepted.custom.into_iter().collect::<Vec<_>>(), [("topic".into(), "general".into())]);
-        let errors = evaluate(&form, &values(&[("topic", "billing")])).expect_err("invoice is on and required");
+        let errors = in_english(&form, &values(&[("topic", "billing")])).expect_err("invoice is on and required");
         assert_eq!(errors.0, [("invoice".to_owned(), "This field is required".to_owned())]);
     }
 
@@ -306,7 +315,7 @@ mod tests {
             short,
             Field::new("one", Target::Title, InputType::Text, "One line"),
         ];
-        let errors = evaluate(
+        let errors = in_english(
             &form,
             &values(&[
                 ("name", "   "),
@@ -346,7 +355,7 @@ mod tests {
             Field::new("order", Target::Custom, InputType::Text, "Order"),
             Field::new("empty", Target::Custom, InputType::Text, "Empty"),
         ];
-        let accepted = evaluate(
+        let accepted = in_english(
             &form,
             &values(&[
                 ("name", " Ann Lee "),
@@ -373,7 +382,7 @@ mod tests {
     #[test]
     fn without_a_title_field_the_title_names_the_form_and_sender() {
         let form = vec![Field::new("email", Target::ContactEmail, InputType::Email, "E-mail").required()];
-        let accepted = evaluate(&form, &values(&[("email", "ann@example.com")])).expect("valid");
+        let accepted = in_english(&form, &values(&[("email", "ann@example.com")])).expect("valid");
         let settings = Settings { priority: Some(PriorityName::High), ..Settings::default() };
         let ticket = accepted.new_ticket(&settings);
         assert_eq!(ticket.title, "Contact support: ann@example.com");
@@ -386,17 +395,17 @@ mod tests {
         source.visibility = Visibility::Hidden;
         source.default = "site".into();
         let form = vec![source];
-        assert_eq!(evaluate(&form, &values(&[])).expect("ok").custom["source"], "site");
-        assert_eq!(evaluate(&form, &values(&[("source", "ad")])).expect("ok").custom["source"], "ad");
+        assert_eq!(in_english(&form, &values(&[])).expect("ok").custom["source"], "site");
+        assert_eq!(in_english(&form, &values(&[("source", "ad")])).expect("ok").custom["source"], "ad");
     }
 
     #[test]
     fn json_bodies_take_strings_and_name_other_values() {
-        let (vals, errors) = Values::from_json(br#"{"name": "Ann", "age": 7, "skip": null}"#).expect("object");
+        let (vals, errors) = json_in_english(br#"{"name": "Ann", "age": 7, "skip": null}"#).expect("object");
         assert_eq!(vals.get("name"), Some("Ann"));
         assert_eq!(errors.get("age"), Some("Send this field's value as text"));
-        assert!(Values::from_json(b"[1]").is_err());
-        let twice = Values::from_json(br#"{"name": "Ann", "name": "Eve"}"#).expect_err("a repeated field");
+        assert!(json_in_english(b"[1]").is_err());
+        let twice = json_in_english(br#"{"name": "Ann", "name": "Eve"}"#).expect_err("a repeated field");
         assert!(twice.contains(r#"duplicate key "name""#), "{twice}");
         assert_eq!(values(&[("a", "1"), ("a", "2")]).get("a"), Some("1"), "the first value wins");
     }
@@ -409,7 +418,7 @@ mod tests {
             let form = billing_form();
             let vals = values(&[("topic", &topic), ("invoice", &invoice), ("line", &line)]);
             let on = active(&form, &vals);
-            match evaluate(&form, &vals) {
+            match in_english(&form, &vals) {
                 Ok(accepted) => {
                     for (field, on) in form.iter().zip(&on) {
                         if !on {
