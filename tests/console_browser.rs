@@ -338,3 +338,79 @@ async fn an_operator_takes_a_chat_from_the_console_and_makes_a_ticket() {
     assert_eq!(link, format!("/console/tickets/{}", tickets[0]["id"]));
     browser.screenshot(&screenshots().join("chat.png")).await;
 }
+
+#[tokio::test]
+async fn an_admin_puts_a_robot_on_a_stage_dry_runs_it_and_adds_a_trigger() {
+    let s = Server::start_with(|c| c.bundled = switchboard_server::BundledPlugin::shipped()).await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    let provider = json!({"account_sid": "AC00000000000000000000000000000042", "auth_token": "secret", "from_numbers": ["+15550000001"]});
+    s.enable("ops", "robot-sms", provider, &["storage", "http:api.twilio.com"]).await.expect(201);
+    let contact = json!({"name": "Ann", "phones": [{"number": "+15552220000", "type": "mobile"}]});
+    let id = s.post("/api/teams/ops/tickets", json!({"title": "Printer", "contact": contact})).await.expect(201)["id"]
+        .as_u64()
+        .expect("id");
+    let browser = Browser::start().await;
+    browser.resize(1400, 1000).await;
+    sign_in(&browser, &s.base, ADMIN).await;
+    browser.open(&format!("{}/console/admin/teams/ops", s.base)).await;
+    browser.wait_for("the automation", "document.body.dataset.automationReady === 'true'", 10).await;
+    browser
+        .run("const s = document.getElementById('robots-stage'); s.value = '2'; s.dispatchEvent(new Event('change'));")
+        .await;
+    browser.wait_for("the stage's robots", "document.querySelector('#robots [data-empty]')", 5).await;
+    browser.click("#add-robot").await;
+    // Too long for an SMS: the robot's schema refuses it, beside the field.
+    browser.type_into("li.robot [data-setting=text]", &"x".repeat(201)).await;
+    browser.click("#save-robots").await;
+    browser
+        .wait_for(
+            "the error beside text",
+            "document.querySelector('li.robot [data-error-for=text]').textContent !== ''",
+            10,
+        )
+        .await;
+    let beside = browser.text_of("li.robot [data-error-for=text]").await;
+    assert!(beside.contains("settings/text") && beside.contains("200"), "{beside}");
+    assert_eq!(s.get("/api/teams/ops/stages/2/robots").await.expect(200)["robots"], json!([]));
+    browser.run("document.querySelector('li.robot [data-setting=text]').value = '';").await;
+    browser
+        .type_into("li.robot [data-setting=text]", "Hello {{ contact.name }}, #{{ ticket.id }} is {{ ticket.stage }}")
+        .await;
+    browser.run("document.querySelector('li.robot [data-setting=phone_type]').value = '\"mobile\"';").await;
+    browser.click("#save-robots").await;
+    browser
+        .wait_for("the saved robot", "document.querySelectorAll('li.robot').length === 1 && document.getElementById('err-robots').textContent === ''", 10)
+        .await;
+    let saved = s.get("/api/teams/ops/stages/2/robots").await.expect(200);
+    assert_eq!(saved["robots"][0]["plugin"], "robot-sms");
+    assert_eq!(
+        saved["robots"][0]["settings"]["text"],
+        "Hello {{ contact.name }}, #{{ ticket.id }} is {{ ticket.stage }}"
+    );
+
+    // The dry run shows the text the ticket would get, and sends nothing.
+    browser.type_into("#dry-run-ticket", &id.to_string()).await;
+    browser.click("#dry-run button[type=submit]").await;
+    browser.wait_for("the plan", "document.querySelector('#dry-run-plan pre.content')", 10).await;
+    let plan = browser.text_of("#dry-run-plan").await;
+    assert!(plan.contains(&format!("Hello Ann, #{id} is In Progress")), "{plan}");
+    assert!(plan.contains("+15552220000"), "{plan}");
+
+    // A trigger: a ticket that becomes urgent moves to In Progress.
+    browser.click("#add-trigger").await;
+    browser.run("const e = document.querySelector('li.trigger select'); e.value = 'priority_became'; e.dispatchEvent(new Event('change'));").await;
+    browser.run("const selects = document.querySelectorAll('li.trigger select'); selects[1].value = 'urgent'; selects[2].value = '2';").await;
+    accessible(&browser, "the team page with robots and triggers").await;
+    browser.screenshot(&screenshots().join("automation.png")).await;
+    browser.click("#save-triggers").await;
+    let triggers = support::eventually("the saved trigger", || async {
+        let t = s.get("/api/teams/ops/triggers").await.expect(200);
+        (t.as_array().is_some_and(|a| !a.is_empty())).then_some(t)
+    })
+    .await;
+    assert_eq!(triggers[0]["event"], "priority_became");
+    assert_eq!(triggers[0]["priority"], "urgent");
+    assert_eq!(triggers[0]["to_stage"]["name"], "In Progress");
+    s.patch(&format!("/api/tickets/{id}"), json!({"priority": "urgent"})).await.expect(200);
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["stage"]["name"], "In Progress");
+}

@@ -24,7 +24,7 @@ pub(crate) const TEMPLATES: [(&str, &str); 11] = [
 ];
 
 /// The files under `/console/assets/`, by name, with their types.
-const FILES: [(&str, &str, &str); 9] = [
+const FILES: [(&str, &str, &str); 10] = [
     ("console.css", "text/css; charset=utf-8", include_str!("assets/console.css")),
     ("common.js", "text/javascript; charset=utf-8", include_str!("assets/common.js")),
     ("board.js", "text/javascript; charset=utf-8", include_str!("assets/board.js")),
@@ -33,6 +33,7 @@ const FILES: [(&str, &str, &str); 9] = [
     ("sessions.js", "text/javascript; charset=utf-8", include_str!("assets/sessions.js")),
     ("admin.js", "text/javascript; charset=utf-8", include_str!("assets/admin.js")),
     ("settings-form.js", "text/javascript; charset=utf-8", include_str!("assets/settings-form.js")),
+    ("automation.js", "text/javascript; charset=utf-8", include_str!("assets/automation.js")),
     ("chime.wav", "audio/wav", ""),
 ];
 

@@ -4,9 +4,9 @@
 // and the plugin's own, appear beside the field they name.
 import { el, t } from './common.js';
 
-function inputFor(name, prop, value, secretSet) {
-  const id = `setting-${name}`;
-  const common = { id, name, 'data-setting': name, 'aria-describedby': `err-setting-${name}` };
+function inputFor(name, prop, value, secretSet, prefix) {
+  const id = `${prefix}setting-${name}`;
+  const common = { id, name, 'data-setting': name, 'aria-describedby': `${prefix}err-setting-${name}` };
   if (prop.type === 'boolean') {
     const input = el('input', { ...common, type: 'checkbox' });
     input.checked = value === undefined ? prop.default === true : value === true;
@@ -37,21 +37,22 @@ function inputFor(name, prop, value, secretSet) {
   return area;
 }
 
-/** Fills `holder` with the inputs for `schema`, showing `settings`. */
-export function buildSettingsForm(holder, schema, settings, secrets) {
+/** Fills `holder` with the inputs for `schema`, showing `settings`;
+ * `prefix` keeps ids apart when a page has several such forms. */
+export function buildSettingsForm(holder, schema, settings, secrets, prefix = '') {
   holder.querySelectorAll('.setting').forEach((node) => node.remove());
   const properties = (schema && schema.properties) || {};
   const names = Object.keys(properties);
   if (!names.length) holder.append(el('p', { class: 'setting hint' }, t('settings_none')));
   for (const name of names) {
     const prop = properties[name] || {};
-    const input = inputFor(name, prop, settings ? settings[name] : undefined, secrets && secrets[name]);
+    const input = inputFor(name, prop, settings ? settings[name] : undefined, secrets && secrets[name], prefix);
     const label = el('label', { for: input.id }, prop.title || name.replace(/_/g, ' '));
     const kind = prop.type === 'object' || prop.type === 'array' || (!prop.type && !prop.enum) ? ` (${t('settings_json')})` : '';
     const row = el('div', { class: input.type === 'checkbox' ? 'setting check' : 'setting' },
       input.type === 'checkbox' ? el('label', { for: input.id }, input, ' ', prop.title || name.replace(/_/g, ' ')) : [label, kind ? el('small', {}, kind) : null, input],
       prop.description ? el('small', { class: 'hint' }, prop.description) : null,
-      el('p', { class: 'field-error', id: `err-setting-${name}` }));
+      el('p', { class: 'field-error', id: `${prefix}err-setting-${name}`, 'data-error-for': name }));
     holder.append(row);
   }
 }
@@ -91,7 +92,7 @@ export function showSettingsErrors(holder, detail, field) {
   const problems = field ? [`settings.${field}: ${detail}`] : detail.split('; ');
   for (const problem of problems) {
     const match = /^settings[./]([A-Za-z0-9_-]+)/.exec(problem);
-    const slot = match && holder.querySelector(`#err-setting-${CSS.escape(match[1])}`);
+    const slot = match && holder.querySelector(`[data-error-for="${CSS.escape(match[1])}"]`);
     if (slot) {
       slot.textContent = slot.textContent ? `${slot.textContent}; ${problem}` : problem;
       holder.querySelector(`[data-setting="${CSS.escape(match[1])}"]`)?.setAttribute('aria-invalid', 'true');
