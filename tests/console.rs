@@ -370,3 +370,53 @@ async fn the_live_feed_sends_each_new_or_changed_card_of_its_team_only() {
     let card = next_event(&mut feed, &mut buffer, "card").await;
     assert_eq!((card["id"].as_u64(), card["priority"].as_u64(), card["stage"].as_u64()), (Some(id), Some(3), Some(3)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_are_assigned_to_team_members_and_the_board_filters_mine_and_unassigned() {
+    let s = Server::start().await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    s.post("/api/teams", json!({"name": "Sales"})).await.expect(201);
+    let ada = s.post("/api/users", json!({"name": "Ada", "role": "agent", "teams": ["ops"]})).await.expect(201);
+    let bo = s.post("/api/users", json!({"name": "Bo", "role": "agent", "teams": ["sales"]})).await.expect(201);
+    let (ada_id, bo_id) = (ada["id"].as_u64().expect("id"), bo["id"].as_u64().expect("id"));
+    let first = ticket(&s, "ops", "First", 1, "Ann").await;
+    let second = ticket(&s, "ops", "Second", 1, "Cy").await;
+
+    let assigned = s.patch(&format!("/api/tickets/{first}"), json!({"assignee": ada_id})).await.expect(200);
+    assert_eq!(assigned["assignee"], json!({"id": ada_id, "name": "Ada"}));
+    s.patch(&format!("/api/tickets/{second}"), json!({"assignee": bo_id})).await.expect_error(
+        422,
+        "invalid_field",
+        "user \"Bo\" does not work in team \"ops\"",
+    );
+    s.patch(&format!("/api/tickets/{second}"), json!({"assignee": 999})).await.expect_error(
+        422,
+        "invalid_field",
+        "unknown user 999",
+    );
+    let thread = s.get(&format!("/api/tickets/{first}/messages")).await.expect(200);
+    assert!(thread.as_array().expect("thread").iter().any(|m| m["body"] == "Assigned to Ada"), "{thread}");
+
+    let agent = sign_in(&s, ada["token"].as_str().expect("token")).await;
+    let ids = |board: &Value| -> Vec<u64> {
+        board["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .flat_map(|c| c["cards"].as_array().cloned().unwrap_or_default())
+            .filter_map(|c| c["id"].as_u64())
+            .collect()
+    };
+    let (_, mine) = agent.api(&s, Method::GET, "/teams/ops/board?assignee=me", None, false).await;
+    assert_eq!(ids(&mine), [first]);
+    assert_eq!(mine["columns"][0]["cards"][0]["assignee"], "Ada");
+    let (_, free) = agent.api(&s, Method::GET, "/teams/ops/board?assignee=none", None, false).await;
+    assert_eq!(ids(&free), [second]);
+    // Unassigning is a null; the ticket shows nobody again.
+    let (status, body) =
+        agent.api(&s, Method::PATCH, &format!("/tickets/{first}"), Some(json!({"assignee": null})), true).await;
+    assert_eq!((status, &body["assignee"]), (200, &Value::Null));
+    let (_, free) = agent.api(&s, Method::GET, "/teams/ops/board?assignee=none", None, false).await;
+    assert_eq!(ids(&free), [first, second]);
+    s.get("/api/teams/ops/board?assignee=someone").await.expect_error(422, "invalid_field", "assignee");
+}

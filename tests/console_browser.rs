@@ -230,6 +230,11 @@ async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
     browser.wait_for("the ticket page", "document.body.dataset.ticketReady === 'true'", 10).await;
     assert!(browser.text_of("#ticket-title").await.contains("Card charged twice"));
     assert!(browser.text_of("#contact").await.contains("olena@example.com"));
+    browser.click("#take").await;
+    browser
+        .wait_for("the assignment", "document.getElementById('assignee').textContent === 'Assigned to admin'", 10)
+        .await;
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["assignee"]["name"], "admin");
     browser.type_into("#compose-body", "We refunded the second charge.").await;
     browser.click("#send-reply").await;
     browser

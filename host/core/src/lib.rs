@@ -58,8 +58,8 @@ pub use stage_robots::{
 pub use team::{Team, TeamDraft};
 pub use text::{MAX_NAME_LEN, clean_name, is_bidi_control, line_problem};
 pub use ticket::{
-    MAX_KEYS_PER_CALL, MAX_THREAD_KEYS, Ticket, TicketChange, TicketDraft, TicketId, TicketSortKey, check_external_key,
-    check_external_keys,
+    Assignee, MAX_KEYS_PER_CALL, MAX_THREAD_KEYS, Ticket, TicketChange, TicketDraft, TicketId, TicketSortKey,
+    check_external_key, check_external_keys,
 };
 pub use transcript::{MAX_TRANSCRIPT_LEN, chat_title, transcript};
 pub use trigger::{MAX_AUTO_MOVES, MAX_TRIGGERS, Trigger, TriggerEvent, Triggered, WEB_FORM_ORIGIN};

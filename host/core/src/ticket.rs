@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::text::line_problem;
-use crate::{CoreError, Priority, Sla, SlaStatus, StageId, Team, Timestamp};
+use crate::{CoreError, Priority, Sla, SlaStatus, StageId, Team, Timestamp, UserId};
 
 /// A ticket's number, unique across the whole server.
 pub type TicketId = u64;
@@ -116,6 +116,20 @@ pub struct Ticket {
     /// a person last moved it (see `trigger`).
     #[serde(default)]
     pub auto_moves: u32,
+    /// The agent working it, if anyone took it. (Records from before
+    /// assignment have none.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Assignee>,
+}
+
+/// The agent a ticket is assigned to: their id, and their name when it
+/// was assigned, for boards and threads that should not look users up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignee {
+    /// The user's id.
+    pub id: UserId,
+    /// Their name.
+    pub name: String,
 }
 
 /// Something that happened to a ticket and belongs in its thread as a
@@ -176,6 +190,13 @@ pub enum TicketChange {
         /// The keys that changed.
         keys: Vec<String>,
     },
+    /// The ticket was assigned, or unassigned.
+    Assignee {
+        /// Who had it.
+        from: Option<String>,
+        /// Who has it now.
+        to: Option<String>,
+    },
 }
 
 impl TicketChange {
@@ -199,6 +220,13 @@ impl TicketChange {
                 format!("SLA \"{policy}\" breached: the deadline was {deadline}")
             }
             TicketChange::Fields { keys } => format!("Fields changed: {}", keys.join(", ")),
+            TicketChange::Assignee { from, to: Some(to) } => match from {
+                Some(from) => format!("Assigned to {to} (was {from})"),
+                None => format!("Assigned to {to}"),
+            },
+            TicketChange::Assignee { from, to: None } => {
+                format!("Unassigned (was {})", from.as_deref().unwrap_or("nobody"))
+            }
         }
     }
 }
@@ -280,6 +308,7 @@ impl Ticket {
             fields: BTreeMap::new(),
             stage_entry: 1,
             auto_moves: 0,
+            assignee: None,
         };
         // Opening with fields is the same as setting them at once, so both
         // paths share one set of rules; the change list is not needed
@@ -314,6 +343,16 @@ impl Ticket {
         let from = std::mem::replace(&mut self.title, title.clone());
         self.updated_at = now;
         Ok(vec![TicketChange::Title { from, to: title }])
+    }
+
+    /// Assigns the ticket to `to`, or to nobody.
+    pub fn assign(&mut self, to: Option<Assignee>, now: Timestamp) -> Vec<TicketChange> {
+        if self.assignee.as_ref().map(|a| a.id) == to.as_ref().map(|a| a.id) {
+            return Vec::new();
+        }
+        let from = std::mem::replace(&mut self.assignee, to.clone());
+        self.updated_at = now;
+        vec![TicketChange::Assignee { from: from.map(|a| a.name), to: to.map(|a| a.name) }]
     }
 
     /// Changes the priority. While the SLA is still running (or there is
@@ -644,5 +683,27 @@ mod tests {
         assert_eq!(t.thread_keys.len(), MAX_THREAD_KEYS);
         assert_eq!((t.thread_keys[0].as_str(), t.thread_keys[1].as_str()), ("<root@x>", "<51@x>"));
         assert_eq!(t.thread_keys.last().map(String::as_str), Some("<99@x>"));
+    }
+}
+
+#[cfg(test)]
+mod assignment_tests {
+    use super::*;
+
+    #[test]
+    fn assigning_records_who_had_it_and_a_second_assign_to_the_same_agent_changes_nothing() {
+        let team =
+            Team::new(crate::TeamDraft { name: "Ops".into(), ..crate::TeamDraft::default() }, Timestamp::UNIX_EPOCH)
+                .expect("team");
+        let draft = TicketDraft { title: "T".into(), origin: "api".into(), ..TicketDraft::default() };
+        let mut t = Ticket::open(1, &team, draft, None, Timestamp::UNIX_EPOCH).expect("ticket");
+        let ada = Assignee { id: 2, name: "Ada".into() };
+        let changes = t.assign(Some(ada.clone()), Timestamp::UNIX_EPOCH);
+        assert_eq!(changes[0].describe(), "Assigned to Ada");
+        assert!(t.assign(Some(ada), Timestamp::UNIX_EPOCH).is_empty());
+        let bo = Assignee { id: 3, name: "Bo".into() };
+        assert_eq!(t.assign(Some(bo), Timestamp::UNIX_EPOCH)[0].describe(), "Assigned to Bo (was Ada)");
+        assert_eq!(t.assign(None, Timestamp::UNIX_EPOCH)[0].describe(), "Unassigned (was Bo)");
+        assert_eq!(t.assignee, None);
     }
 }

@@ -280,6 +280,9 @@ async fn update_attempt(
     if let Some(fields) = &edit.fields {
         changes.extend(ticket.set_fields(fields, now)?);
     }
+    if let Some(assignee) = &edit.assignee {
+        changes.extend(ticket.assign(assignee.clone(), now));
+    }
     if ticket.stage_entry != old.stage_entry {
         ticket.count_move(matches!(author, Author::User { .. }))?;
     }

@@ -307,6 +307,9 @@ impl TicketStore for SledStore {
             if let Some(fields) = &edit.fields {
                 changes.extend(ticket.set_fields(fields, now).or_abort()?);
             }
+            if let Some(assignee) = &edit.assignee {
+                changes.extend(ticket.assign(assignee.clone(), now));
+            }
             if ticket.stage_entry != old.stage_entry {
                 ticket.count_move(matches!(author, Author::User { .. })).or_abort()?;
             }

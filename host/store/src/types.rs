@@ -33,6 +33,8 @@ pub struct TicketEdit {
     pub stage: Option<StageId>,
     /// Custom fields to set; an empty value removes a field.
     pub fields: Option<Vec<(String, String)>>,
+    /// A new assignee: `Some(None)` unassigns.
+    pub assignee: Option<Option<switchboard_core::Assignee>>,
 }
 
 impl TicketEdit {

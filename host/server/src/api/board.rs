@@ -47,6 +47,10 @@ pub struct Card {
     pub sla_deadline: Option<String>,
     /// Whether its SLA is breached.
     pub breached: bool,
+    /// The name of the agent it is assigned to, if anyone.
+    pub assignee: Option<String>,
+    /// Their user id.
+    pub assignee_id: Option<u64>,
 }
 
 /// One stage of the board.
@@ -88,6 +92,8 @@ pub(crate) fn card(ticket: &Ticket, contact: Option<String>) -> Card {
         created_at: ticket.created_at.to_string(),
         sla_deadline: running.map(|s| s.deadline.to_string()),
         breached: ticket.sla.as_ref().is_some_and(|s| s.status == SlaStatus::Breached),
+        assignee: ticket.assignee.as_ref().map(|a| a.name.clone()),
+        assignee_id: ticket.assignee.as_ref().map(|a| a.id),
     }
 }
 
@@ -104,12 +110,15 @@ struct Filters {
     breached: Option<bool>,
     channel: Option<String>,
     search: Option<String>,
+    /// Only tickets assigned to this user (`Some(Some(id))`) or to nobody
+    /// (`Some(None)`).
+    assignee: Option<Option<u64>>,
     per_stage: usize,
 }
 
 impl Filters {
-    fn parse(query: &HashMap<String, String>) -> ApiResult<Filters> {
-        let known = ["priority", "breached", "channel", "q", "per_stage"];
+    fn parse(query: &HashMap<String, String>, caller: &Caller) -> ApiResult<Filters> {
+        let known = ["priority", "breached", "channel", "q", "assignee", "per_stage"];
         if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(ApiError::invalid(unknown, format!("unknown filter; use {}", known.join(", "))));
         }
@@ -136,24 +145,34 @@ impl Filters {
             },
             channel: present("channel").map(str::to_owned),
             search,
+            assignee: match present("assignee") {
+                None => None,
+                Some("me") => Some(Some(caller.0.id)),
+                Some("none") => Some(None),
+                Some(other) => Some(Some(other.parse().map_err(|_| {
+                    ApiError::invalid("assignee", format!("\"{other}\" is not me, none or a user id"))
+                })?)),
+            },
             per_stage,
         })
     }
 
     fn keeps(&self, ticket: &Ticket) -> bool {
         self.channel.as_ref().is_none_or(|c| *c == ticket.origin)
+            && self.assignee.is_none_or(|wanted| wanted == ticket.assignee.as_ref().map(|a| a.id))
     }
 }
 
 /// A team's board: a column per stage, with the first cards of each.
-/// Filters: `priority`, `breached`, `channel`, and `q`, which searches
-/// titles and contacts' names.
+/// Filters: `priority`, `breached`, `channel`, `assignee` (`me`, `none`
+/// or a user id), and `q`, which searches titles and contacts' names.
 #[utoipa::path(get, path = "/teams/{slug}/board", tag = "tickets",
     params(("slug" = String, Path, description = "team slug"),
         ("priority" = Option<String>, Query, description = "only this priority: low, medium, high, urgent or 0-3"),
         ("breached" = Option<bool>, Query, description = "only tickets whose SLA is (or is not) breached"),
         ("channel" = Option<String>, Query, description = "only tickets from this channel"),
         ("q" = Option<String>, Query, description = "words in the title or the contact's name"),
+        ("assignee" = Option<String>, Query, description = "only tickets assigned to `me`, to `none`, or to a user id"),
         ("per_stage" = Option<u32>, Query, minimum = 1, maximum = 500, description = "cards per column (default 100)")),
     responses((status = 200, body = Board), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn get_board(
@@ -163,7 +182,7 @@ pub async fn get_board(
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Board>> {
     caller.require_team(&slug)?;
-    let filters = Filters::parse(&query)?;
+    let filters = Filters::parse(&query, &caller)?;
     let team = state.stores.teams.team(&slug).await?;
     let all = TicketFilter {
         priority: filters.priority,

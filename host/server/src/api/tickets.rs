@@ -90,6 +90,23 @@ pub struct TicketOut {
     pub external_key: Option<String>,
     /// Custom fields.
     pub fields: BTreeMap<String, String>,
+    /// The agent it is assigned to, if anyone.
+    pub assignee: Option<AssigneeOut>,
+}
+
+/// The agent a ticket is assigned to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssigneeOut {
+    /// The user's id.
+    pub id: u64,
+    /// Their name when it was assigned.
+    pub name: String,
+}
+
+impl From<&switchboard_core::Assignee> for AssigneeOut {
+    fn from(a: &switchboard_core::Assignee) -> Self {
+        AssigneeOut { id: a.id, name: a.name.clone() }
+    }
 }
 
 impl TicketOut {
@@ -115,6 +132,7 @@ impl TicketOut {
             sla: t.sla.as_ref().map(SlaOut::from),
             external_key: t.external_key.clone(),
             fields: t.fields.clone(),
+            assignee: t.assignee.as_ref().map(AssigneeOut::from),
         }
     }
 }
@@ -164,6 +182,34 @@ pub struct TicketPatch {
     pub stage: Option<StageRef>,
     /// Custom fields to set; an empty value removes a field.
     pub fields: Option<BTreeMap<String, String>>,
+    /// The id of the user to assign it to, who must work in its team; `null`
+    /// unassigns it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>, nullable)]
+    pub assignee: Option<Option<u64>>,
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The assignee a patch names, checked: a user who works in `team`.
+async fn assignee(state: &AppState, team: &Team, id: Option<u64>) -> ApiResult<Option<switchboard_core::Assignee>> {
+    let Some(id) = id else { return Ok(None) };
+    let user = state
+        .stores
+        .users
+        .user(id)
+        .await?
+        .ok_or_else(|| ApiError::invalid("assignee", format!("unknown user {id}")))?;
+    if !user.works_in(&team.slug) {
+        return Err(ApiError::invalid(
+            "assignee",
+            format!("user \"{}\" does not work in team \"{}\"", user.name, team.slug),
+        ));
+    }
+    Ok(Some(switchboard_core::Assignee { id: user.id, name: user.name }))
 }
 
 /// Filters for a ticket list. Lists are sorted by priority, highest first,
@@ -340,6 +386,10 @@ pub async fn patch_ticket(
         priority: body.priority.as_ref().map(|p| p.resolve("priority")).transpose()?,
         stage: body.stage.as_ref().map(|s| s.resolve(&team, "stage")).transpose()?,
         fields: body.fields.map(|f| f.into_iter().collect()),
+        assignee: match body.assignee {
+            Some(id) => Some(assignee(&state, &team, id).await?),
+            None => None,
+        },
     };
     let (now, by) = (state.clock.now(), caller.author());
     let shown = team.clone();

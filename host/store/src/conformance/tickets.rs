@@ -219,13 +219,19 @@ pub async fn a_ticket_edit_changes_everything_or_nothing<H: Harness>() {
         priority: Some(Priority::High),
         stage: Some(2),
         fields: Some(vec![("order".into(), "A-1".into())]),
+        assignee: Some(Some(switchboard_core::Assignee { id: 7, name: "Ada".into() })),
     };
     let edited = durable(store.update_ticket(t.id, good, Author::System, at(2), None).await).await;
     assert_eq!((edited.title.as_str(), edited.priority, edited.stage), ("New", Priority::High, 2));
     assert_eq!(edited.fields.get("order").map(String::as_str), Some("A-1"));
+    assert_eq!(edited.assignee.as_ref().map(|a| a.id), Some(7));
     assert_eq!(store.ticket(t.id).await.expect("ticket"), edited);
     let events = store.messages(t.id).await.expect("thread").len();
-    assert_eq!(events, 5, "created, title, priority, stage and fields events");
+    assert_eq!(events, 6, "created, title, priority, stage, fields and assignee events");
+    let unassign = TicketEdit { assignee: Some(None), ..TicketEdit::default() };
+    let edited = durable(store.update_ticket(t.id, unassign, Author::System, at(3), None).await).await;
+    assert_eq!(edited.assignee, None);
+    assert_eq!(store.ticket(t.id).await.expect("ticket").assignee, None, "an unassignment is kept");
 }
 
 /// A restarted store keeps every record and never reuses an id.

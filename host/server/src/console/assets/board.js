@@ -15,6 +15,7 @@ const CHANNEL_BADGES = { 'api': 'API', 'web-form': 'Form', 'live-chat': 'Chat', 
 function filters() {
   return {
     priority: $('f-priority').value,
+    assignee: $('f-assignee').value,
     channel: $('f-channel').value,
     breached: $('f-breached').checked,
     q: $('f-search').value.trim().toLowerCase(),
@@ -27,6 +28,8 @@ function matches(card) {
   const names = ['low', 'medium', 'high', 'urgent'];
   if (f.priority && names[card.priority] !== f.priority) return false;
   if (f.channel && card.channel !== f.channel) return false;
+  if (f.assignee === 'me' && card.assignee_id !== Number(document.body.dataset.userId)) return false;
+  if (f.assignee === 'none' && card.assignee_id !== null && card.assignee_id !== undefined) return false;
   if (f.breached && !card.breached) return false;
   if (f.q && !(card.title.toLowerCase().includes(f.q) || (card.contact || '').toLowerCase().includes(f.q))) return false;
   return true;
@@ -53,6 +56,7 @@ function cardNode(card) {
     el('div', { class: 'card-meta' },
       stars(card.priority, (value) => setPriority(card, value)),
       el('span', { class: 'contact' }, card.contact || t('board_no_contact')),
+      card.assignee ? el('span', { class: 'assignee', title: t('board_assignee') }, `→ ${card.assignee}`) : null,
     ),
     el('div', { class: 'card-meta' },
       el('span', { class: 'ref' }, `#${card.id}`),
@@ -176,6 +180,7 @@ async function load() {
   const query = new URLSearchParams();
   if (f.priority) query.set('priority', f.priority);
   if (f.channel) query.set('channel', f.channel);
+  if (f.assignee) query.set('assignee', f.assignee);
   if (f.breached) query.set('breached', 'true');
   if (f.q) query.set('q', f.q);
   $('board').setAttribute('aria-busy', 'true');
@@ -211,6 +216,6 @@ function follow() {
 }
 
 teamPicker($('team'), (slug) => { team = slug; load(); follow(); }).catch((error) => toast(error.message, true));
-for (const id of ['f-priority', 'f-channel', 'f-breached']) $(id).addEventListener('change', load);
+for (const id of ['f-priority', 'f-assignee', 'f-channel', 'f-breached']) $(id).addEventListener('change', load);
 $('f-search').addEventListener('input', reloadSoon);
 $('filters').addEventListener('submit', (event) => { event.preventDefault(); load(); });

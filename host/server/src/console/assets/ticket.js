@@ -49,6 +49,10 @@ function showTicket() {
   const sla = ticket.sla;
   $('sla').textContent = sla ? t('ticket_sla', { policy: sla.policy, deadline: when(sla.deadline), status: t(`sla_${sla.status}`) }) : t('ticket_no_sla');
   $('sla').className = sla && sla.status === 'breached' ? 'overdue' : '';
+  $('assignee').textContent = ticket.assignee ? t('ticket_assigned_to', { name: ticket.assignee.name }) : t('ticket_nobody');
+  const mine = ticket.assignee && ticket.assignee.id === Number(document.body.dataset.userId);
+  $('take').hidden = !!mine;
+  $('unassign').hidden = !ticket.assignee;
   const fields = $('fields');
   fields.textContent = '';
   const names = Object.keys(ticket.fields || {});
@@ -101,6 +105,8 @@ async function load() {
   document.body.dataset.ticketReady = 'true';
 }
 
+$('take').addEventListener('click', () => patch({ assignee: Number(document.body.dataset.userId) }));
+$('unassign').addEventListener('click', () => patch({ assignee: null }));
 $('stage').addEventListener('change', (event) => patch({ stage: Number(event.target.value) }));
 $('compose').addEventListener('submit', async (event) => {
   event.preventDefault();
