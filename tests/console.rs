@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use reqwest::Method;
 use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
@@ -322,30 +320,6 @@ async fn the_board_sorts_filters_and_searches_by_stage() {
     s.get("/api/teams/nope/board").await.expect_error(404, "not_found", "nope");
 }
 
-/// Reads server-sent events from `answer` until one named `name`.
-async fn next_event(answer: &mut reqwest::Response, buffer: &mut String, name: &str) -> Value {
-    loop {
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let mut event = "message";
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim_start());
-                }
-            }
-            if event == name {
-                return serde_json::from_str(&data).unwrap_or(Value::String(data));
-            }
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), answer.chunk()).await;
-        let chunk = chunk.expect("an event within 10 s").expect("stream").expect("open");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_feed_sends_each_new_or_changed_card_of_its_team_only() {
     let s = Server::start().await;
@@ -358,16 +332,16 @@ async fn the_live_feed_sends_each_new_or_changed_card_of_its_team_only() {
     assert_eq!(feed.status(), 200);
     assert!(feed.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/event-stream")));
     let mut buffer = String::new();
-    assert_eq!(next_event(&mut feed, &mut buffer, "reload").await, "live");
+    assert_eq!(support::next_event(&mut feed, &mut buffer, "reload").await, "live");
     ticket(&s, "sales", "Not ours", 1, "Zed").await;
     let id = ticket(&s, "ops", "Fresh one", 2, "Dana").await;
-    let card = next_event(&mut feed, &mut buffer, "card").await;
+    let card = support::next_event(&mut feed, &mut buffer, "card").await;
     assert_eq!(
         (card["id"].as_u64(), card["title"].as_str(), card["contact"].as_str()),
         (Some(id), Some("Fresh one"), Some("Dana"))
     );
     s.patch(&format!("/api/tickets/{id}"), json!({"stage": "Solved", "priority": 3})).await.expect(200);
-    let card = next_event(&mut feed, &mut buffer, "card").await;
+    let card = support::next_event(&mut feed, &mut buffer, "card").await;
     assert_eq!((card["id"].as_u64(), card["priority"].as_u64(), card["stage"].as_u64()), (Some(id), Some(3), Some(3)));
 }
 

@@ -117,6 +117,24 @@ async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
         "true"
     );
     assert_eq!(browser.text_of("#err-setting-title").await, "", "the other fields show no error");
+    // The plugin's own check (two fields with one name) lands beside
+    // `fields`, the setting it names.
+    browser.run("document.getElementById('setting-rate_limit').value = '';").await;
+    let twice =
+        r#"[{"name": "a", "target": "title", "label": "A"}, {"name": "a", "target": "description", "label": "B"}]"#;
+    browser.type_into("#setting-fields", twice).await;
+    browser.click("#enable-save").await;
+    browser
+        .wait_for(
+            "the plugin's error beside fields",
+            "document.getElementById('err-setting-fields').textContent !== ''",
+            10,
+        )
+        .await;
+    let beside = browser.text_of("#err-setting-fields").await;
+    assert!(beside.starts_with("settings.fields[1].name:"), "{beside}");
+    assert_eq!(browser.text_of("#err-setting-rate_limit").await, "");
+    browser.run("document.getElementById('setting-fields').value = '';").await;
     s.get("/api/teams/customer-care/plugins/web-form").await.expect(404);
     browser.run("document.getElementById('setting-rate_limit').value = '';").await;
     browser.type_into("#setting-rate_limit", r#"{"submissions": 50, "per_minutes": 10}"#).await;
@@ -333,6 +351,11 @@ async fn an_operator_takes_a_chat_from_the_console_and_makes_a_ticket() {
         (Some("Yes, 20%. Shall I open a ticket?"), Some("Anna K."))
     );
 
+    // A board open meanwhile gets the ticket the chat becomes.
+    let feed = reqwest::Client::new().get(format!("{}/console/events/care", s.base)).bearer_auth(ADMIN).send();
+    let mut feed = feed.await.expect("feed");
+    let mut buffer = String::new();
+    support::next_event(&mut feed, &mut buffer, "reload").await;
     browser.type_into("#body", "/ticket School discount").await;
     browser.click("#reply button[type=submit]").await;
     browser.wait_for("the ticket link", "document.querySelector('#pane-ticket a')", 10).await;
@@ -341,6 +364,8 @@ async fn an_operator_takes_a_chat_from_the_console_and_makes_a_ticket() {
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0]["title"], "School discount");
     assert_eq!(link, format!("/console/tickets/{}", tickets[0]["id"]));
+    let card = support::next_event(&mut feed, &mut buffer, "card").await;
+    assert_eq!((card["id"].clone(), card["title"].as_str()), (tickets[0]["id"].clone(), Some("School discount")));
     browser.screenshot(&screenshots().join("chat.png")).await;
 }
 

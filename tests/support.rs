@@ -452,3 +452,27 @@ pub async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut check:
     }
     panic!("{what} did not happen in time");
 }
+
+/// Reads server-sent events from `answer` until one named `name`.
+pub async fn next_event(answer: &mut reqwest::Response, buffer: &mut String, name: &str) -> Value {
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut event = "message";
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if event == name {
+                return serde_json::from_str(&data).unwrap_or(Value::String(data));
+            }
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), answer.chunk()).await;
+        let chunk = chunk.expect("an event within 10 s").expect("stream").expect("open");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}

@@ -61,6 +61,14 @@ impl Subscription {
 /// drops the rest and reports a [`Event::Gap`].
 pub(crate) const SUBSCRIPTION_BUFFER: usize = 1024;
 
+/// The subject a team's ticket changes are announced on, with the ticket's
+/// id as the payload: what live boards follow. Every writer of tickets
+/// (the server's ticket store, the chat hub for tickets made of
+/// conversations) names it through here, so that they cannot drift apart.
+pub fn ticket_subject(team: &str) -> String {
+    format!("tickets.{team}")
+}
+
 /// Publish-subscribe between the servers that share a store.
 #[async_trait]
 pub trait Bus: Send + Sync {

@@ -124,6 +124,10 @@ impl Hub {
     ) -> Result<Changed, ChatError> {
         let changed = self.inner.store.change_conversation(id, change, now).await?.durable().await?;
         self.inner.announce_change(&changed).await;
+        // A change (an end) may move the conversation's ticket by a trigger.
+        if let Some(ticket) = changed.conversation.ticket {
+            self.inner.announce(&switchboard_bus::ticket_subject(&changed.conversation.team), ticket).await;
+        }
         Ok(changed)
     }
 
@@ -140,6 +144,8 @@ impl Hub {
         let made = self.inner.store.conversation_ticket(id, draft, author, now).await?.durable().await?;
         if let Some(changed) = &made.changed {
             self.inner.announce_change(changed).await;
+            // A new ticket, for live boards.
+            self.inner.announce(&switchboard_bus::ticket_subject(&made.ticket.team), made.ticket.id).await;
         }
         Ok(made)
     }

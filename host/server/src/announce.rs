@@ -22,7 +22,7 @@ use switchboard_store::{
 
 /// The subject a team's ticket changes are announced on.
 pub(crate) fn subject(team: &str) -> String {
-    format!("tickets.{team}")
+    switchboard_bus::ticket_subject(team)
 }
 
 /// A ticket store that announces the tickets it changes.
