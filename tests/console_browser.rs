@@ -150,6 +150,13 @@ async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
     let installed = s.get("/api/teams/customer-care/plugins/web-form").await.expect(200);
     assert_eq!(installed["settings"]["title"], "Write to Customer Care");
     assert_eq!(installed["grants"], json!(["tickets"]));
+    // The team page now offers the form's link, with a copy button.
+    browser.open(&format!("{}/console/admin/teams/customer-care", s.base)).await;
+    browser.wait_for("the embed link", "document.querySelector('#embeds textarea')", 10).await;
+    let link = browser.run("return document.querySelector('#embeds textarea').value").await;
+    assert_eq!(link, format!("{}/c/customer-care/web-form/", s.base));
+    browser.click("#embeds button.copy").await;
+    browser.wait_for("the copy", "document.getElementById('toast').classList.contains('show')", 5).await;
 
     // Two tickets already there; the board is open and live.
     for title in ["Invoice question", "Login trouble"] {
@@ -219,6 +226,23 @@ async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
         )
         .await;
     assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["stage"]["name"], "In Progress");
+    // The focus stays on the card; 2 sets its priority to high.
+    browser
+        .wait_for(
+            "the focus on the moved card",
+            &format!("document.activeElement && document.activeElement.dataset.id === '{id}'"),
+            5,
+        )
+        .await;
+    browser.press(&["2"]).await;
+    browser
+        .wait_for(
+            "two stars",
+            &format!("document.querySelectorAll('{} .star.on').length === 2", card.replace('\'', "\\'")),
+            5,
+        )
+        .await;
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["priority_name"], "high");
     // And by dragging it onto Solved. WebDriver cannot make chromium's
     // native drag and drop, so the page gets the drag events a mouse would
     // make, with a real DataTransfer.
@@ -325,12 +349,24 @@ async fn an_operator_takes_a_chat_from_the_console_and_makes_a_ticket() {
     browser.click("#go-online").await;
     browser.wait_for("online", "document.getElementById('status').textContent.includes('Care')", 5).await;
 
+    // The tab is in the background: a new chat chimes and shows in its title.
+    browser
+        .run(
+            "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});\
+             window.__played = 0;\
+             const play = HTMLMediaElement.prototype.play;\
+             HTMLMediaElement.prototype.play = function () { window.__played += 1; return play.call(this); };",
+        )
+        .await;
     // A visitor arrives; the chat waits in the list with where they are.
     let mut visitor = chat_kit::Client::visitor(&s.base, "care").await;
     visitor.start("Care", "https://shop.example/pricing", "uk").await;
     browser.wait_for("the waiting chat", "document.querySelector('#waiting button.conversation')", 10).await;
     let listed = browser.text_of("#waiting button.conversation").await;
     assert!(listed.contains("https://shop.example/pricing") && listed.contains("uk"), "{listed}");
+    assert_eq!(browser.run("return window.__played").await, 1, "one chime for one new chat");
+    let title = browser.run("return document.title").await;
+    assert!(title.as_str().is_some_and(|t| t.starts_with("(1) New chat")), "{title}");
     accessible(&browser, "the chat console").await;
 
     browser.click("#waiting button.conversation").await;
