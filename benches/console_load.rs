@@ -24,7 +24,7 @@
 #[path = "support/measure.rs"]
 mod measure;
 // Each bench uses a different part of the shared server code.
-#[allow(dead_code)]
+// The browser the end-to-end tests drive (it allows its own dead code).
 #[path = "../tests/browser_kit.rs"]
 mod browser_kit;
 #[allow(dead_code)]
