@@ -479,4 +479,30 @@ async fn an_admin_puts_a_robot_on_a_stage_dry_runs_it_and_adds_a_trigger() {
     assert_eq!(triggers[0]["to_stage"]["name"], "In Progress");
     s.patch(&format!("/api/tickets/{id}"), json!({"priority": "urgent"})).await.expect(200);
     assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["stage"]["name"], "In Progress");
+
+    // A vendor's plugin, installed by upload, then upgraded by uploading
+    // a newer version.
+    let guest = switchboard_artifacts::HELLO_CHANNEL;
+    browser.open(&format!("{}/console/admin/plugins", s.base)).await;
+    browser.wait_for("the plugins page", "document.body.dataset.adminReady === 'true'", 10).await;
+    browser.type_into("#manifest", guest.manifest).await;
+    browser.type_into("#component", guest.wasm).await;
+    browser.click("#install button[type=submit]").await;
+    browser.wait_for("the installed plugin", "document.getElementById('hello-channel')", 60).await;
+    assert!(browser.text_of("#hello-channel").await.contains("hello-channel 0.1.0"));
+    let dir = tempfile::tempdir().expect("dir");
+    let newer = dir.path().join("plugin.toml");
+    std::fs::write(&newer, guest.manifest_text().replace("version = \"0.1.0\"", "version = \"0.2.0\""))
+        .expect("manifest");
+    browser.type_into("#manifest", &newer.display().to_string()).await;
+    browser.type_into("#component", guest.wasm).await;
+    browser.click("#install button[type=submit]").await;
+    browser
+        .wait_for(
+            "the upgrade",
+            "(document.getElementById('hello-channel') || {textContent: ''}).textContent.includes('0.2.0')",
+            60,
+        )
+        .await;
+    assert_eq!(s.get("/api/plugins/hello-channel").await.expect(200)["version"], "0.2.0");
 }

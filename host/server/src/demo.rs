@@ -123,6 +123,7 @@ pub async fn announce_public_pages(
         .filter(|p| p.manifest.kind == PluginKind::Channel)
         .map(|p| p.manifest.id)
         .collect();
+    tracing::info!("consoles: http://{host}/ (sign in with a user's token)");
     let mut pages = Vec::new();
     for team in teams.teams().await? {
         for installation in plugins.installations(&team.slug).await? {

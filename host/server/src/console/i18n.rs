@@ -97,8 +97,7 @@ pub(crate) fn negotiate(headers: &HeaderMap) -> Lang {
 mod tests {
     use std::collections::BTreeSet;
 
-    use axum::http::HeaderValue;
-
+    use super::super::session::tests::headers;
     use super::*;
 
     #[test]
@@ -133,22 +132,14 @@ mod tests {
         assert!(missing.is_empty(), "keys used but not in en.json: {missing:?}");
     }
 
-    fn with(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_str(v).expect("header"));
-        }
-        h
-    }
-
     #[test]
     fn the_users_choice_wins_then_the_browsers_weights_then_english() {
-        assert_eq!(negotiate(&with(&[])), Lang::En);
-        assert_eq!(negotiate(&with(&[("accept-language", "de-DE, es-MX;q=0.8, uk;q=0.9")])), Lang::Uk);
-        assert_eq!(negotiate(&with(&[("accept-language", "uk;q=0, es")])), Lang::Es);
-        assert_eq!(negotiate(&with(&[("accept-language", "fr, de")])), Lang::En);
-        let chosen = with(&[("accept-language", "uk"), ("cookie", "sb_lang=es")]);
+        assert_eq!(negotiate(&headers(&[])), Lang::En);
+        assert_eq!(negotiate(&headers(&[("accept-language", "de-DE, es-MX;q=0.8, uk;q=0.9")])), Lang::Uk);
+        assert_eq!(negotiate(&headers(&[("accept-language", "uk;q=0, es")])), Lang::Es);
+        assert_eq!(negotiate(&headers(&[("accept-language", "fr, de")])), Lang::En);
+        let chosen = headers(&[("accept-language", "uk"), ("cookie", "sb_lang=es")]);
         assert_eq!(negotiate(&chosen), Lang::Es);
-        assert_eq!(negotiate(&with(&[("accept-language", "es;q=abc, uk;q=0.5")])), Lang::Uk);
+        assert_eq!(negotiate(&headers(&[("accept-language", "es;q=abc, uk;q=0.5")])), Lang::Uk);
     }
 }
