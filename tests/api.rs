@@ -564,6 +564,8 @@ async fn openapi_documents_every_route() {
         "GET /api/conversations/{id}/messages/{seq}/attachments/{index}",
         "GET /api/users",
         "POST /api/users",
+        "PATCH /api/users/{id}",
+        "POST /api/users/{id}/token",
         "GET /api/session",
         "GET /api/sessions",
         "DELETE /api/sessions/{id}",

@@ -282,4 +282,18 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
+
+    /// Waits until the page shows an alert or a confirm dialog.
+    pub async fn wait_for_alert(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = format!("{}/session/{}/alert/text", self.base, self.session);
+            let reply: Value = self.http.get(url).send().await.expect("webdriver").json().await.unwrap_or_default();
+            if reply["value"].is_string() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no dialog was shown");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
 }

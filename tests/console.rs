@@ -394,3 +394,37 @@ async fn tickets_are_assigned_to_team_members_and_the_board_filters_mine_and_una
     assert_eq!(ids(&free), [first, second]);
     s.get("/api/teams/ops/board?assignee=someone").await.expect_error(422, "invalid_field", "assignee");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_changes_a_users_teams_and_a_new_token_signs_them_out_everywhere() {
+    let s = Server::start().await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    s.post("/api/teams", json!({"name": "Sales"})).await.expect(201);
+    let ada = s.post("/api/users", json!({"name": "Ada", "role": "agent", "teams": ["ops"]})).await.expect(201);
+    let (id, old) = (ada["id"].as_u64().expect("id"), ada["token"].as_str().expect("token").to_owned());
+    let agent = sign_in(&s, &old).await;
+    assert_eq!(agent.api(&s, Method::GET, "/teams/sales/board", None, false).await.0, 404);
+
+    let changed = s.patch(&format!("/api/users/{id}"), json!({"teams": ["sales", "ops"]})).await.expect(200);
+    assert_eq!(changed["teams"], json!(["ops", "sales"]));
+    assert_eq!(
+        agent.api(&s, Method::GET, "/teams/sales/board", None, false).await.0,
+        200,
+        "the session sees it at once"
+    );
+    s.patch(&format!("/api/users/{id}"), json!({"teams": ["nope"]})).await.expect_error(
+        422,
+        "invalid_field",
+        "teams[0]",
+    );
+    s.patch("/api/users/999", json!({"teams": []})).await.expect_error(404, "not_found", "unknown user 999");
+    let (status, _) = agent.api(&s, Method::PATCH, &format!("/users/{id}"), Some(json!({"teams": []})), true).await;
+    assert_eq!(status, 403, "only an admin changes users");
+
+    let made = s.call(Method::POST, &format!("/api/users/{id}/token"), Some(ADMIN), None).await.expect(200);
+    let new = made["token"].as_str().expect("the new token, once");
+    assert_ne!(new, old);
+    assert_eq!(s.call(Method::GET, "/api/teams", Some(&old), None).await.status, 401, "the old token stops working");
+    assert_eq!(s.call(Method::GET, "/api/teams", Some(new), None).await.status, 200);
+    assert_eq!(agent.api(&s, Method::GET, "/session", None, false).await.0, 401, "their sessions ended");
+}

@@ -307,6 +307,48 @@ async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
         .await;
     browser.wait_for("the English board", "document.documentElement.lang === 'en'", 10).await;
 
+    // Users: a new agent from the form gets a token shown once; the admin
+    // puts them in the team, then gives them a new token after a prompt.
+    browser.open(&format!("{}/console/admin/users", s.base)).await;
+    browser.wait_for("the users page", "document.body.dataset.adminReady === 'true'", 10).await;
+    browser.type_into("#user-name", "Bea").await;
+    browser.click("#new-user button[type=submit]").await;
+    browser.wait_for("the new token", "!document.getElementById('new-token').hidden", 10).await;
+    let first = browser.text_of("#token-value").await;
+    assert!(first.starts_with("sb_"), "{first}");
+    let bea = support::eventually("Bea's row", || async {
+        let users = s.get("/api/users").await.expect(200);
+        users.as_array().and_then(|u| u.iter().find(|u| u["name"] == "Bea").cloned())
+    })
+    .await;
+    let row = format!("tr[data-user=\"{}\"]", bea["id"]);
+    browser.wait_for("Bea's row", &format!("document.querySelector('{}')", row.replace('\'', "\\'")), 10).await;
+    // The list is drawn again after each change, so these clicks find
+    // their element at the moment they click.
+    let click = |css: String| format!("document.querySelector('{}').click();", css.replace('\'', "\\'"));
+    browser.run(&click(format!("{row} td.row button"))).await;
+    browser.run(&click(format!("{row} input[value=customer-care]"))).await;
+    browser.run(&click(format!("{row} button.primary"))).await;
+    let teams = support::eventually("Bea in the team", || async {
+        let user = s.get("/api/users").await.expect(200);
+        let bea = user.as_array().and_then(|u| u.iter().find(|u| u["name"] == "Bea").cloned())?;
+        (bea["teams"] == json!(["customer-care"])).then_some(bea["teams"].clone())
+    })
+    .await;
+    assert_eq!(teams, json!(["customer-care"]));
+    browser
+        .wait_for("the row again", &format!("document.querySelector('{} button.danger')", row.replace('\'', "\\'")), 10)
+        .await;
+    browser.run(&format!("setTimeout(function () {{ {} }}, 0);", click(format!("{row} button.danger")))).await;
+    browser.wait_for_alert().await;
+    browser.call(reqwest::Method::POST, "/alert/accept", Some(json!({}))).await;
+    browser
+        .wait_for("another token", &format!("document.getElementById('token-value').textContent !== '{first}'"), 10)
+        .await;
+    let second = browser.text_of("#token-value").await;
+    assert_eq!(s.call(reqwest::Method::GET, "/api/teams", Some(&first), None).await.status, 401);
+    assert_eq!(s.call(reqwest::Method::GET, "/api/teams", Some(&second), None).await.status, 200);
+
     // An agent signs in and is refused the admin pages.
     browser.click("form[action='/console/sign-out'] button").await;
     browser.wait_for("the sign-in page", "document.getElementById('token')", 10).await;

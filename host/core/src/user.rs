@@ -51,13 +51,22 @@ impl User {
         token_hash: String,
         now: Timestamp,
     ) -> Result<User, CoreError> {
+        let mut user =
+            User { id, name: clean_name("name", name)?, role, teams: Vec::new(), token_hash, created_at: now };
+        user.set_teams(teams)?;
+        Ok(user)
+    }
+
+    /// Sets the teams an agent works in, with the rules of [`User::new`].
+    pub fn set_teams(&mut self, teams: Vec<String>) -> Result<(), CoreError> {
         let mut teams = teams;
         teams.sort();
         teams.dedup();
         if teams.len() > MAX_TEAMS {
             return Err(CoreError::invalid("teams", format!("at most {MAX_TEAMS}")));
         }
-        Ok(User { id, name: clean_name("name", name)?, role, teams, token_hash, created_at: now })
+        self.teams = teams;
+        Ok(())
     }
 
     /// Whether the user works in the team `slug`: an admin, or an agent

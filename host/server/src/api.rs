@@ -108,6 +108,8 @@ fn documented(upload_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenAp
         .routes(routes!(attachments::get_attachment))
         .routes(routes!(attachments::get_chat_attachment))
         .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(users::patch_user))
+        .routes(routes!(users::new_token))
         .routes(routes!(sessions::me))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::end_session))

@@ -210,6 +210,7 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownTeam(_)
             | StoreError::UnknownTicket(_)
             | StoreError::UnknownContact(_)
+            | StoreError::UnknownUser(_)
             | StoreError::UnknownPlugin(_)
             | StoreError::UnknownJob(_)
             | StoreError::UnknownMessage { .. }

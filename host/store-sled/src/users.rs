@@ -2,14 +2,14 @@
 
 use async_trait::async_trait;
 use switchboard_core::{Role, Timestamp, User, UserId};
-use switchboard_store::{Committed, StoreError, UserStore};
+use switchboard_store::{Committed, StoreError, UserEdit, UserStore};
 
 use crate::SledResult;
 use crate::codec::decode;
 use crate::keys;
 use crate::store::SledStore;
 use crate::trees::{Sequence, Tree};
-use crate::tx::OrAbort;
+use crate::tx::{OrAbort, abort};
 use crate::visibility::Trees;
 
 /// What user writes touch.
@@ -53,5 +53,24 @@ impl UserStore for SledStore {
     async fn users(&self) -> Result<Vec<User>, StoreError> {
         let users = self.inner.tree(Tree::Users).iter().values().map(|v| decode("user", &v.backend()?)).collect();
         self.read(READ, users).await
+    }
+
+    async fn update_user(&self, id: UserId, edit: UserEdit) -> Result<Committed<User>, StoreError> {
+        self.write(WRITE, move |tx| {
+            let Some(mut user) = tx.get::<User>(Tree::Users, &keys::id(id), "user")? else {
+                return abort(StoreError::UnknownUser(id));
+            };
+            if let Some(teams) = &edit.teams {
+                user.set_teams(teams.clone()).or_abort()?;
+            }
+            if let Some(hash) = &edit.token_hash {
+                tx.remove(Tree::Tokens, user.token_hash.as_bytes())?;
+                tx.put_raw(Tree::Tokens, hash.as_bytes(), keys::id(id).as_slice())?;
+                user.token_hash = hash.clone();
+            }
+            tx.put(Tree::Users, &keys::id(id), &user)?;
+            Ok(user)
+        })
+        .await
     }
 }

@@ -21,6 +21,9 @@ pub enum StoreError {
     /// No contact has this id.
     #[error("unknown contact {0}")]
     UnknownContact(u64),
+    /// No user has this id.
+    #[error("unknown user {0}")]
+    UnknownUser(u64),
     /// The ticket's thread has no entry with this id.
     #[error("ticket {ticket} has no message {message}")]
     UnknownMessage {

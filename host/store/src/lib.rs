@@ -56,4 +56,4 @@ pub use store::{Store, Stores};
 pub use teams::TeamStore;
 pub use tickets::{TicketStore, kept_file, missing_file};
 pub use types::{Got, Idempotency, IdempotencyRecord, StoredAnswer, TeamEdit, TicketEdit, TicketFilter};
-pub use users::UserStore;
+pub use users::{UserEdit, UserStore};

@@ -26,4 +26,18 @@ pub trait UserStore: Send + Sync {
 
     /// Every user, by id.
     async fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Changes a user in one write: the teams they work in, and a new
+    /// token (by its hash) in place of the old, which stops working.
+    /// [`StoreError::UnknownUser`] if there is no such user.
+    async fn update_user(&self, id: UserId, edit: UserEdit) -> Result<Committed<User>, StoreError>;
+}
+
+/// What [`UserStore::update_user`] changes; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserEdit {
+    /// The teams an agent works in.
+    pub teams: Option<Vec<String>>,
+    /// The hash of the user's new token.
+    pub token_hash: Option<String>,
 }

@@ -4,12 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Role, User};
-use switchboard_store::StoreError;
+use switchboard_store::{StoreError, UserEdit};
 use utoipa::ToSchema;
 
 use crate::auth::{generate_token, hash_token};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Admin;
+use crate::extract::{Admin, Path};
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -106,18 +106,7 @@ pub async fn create_user(
     Admin(caller): Admin,
     Json(body): Json<NewUser>,
 ) -> ApiResult<(StatusCode, Json<UserCreated>)> {
-    if body.teams.len() > switchboard_core::MAX_TEAMS {
-        return Err(ApiError::invalid("teams", format!("at most {} teams", switchboard_core::MAX_TEAMS)));
-    }
-    for (i, slug) in body.teams.iter().enumerate() {
-        match state.stores.teams.team(slug).await {
-            Ok(_) => {}
-            Err(StoreError::UnknownTeam(_)) => {
-                return Err(ApiError::invalid(&format!("teams[{i}]"), format!("unknown team \"{slug}\"")));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    check_teams(&state, &body.teams).await?;
     let token = generate_token().map_err(|e| ApiError::internal(&e))?;
     let user = state
         .stores
@@ -128,6 +117,80 @@ pub async fn create_user(
         .await?;
     tracing::info!(user = user.id, by = caller.0.id, "user created");
     Ok((StatusCode::CREATED, Json(UserCreated { user: (&user).into(), token })))
+}
+
+/// Refuses a team list that is too long or names a team that does not
+/// exist, naming the place of the first unknown one.
+async fn check_teams(state: &AppState, teams: &[String]) -> ApiResult<()> {
+    if teams.len() > switchboard_core::MAX_TEAMS {
+        return Err(ApiError::invalid("teams", format!("at most {} teams", switchboard_core::MAX_TEAMS)));
+    }
+    for (i, slug) in teams.iter().enumerate() {
+        match state.stores.teams.team(slug).await {
+            Ok(_) => {}
+            Err(StoreError::UnknownTeam(_)) => {
+                return Err(ApiError::invalid(&format!("teams[{i}]"), format!("unknown team \"{slug}\"")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// The slugs of the teams an agent works in, in place of the old list.
+    #[schema(max_items = 100)]
+    pub teams: Option<Vec<String>>,
+}
+
+/// Changes the teams a user works in.
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = u64, Path, description = "user id")),
+    request_body = UserPatch,
+    responses((status = 200, body = UserOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_user(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+    Json(body): Json<UserPatch>,
+) -> ApiResult<Json<UserOut>> {
+    let id = parse_user_id(&id)?;
+    if let Some(teams) = &body.teams {
+        check_teams(&state, teams).await?;
+    }
+    let edit = UserEdit { teams: body.teams, token_hash: None };
+    let user = state.stores.users.update_user(id, edit).await?.durable().await?;
+    tracing::info!(user = user.id, by = caller.0.id, "user changed");
+    Ok(Json((&user).into()))
+}
+
+/// Gives a user a new token, shown only this once; the old one stops
+/// working and every console session of the user ends, so that a leaked
+/// token, and whatever signed in with it, is shut out.
+#[utoipa::path(post, path = "/users/{id}/token", tag = "users", params(("id" = u64, Path, description = "user id")),
+    responses((status = 200, body = UserCreated), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn new_token(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserCreated>> {
+    let id = parse_user_id(&id)?;
+    let token = generate_token().map_err(|e| ApiError::internal(&e))?;
+    let edit = UserEdit { teams: None, token_hash: Some(hash_token(&token)) };
+    let user = state.stores.users.update_user(id, edit).await?.durable().await?;
+    let now = state.clock.now();
+    for session in state.stores.sessions.sessions_of(id, now).await?.durable().await? {
+        state.stores.sessions.end_session(id, &session.id).await?.durable().await?;
+    }
+    tracing::info!(user = user.id, by = caller.0.id, "user given a new token; their sessions ended");
+    Ok(Json(UserCreated { user: (&user).into(), token }))
+}
+
+/// A user id from the path; anything else is no user.
+fn parse_user_id(id: &str) -> ApiResult<u64> {
+    id.parse().map_err(|_| ApiError::not_found(format!("unknown user \"{id}\"")))
 }
 
 /// Lists every user.

@@ -90,6 +90,7 @@ macro_rules! conformance_tests {
             reopening_keeps_data_and_continues_ids,
             contacts_are_found_by_email_or_phone_and_never_duplicated,
             users_are_found_by_token_hash,
+            a_users_teams_and_token_change_together,
             sessions_are_kept_listed_and_ended_by_their_user,
             installations_follow_every_change,
             plugins_in_use_cannot_be_removed,

@@ -179,13 +179,52 @@ async function usersPage() {
   const body = $('users');
   body.textContent = '';
   for (const user of everyone) {
-    body.append(el('tr', {}, el('td', {}, user.name), el('td', {}, t(`role_${user.role}`)),
-      el('td', {}, user.role === 'admin' ? t('admin_every_team') : user.teams.join(', ') || '—'), el('td', {}, when(user.created_at))));
+    const teamsCell = el('td', {}, user.role === 'admin' ? t('admin_every_team') : user.teams.join(', ') || '—');
+    const edit = user.role === 'admin' ? null : el('button', { type: 'button', onclick: () => editTeams(user, teams, teamsCell) }, t('admin_change_teams'));
+    const rotate = el('button', { type: 'button', class: 'danger', onclick: () => newToken(user) }, t('admin_new_token'));
+    body.append(el('tr', { 'data-user': user.id }, el('td', {}, user.name), el('td', {}, t(`role_${user.role}`)),
+      teamsCell, el('td', {}, when(user.created_at)), el('td', { class: 'row' }, edit, rotate)));
   }
   const box = $('user-teams');
   box.querySelectorAll('label').forEach((label) => label.remove());
   for (const team of teams) {
     box.append(el('label', { class: 'check' }, el('input', { type: 'checkbox', value: team.slug }), ' ', team.name));
+  }
+}
+
+/** Replaces a user's team list in place with checkboxes and a save button. */
+function editTeams(user, teams, cell) {
+  cell.textContent = '';
+  const boxes = teams.map((team) => {
+    const box = el('input', { type: 'checkbox', value: team.slug });
+    box.checked = user.teams.includes(team.slug);
+    return el('label', { class: 'check' }, box, ' ', team.name);
+  });
+  const error = el('p', { class: 'field-error' });
+  cell.append(el('fieldset', {}, el('legend', {}, t('admin_user_teams_of', { name: user.name })), boxes),
+    el('button', { type: 'button', class: 'primary', onclick: async () => {
+      const chosen = [...cell.querySelectorAll('input:checked')].map((input) => input.value);
+      try {
+        await api('PATCH', `/users/${user.id}`, { teams: chosen });
+        toast(t('admin_saved'));
+        usersPage();
+      } catch (e) {
+        error.textContent = e.message;
+      }
+    } }, t('admin_save')), error);
+  cell.querySelector('input')?.focus();
+}
+
+/** Gives a user a new token after asking; shows it once. */
+async function newToken(user) {
+  if (!confirm(t('admin_new_token_confirm', { name: user.name }))) return;
+  try {
+    const made = await api('POST', `/users/${user.id}/token`);
+    $('token-value').textContent = made.token;
+    $('new-token').hidden = false;
+    $('new-token').scrollIntoView();
+  } catch (error) {
+    toast(error.message, true);
   }
 }
 
