@@ -272,6 +272,12 @@ async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
     browser.wait_for("the ticket page", "document.body.dataset.ticketReady === 'true'", 10).await;
     assert!(browser.text_of("#ticket-title").await.contains("Card charged twice"));
     assert!(browser.text_of("#contact").await.contains("olena@example.com"));
+    // A custom field, added on the page.
+    browser.type_into("#new-field-name", "order").await;
+    browser.type_into("#new-field-value", "A-17").await;
+    browser.click("#fields button[type=submit]").await;
+    browser.wait_for("the field", "document.querySelector('#fields [data-field=order]')", 10).await;
+    assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["fields"], json!({"order": "A-17"}));
     browser.click("#take").await;
     browser
         .wait_for("the assignment", "document.getElementById('assignee').textContent === 'Assigned to admin'", 10)

@@ -53,11 +53,27 @@ function showTicket() {
   const mine = ticket.assignee && ticket.assignee.id === Number(document.body.dataset.userId);
   $('take').hidden = !!mine;
   $('unassign').hidden = !ticket.assignee;
-  const fields = $('fields');
-  fields.textContent = '';
+  showFields();
+}
+
+/** The custom fields as a form: each value can be changed or emptied
+ * (which removes the field), and a new one added. */
+function showFields() {
+  const form = $('fields');
+  form.textContent = '';
   const names = Object.keys(ticket.fields || {});
-  if (!names.length) fields.append(el('p', { class: 'hint' }, t('ticket_no_fields')));
-  else fields.append(el('dl', {}, names.map((name) => [el('dt', {}, name), el('dd', {}, ticket.fields[name])])));
+  if (!names.length) form.append(el('p', { class: 'hint' }, t('ticket_no_fields')));
+  names.forEach((name, i) => {
+    form.append(el('label', { for: `field-${i}` }, name),
+      el('input', { id: `field-${i}`, 'data-field': name, value: ticket.fields[name], maxlength: '1000' }));
+  });
+  form.append(
+    el('label', { for: 'new-field-name' }, t('ticket_new_field')),
+    el('input', { id: 'new-field-name', maxlength: '64', placeholder: 'order_number' }),
+    el('label', { for: 'new-field-value' }, t('ticket_new_field_value')),
+    el('input', { id: 'new-field-value', maxlength: '1000' }),
+    el('p', { class: 'field-error', id: 'err-fields' }),
+    el('button', { type: 'submit' }, t('ticket_save_fields')));
 }
 
 async function loadStages() {
@@ -105,6 +121,21 @@ async function load() {
   document.body.dataset.ticketReady = 'true';
 }
 
+$('fields').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const fields = {};
+  for (const input of $('fields').querySelectorAll('[data-field]')) fields[input.dataset.field] = input.value;
+  const name = $('new-field-name').value.trim();
+  if (name) fields[name] = $('new-field-value').value;
+  try {
+    ticket = await api('PATCH', `/tickets/${id}`, { fields });
+    showTicket();
+    await loadThread();
+    toast(t('admin_saved'));
+  } catch (error) {
+    $('err-fields').textContent = error.message;
+  }
+});
 $('take').addEventListener('click', () => patch({ assignee: Number(document.body.dataset.userId) }));
 $('unassign').addEventListener('click', () => patch({ assignee: null }));
 $('stage').addEventListener('change', (event) => patch({ stage: Number(event.target.value) }));
