@@ -88,6 +88,16 @@ async fn the_front_page_signs_in_with_a_token_and_sessions_can_be_listed_and_end
     let board = client().get(format!("{}/console/board", s.base)).send().await.expect("board");
     assert_eq!((board.status().as_u16(), board.headers()[LOCATION].to_str().ok()), (303, Some("/")));
 
+    // Another site's page cannot sign a visitor in (as its own user).
+    let forged = client()
+        .post(format!("{}/console/sign-in", s.base))
+        .header("origin", "https://evil.example")
+        .form(&[("token", ADMIN)])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get(SET_COOKIE).is_none());
     let wrong = client().post(format!("{}/console/sign-in", s.base)).form(&[("token", "nope")]).send().await;
     let wrong = wrong.expect("sign in");
     assert_eq!(wrong.status(), 401);
@@ -201,8 +211,24 @@ async fn an_agent_is_refused_every_admin_page_and_sees_only_their_teams() {
     let slugs: Vec<&str> = teams.as_array().expect("teams").iter().filter_map(|t| t["slug"].as_str()).collect();
     assert_eq!(slugs, ["ops"], "an agent lists only their teams");
     assert_eq!(agent.api(&s, Method::GET, "/teams/sales", None, false).await.0, 404);
-    assert_eq!(agent.api(&s, Method::GET, "/teams/sales/board", None, false).await.0, 404);
-    assert_eq!(agent.api(&s, Method::GET, "/teams/ops/board", None, false).await.0, 200);
+    for path in [
+        "/teams/sales/board",
+        "/teams/sales/stages",
+        "/teams/sales/sla-policies",
+        "/teams/sales/triggers",
+        "/teams/sales/stages/1/robots",
+    ] {
+        assert_eq!(agent.api(&s, Method::GET, path, None, false).await.0, 404, "{path}");
+    }
+    for path in [
+        "/teams/ops/board",
+        "/teams/ops/stages",
+        "/teams/ops/sla-policies",
+        "/teams/ops/triggers",
+        "/teams/ops/stages/1/robots",
+    ] {
+        assert_eq!(agent.api(&s, Method::GET, path, None, false).await.0, 200, "{path}");
+    }
     assert_eq!(agent.api(&s, Method::POST, "/users", Some(json!({"name": "X", "role": "admin"})), true).await.0, 403);
 }
 

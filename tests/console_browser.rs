@@ -352,8 +352,14 @@ async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
         .wait_for("another token", &format!("document.getElementById('token-value').textContent !== '{first}'"), 10)
         .await;
     let second = browser.text_of("#token-value").await;
+    accessible(&browser, "the users page").await;
     assert_eq!(s.call(reqwest::Method::GET, "/api/teams", Some(&first), None).await.status, 401);
     assert_eq!(s.call(reqwest::Method::GET, "/api/teams", Some(&second), None).await.status, 200);
+
+    browser.open(&format!("{}/console/sessions", s.base)).await;
+    browser.wait_for("the sessions", "document.querySelector('#sessions tr')", 10).await;
+    assert!(browser.text_of("#sessions").await.contains("(this browser)"));
+    accessible(&browser, "the sessions page").await;
 
     // An agent signs in and is refused the admin pages.
     browser.click("form[action='/console/sign-out'] button").await;
@@ -537,6 +543,7 @@ async fn an_admin_puts_a_robot_on_a_stage_dry_runs_it_and_adds_a_trigger() {
     browser.type_into("#component", guest.wasm).await;
     browser.click("#install button[type=submit]").await;
     browser.wait_for("the installed plugin", "document.getElementById('hello-channel')", 60).await;
+    accessible(&browser, "the plugins page").await;
     assert!(browser.text_of("#hello-channel").await.contains("hello-channel 0.1.0"));
     let dir = tempfile::tempdir().expect("dir");
     let newer = dir.path().join("plugin.toml");

@@ -53,6 +53,8 @@ const SUPPORTED: &[(Method, &str)] = &[
 /// Why the other POST routes refuse a key rather than ignore it.
 const REFUSED: &[(&str, &str)] = &[
     ("/users", "its answer holds a token that is shown once and never stored"),
+    ("/users/{id}/token", "its answer holds a token that is shown once and never stored"),
+    ("/users/{id}", "it sets the teams to the list given, so a repeat is harmless"),
     ("/plugins", "installing the same bundle again is an upgrade to the same version, which is safe to repeat"),
     ("/tickets/{id}/robots/{plugin}", "a robot run acts outside the store; runs are claimed once by the robot"),
     ("/teams/{slug}/stages/{id}/robots/dry-run", "a dry run writes and sends nothing, so a repeat is harmless"),

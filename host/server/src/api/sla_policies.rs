@@ -85,7 +85,12 @@ impl PolicyIn {
 /// Lists a team's SLA policies.
 #[utoipa::path(get, path = "/teams/{slug}/sla-policies", tag = "sla", params(("slug" = String, Path, description = "team slug")),
     responses((status = 200, body = Vec<PolicyOut>), (status = 404, body = ErrorBody)))]
-pub async fn list_policies(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<Vec<PolicyOut>>> {
+pub async fn list_policies(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<PolicyOut>>> {
+    caller.require_team(&slug)?;
     let team = state.stores.teams.team(&slug).await?;
     Ok(Json(team.sla_policies.iter().map(PolicyOut::from).collect()))
 }

@@ -102,8 +102,10 @@ impl From<&Stage> for StageRobotsOut {
     responses((status = 200, body = StageRobotsOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_stage_robots(
     State(state): State<AppState>,
+    caller: crate::auth::Caller,
     Path((slug, stage)): Path<(String, String)>,
 ) -> ApiResult<Json<StageRobotsOut>> {
+    caller.require_team(&slug)?;
     let team = state.stores.teams.team(&slug).await?;
     Ok(Json(team.find_stage(&stage)?.into()))
 }

@@ -142,8 +142,10 @@ fn parse(team: &Team, i: usize, t: &TriggerIn) -> ApiResult<Trigger> {
     responses((status = 200, body = Vec<TriggerOut>), (status = 404, body = ErrorBody)))]
 pub async fn list_triggers(
     State(state): State<AppState>,
+    caller: crate::auth::Caller,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<Vec<TriggerOut>>> {
+    caller.require_team(&slug)?;
     let team = state.stores.teams.team(&slug).await?;
     Ok(Json(out(&team)))
 }

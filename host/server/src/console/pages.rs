@@ -133,6 +133,7 @@ pub(crate) async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Result<Response, ApiError> {
+    session::check_origin(&headers)?;
     let lang = negotiate(&headers);
     let client = crate::client_addr::client_addr(peer.ip(), &headers, &state.trusted_proxies);
     let limited = match state.sign_in_limiter.lock() {
@@ -180,6 +181,7 @@ pub(crate) async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<SignOut>,
 ) -> Result<Response, ApiError> {
+    session::check_origin(&headers)?;
     if let Some(secret) = session::cookie(&headers, session::COOKIE) {
         if !session::constant_time_eq(form.csrf.as_bytes(), session::csrf_token(secret).as_bytes()) {
             return Err(ApiError::forbidden("wrong csrf token for this session"));
