@@ -152,6 +152,16 @@ async fn the_front_page_signs_in_with_a_token_and_sessions_can_be_listed_and_end
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_expire_after_twelve_hours() {
     let s = Server::start().await;
+    // Behind a proxy that says the browser came over TLS, the cookie is Secure.
+    let behind = client()
+        .post(format!("{}/console/sign-in", s.base))
+        .header("x-forwarded-proto", "https")
+        .form(&[("token", ADMIN)])
+        .send()
+        .await
+        .expect("sign in");
+    let secure = behind.headers()[SET_COOKIE].to_str().expect("cookie").to_owned();
+    assert!(secure.ends_with("; Secure"), "{secure}");
     let me = sign_in(&s, ADMIN).await;
     s.clock.advance(jiff::SignedDuration::from_hours(11));
     assert_eq!(me.api(&s, Method::GET, "/session", None, false).await.0, 200);
@@ -369,6 +379,16 @@ async fn the_live_feed_sends_each_new_or_changed_card_of_its_team_only() {
     s.patch(&format!("/api/tickets/{id}"), json!({"stage": "Solved", "priority": 3})).await.expect(200);
     let card = support::next_event(&mut feed, &mut buffer, "card").await;
     assert_eq!((card["id"].as_u64(), card["priority"].as_u64(), card["stage"].as_u64()), (Some(id), Some(3), Some(3)));
+    // The SLA sweep's breach reaches the board too.
+    let policy = json!({"name": "Urgent", "min_priority": "urgent", "target_stage": "Solved", "hours": 1});
+    s.post("/api/teams/ops/sla-policies", policy).await.expect(201);
+    let late = ticket(&s, "ops", "Late one", 3, "Eve").await;
+    let card = support::next_event(&mut feed, &mut buffer, "card").await;
+    assert_eq!((card["id"].as_u64(), card["breached"].as_bool()), (Some(late), Some(false)));
+    assert!(card["sla_deadline"].is_string(), "{card}");
+    s.clock.advance(jiff::SignedDuration::from_hours(2));
+    let card = support::next_event(&mut feed, &mut buffer, "card").await;
+    assert_eq!((card["id"].as_u64(), card["breached"].as_bool()), (Some(late), Some(true)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -380,6 +380,19 @@ async fn an_admin_sets_up_a_team_and_works_a_ticket_from_the_board() {
     browser.open(&format!("{}/console/board", s.base)).await;
     browser.wait_for("the agent's board", "document.body.dataset.boardReady === 'true'", 10).await;
     assert!(browser.text_of(".board").await.contains("Card charged twice"));
+    // Without a mouse: arrows move between cards, Enter opens one.
+    let cards = column(&browser, 1).await;
+    assert_eq!(cards.len(), 2, "{cards:?}");
+    browser.run("document.querySelector('ol.cards[data-stage=\"1\"] .ticket-card').focus();").await;
+    browser.press(&["\u{E015}"]).await;
+    let focused = format!("document.activeElement.dataset.id === '{}'", cards[1]);
+    browser.wait_for("the focus on the second card", &focused, 5).await;
+    browser.press(&["\u{E013}"]).await;
+    browser
+        .wait_for("the focus back on the first", &format!("document.activeElement.dataset.id === '{}'", cards[0]), 5)
+        .await;
+    browser.press(&["\u{E007}"]).await;
+    wait_url(&browser, &format!("/console/tickets/{}", cards[0])).await;
 }
 
 #[tokio::test]
@@ -465,6 +478,8 @@ async fn an_admin_puts_a_robot_on_a_stage_dry_runs_it_and_adds_a_trigger() {
     s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
     let provider = json!({"account_sid": "AC00000000000000000000000000000042", "auth_token": "secret", "from_numbers": ["+15550000001"]});
     s.enable("ops", "robot-sms", provider, &["storage", "http:api.twilio.com"]).await.expect(201);
+    let policy = json!({"name": "Any", "min_priority": "low", "target_stage": "Solved", "hours": 1});
+    s.post("/api/teams/ops/sla-policies", policy).await.expect(201);
     let contact = json!({"name": "Ann", "phones": [{"number": "+15552220000", "type": "mobile"}]});
     let id = s.post("/api/teams/ops/tickets", json!({"title": "Printer", "contact": contact})).await.expect(201)["id"]
         .as_u64()
@@ -533,6 +548,19 @@ async fn an_admin_puts_a_robot_on_a_stage_dry_runs_it_and_adds_a_trigger() {
     assert_eq!(triggers[0]["to_stage"]["name"], "In Progress");
     s.patch(&format!("/api/tickets/{id}"), json!({"priority": "urgent"})).await.expect(200);
     assert_eq!(s.get(&format!("/api/tickets/{id}")).await.expect(200)["stage"]["name"], "In Progress");
+
+    // Once its SLA deadline passes, the card shows it in red.
+    s.clock.advance(jiff::SignedDuration::from_hours(2));
+    support::eventually("the breach", || async {
+        let t = s.get(&format!("/api/tickets/{id}")).await.expect(200);
+        (t["sla"]["status"] == "breached").then_some(())
+    })
+    .await;
+    browser.open(&format!("{}/console/board?team=ops", s.base)).await;
+    browser.wait_for("the board", "document.body.dataset.boardReady === 'true'", 10).await;
+    let red =
+        browser.run("const s = document.querySelector('.sla.overdue'); return s && getComputedStyle(s).color").await;
+    assert_eq!(red, "rgb(179, 38, 30)", "the overdue deadline is red");
 
     // A vendor's plugin, installed by upload, then upgraded by uploading
     // a newer version.

@@ -114,6 +114,11 @@ async fn what_one_server_writes_every_server_shows_and_serves() {
     // by the database's constraint, not by a check on one server.
     assert_eq!(cluster.post(1, "/api/teams", json!({"name": "Ops"})).await.status(), 409);
 
+    // A board open on server 2 follows tickets made through every server.
+    let feed = cluster.client.get(format!("{}/console/events/ops", cluster.base(2))).bearer_auth(TOKEN).send();
+    let mut feed = feed.await.expect("feed");
+    let mut buffer = String::new();
+    support::next_event(&mut feed, &mut buffer, "reload").await;
     let mut ids = Vec::new();
     for i in 0..3 {
         let id = open_ticket(&cluster.client, cluster.base(i), &format!("through {i}")).await.expect("created");
@@ -123,6 +128,13 @@ async fn what_one_server_writes_every_server_shows_and_serves() {
             assert_eq!(seen.status(), 200, "ticket {id} made through server {i} is not visible through {j}");
         }
     }
+    let mut carded = Vec::new();
+    while carded.len() < 3 {
+        let card = support::next_event(&mut feed, &mut buffer, "card").await;
+        carded.push(card["id"].as_u64().expect("id"));
+    }
+    carded.sort_unstable();
+    assert_eq!(carded, ids, "the board on server 2 got every card live");
     let listed: Value = cluster.get(2, "/api/teams/ops/tickets").await.json().await.expect("json");
     assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
 
