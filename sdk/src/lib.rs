@@ -53,6 +53,7 @@ mod error;
 pub mod host;
 pub mod http;
 mod info;
+pub mod lang;
 #[cfg(feature = "mail")]
 pub mod mail;
 #[cfg(feature = "robot")]

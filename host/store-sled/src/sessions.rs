@@ -52,8 +52,13 @@ impl SessionStore for SledStore {
                 Err(e) => Some(Err(e)),
             })
             .collect();
-        let (live, expired): (Vec<Session>, Vec<Session>) =
+        let (mut live, expired): (Vec<Session>, Vec<Session>) =
             self.read(SESSIONS, found).await?.into_iter().partition(|s| s.is_live(now));
+        live.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        // Listing writes only when there is something to delete.
+        if expired.is_empty() {
+            return Ok(Committed::durable_now(live));
+        }
         let pruned = self
             .write(SESSIONS, move |tx| {
                 for session in &expired {
@@ -63,8 +68,6 @@ impl SessionStore for SledStore {
                 Ok(())
             })
             .await?;
-        let mut live = live;
-        live.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(pruned.map(|()| live))
     }
 

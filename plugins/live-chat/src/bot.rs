@@ -12,7 +12,7 @@ use switchboard_sdk::host::{conversations, storage};
 use switchboard_sdk::types::{ContactInfo, Email, Phone, PointKind};
 
 use crate::settings::{Step, StepKind};
-use crate::texts::{self, Lang};
+use crate::texts;
 
 /// Where a script stands in one conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,7 +135,7 @@ pub fn answer(c: &Conversation, steps: &[Step], body: &str, hand_over: HandOver<
         return run(c, steps, progress, 0, hand_over);
     };
     let step = &steps[at];
-    let said = texts::bot(Lang::of(c.origin.language.as_deref()));
+    let said = texts::bot(texts::lang_of(c.origin.language.as_deref()));
     let body = body.trim();
     let given = match step.kind {
         StepKind::Question => match step.answers.iter().find(|a| a.trim().eq_ignore_ascii_case(body)) {

@@ -26,7 +26,6 @@ use switchboard_sdk::{Channel, ChatChannel, Info, PluginError};
 
 use crate::rules::{Visit, applicable};
 use crate::settings::{ChatChannelSettings, Settings, Step};
-use crate::texts::Lang;
 
 /// The timer key of a conversation waiting for an operator.
 fn no_answer_key(id: u64) -> String {
@@ -55,7 +54,7 @@ fn no_answer(settings: &Settings, timer: &Timer) -> Result<(), PluginError> {
     }
     let channel = channel_of(settings, &c.channel);
     let told = channel.and_then(|ch| ch.options.no_answer_message).filter(|m| !m.trim().is_empty());
-    let body = told.unwrap_or_else(|| texts::bot(Lang::of(c.origin.language.as_deref())).no_answer.to_owned());
+    let body = told.unwrap_or_else(|| texts::bot(texts::lang_of(c.origin.language.as_deref())).no_answer.to_owned());
     conversations::post(id, &NewPost { poster: Poster::System, body, expect: Expect::Text })?;
     conversations::to_ticket(id, &ChatTicket { title: String::new(), priority: None })?;
     Ok(())

@@ -2,37 +2,12 @@
 //! and Spanish. The admin's own texts (the welcome message, the steps)
 //! are shown as written.
 
-/// A language the texts come in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// English, the default.
-    En,
-    /// Ukrainian.
-    Uk,
-    /// Spanish.
-    Es,
-}
+pub use switchboard_sdk::lang::Lang;
 
-impl Lang {
-    /// The language of a tag such as `uk`, `es-AR` or `en-GB`; English for
-    /// any other.
-    pub fn of(tag: Option<&str>) -> Lang {
-        let primary = tag.unwrap_or("").split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
-        match primary.as_str() {
-            "uk" => Lang::Uk,
-            "es" => Lang::Es,
-            _ => Lang::En,
-        }
-    }
-
-    /// Its tag.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Uk => "uk",
-            Lang::Es => "es",
-        }
-    }
+/// The language of a tag such as `uk`, `es-AR` or `en-GB`; English for
+/// any other, and for none.
+pub fn lang_of(tag: Option<&str>) -> Lang {
+    tag.and_then(Lang::of).unwrap_or(Lang::En)
 }
 
 /// The bot's own texts.
@@ -120,10 +95,10 @@ mod tests {
 
     #[test]
     fn languages_are_chosen_by_their_primary_tag() {
-        assert_eq!(Lang::of(Some("uk-UA")), Lang::Uk);
-        assert_eq!(Lang::of(Some("ES_ar")), Lang::Es);
-        assert_eq!(Lang::of(Some("de")), Lang::En);
-        assert_eq!(Lang::of(None), Lang::En);
+        assert_eq!(lang_of(Some("uk-UA")), Lang::Uk);
+        assert_eq!(lang_of(Some("ES_ar")), Lang::Es);
+        assert_eq!(lang_of(Some("de")), Lang::En);
+        assert_eq!(lang_of(None), Lang::En);
     }
 
     #[test]

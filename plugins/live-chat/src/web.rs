@@ -9,7 +9,7 @@ use switchboard_sdk::http::{Request, Response, escape_html};
 use crate::path_of;
 use crate::rules::{Visit, applicable};
 use crate::settings::{ChatChannelSettings, DEFAULT_BUTTON_COLOR, DEFAULT_HEADER_COLOR, Display, Settings};
-use crate::texts::{self, Lang};
+use crate::texts;
 
 /// The widget: one script for any site's `<head>`.
 const WIDGET_JS: &str = include_str!("../assets/widget.js");
@@ -64,7 +64,7 @@ fn rule(settings: &Settings, request: &Request) -> Response {
     let rule = applicable(&channel, &visit, || {
         conversations::online_operators(&channel.name).is_ok_and(|online| !online.is_empty())
     });
-    let lang = Lang::of(request.query_param("lang").as_deref());
+    let lang = texts::lang_of(request.query_param("lang").as_deref());
     let words = texts::widget(lang);
     let options = &channel.options;
     let display = match rule.display {
@@ -97,7 +97,7 @@ fn chat_page(settings: &Settings, request: &Request) -> Response {
         Ok(channel) => channel,
         Err(response) => return response,
     };
-    let lang = Lang::of(request.query_param("lang").as_deref().or(request.header("accept-language")));
+    let lang = texts::lang_of(request.query_param("lang").as_deref().or(request.header("accept-language")));
     let title = texts::widget(lang)["title"].as_str().unwrap_or_default().to_owned();
     let body = format!(
         "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\

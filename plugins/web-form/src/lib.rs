@@ -91,7 +91,7 @@ pub enum Outcome {
 /// Reads and checks a submission.
 pub fn read_submission(settings: &Settings, form: &[Field], request: &Request) -> Outcome {
     let as_json = request.wants_json();
-    let lang = Lang::for_request(request);
+    let lang = texts::lang_for(request);
     let (values, mut errors) = match request.content_type().as_deref() {
         Some("application/json") => match Values::from_json(&request.body, lang) {
             Ok(read) => read,
@@ -139,7 +139,7 @@ pub fn read_submission(settings: &Settings, form: &[Field], request: &Request) -
 fn submit(settings: &Settings, request: &Request) -> Result<Response, PluginError> {
     let form = settings.form();
     let as_json = request.wants_json();
-    let lang = Lang::for_request(request);
+    let lang = texts::lang_for(request);
     let (accepted, values) = match read_submission(settings, &form, request) {
         Outcome::Answer(response) => return Ok(response),
         Outcome::Trapped => {
@@ -232,7 +232,7 @@ fn refusal(e: &PluginError, lang: Lang) -> (u16, &'static str, &'static str) {
 
 /// Answers one request to the form's routes.
 pub fn respond(settings: &Settings, request: &Request) -> Result<Response, PluginError> {
-    let lang = Lang::for_request(request);
+    let lang = texts::lang_for(request);
     if !settings.published {
         return Ok(Response::text(404, format!("{}\n", Msg::NotPublished.text(lang))));
     }

@@ -9,67 +9,25 @@
 //! `{values}`.
 
 use switchboard_sdk::http::Request;
+pub use switchboard_sdk::lang::Lang;
 
-/// A language the form speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// English, the default.
-    En,
-    /// Ukrainian.
-    Uk,
-    /// Spanish.
-    Es,
+/// The visitor's language: `?lang=` if it names one, else the browser's
+/// `Accept-Language` by weight, else English.
+pub fn lang_for(request: &Request) -> Lang {
+    request
+        .query_param("lang")
+        .as_deref()
+        .and_then(Lang::of)
+        .or_else(|| request.header("accept-language").and_then(Lang::from_accept_language))
+        .unwrap_or(Lang::En)
 }
 
-impl Lang {
-    /// The language of a tag such as `uk`, `es-AR` or `en-GB`, if the
-    /// form speaks it.
-    fn of(tag: &str) -> Option<Lang> {
-        match tag.trim().split(['-', '_']).next().unwrap_or("").to_ascii_lowercase().as_str() {
-            "en" => Some(Lang::En),
-            "uk" => Some(Lang::Uk),
-            "es" => Some(Lang::Es),
-            _ => None,
-        }
-    }
-
-    /// The visitor's language: `?lang=` if given, else the first language
-    /// of their browser's `Accept-Language` (by weight) the form speaks,
-    /// else English.
-    pub fn for_request(request: &Request) -> Lang {
-        if let Some(lang) = request.query_param("lang").as_deref().and_then(Lang::of) {
-            return lang;
-        }
-        let accept = request.header("accept-language").unwrap_or("");
-        let mut best: Option<(u16, Lang)> = None;
-        for item in accept.split(',').take(32) {
-            let mut parts = item.split(';');
-            let Some(lang) = parts.next().and_then(Lang::of) else { continue };
-            let weight = match parts.find_map(|p| p.trim().strip_prefix("q=")) {
-                None => 1000,
-                Some(q) => match q.trim().parse::<f32>() {
-                    Ok(q) => (q.clamp(0.0, 1.0) * 1000.0) as u16,
-                    Err(_) => continue,
-                },
-            };
-            if weight > 0 && best.is_none_or(|(w, _)| weight > w) {
-                best = Some((weight, lang));
-            }
-        }
-        best.map_or(Lang::En, |(_, lang)| lang)
-    }
-
-    /// Its tag, for `<html lang>`.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Uk => "uk",
-            Lang::Es => "es",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
+/// A text's place in the `[en, uk, es]` arrays below.
+fn index(lang: Lang) -> usize {
+    match lang {
+        Lang::En => 0,
+        Lang::Uk => 1,
+        Lang::Es => 2,
     }
 }
 
@@ -265,7 +223,7 @@ impl Msg {
 
     /// The text in `lang`.
     pub fn text(self, lang: Lang) -> &'static str {
-        self.texts()[lang.index()]
+        self.texts()[index(lang)]
     }
 
     /// The text in `lang` with `{name}` values filled in.
@@ -309,7 +267,7 @@ const DEFAULTS: [[&str; 3]; 7] = [
 /// `text` in `lang` if it is one of the defaults; an admin's own text as
 /// written.
 pub fn shown(lang: Lang, text: &str) -> &str {
-    DEFAULTS.iter().find(|d| d[0] == text).map_or(text, |d| d[lang.index()])
+    DEFAULTS.iter().find(|d| d[0] == text).map_or(text, |d| d[index(lang)])
 }
 
 #[cfg(test)]
@@ -366,10 +324,10 @@ mod tests {
 
     #[test]
     fn the_language_comes_from_the_query_then_the_browser_by_weight() {
-        assert_eq!(Lang::for_request(&request("", "")), Lang::En);
-        assert_eq!(Lang::for_request(&request("", "de, es;q=0.5, uk;q=0.8")), Lang::Uk);
-        assert_eq!(Lang::for_request(&request("", "uk;q=0, es-MX")), Lang::Es);
-        assert_eq!(Lang::for_request(&request("lang=uk", "es")), Lang::Uk);
-        assert_eq!(Lang::for_request(&request("lang=fr", "fr, de")), Lang::En);
+        assert_eq!(lang_for(&request("", "")), Lang::En);
+        assert_eq!(lang_for(&request("", "de, es;q=0.5, uk;q=0.8")), Lang::Uk);
+        assert_eq!(lang_for(&request("", "uk;q=0, es-MX")), Lang::Es);
+        assert_eq!(lang_for(&request("lang=uk", "es")), Lang::Uk);
+        assert_eq!(lang_for(&request("lang=fr", "fr, de")), Lang::En);
     }
 }

@@ -23,8 +23,9 @@ pub(crate) const TEMPLATES: [(&str, &str); 11] = [
     ("admin-plugins.html", include_str!("templates/admin-plugins.html")),
 ];
 
-/// The files under `/console/assets/`, by name, with their types.
-const FILES: [(&str, &str, &str); 10] = [
+/// The text files under `/console/assets/`, by name, with their types;
+/// `chime.wav` is made by [`chime`].
+const FILES: [(&str, &str, &str); 9] = [
     ("console.css", "text/css; charset=utf-8", include_str!("assets/console.css")),
     ("common.js", "text/javascript; charset=utf-8", include_str!("assets/common.js")),
     ("board.js", "text/javascript; charset=utf-8", include_str!("assets/board.js")),
@@ -34,7 +35,6 @@ const FILES: [(&str, &str, &str); 10] = [
     ("admin.js", "text/javascript; charset=utf-8", include_str!("assets/admin.js")),
     ("settings-form.js", "text/javascript; charset=utf-8", include_str!("assets/settings-form.js")),
     ("automation.js", "text/javascript; charset=utf-8", include_str!("assets/automation.js")),
-    ("chime.wav", "audio/wav", ""),
 ];
 
 /// `/console/assets/{name}`.

@@ -58,15 +58,31 @@ impl Lang {
     /// tests, so one that does not parse is a build mistake; it would show
     /// keys in place of texts rather than fail a request.
     pub(crate) fn catalog(self) -> &'static BTreeMap<String, String> {
-        static CATALOGS: OnceLock<[BTreeMap<String, String>; 3]> = OnceLock::new();
-        let all = CATALOGS.get_or_init(|| LANGS.map(|l| serde_json::from_str(l.source()).unwrap_or_default()));
-        &all[self as usize]
+        &loaded()[self as usize].0
+    }
+
+    /// The catalog as compact JSON, for the pages' scripts: made once, not
+    /// for every page.
+    pub(crate) fn catalog_json(self) -> &'static str {
+        &loaded()[self as usize].1
     }
 
     /// The text of `key`, or the key itself if the catalog lacks it.
     pub(crate) fn text(self, key: &str) -> &str {
         self.catalog().get(key).map_or(key, String::as_str)
     }
+}
+
+/// Every catalog, parsed, with its JSON for the scripts.
+fn loaded() -> &'static [(BTreeMap<String, String>, String); 3] {
+    static CATALOGS: OnceLock<[(BTreeMap<String, String>, String); 3]> = OnceLock::new();
+    CATALOGS.get_or_init(|| {
+        LANGS.map(|l| {
+            let catalog: BTreeMap<String, String> = serde_json::from_str(l.source()).unwrap_or_default();
+            let json = serde_json::to_string(&catalog).unwrap_or_default();
+            (catalog, json)
+        })
+    })
 }
 
 /// The language for a request: the user's choice, else the browser's

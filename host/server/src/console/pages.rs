@@ -53,7 +53,7 @@ struct LangChoice {
 struct PageContext<'a> {
     lang: &'static str,
     t: &'static std::collections::BTreeMap<String, String>,
-    catalog: String,
+    catalog: &'static str,
     langs: Vec<LangChoice>,
     page: &'a str,
     title: String,
@@ -95,7 +95,7 @@ fn context<'a>(lang: Lang, page: &'a str, user: Option<(&'a User, &'a SessionAut
     PageContext {
         lang: lang.code(),
         t: catalog,
-        catalog: serde_json::to_string(catalog).unwrap_or_default(),
+        catalog: lang.catalog_json(),
         langs: lang_choices(),
         page,
         title: lang.text(&format!("title_{}", page.replace('-', "_"))).to_owned(),
