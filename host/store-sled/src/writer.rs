@@ -7,7 +7,12 @@
 //! record. When many writes are in progress (see `load`), the store hands
 //! a write to this thread. The caller's task waits without holding its
 //! tokio worker (a plugin's guest fiber suspends with it), and the writer
-//! runs whatever queued up meanwhile as one transaction.
+//! runs whatever queued up meanwhile as one transaction. While the
+//! group-commit thread is flushing, the writer waits for it to finish
+//! before committing: a transaction committed during a flush is not in it
+//! and waits for the next one anyway, so gathering costs the writes
+//! nothing and saves transactions (each rolls sled's log buffer, which
+//! wakes every idle sled IO thread).
 //!
 //! A write that panics fails alone and the thread goes on: the panic
 //! unwound through sled's transaction before it could commit, so nothing of
@@ -29,6 +34,14 @@ use crate::store::Inner;
 /// The most writes run as one transaction. A batch's writes all wait for
 /// the last of them, so this bounds what one write can wait behind.
 const MAX_BATCH: usize = 32;
+
+/// The longest the writer waits for a running flush to end before it
+/// commits what it has. (Tests hold a pretended flush for longer than a
+/// noisy machine may stall.)
+#[cfg(not(test))]
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+#[cfg(test)]
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A write waiting for the writer thread.
 trait Job: Send {
@@ -103,6 +116,11 @@ impl Writer {
         let counted = Arc::clone(&counts);
         let thread = std::thread::Builder::new().name("store-writer".into()).spawn(move || {
             while let Ok(first) = queue.recv() {
+                // Writes committed during a flush wait for the next one
+                // anyway: gather those that come meanwhile into one
+                // transaction. A flush slower than `FLUSH_WAIT` (a failing
+                // disk) does not hold the writer up for longer.
+                inner.commit.wait_out_flush(FLUSH_WAIT);
                 let mut batch = vec![first];
                 while batch.len() < MAX_BATCH
                     && let Ok(next) = queue.try_recv()

@@ -124,6 +124,33 @@ async fn run_batch(kinds: &[Kind]) -> SledStats {
     store.stats()
 }
 
+/// Writes handed over while a flush runs wait for it to end and then
+/// commit together: committed during the flush they would have waited
+/// for the next one anyway. Each arrives after the writer would have
+/// committed the one before it on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_that_come_during_a_flush_commit_together_after_it() {
+    let (_dir, store) = setup().await;
+    let flushing = store.inner.commit.pretend_flushing();
+    let mut pending = Vec::new();
+    for i in 0..3 {
+        pending.push(queue(&store, i, Kind::Good));
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    let filter = TicketFilter { limit: 10, ..TicketFilter::default() };
+    let seen = store.inner.tree(crate::trees::Tree::Tickets).len();
+    assert_eq!(seen, 0, "nothing commits while the flush runs");
+    drop(flushing);
+    let mut answers = Vec::new();
+    for p in pending {
+        answers.push(p.await);
+    }
+    assert_eq!(check(&[Kind::Good; 3], answers).await.len(), 3);
+    assert_eq!(store.tickets("ops", &filter).await.expect("tickets").len(), 3);
+    let stats = store.stats();
+    assert_eq!((stats.batches, stats.batched_writes), (1, 3), "one transaction after the flush");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_queued_behind_each_other_commit_as_one_transaction() {
     let stats = run_batch(&[Kind::Good; 5]).await;
