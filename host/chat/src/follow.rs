@@ -8,14 +8,19 @@ use switchboard_store::MAX_CHAT_PAGE;
 use tokio::sync::{broadcast, watch};
 
 use crate::ChatError;
-use crate::hub::Inner;
+use crate::hub::{Hint, Inner};
 
 /// One connection's place in a conversation.
 pub struct Follower {
     inner: Arc<Inner>,
     id: ConversationId,
     last: u64,
-    hints: watch::Receiver<u64>,
+    hints: watch::Receiver<Hint>,
+    /// The store has been read up to `last` since the last look: it need
+    /// not be read again until a hint, a gap or the next look.
+    checked: bool,
+    /// The gaps heard of when the store was last read.
+    gaps: u64,
     /// The numbers of messages whose delivery report changed, if this
     /// follower is told of them.
     deliveries: Option<broadcast::Receiver<u64>>,
@@ -34,8 +39,8 @@ pub enum Update {
 }
 
 impl Follower {
-    pub(crate) fn new(inner: Arc<Inner>, id: ConversationId, after: u64, hints: watch::Receiver<u64>) -> Self {
-        Follower { inner, id, last: after, hints, deliveries: None, shown: None }
+    pub(crate) fn new(inner: Arc<Inner>, id: ConversationId, after: u64, hints: watch::Receiver<Hint>) -> Self {
+        Follower { inner, id, last: after, hints, checked: false, gaps: 0, deliveries: None, shown: None }
     }
 
     pub(crate) fn with_deliveries(mut self, changes: broadcast::Receiver<u64>) -> Self {
@@ -55,8 +60,11 @@ impl Follower {
     }
 
     /// The messages after the last one returned, oldest first, waiting
-    /// until there is at least one. Each call reads the store, so a message
-    /// written on another server, or one whose hint was lost, is found too.
+    /// until there is at least one. The store is read whenever a hint
+    /// names a message not yet returned without carrying it, after a bus
+    /// gap, and at each look (every five seconds without a hint),
+    /// so a message written on another server, or one whose hint was lost,
+    /// is found too. A message carried by its hint needs no read.
     pub async fn next(&mut self) -> Result<Vec<ChatMessage>, ChatError> {
         loop {
             if let Update::Messages(page) = self.next_update().await? {
@@ -69,28 +77,45 @@ impl Follower {
     /// them, or a message already returned whose delivery report changed
     /// (for a follower made with `Hub::follow_with_deliveries`). A change
     /// to a message not yet returned comes with that message.
+    ///
+    /// Cancelling it (a `select!` that took another branch) loses nothing:
+    /// what it has not returned it finds again on the next call.
     pub async fn next_update(&mut self) -> Result<Update, ChatError> {
         loop {
             // Marked seen before the read: a hint that arrives while the
             // store is read wakes the wait below at once.
-            self.hints.borrow_and_update();
-            let page = self.inner.store.chat_messages(self.id, self.last, MAX_CHAT_PAGE).await?;
-            if let Some(newest) = page.last() {
-                self.last = newest.seq;
-                return Ok(Update::Messages(page));
+            let hint = self.hints.borrow_and_update().clone();
+            // The next message, durable and carried by its hint: no read.
+            if let Some(message) = hint.message.filter(|m| m.seq == self.last + 1) {
+                self.last = message.seq;
+                return Ok(Update::Messages(vec![Arc::unwrap_or_clone(message)]));
+            }
+            // Anything else unknown (a hint without its message, a gap, a
+            // look that found the last read stale) reads the store, which
+            // has every message.
+            if !self.checked || hint.seq > self.last || hint.gaps != self.gaps {
+                let page = self.inner.store.chat_messages(self.id, self.last, MAX_CHAT_PAGE).await?;
+                self.gaps = hint.gaps;
+                // A full page may have more behind it.
+                self.checked = page.len() < MAX_CHAT_PAGE;
+                if let Some(newest) = page.last() {
+                    self.last = newest.seq;
+                    return Ok(Update::Messages(page));
+                }
             }
             // A lost hint costs at most one look's wait; a closed channel
             // cannot happen while this follower holds its receiver.
-            let changed = match &mut self.deliveries {
+            let look = self.inner.look_every;
+            let (changed, looked) = match &mut self.deliveries {
                 Some(deliveries) => tokio::select! {
-                    _ = tokio::time::timeout(self.inner.look_every, self.hints.changed()) => None,
-                    changed = deliveries.recv() => changed.ok(),
+                    woken = tokio::time::timeout(look, self.hints.changed()) => (None, woken.is_err()),
+                    changed = deliveries.recv() => (changed.ok(), false),
                 },
-                None => {
-                    let _ = tokio::time::timeout(self.inner.look_every, self.hints.changed()).await;
-                    None
-                }
+                None => (None, tokio::time::timeout(look, self.hints.changed()).await.is_err()),
             };
+            if looked {
+                self.checked = false;
+            }
             // A lagging receiver lost ticks; the messages still carry their
             // state, which a later follow shows.
             if let Some(seq) = changed.filter(|&seq| seq >= 1 && seq <= self.last) {

@@ -17,7 +17,10 @@ use crate::ChatError;
 use crate::follow::{Follower, TeamEvent, TeamFollower};
 
 /// Hints that a conversation has a new message: `chat.message.<id>`,
-/// with the message's number as the payload.
+/// with the message's number, a space and the message as JSON as the
+/// payload (a bare number is read too). The message is durable before
+/// its hint goes out, so a follower that gets the message after the last
+/// one it returned shows it without reading the store.
 const MESSAGE_SUBJECT: &str = "chat.message";
 /// Hints that a message's delivery report changed: `chat.delivery.<id>`,
 /// with the message's number as the payload.
@@ -37,6 +40,17 @@ const TEAM_BUFFER: usize = 256;
 /// message by at most this much.
 pub(crate) const LOOK_EVERY: Duration = Duration::from_secs(5);
 
+/// The latest message heard of in a conversation: its number, and the
+/// message itself when the hint carried it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hint {
+    pub(crate) seq: u64,
+    pub(crate) message: Option<Arc<ChatMessage>>,
+    /// How many bus gaps this server has heard of: after one, every
+    /// follower reads the store.
+    pub(crate) gaps: u64,
+}
+
 /// The conversation hub of one server.
 #[derive(Clone)]
 pub struct Hub {
@@ -46,9 +60,9 @@ pub struct Hub {
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn ConversationStore>,
     bus: Arc<dyn Bus>,
-    /// The latest message number heard of, per conversation someone on
-    /// this server follows.
-    pub(crate) conversations: Mutex<HashMap<ConversationId, watch::Sender<u64>>>,
+    /// The latest message heard of, per conversation someone on this
+    /// server follows.
+    pub(crate) conversations: Mutex<HashMap<ConversationId, watch::Sender<Hint>>>,
     /// Delivery changes per conversation someone on this server follows
     /// with its deliveries.
     pub(crate) deliveries: Mutex<HashMap<ConversationId, broadcast::Sender<u64>>>,
@@ -109,7 +123,7 @@ impl Hub {
         now: Timestamp,
     ) -> Result<ChatMessage, ChatError> {
         let said = self.inner.store.say(id, speaker, body, expect, now).await?.durable().await?;
-        self.inner.announce(&format!("{MESSAGE_SUBJECT}.{id}"), said.seq).await;
+        self.inner.announce_message(id, &said).await;
         Ok(said)
     }
 
@@ -158,7 +172,7 @@ impl Hub {
         let got = self.inner.store.receive(draft, now).await?.durable().await?;
         if !got.duplicate {
             let id = got.conversation.id;
-            self.inner.announce(&format!("{MESSAGE_SUBJECT}.{id}"), got.message.seq).await;
+            self.inner.announce_message(id, &got.message).await;
             if got.opened {
                 self.inner.announce(&format!("{TEAM_SUBJECT}.{}", got.conversation.team), id).await;
             }
@@ -191,7 +205,7 @@ impl Hub {
     /// connection sends to its client.
     pub fn follow(&self, id: ConversationId, after: u64) -> Follower {
         let mut conversations = self.inner.conversations.lock().unwrap_or_else(PoisonError::into_inner);
-        let hints = conversations.entry(id).or_insert_with(|| watch::channel(0).0).subscribe();
+        let hints = conversations.entry(id).or_insert_with(|| watch::channel(Hint::default()).0).subscribe();
         Follower::new(Arc::clone(&self.inner), id, after, hints)
     }
 
@@ -222,12 +236,24 @@ impl Inner {
         }
     }
 
+    /// Publishes the hint of a new, durable message, carrying the message.
+    async fn announce_message(&self, id: ConversationId, message: &ChatMessage) {
+        let subject = format!("{MESSAGE_SUBJECT}.{id}");
+        let payload = match serde_json::to_vec(message) {
+            Ok(json) => [format!("{} ", message.seq).into_bytes(), json].concat(),
+            Err(_) => message.seq.to_string().into_bytes(),
+        };
+        if let Err(e) = self.bus.publish(&subject, payload).await {
+            tracing::warn!(subject, error = %e, "a chat hint was not published; followers find it at their next look");
+        }
+    }
+
     /// Tells every server of a change: the conversation's followers of its
     /// system message, its team's operators of the change.
     async fn announce_change(&self, changed: &Changed) {
         let id = changed.conversation.id;
         if let Some(message) = &changed.message {
-            self.announce(&format!("{MESSAGE_SUBJECT}.{id}"), message.seq).await;
+            self.announce_message(id, message).await;
         }
         self.announce(&format!("{TEAM_SUBJECT}.{}", changed.conversation.team), id).await;
     }
@@ -236,15 +262,24 @@ impl Inner {
     fn hear(&self, event: Event) {
         match event {
             Event::Message { subject, payload } => {
-                let number = std::str::from_utf8(&payload).ok().and_then(|n| n.parse::<u64>().ok());
                 let under = |prefix: &str| subject.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('.'));
-                if let (Some(id), Some(seq)) = (under(MESSAGE_SUBJECT), number) {
+                if let Some(id) = under(MESSAGE_SUBJECT) {
                     let Ok(id) = id.parse::<ConversationId>() else { return };
                     let conversations = self.conversations.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(hint) = conversations.get(&id) {
-                        hint.send_modify(|latest| *latest = (*latest).max(seq));
-                    }
-                } else if let (Some(id), Some(seq)) = (under(DELIVERY_SUBJECT), number) {
+                    // Only what someone here follows is decoded.
+                    let Some(hint) = conversations.get(&id) else { return };
+                    let Some(heard) = message_hint(&payload) else { return };
+                    hint.send_if_modified(|latest| {
+                        let newer = heard.seq > latest.seq;
+                        if newer {
+                            *latest = Hint { gaps: latest.gaps, ..heard };
+                        }
+                        newer
+                    });
+                    return;
+                }
+                let number = std::str::from_utf8(&payload).ok().and_then(|n| n.parse::<u64>().ok());
+                if let (Some(id), Some(seq)) = (under(DELIVERY_SUBJECT), number) {
                     let Ok(id) = id.parse::<ConversationId>() else { return };
                     let deliveries = self.deliveries.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(changes) = deliveries.get(&id) {
@@ -260,7 +295,7 @@ impl Inner {
             Event::Gap => {
                 // Hints may have been missed: every follower reads again.
                 for hint in self.conversations.lock().unwrap_or_else(PoisonError::into_inner).values() {
-                    hint.send_modify(|_| {});
+                    hint.send_modify(|latest| latest.gaps += 1);
                 }
                 for events in self.teams.lock().unwrap_or_else(PoisonError::into_inner).values() {
                     let _ = events.send(TeamEvent::Resync);
@@ -268,6 +303,16 @@ impl Inner {
             }
         }
     }
+}
+
+/// Reads a message hint's payload: the number, and the message if it
+/// came along and is the one numbered.
+fn message_hint(payload: &[u8]) -> Option<Hint> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let (number, json) = text.split_once(' ').unwrap_or((text, ""));
+    let seq = number.parse::<u64>().ok()?;
+    let message = serde_json::from_str::<ChatMessage>(json).ok().filter(|m| m.seq == seq).map(Arc::new);
+    Some(Hint { seq, message, gaps: 0 })
 }
 
 #[cfg(test)]
@@ -327,6 +372,60 @@ mod tests {
         hub.inner.hear(Event::Gap);
         let got = tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("woken").expect("join");
         assert_eq!(got.expect("read"), 1);
+    }
+
+    /// A message that comes with its hint, right after the last one the
+    /// follower returned, is shown as it came: durable before its hint
+    /// went out, it needs no read. (This one is not in the store at all,
+    /// which shows that no read was made.)
+    #[tokio::test]
+    async fn a_message_its_hint_carries_is_shown_without_a_read() {
+        let (_dir, store) = store().await;
+        let hub =
+            Hub::start_looking_every(store, Arc::new(LocalBus::new()), Duration::from_secs(3600)).await.expect("hub");
+        let id = hub.open(draft("t"), now()).await.expect("open").id;
+        let said = hub.say(id, Speaker::Visitor, "hello", Expect::Text, now()).await.expect("say");
+        let mut follower = hub.follow(id, said.seq);
+        let carried = ChatMessage { seq: said.seq + 1, body: "carried".into(), ..said.clone() };
+        let json = serde_json::to_vec(&carried).expect("json");
+        let payload = [format!("{} ", carried.seq).into_bytes(), json].concat();
+        hub.inner.hear(Event::Message { subject: format!("{MESSAGE_SUBJECT}.{id}"), payload });
+        let page = tokio::time::timeout(Duration::from_secs(10), follower.next()).await.expect("shown").expect("page");
+        assert_eq!(page, vec![carried]);
+    }
+
+    /// After a message that came with its hint, a gap report still makes
+    /// the follower read the store, where a message written past the hub
+    /// waits.
+    #[tokio::test]
+    async fn a_gap_after_a_carried_message_makes_the_follower_read() {
+        let (_dir, store) = store().await;
+        let hub = Hub::start_looking_every(store.clone(), Arc::new(LocalBus::new()), Duration::from_secs(3600))
+            .await
+            .expect("hub");
+        let id = hub.open(draft("t"), now()).await.expect("open").id;
+        let mut follower = hub.follow(id, 0);
+        let first = tokio::spawn(async move {
+            let page = follower.next().await.map(|page| page.len());
+            (follower, page)
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        hub.say(id, Speaker::Visitor, "one", Expect::Text, now()).await.expect("say");
+        let (mut follower, page) =
+            tokio::time::timeout(Duration::from_secs(10), first).await.expect("one").expect("join");
+        assert_eq!(page.expect("read"), 1);
+        // The gap comes before the follower is asked again: it must still
+        // read, though its last message needed none.
+        store
+            .say(id, Speaker::Visitor, "two", Expect::Text, now())
+            .await
+            .expect("say")
+            .durable()
+            .await
+            .expect("durable");
+        hub.inner.hear(Event::Gap);
+        let got = tokio::time::timeout(Duration::from_secs(10), follower.next()).await.expect("read at once");
+        assert_eq!(got.expect("read")[0].body, "two");
     }
 
     /// A follower made with its deliveries is told of a report on a

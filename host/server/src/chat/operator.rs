@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use switchboard_chat::Update;
 use switchboard_core::{ConversationChange, ConversationId, ConversationState, Expect, Speaker, User};
 use switchboard_runtime::ChatEvent;
@@ -31,6 +32,8 @@ use crate::state::AppState;
 pub(crate) const SUBPROTOCOL: &str = "switchboard.operator";
 /// Frames waiting to go to one operator.
 const OUTBOX: usize = 1024;
+/// The most waiting frames sent to an operator with one flush.
+const FLUSH_EVERY: usize = 64;
 /// The most conversations one operator connection follows at once.
 const MAX_FOLLOWED: usize = 20_000;
 /// The most conversations of each state a team list shows.
@@ -99,7 +102,7 @@ impl Operator {
                 frame = outbox.recv() => {
                     // This connection holds a sender, so the channel stays open.
                     let Some(frame) = frame else { return Ok(()) };
-                    self.send(&frame).await?;
+                    self.send_waiting(frame, &mut outbox).await?;
                 }
                 message = self.socket.recv() => {
                     let Some(Ok(message)) = message else { return Ok(()) };
@@ -134,6 +137,23 @@ impl Operator {
 
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), Ending> {
         self.socket.send(Message::Text(frame.text().into())).await.map_err(|_| (close::GOING_AWAY, String::new()))
+    }
+
+    /// Sends `first` and the frames already waiting behind it (up to
+    /// [`FLUSH_EVERY`]) with one flush: an operator following many busy
+    /// conversations gets their messages in one write, not one each.
+    async fn send_waiting(
+        &mut self,
+        first: ServerFrame,
+        outbox: &mut mpsc::Receiver<ServerFrame>,
+    ) -> Result<(), Ending> {
+        let gone = |_| (close::GOING_AWAY, String::new());
+        self.socket.feed(Message::Text(first.text().into())).await.map_err(gone)?;
+        for _ in 1..FLUSH_EVERY {
+            let Ok(frame) = outbox.try_recv() else { break };
+            self.socket.feed(Message::Text(frame.text().into())).await.map_err(gone)?;
+        }
+        self.socket.flush().await.map_err(gone)
     }
 
     async fn handle(&mut self, frame: OperatorFrame, events: &EventQueue) -> Result<(), Ending> {

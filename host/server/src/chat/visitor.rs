@@ -9,7 +9,7 @@ use std::time::Instant;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Response};
-use switchboard_core::{Conversation, ConversationDraft, ConversationOrigin, Expect, Speaker};
+use switchboard_core::{Conversation, ConversationDraft, ConversationOrigin, ConversationState, Expect, Speaker};
 use switchboard_runtime::ChatEvent;
 use switchboard_store::StoreError;
 
@@ -153,6 +153,12 @@ impl Visitor {
             }
         };
         let id = conversation.id;
+        // Whether the bot may still have the conversation: its plugin hears
+        // the visitor's messages only then, and a conversation that left
+        // the bot never goes back to it. So once this connection has seen
+        // it leave, it stops handing the messages over (and saves a read
+        // of the conversation each).
+        let mut with_bot = conversation.state == ConversationState::Bot;
         let mut follower = self.state.chat.hub.follow(id, after);
         let mut stopping = self.state.chat.stopping.clone();
         loop {
@@ -167,6 +173,7 @@ impl Visitor {
                         self.send(&ServerFrame::message(message)).await?;
                     }
                     if changed && let Ok(now) = self.state.chat.hub.store().conversation(id).await {
+                        with_bot = now.state == ConversationState::Bot;
                         self.send(&ServerFrame::State { conversation: id, state: now.state, ticket: now.ticket }).await?;
                     }
                 }
@@ -177,7 +184,9 @@ impl Visitor {
                         match self.state.chat.hub.say(id, Speaker::Visitor, &body, Expect::Text, now).await {
                             Ok(said) => {
                                 self.send(&ServerFrame::Ok { reference: None, seq: Some(said.seq) }).await?;
-                                events.push(id, ChatEvent::VisitorMessage(said)).await;
+                                if with_bot {
+                                    events.push(id, ChatEvent::VisitorMessage(said)).await;
+                                }
                             }
                             Err(e) => {
                                 let error = super::chat_error(e);
