@@ -36,10 +36,14 @@ pub struct BenchServer {
 }
 
 impl BenchServer {
-    /// Starts the server with no public rate limit and a team "Load".
+    /// Starts the server with no public rate limit and a team "Load":
+    /// this build's binary, or the one `LOAD_BINARY` names (another
+    /// commit's build, to compare two builds with the same bench).
     #[allow(dead_code)]
     pub async fn start() -> BenchServer {
-        BenchServer::start_binary(std::path::Path::new(env!("CARGO_BIN_EXE_switchboard"))).await
+        let binary = std::env::var_os("LOAD_BINARY")
+            .map_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_switchboard")), std::path::PathBuf::from);
+        BenchServer::start_binary(&binary).await
     }
 
     /// [`BenchServer::start`] with another build of the binary (an older
