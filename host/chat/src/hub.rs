@@ -265,9 +265,13 @@ impl Inner {
                 let under = |prefix: &str| subject.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('.'));
                 if let Some(id) = under(MESSAGE_SUBJECT) {
                     let Ok(id) = id.parse::<ConversationId>() else { return };
-                    let conversations = self.conversations.lock().unwrap_or_else(PoisonError::into_inner);
-                    // Only what someone here follows is decoded.
-                    let Some(hint) = conversations.get(&id) else { return };
+                    // Only what someone here follows is decoded, and outside
+                    // the lock: every follower's start and end takes it too.
+                    let hint = {
+                        let conversations = self.conversations.lock().unwrap_or_else(PoisonError::into_inner);
+                        let Some(hint) = conversations.get(&id) else { return };
+                        hint.clone()
+                    };
                     let Some(heard) = message_hint(&payload) else { return };
                     hint.send_if_modified(|latest| {
                         let newer = heard.seq > latest.seq;
@@ -349,15 +353,22 @@ mod tests {
         }
     }
 
-    /// A gap report wakes every follower to read the store, even with no
-    /// hint and no periodic look due.
-    #[tokio::test]
-    async fn a_gap_makes_every_follower_read_again() {
-        let (_dir, store) = store().await;
+    /// A hub over a fresh store that never looks on its own, with one
+    /// open conversation: only hints and gap reports make it read.
+    async fn quiet_hub() -> (tempfile::TempDir, Arc<dyn Store>, Hub, ConversationId) {
+        let (dir, store) = store().await;
         let hub = Hub::start_looking_every(store.clone(), Arc::new(LocalBus::new()), Duration::from_secs(3600))
             .await
             .expect("hub");
         let id = hub.open(draft("t"), now()).await.expect("open").id;
+        (dir, store, hub, id)
+    }
+
+    /// A gap report wakes every follower to read the store, even with no
+    /// hint and no periodic look due.
+    #[tokio::test]
+    async fn a_gap_makes_every_follower_read_again() {
+        let (_dir, store, hub, id) = quiet_hub().await;
         let mut follower = hub.follow(id, 0);
         let waiting = tokio::spawn(async move { follower.next().await.map(|page| page.len()) });
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -380,10 +391,7 @@ mod tests {
     /// which shows that no read was made.)
     #[tokio::test]
     async fn a_message_its_hint_carries_is_shown_without_a_read() {
-        let (_dir, store) = store().await;
-        let hub =
-            Hub::start_looking_every(store, Arc::new(LocalBus::new()), Duration::from_secs(3600)).await.expect("hub");
-        let id = hub.open(draft("t"), now()).await.expect("open").id;
+        let (_dir, _store, hub, id) = quiet_hub().await;
         let said = hub.say(id, Speaker::Visitor, "hello", Expect::Text, now()).await.expect("say");
         let mut follower = hub.follow(id, said.seq);
         let carried = ChatMessage { seq: said.seq + 1, body: "carried".into(), ..said.clone() };
@@ -399,11 +407,7 @@ mod tests {
     /// waits.
     #[tokio::test]
     async fn a_gap_after_a_carried_message_makes_the_follower_read() {
-        let (_dir, store) = store().await;
-        let hub = Hub::start_looking_every(store.clone(), Arc::new(LocalBus::new()), Duration::from_secs(3600))
-            .await
-            .expect("hub");
-        let id = hub.open(draft("t"), now()).await.expect("open").id;
+        let (_dir, store, hub, id) = quiet_hub().await;
         let mut follower = hub.follow(id, 0);
         let first = tokio::spawn(async move {
             let page = follower.next().await.map(|page| page.len());
