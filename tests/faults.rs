@@ -260,3 +260,70 @@ async fn a_read_waits_until_the_write_it_sees_is_durable() {
         acknowledged.duration_since(shown)
     );
 }
+
+/// A robot is not called before its run's claim is on disk: with every
+/// sync slowed to 300 ms, a robot that calls out at once (the misbehaving
+/// fixture's `fetch`) reaches its server no sooner than a sync after its
+/// ticket's move was acknowledged. The run's reads overlap the claim's
+/// flush, but a robot acting on a claim a crash could forget would be
+/// started again as a first attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robot_is_not_called_before_its_claim_is_durable() {
+    let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let heard = Arc::clone(&arrivals);
+    let app = axum::Router::new().route(
+        "/robot",
+        axum::routing::get(move || {
+            heard.lock().expect("lock").push(Instant::now());
+            async { "ok" }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/robot", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_child, base) = spawn_server(dir.path(), TOKEN, &[("SWITCHBOARD_FAILPOINTS", "sync=delay")]).await;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+    let send = |method: reqwest::Method, path: &str, body: Value| {
+        client.request(method, format!("{base}{path}")).bearer_auth(TOKEN).json(&body).send()
+    };
+    let status = |r: reqwest::Result<reqwest::Response>| r.expect("answer").status().as_u16();
+    assert_eq!(status(send(reqwest::Method::POST, "/api/teams", json!({"name": "Ops"})).await), 201);
+    let robot = switchboard_artifacts::MISBEHAVE_ROBOT;
+    let manifest = robot.manifest_text().replace("\"http:allowed.example\"", "\"http:127.0.0.1\"");
+    assert!(manifest.contains("http:127.0.0.1"), "the fixture's manifest changed: {manifest}");
+    let installed = client
+        .post(format!("{base}/api/plugins?wait=true"))
+        .bearer_auth(TOKEN)
+        .multipart(support::plugin_upload(&manifest, robot.wasm_bytes()))
+        .send()
+        .await;
+    assert_eq!(status(installed), 201);
+    let enable = json!({"settings": {"mode": "fetch", "url": url}, "grants": ["tickets", "http:127.0.0.1"]});
+    let enabled = status(send(reqwest::Method::PUT, "/api/teams/ops/plugins/misbehave-robot", enable).await);
+    assert!((200..300).contains(&enabled), "enable: {enabled}");
+    let robots = json!({"robots": [{"plugin": "misbehave-robot"}]});
+    assert_eq!(status(send(reqwest::Method::PUT, "/api/teams/ops/stages/2/robots", robots).await), 200);
+    let ticket = send(reqwest::Method::POST, "/api/teams/ops/tickets", json!({"title": "Call out"})).await;
+    let ticket: Value = ticket.expect("ticket").json().await.expect("json");
+    let id = ticket["id"].as_u64().expect("id");
+
+    let moved = send(reqwest::Method::PATCH, &format!("/api/tickets/{id}"), json!({"stage": 2})).await;
+    assert_eq!(status(moved), 200);
+    let acknowledged = Instant::now();
+    let called = loop {
+        if let Some(at) = arrivals.lock().expect("lock").first() {
+            break *at;
+        }
+        assert!(acknowledged.elapsed() < Duration::from_secs(20), "the robot never called out");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    // The claim is written after the move is durable (the move wakes the
+    // worker), so its own slowed sync lies between the two.
+    let after = called.saturating_duration_since(acknowledged);
+    assert!(
+        after >= Duration::from_millis(200),
+        "the robot called out {after:?} after the move, before its claim's sync"
+    );
+}

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::SignedDuration;
-use switchboard_store::{Job, JobOutcome, JobStore};
-use tokio::sync::{Notify, watch};
+use switchboard_store::{Durability, Job, JobOutcome, JobStore, StoreError};
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::clock::Clock;
@@ -25,6 +25,11 @@ pub(crate) struct Queue {
     pub(crate) poll: Duration,
     /// The most jobs claimed at once.
     pub(crate) batch: usize,
+    /// Whether jobs are handed over before their claim is on disk, each
+    /// with the claim's [`Durability`] to wait for before it does
+    /// anything outside the server; otherwise the worker waits first and
+    /// hands over a [`Durability`] that is done.
+    pub(crate) early: bool,
 }
 
 /// The wait before attempt `attempts + 1`: `base`, doubled with each
@@ -48,6 +53,12 @@ pub(crate) fn backoff(base: Duration, attempts: u32) -> SignedDuration {
 /// records of jobs that finish together commit together. With the loop
 /// waiting on each claim and record in turn, a queue of 1,000 runs went
 /// at the pace of one flush per handful of jobs (see `benches/README.md`).
+///
+/// `handle` gets each job with its claim's durability. A queue that is
+/// `early` gets its jobs as soon as the claim is committed, so that what
+/// a job does first (reads, mostly) overlaps the claim's flush; its
+/// handler must wait for the durability before any effect outside the
+/// server, so that a crash can never forget a claim whose job acted.
 pub(crate) async fn work<F, Fut>(
     queue: Queue,
     jobs: Arc<dyn JobStore>,
@@ -56,7 +67,7 @@ pub(crate) async fn work<F, Fut>(
     wake: Arc<Notify>,
     handle: F,
 ) where
-    F: Fn(Job) -> Fut,
+    F: Fn(Job, Durability) -> Fut,
     Fut: Future<Output = JobOutcome> + Send + 'static,
 {
     let queue = Arc::new(queue);
@@ -65,7 +76,7 @@ pub(crate) async fn work<F, Fut>(
     let mut running: JoinSet<(u64, JobOutcome)> = JoinSet::new();
     let mut recording: JoinSet<()> = JoinSet::new();
     // The claim in flight, if any.
-    let mut claiming: Option<JoinHandle<Vec<Job>>> = None;
+    let mut claiming: Option<JoinHandle<Vec<(Job, Durability)>>> = None;
     // Whether jobs may be due: after a claim that found some, a tick or a
     // wake-up; not after a claim that found none.
     let mut look = true;
@@ -95,9 +106,9 @@ pub(crate) async fn work<F, Fut>(
                 // were claimed, run again once their lease is over.
                 let claimed = claimed.unwrap_or_default();
                 look = !claimed.is_empty();
-                for job in claimed {
+                for (job, durable) in claimed {
                     let id = job.id;
-                    let done = handle(job);
+                    let done = handle(job, durable);
                     running.spawn(async move { (id, done.await) });
                 }
             }
@@ -113,16 +124,39 @@ pub(crate) async fn work<F, Fut>(
     }
 }
 
-/// Claims up to `limit` due jobs, durably; none if the store fails.
-async fn claim(queue: &Queue, jobs: &dyn JobStore, clock: &dyn Clock, limit: usize) -> Vec<Job> {
+/// Claims up to `limit` due jobs; none if the store fails. Each comes
+/// with the claim's durability: done already unless the queue is `early`.
+async fn claim(queue: &Queue, jobs: &dyn JobStore, clock: &dyn Clock, limit: usize) -> Vec<(Job, Durability)> {
     let claimed = match jobs.claim_jobs(queue.name, &queue.holder, clock.now(), queue.lease, limit).await {
-        Ok(pending) => pending.durable().await,
+        Ok(pending) if queue.early => Ok(fan_out(pending.split())),
+        Ok(pending) => pending.durable().await.map(|jobs| jobs.into_iter().map(|j| (j, Durability::done())).collect()),
         Err(e) => Err(e),
     };
     claimed.unwrap_or_else(|e| {
         tracing::error!(queue = queue.name, error = %e, "cannot claim jobs");
         Vec::new()
     })
+}
+
+/// Gives each job of one claim a durability of its own, answered when the
+/// claim's flush is.
+fn fan_out((jobs, durability): (Vec<Job>, Durability)) -> Vec<(Job, Durability)> {
+    let (answers, paired): (Vec<_>, Vec<_>) = jobs
+        .into_iter()
+        .map(|job| {
+            let (answer, flushed) = oneshot::channel();
+            (answer, (job, Durability::pending(flushed)))
+        })
+        .unzip();
+    if !answers.is_empty() {
+        tokio::spawn(async move {
+            let flushed = durability.wait().await.map_err(|e| e.to_string());
+            for answer in answers {
+                let _gone = answer.send(flushed.clone().map_err(StoreError::Unavailable));
+            }
+        });
+    }
+    paired
 }
 
 /// Records how a finished job went.
@@ -144,6 +178,45 @@ async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn job(id: u64) -> Job {
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        Job {
+            id,
+            queue: "q".into(),
+            key: id.to_string(),
+            payload: Vec::new(),
+            due_at: at,
+            attempts: 1,
+            state: switchboard_store::JobState::Pending,
+            lease: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// Every job of an early claim waits for the claim's own flush, and
+    /// learns of its failure: none may act on a claim that is not on disk.
+    #[tokio::test]
+    async fn each_job_of_an_early_claim_waits_for_the_claims_flush() {
+        let (flush, flushed) = oneshot::channel();
+        let jobs = fan_out((vec![job(1), job(2)], Durability::pending(flushed)));
+        let mut waits: Vec<_> = jobs.into_iter().map(|(_, d)| tokio::spawn(d.wait())).collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(waits.iter().all(|w| !w.is_finished()), "no job may go on before the flush");
+        flush.send(Ok(())).expect("send");
+        for w in waits.drain(..) {
+            w.await.expect("join").expect("durable");
+        }
+
+        let (flush, flushed) = oneshot::channel();
+        let jobs = fan_out((vec![job(3), job(4)], Durability::pending(flushed)));
+        flush.send(Err(StoreError::Unavailable("disk full".into()))).expect("send");
+        for (_, d) in jobs {
+            let failed = d.wait().await.expect_err("the flush failed");
+            assert!(failed.to_string().contains("disk full"), "{failed}");
+        }
+    }
 
     #[test]
     fn backoff_doubles_up_to_an_hour() {

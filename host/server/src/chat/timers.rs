@@ -20,10 +20,10 @@ const ATTEMPTS: u32 = 5;
 
 /// Runs due timers until `stop`.
 pub(crate) async fn run_timers(state: AppState, holder: String, stop: watch::Receiver<bool>) {
-    let queue = Queue { name: TIMER_QUEUE, holder, lease: LEASE, poll: POLL, batch: 16 };
+    let queue = Queue { name: TIMER_QUEUE, holder, lease: LEASE, poll: POLL, batch: 16, early: false };
     let (jobs, clock) = (std::sync::Arc::clone(&state.stores.jobs), std::sync::Arc::clone(&state.clock));
     let wake = std::sync::Arc::new(Notify::new());
-    work(queue, jobs, clock, stop, wake, move |job| {
+    work(queue, jobs, clock, stop, wake, move |job, _claimed_on_disk| {
         let state = state.clone();
         async move { fire(&state, &job).await }
     })

@@ -252,11 +252,12 @@ impl Inbound {
             lease: HOLD,
             poll: self.config.retry_poll,
             batch: 16,
+            early: false,
         };
         let (jobs, clock) = (Arc::clone(&self.stores.jobs), Arc::clone(&self.clock));
         // Kept mail is retried on its schedule; nothing wakes this queue.
         let wake = Arc::new(tokio::sync::Notify::new());
-        crate::job_worker::work(queue, jobs, clock, stop, wake, move |job| {
+        crate::job_worker::work(queue, jobs, clock, stop, wake, move |job, _claimed_on_disk| {
             let this = Arc::clone(&self);
             async move {
                 match this.run(&job).await {

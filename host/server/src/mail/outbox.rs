@@ -140,9 +140,10 @@ impl Outbox {
             lease: LEASE,
             poll: self.config.retry_poll,
             batch: 32,
+            early: false,
         };
         let (jobs, clock, wake) = (Arc::clone(&self.stores.jobs), Arc::clone(&self.clock), Arc::clone(&self.wake));
-        work(queue, jobs, clock, stop, wake, move |job| {
+        work(queue, jobs, clock, stop, wake, move |job, _claimed_on_disk| {
             let this = Arc::clone(&self);
             async move { this.handle(&job).await }
         })

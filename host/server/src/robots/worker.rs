@@ -19,7 +19,7 @@ use jiff::SignedDuration;
 use switchboard_core::{Author, MessageDraft, MessageKind, Ticket};
 use switchboard_runtime::{Outcome, RunInput, StageOutcome, StageRun};
 use switchboard_store::robot_runs::{ROBOT_QUEUE, RobotRun};
-use switchboard_store::{Job, JobOutcome, StoreError};
+use switchboard_store::{Durability, Job, JobOutcome, StoreError};
 use tokio::sync::watch;
 
 use crate::job_worker::{Queue, work};
@@ -40,13 +40,15 @@ const FIRST_BACKOFF: SignedDuration = SignedDuration::from_secs(5);
 /// `lease` is how long a server holds a run: longer than a robot may take
 /// (its CPU budget, and outbound requests with their timeouts).
 pub(crate) async fn run_robots(state: AppState, holder: String, lease: SignedDuration, stop: watch::Receiver<bool>) {
-    let queue = Queue { name: ROBOT_QUEUE, holder, lease, poll: POLL, batch: BATCH };
+    // Early: a run's reads overlap its claim's flush, and the run waits
+    // for the claim only before it starts its robot (see `run`).
+    let queue = Queue { name: ROBOT_QUEUE, holder, lease, poll: POLL, batch: BATCH, early: true };
     let (jobs, clock) = (std::sync::Arc::clone(&state.stores.jobs), std::sync::Arc::clone(&state.clock));
     let wake = std::sync::Arc::clone(&state.robot_wake);
-    work(queue, jobs, clock, stop, wake, move |job| {
+    work(queue, jobs, clock, stop, wake, move |job, claim| {
         let state = state.clone();
         async move {
-            match run(&state, &job).await {
+            match run(&state, &job, claim).await {
                 Ok(outcome) => outcome,
                 // The thread could not be written: try again once the
                 // lease is over, when the store may be back.
@@ -83,7 +85,14 @@ pub(crate) fn backoff(next: u32) -> SignedDuration {
 }
 
 /// Runs one claimed run; releases the one after it once it has ended.
-async fn run(state: &AppState, job: &Job) -> Result<JobOutcome, StoreError> {
+///
+/// `claim` is the claim's flush. It is waited for before the robot (or
+/// its `retry-safe`) is called, so that no robot acts on a claim a crash
+/// could forget: a forgotten claim would make the next one its first
+/// attempt, and a robot that is not safe to retry would run twice. What
+/// comes before (reads, and lines in the thread, written after the claim
+/// and so lost with it) needs no wait.
+async fn run(state: &AppState, job: &Job, claim: Durability) -> Result<JobOutcome, StoreError> {
     let run = match RobotRun::decode(&job.payload) {
         Ok(run) => run,
         Err(e) => {
@@ -114,6 +123,7 @@ async fn run(state: &AppState, job: &Job) -> Result<JobOutcome, StoreError> {
     let ended = match prepare(state, &run, &ticket).await? {
         Err(line) => line,
         Ok(prepared) => {
+            claim.wait().await?;
             // Claims beyond the first since the last outcome are attempts
             // that never reported back.
             let attempt = run.attempt.saturating_add(job.attempts.saturating_sub(1));
