@@ -120,7 +120,10 @@ impl Writer {
                 // anyway: gather those that come meanwhile into one
                 // transaction. A flush slower than `FLUSH_WAIT` (a failing
                 // disk) does not hold the writer up for longer.
-                inner.commit.wait_out_flush(FLUSH_WAIT);
+                // Only when the store is busy: see `Load::new`.
+                if inner.load.waits_out_flushes() {
+                    inner.commit.wait_out_flush(FLUSH_WAIT);
+                }
                 let mut batch = vec![first];
                 while batch.len() < MAX_BATCH
                     && let Ok(next) = queue.try_recv()

@@ -124,13 +124,14 @@ async fn run_batch(kinds: &[Kind]) -> SledStats {
     store.stats()
 }
 
-/// Writes handed over while a flush runs wait for it to end and then
-/// commit together: committed during the flush they would have waited
-/// for the next one anyway. Each arrives after the writer would have
-/// committed the one before it on its own.
+/// In a busy store, writes handed over while a flush runs wait for it to
+/// end and then commit together: committed during the flush they would
+/// have waited for the next one anyway. Each arrives after the writer
+/// would have committed the one before it on its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_that_come_during_a_flush_commit_together_after_it() {
     let (_dir, store) = setup().await;
+    store.inner.load.set_wait_out_from(0);
     let flushing = store.inner.commit.pretend_flushing();
     let mut pending = Vec::new();
     for i in 0..3 {
@@ -149,6 +150,24 @@ async fn writes_that_come_during_a_flush_commit_together_after_it() {
     assert_eq!(store.tickets("ops", &filter).await.expect("tickets").len(), 3);
     let stats = store.stats();
     assert_eq!((stats.batches, stats.batched_writes), (1, 3), "one transaction after the flush");
+}
+
+/// In a store that is not busy, a write handed over during a flush
+/// commits at once: waiting would only put its commit on the way of the
+/// next flush.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_during_a_flush_of_a_quiet_store_commits_at_once() {
+    let (_dir, store) = setup().await;
+    store.inner.load.set_wait_out_from(usize::MAX);
+    let flushing = store.inner.commit.pretend_flushing();
+    let pending = queue(&store, 0, Kind::Good);
+    let started = std::time::Instant::now();
+    while store.inner.tree(crate::trees::Tree::Tickets).is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(4), "the write waited for the flush");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    drop(flushing);
+    assert_eq!(check(&[Kind::Good], vec![pending.await]).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
