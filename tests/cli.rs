@@ -390,6 +390,7 @@ fn the_readme_states_the_defaults_the_server_uses() {
     assert_eq!(stated("robot_lease_seconds"), config.robot_lease.as_secs().to_string());
     assert_eq!(stated("public_rate"), config.public_rate.to_string());
     assert_eq!(stated("store_cache_mb"), (config.store_cache_bytes / (1024 * 1024)).to_string());
+    assert_eq!(stated("plugin_instances"), config.plugin_instances.to_string());
     assert_eq!(stated("secret_key_file"), config.secret_key_file.display().to_string());
     assert_eq!(stated("smtp_max_bytes"), config.smtp.max_message_bytes.to_string());
     // Settings with no default still have their row.

@@ -295,3 +295,168 @@ async fn wasi_gives_plugins_what_the_docs_say_and_nothing_more() {
             "dns": false, "clock_after_2020": true, "random": true})
     );
 }
+
+/// A loopback server that holds every request until `gate` gives it a
+/// permit; `arrived` counts the requests that reached it.
+async fn held_target() -> (String, Arc<AtomicU64>, Arc<tokio::sync::Semaphore>) {
+    let arrived = Arc::new(AtomicU64::new(0));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (counter, held) = (Arc::clone(&arrived), Arc::clone(&gate));
+    let app = axum::Router::new().route(
+        "/held",
+        axum::routing::get(move || {
+            let (counter, held) = (Arc::clone(&counter), Arc::clone(&held));
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                if let Ok(permit) = held.acquire().await {
+                    permit.forget();
+                }
+                "released"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/held"), arrived, gate)
+}
+
+/// Waits until `count` reaches `n`.
+async fn until_count(count: &AtomicU64, n: u64) {
+    let deadline = Instant::now() + PROMPT;
+    while count.load(Ordering::SeqCst) < n {
+        assert!(Instant::now() < deadline, "only {} of {n} requests arrived", count.load(Ordering::SeqCst));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The instance pool has a size (`plugin_instances`). A call past it used
+/// to fail at instantiation, as a crash of the plugin; now it waits for an
+/// instance to end, in line, and one that waits longer than
+/// `plugin_instance_wait` is refused with a 503 and `Retry-After` that say
+/// so. Nothing of the refused call ran, and the server carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_past_the_instance_pool_wait_for_an_instance_or_are_refused_as_busy() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let s = Arc::new(
+        Server::start_with(|c| {
+            c.plugin_instances = 2;
+            c.plugin_instance_wait = Duration::from_millis(1500);
+        })
+        .await,
+    );
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    s.install(&MISBEHAVE_CHANNEL).await.expect(201);
+    s.enable("ops", "misbehave-channel", json!({}), &["tickets", "http:127.0.0.1"]).await.expect(201);
+    let (target, arrived, gate) = held_target().await;
+    let url = format!("{}/c/ops/misbehave-channel/fetch?url={target}", s.base);
+    let fetch = || {
+        let url = url.clone();
+        tokio::spawn(async move { reqwest::get(url).await.expect("request") })
+    };
+    let answered = |r: reqwest::Response| async move { (r.status().as_u16(), r.text().await.expect("body")) };
+
+    // Two calls hold both instances at the target; a third waits.
+    let calls: Vec<_> = (0..3).map(|_| fetch()).collect();
+    until_count(&arrived, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(arrived.load(Ordering::SeqCst), 2, "a third instance ran past the pool of two");
+    let metrics = s.get("/metrics").await.text;
+    assert!(metrics.contains("switchboard_plugin_instance_waits_total 1\n"), "{metrics}");
+    // One ends; the waiting call gets its instance and goes on.
+    gate.add_permits(1);
+    until_count(&arrived, 3).await;
+    gate.add_permits(2);
+    for call in calls {
+        let (status, body) = answered(call.await.expect("task")).await;
+        assert_eq!((status, body.as_str()), (200, "fetched 200"));
+    }
+
+    // Both held again: a third call waits its 1.5 s and is refused.
+    let held: Vec<_> = (0..2).map(|_| fetch()).collect();
+    until_count(&arrived, 5).await;
+    let started = Instant::now();
+    let refused = reqwest::get(&url).await.expect("request");
+    let waited = started.elapsed();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let body: serde_json::Value = refused.json().await.expect("json");
+    assert_eq!(body["error"], "unavailable");
+    // The public sees a request id; the admin finds the cause under it.
+    let id = body["request_id"].as_str().expect("request id").to_owned();
+    let failures = s.get("/api/plugins/misbehave-channel/failures").await.expect(200);
+    let failure = failures
+        .as_array()
+        .and_then(|all| all.iter().find(|f| f["request_id"] == id.as_str()))
+        .unwrap_or_else(|| panic!("no failure {id} in {failures}"));
+    assert_eq!(
+        failure["detail"],
+        "plugin \"misbehave-channel\" was not started: all 2 plugin instances were busy for 1500 ms"
+    );
+    assert!(waited >= Duration::from_millis(1400), "refused after {waited:?}, before its wait was over");
+    assert_eq!(arrived.load(Ordering::SeqCst), 5, "the refused call reached the target");
+    gate.add_permits(3);
+    for call in held {
+        let (status, body) = answered(call.await.expect("task")).await;
+        assert_eq!((status, body.as_str()), (200, "fetched 200"));
+    }
+    // The server carries on.
+    let after = reqwest::get(&url).await.expect("request");
+    assert_eq!(answered(after).await, (200, "fetched 200".to_string()));
+    let metrics = s.get("/metrics").await.text;
+    assert!(metrics.contains("switchboard_plugin_instance_refusals_total 1\n"), "{metrics}");
+}
+
+/// The lines of ticket `id`'s thread.
+async fn thread(s: &Server, id: u64) -> Vec<String> {
+    let messages = s.get(&format!("/api/tickets/{id}/messages")).await.expect(200);
+    messages.as_array().into_iter().flatten().map(|m| m["body"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+/// A robot run that finds every instance in use for longer than the wait
+/// is not started, and says so in the thread; the same attempt runs again
+/// a second later, since nothing of it ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robot_run_with_no_free_instance_is_not_started_and_runs_again() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let s = Server::start_with(|c| {
+        c.plugin_instances = 2;
+        c.plugin_instance_wait = Duration::from_millis(300);
+    })
+    .await;
+    s.post("/api/teams", json!({"name": "Ops"})).await.expect(201);
+    s.install(&MISBEHAVE_CHANNEL).await.expect(201);
+    s.install(&MISBEHAVE_ROBOT).await.expect(201);
+    s.enable("ops", "misbehave-channel", json!({}), &["tickets", "http:127.0.0.1"]).await.expect(201);
+    s.enable("ops", "misbehave-robot", json!({"mode": "done"}), &["tickets"]).await.expect(201);
+    s.put("/api/teams/ops/stages/2/robots", json!({"robots": [{"plugin": "misbehave-robot"}]})).await.expect(200);
+    let id = s.post("/api/teams/ops/tickets", json!({"title": "Busy"})).await.expect(201)["id"].as_u64().expect("id");
+    let (target, arrived, gate) = held_target().await;
+    let url = format!("{}/c/ops/misbehave-channel/fetch?url={target}", s.base);
+    let held: Vec<_> = (0..2).map(|_| tokio::spawn(reqwest::get(url.clone()))).collect();
+    until_count(&arrived, 2).await;
+    s.patch(&format!("/api/tickets/{id}"), json!({"stage": 2})).await.expect(200);
+    let not_started = "(#1 of stage In Progress) not started: plugin \"misbehave-robot\" was not started: all 2 plugin instances were busy for 300 ms; trying again in 1 s";
+    let deadline = Instant::now() + PROMPT;
+    while !thread(&s, id).await.iter().any(|l| l.ends_with(not_started)) {
+        assert!(Instant::now() < deadline, "no line saying the run was not started: {:?}", thread(&s, id).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gate.add_permits(2);
+    for call in held {
+        assert_eq!(call.await.expect("task").expect("request").status(), 200);
+    }
+    // A second later (on the server's clock) the same attempt runs.
+    let deadline = Instant::now() + PROMPT;
+    loop {
+        let now = thread(&s, id).await;
+        if now.iter().any(|l| l.contains("(#1 of stage In Progress) done")) {
+            assert!(now.iter().any(|l| l.ends_with(&format!("done: run {id}/2/0 attempt 1"))), "{now:?}");
+            assert!(!now.iter().any(|l| l.contains("outcome unknown")), "{now:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run did not run again: {now:?}");
+        s.clock.advance(jiff::SignedDuration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use switchboard_core::{Contact, Installation, Limits, Team, Ticket};
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::channel::exports::switchboard::plugin::channel_handler as ch;
@@ -141,6 +142,9 @@ impl Runtime {
         body: impl for<'a> FnOnce(&'a mut Store<HostState>, &'a Pre) -> CallFuture<'a, R>,
     ) -> Result<R, RuntimeError> {
         let scope = Arc::new(scope);
+        // Past the pool's size, instantiating would fail; a call waits for
+        // an instance to end instead, and says so when none does in time.
+        let instance = self.instance_slot(&scope.plugin).await?;
         let mut store = self.new_store(Arc::clone(&scope));
         let clock = store.data().clock.clone();
         let started = Instant::now();
@@ -158,6 +162,7 @@ impl Runtime {
         // failed after writing.
         let pending = std::mem::take(&mut store.data_mut().pending);
         drop(store);
+        drop(instance);
         if let Err(e) = crate::host::settle(pending).await {
             result = result.and(Err(RuntimeError::Durability { plugin, reason: e.to_string() }));
         }
@@ -167,6 +172,33 @@ impl Runtime {
             tracing::warn!(plugin = %scope.plugin, team = %scope.team, error = %e, "plugin call failed");
         }
         result
+    }
+
+    /// A permit for one live instance, waited for up to the configured
+    /// time. Calls get permits in the order they asked (the semaphore is
+    /// fair), so a burst of one kind of call delays the others only by
+    /// its place in the line.
+    async fn instance_slot(&self, plugin: &str) -> Result<OwnedSemaphorePermit, RuntimeError> {
+        let inner = &self.inner;
+        let wait = inner.config.instance_wait;
+        let busy = || RuntimeError::Busy {
+            plugin: plugin.to_string(),
+            instances: inner.config.max_instances.max(1),
+            waited_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        };
+        if let Ok(permit) = Arc::clone(&inner.instances).try_acquire_owned() {
+            return Ok(permit);
+        }
+        inner.metrics.instance_waited();
+        match tokio::time::timeout(wait, Arc::clone(&inner.instances).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphore is never closed; a closed one would mean no
+            // call can ever start, which is the same answer.
+            Ok(Err(_)) | Err(_) => {
+                inner.metrics.instance_refused();
+                Err(busy())
+            }
+        }
     }
 
     fn describe_scope(&self, loaded: &Loaded) -> Scope {

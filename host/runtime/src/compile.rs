@@ -110,7 +110,7 @@ pub fn run_compiler_process(pooling: bool, engine: &str, out: &Path) -> ExitCode
         eprintln!("{message}");
         ExitCode::from(code)
     };
-    let compiler = match Engine::new(&engine_config(pooling)) {
+    let compiler = match Engine::new(&engine_config(pooling, crate::engine::DEFAULT_MAX_INSTANCES)) {
         Ok(compiler) => compiler,
         Err(e) => return fail(1, format!("cannot configure the compiler: {e:#}")),
     };

@@ -10,6 +10,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use switchboard_core::Manifest;
 use switchboard_store::Stores;
+use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -21,8 +22,9 @@ use crate::metrics::{Metrics, RuntimeStats};
 use crate::plugin::Loaded;
 use crate::{NowFn, RuntimeError, SUPPORTED_WIT};
 
-/// How many instances may be live at once with the pooling allocator.
-const POOL_INSTANCES: u32 = 256;
+/// How many instances may be live at once by default: the pooling
+/// allocator's size.
+pub(crate) const DEFAULT_MAX_INSTANCES: u32 = 256;
 
 /// How much of a slot's memory or table is reset in place, page by page,
 /// when an instance ends (see `engine_config`).
@@ -49,6 +51,13 @@ pub struct RuntimeConfig {
     /// The domain of team aliases: a plugin granted `mail:team` sends from
     /// its team's alias at this domain.
     pub mail_domain: String,
+    /// The most plugin instances live at once (the pool's size). A call
+    /// beyond it waits for an instance to end instead of failing at
+    /// instantiation.
+    pub max_instances: u32,
+    /// How long a call waits for a free instance before it fails with
+    /// [`RuntimeError::Busy`].
+    pub instance_wait: Duration,
     /// The program that compiles in a process of its own; `None` compiles
     /// on a thread of the runtime's own (see `compile.rs` for why).
     pub compiler: Option<CompilerProcess>,
@@ -56,7 +65,8 @@ pub struct RuntimeConfig {
 
 impl RuntimeConfig {
     /// Defaults: pooling, a 2 ms epoch tick, 30 s per call, 8 MiB
-    /// responses, 10 s outbound requests, compiling on a thread.
+    /// responses, 10 s outbound requests, 256 instances at once with a
+    /// wait of up to 5 s for one, compiling on a thread.
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
         RuntimeConfig {
             cache_dir: cache_dir.into(),
@@ -67,6 +77,8 @@ impl RuntimeConfig {
             max_http_body: 8 * 1024 * 1024,
             http_timeout: Duration::from_secs(10),
             mail_domain: "localhost".into(),
+            max_instances: DEFAULT_MAX_INSTANCES,
+            instance_wait: Duration::from_secs(5),
             compiler: None,
         }
     }
@@ -95,6 +107,10 @@ pub(crate) struct Inner {
     pub(crate) services: Arc<Services>,
     pub(crate) config: RuntimeConfig,
     pub(crate) metrics: Metrics,
+    /// One permit per instance that may be live: a call holds one from
+    /// before its instance is made until the instance is gone (see
+    /// `Runtime::call`).
+    pub(crate) instances: Arc<Semaphore>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -104,17 +120,17 @@ impl Drop for Inner {
     }
 }
 
-pub(crate) fn engine_config(pooling: bool) -> Config {
+pub(crate) fn engine_config(pooling: bool, instances: u32) -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.memory_init_cow(true);
     if pooling {
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(POOL_INSTANCES)
-            .total_core_instances(POOL_INSTANCES * 8)
-            .total_memories(POOL_INSTANCES * 2)
-            .total_tables(POOL_INSTANCES * 8)
-            .total_stacks(POOL_INSTANCES)
+        pool.total_component_instances(instances)
+            .total_core_instances(instances.saturating_mul(8))
+            .total_memories(instances.saturating_mul(2))
+            .total_tables(instances.saturating_mul(8))
+            .total_stacks(instances)
             .max_memory_size(switchboard_core::Limits::MAX_MEMORY_MIB as usize * 1024 * 1024)
             // Returning a slot's memory to the kernel (`madvise`) makes it
             // shoot down TLB entries on every core running the server, and
@@ -141,16 +157,18 @@ pub(crate) fn engine_config(pooling: bool) -> Config {
 /// Builds the engine, preferring the pooling allocator. The pool reserves
 /// a large range of virtual memory up front; where that is refused (a
 /// `ulimit -v`, a small address space), fall back to allocating on demand.
-fn build_engine(try_pooling: bool) -> Result<(Engine, bool), RuntimeError> {
+fn build_engine(try_pooling: bool, instances: u32) -> Result<(Engine, bool), RuntimeError> {
     if try_pooling {
-        match Engine::new(&engine_config(true)) {
+        match Engine::new(&engine_config(true, instances)) {
             Ok(engine) => return Ok((engine, true)),
             Err(e) => {
                 tracing::warn!(error = %e, "pooling allocator unavailable; allocating instances on demand")
             }
         }
     }
-    Engine::new(&engine_config(false)).map(|e| (e, false)).map_err(|e| RuntimeError::Engine(format!("{e:#}")))
+    Engine::new(&engine_config(false, instances))
+        .map(|e| (e, false))
+        .map_err(|e| RuntimeError::Engine(format!("{e:#}")))
 }
 
 fn build_linkers(engine: &Engine) -> wasmtime::Result<(Linker<HostState>, Linker<HostState>)> {
@@ -194,7 +212,9 @@ impl Runtime {
     /// teams, tickets, contacts and plugin storage.
     pub fn new(config: RuntimeConfig, stores: &Stores, now: NowFn) -> Result<Runtime, RuntimeError> {
         crate::compile::nice_compile_workers();
-        let (engine, pooling) = build_engine(config.pooling)?;
+        let max_instances = config.max_instances.max(1);
+        let (engine, pooling) = build_engine(config.pooling, max_instances)?;
+        let instances = Arc::new(Semaphore::new(max_instances as usize));
         let (channel_linker, robot_linker) =
             build_linkers(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let cache = Cache::open(&config.cache_dir, &engine)?;
@@ -234,6 +254,7 @@ impl Runtime {
                 services,
                 config,
                 metrics: Metrics::default(),
+                instances,
                 stop_ticker,
             }),
         })
@@ -350,6 +371,12 @@ impl Runtime {
             .get(plugin)
             .cloned()
             .ok_or_else(|| RuntimeError::NotLoaded(plugin.to_owned()))
+    }
+
+    /// How many plugin instances may be live at once; calls past it wait
+    /// for one to end.
+    pub fn max_instances(&self) -> u32 {
+        self.inner.config.max_instances.max(1)
     }
 
     /// Counters for `/metrics`.

@@ -89,6 +89,17 @@ pub enum RuntimeError {
         /// The cap.
         limit_mib: u32,
     },
+    /// Every instance the runtime may have live was in use for as long as
+    /// the call may wait for one: the call never started.
+    #[error("plugin \"{plugin}\" was not started: all {instances} plugin instances were busy for {waited_ms} ms")]
+    Busy {
+        /// The plugin's id.
+        plugin: String,
+        /// How many instances may be live at once.
+        instances: u32,
+        /// How long the call waited.
+        waited_ms: u64,
+    },
     /// The call did not finish in time (it waited too long on host calls).
     #[error("plugin \"{plugin}\" did not answer within {seconds} s")]
     Timeout {

@@ -25,6 +25,10 @@ pub struct RuntimeStats {
     pub cache_hits: u64,
     /// Whether the pooling allocator is in use.
     pub pooling: bool,
+    /// Calls that found every instance in use and waited for one.
+    pub instance_waits: u64,
+    /// Calls that waited for an instance in vain and were not started.
+    pub instance_refusals: u64,
     /// Per-plugin call counters, by plugin id.
     pub plugins: BTreeMap<String, PluginStats>,
 }
@@ -34,6 +38,8 @@ pub struct RuntimeStats {
 pub(crate) struct Metrics {
     pub(crate) compiled: AtomicU64,
     pub(crate) cache_hits: AtomicU64,
+    instance_waits: AtomicU64,
+    instance_refusals: AtomicU64,
     plugins: Mutex<BTreeMap<String, PluginStats>>,
 }
 
@@ -53,12 +59,24 @@ impl Metrics {
         plugins.entry(plugin.to_owned()).or_default().errors += 1;
     }
 
+    /// Records that a call found every instance in use.
+    pub(crate) fn instance_waited(&self) {
+        self.instance_waits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records that a call was not started: no instance came free in time.
+    pub(crate) fn instance_refused(&self) {
+        self.instance_refusals.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A snapshot.
     pub(crate) fn snapshot(&self, pooling: bool) -> RuntimeStats {
         RuntimeStats {
             compiled: self.compiled.load(Ordering::Relaxed),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             pooling,
+            instance_waits: self.instance_waits.load(Ordering::Relaxed),
+            instance_refusals: self.instance_refusals.load(Ordering::Relaxed),
             plugins: self.plugins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
         }
     }

@@ -91,6 +91,12 @@ pub struct Config {
     pub compiler: Option<switchboard_runtime::CompilerProcess>,
     /// The most memory the store's page cache may use, in bytes.
     pub store_cache_bytes: u64,
+    /// The most plugin instances live at once (the instance pool's size);
+    /// calls past it wait for one to end.
+    pub plugin_instances: u32,
+    /// How long a plugin call waits for a free instance before it is
+    /// refused as busy (503 with `Retry-After` on a route).
+    pub plugin_instance_wait: Duration,
     /// The file holding the key that seals plugin secrets; by default
     /// beside the data directory (`<data>.key`), so that a copy of the data
     /// directory does not carry it. Made on the first secret.
@@ -195,6 +201,8 @@ impl Config {
             pooling: true,
             compiler: None,
             store_cache_bytes: switchboard_store_sled::SledConfig::default().cache_bytes,
+            plugin_instances: 256,
+            plugin_instance_wait: Duration::from_secs(5),
         }
     }
 }
@@ -246,6 +254,8 @@ pub struct FileConfig {
     pub public_rate: Option<u32>,
     /// The store's page cache, in MiB.
     pub store_cache_mb: Option<u64>,
+    /// The most plugin instances live at once.
+    pub plugin_instances: Option<u32>,
     /// The file of the key that seals plugin secrets.
     pub secret_key_file: Option<PathBuf>,
     /// Trusted vendor keys, 64 hex digits each.

@@ -164,6 +164,9 @@ impl ApiError {
             format!("the service could not answer this request; its operator can look up request id {request_id}");
         let mut e = Self::new(self.status, self.body.error, detail);
         e.body.request_id = Some(request_id.to_owned());
+        // When to try again is the caller's to know, and says nothing of
+        // the plugin.
+        e.retry_after = self.retry_after;
         e
     }
 }
@@ -263,6 +266,12 @@ impl From<RuntimeError> for ApiError {
             | RuntimeError::NotStageRobot(_)
             | RuntimeError::NoChatHandler(_) => ApiError::plugin_failed(e.to_string()),
             RuntimeError::NotLoaded(_) => ApiError::unavailable(e.to_string()),
+            // Nothing ran: the client may send the same request again.
+            RuntimeError::Busy { .. } => {
+                let mut busy = ApiError::unavailable(e.to_string());
+                busy.retry_after = Some(1);
+                busy
+            }
             RuntimeError::InvalidComponent { .. } | RuntimeError::WorldMismatch { .. } => {
                 ApiError::invalid("component", e)
             }

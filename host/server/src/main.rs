@@ -109,6 +109,9 @@ struct ServeArgs {
     /// The most memory the store's page cache may use, in MiB (1 to 65536) [default: 128].
     #[arg(long, env = "SWITCHBOARD_STORE_CACHE_MB", value_parser = clap::value_parser!(u64).range(1..=65536))]
     store_cache_mb: Option<u64>,
+    /// The most plugin instances live at once (16 to 4096); calls past it wait for one [default: 256].
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_INSTANCES", value_parser = clap::value_parser!(u32).range(16..=4096))]
+    plugin_instances: Option<u32>,
     /// The file of the key that seals plugin secrets [default: <data>.key, beside the data directory].
     #[arg(long, env = "SWITCHBOARD_SECRET_KEY_FILE")]
     secret_key_file: Option<PathBuf>,
@@ -250,6 +253,12 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             anyhow::bail!("store_cache_mb: {mb} is not between 1 and 65536");
         }
         config.store_cache_bytes = mb * 1024 * 1024;
+    }
+    if let Some(n) = args.plugin_instances.or(file.plugin_instances) {
+        if !(16..=4096).contains(&n) {
+            anyhow::bail!("plugin_instances: {n} is not between 16 and 4096");
+        }
+        config.plugin_instances = n;
     }
     if let Some(path) = args.secret_key_file.or(file.secret_key_file) {
         config.secret_key_file = path;

@@ -70,6 +70,18 @@ impl Collector for Snapshot {
             "Plugin components loaded precompiled from disk.",
             runtime.cache_hits,
         )?;
+        counter(
+            e,
+            "switchboard_plugin_instance_waits",
+            "Plugin calls that found every instance in use and waited for one.",
+            runtime.instance_waits,
+        )?;
+        counter(
+            e,
+            "switchboard_plugin_instance_refusals",
+            "Plugin calls not started because no instance came free in time.",
+            runtime.instance_refusals,
+        )?;
         let pooling = ConstGauge::new(i64::from(runtime.pooling));
         pooling.encode(e.encode_descriptor(
             "switchboard_plugin_pooling",

@@ -94,6 +94,8 @@ pub async fn serve(
     let mut runtime_config = RuntimeConfig::new(config.data_dir.join("plugin-cache"));
     runtime_config.pooling = config.pooling;
     runtime_config.compiler = config.compiler.clone();
+    runtime_config.max_instances = config.plugin_instances;
+    runtime_config.instance_wait = config.plugin_instance_wait;
     runtime_config.mail_domain = config.mail_domain.trim_end_matches('.').to_lowercase();
     let runtime = Runtime::new(runtime_config, &stores, Arc::new(move || clock.now()))?;
     let (stop, stopped) = watch::channel(false);

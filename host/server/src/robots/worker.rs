@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 use switchboard_core::{Author, MessageDraft, MessageKind, Ticket};
-use switchboard_runtime::{Outcome, RunInput, StageOutcome, StageRun};
+use switchboard_runtime::{Outcome, RunInput, RuntimeError, StageOutcome, StageRun};
 use switchboard_store::robot_runs::{ROBOT_QUEUE, RobotRun};
 use switchboard_store::{Durability, Job, JobOutcome, StoreError};
 use tokio::sync::watch;
@@ -29,8 +29,20 @@ use crate::state::AppState;
 /// How often due runs are looked for. A look that finds nothing due is a
 /// read of the due index, not a write.
 const POLL: Duration = Duration::from_millis(100);
-/// Runs started at once.
-const BATCH: usize = 128;
+/// The share of the runtime's instances that robot runs may hold at
+/// once, in quarters. A run holds its instance only while its robot runs
+/// (its claim's flush, its reads and its lines in the thread need none),
+/// so three quarters of the runs in flight leave instances for channels
+/// even when every run is inside its robot; a call past the pool waits
+/// for an instance in line with the others (`Runtime::call`).
+///
+/// Runs in flight, not CPU, bound how fast a burst goes: a run spends
+/// most of its time waiting for flushes (its claim, its robot's claim of
+/// the message) and for the provider. In runs taking turns, 1,000 tickets
+/// moved at once started their robots at a p99 of 156-181 ms with 128 in
+/// flight, and of 83-126 ms with 192, the three quarters of the default
+/// pool (see `benches/README.md`).
+const BATCH_QUARTERS: u32 = 3;
 /// The most attempts of one run whose failures may pass.
 pub(crate) const MAX_ATTEMPTS: u32 = 5;
 /// The wait before the second attempt; it doubles for each one after.
@@ -42,7 +54,8 @@ const FIRST_BACKOFF: SignedDuration = SignedDuration::from_secs(5);
 pub(crate) async fn run_robots(state: AppState, holder: String, lease: SignedDuration, stop: watch::Receiver<bool>) {
     // Early: a run's reads overlap its claim's flush, and the run waits
     // for the claim only before it starts its robot (see `run`).
-    let queue = Queue { name: ROBOT_QUEUE, holder, lease, poll: POLL, batch: BATCH, early: true };
+    let batch = usize::try_from(state.runtime.max_instances().saturating_mul(BATCH_QUARTERS) / 4).unwrap_or(1).max(1);
+    let queue = Queue { name: ROBOT_QUEUE, holder, lease, poll: POLL, batch, early: true };
     let (jobs, clock) = (std::sync::Arc::clone(&state.stores.jobs), std::sync::Arc::clone(&state.clock));
     let wake = std::sync::Arc::clone(&state.robot_wake);
     work(queue, jobs, clock, stop, wake, move |job, claim| {
@@ -130,13 +143,21 @@ async fn run(state: &AppState, job: &Job, claim: Durability) -> Result<JobOutcom
             // Even a robot safe to retry is not started past the most
             // attempts: one that takes its server down every time would
             // otherwise be started for ever.
-            if job.attempts > 1 && (attempt > MAX_ATTEMPTS || !retry_safe(state, &prepared).await) {
+            let after_silence = job.attempts > 1;
+            let safe = match after_silence && attempt <= MAX_ATTEMPTS {
+                true => match retry_safe(state, &prepared).await {
+                    Ok(safe) => safe,
+                    Err(busy) => return not_started(state, &run, busy, after_silence).await,
+                },
+                false => !after_silence,
+            };
+            if !safe {
                 format!(
                     "{}: outcome unknown; it was started before and did not report back (a restart or a lease that ran out), so it is not run again",
                     run.label()
                 )
             } else {
-                match execute(state, &run, prepared, ticket, attempt, job.attempts > 1).await? {
+                match execute(state, &run, prepared, ticket, (attempt, after_silence)).await? {
                     Ended::Line(line) => line,
                     Ended::Again(outcome) => return Ok(outcome),
                 }
@@ -226,16 +247,19 @@ async fn prepare(state: &AppState, run: &RobotRun, ticket: &Ticket) -> Result<Re
 }
 
 /// Whether the robot may be started again after an attempt that never
-/// reported back: only a stage robot that says so.
-async fn retry_safe(state: &AppState, prepared: &Prepared) -> bool {
+/// reported back: only a stage robot that says so. Asking needs an
+/// instance; when none comes free the answer is not known yet, and the
+/// error says so.
+async fn retry_safe(state: &AppState, prepared: &Prepared) -> Result<bool, RuntimeError> {
     if !state.runtime.runs_on_stages(&prepared.installation.plugin) {
-        return false;
+        return Ok(false);
     }
     match state.runtime.retry_safe(&prepared.installation, &prepared.secrets).await {
-        Ok(safe) => safe,
+        Ok(safe) => Ok(safe),
+        Err(e @ RuntimeError::Busy { .. }) => Err(e),
         Err(e) => {
             tracing::warn!(plugin = %prepared.installation.plugin, error = %e, "retry-safe failed; taken as no");
-            false
+            Ok(false)
         }
     }
 }
@@ -252,8 +276,7 @@ async fn execute(
     run: &RobotRun,
     prepared: Prepared,
     ticket: Ticket,
-    attempt: u32,
-    after_silence: bool,
+    (attempt, after_silence): (u32, bool),
 ) -> Result<Ended, StoreError> {
     let label = run.label();
     let started = match (attempt, after_silence) {
@@ -268,6 +291,9 @@ async fn execute(
     let input = RunInput { ticket, team, contact };
     if !state.runtime.runs_on_stages(&installation.plugin) {
         let result = state.runtime.run_robot(&installation, &secrets, input).await;
+        if let Err(e @ RuntimeError::Busy { .. }) = result {
+            return not_started(state, run, e, after_silence).await.map(Ended::Again);
+        }
         return Ok(Ended::Line(match result {
             Ok(Outcome::Done) => format!("{label} done"),
             Ok(Outcome::Skipped(why)) => format!("{label} skipped: {why}"),
@@ -277,6 +303,9 @@ async fn execute(
     }
     let this = StageRun { id: run.key(), attempt };
     let result = state.runtime.run_stage_robot(&installation, &secrets, input, this).await;
+    if let Err(e @ RuntimeError::Busy { .. }) = result {
+        return not_started(state, run, e, after_silence).await.map(Ended::Again);
+    }
     Ok(Ended::Line(match result {
         Ok(StageOutcome::Done(what)) if what.is_empty() => format!("{label} done"),
         Ok(StageOutcome::Done(what)) => format!("{label} done: {what}"),
@@ -298,6 +327,27 @@ async fn execute(
         Ok(StageOutcome::Failed(failure)) => format!("{label} failed: {failure}"),
         Err(e) => format!("{label} failed: {e}"),
     }))
+}
+
+/// A robot that never started because no instance came free: the run is
+/// tried again shortly. Nothing of this attempt ran, so a first attempt
+/// stays the first. After an attempt that never reported back, the job
+/// keeps its count of claims, so that the next claim still asks the
+/// robot whether it is safe to retry (its attempt number then counts
+/// this claim too, which errs on the side of stopping sooner).
+async fn not_started(
+    state: &AppState,
+    run: &RobotRun,
+    e: RuntimeError,
+    after_silence: bool,
+) -> Result<JobOutcome, StoreError> {
+    let wait = SignedDuration::from_secs(1);
+    say(state, run, format!("{} not started: {e}; trying again in {} s", run.label(), wait.as_secs())).await?;
+    let (at, reason) = (state.clock.now() + wait, e.to_string());
+    Ok(match after_silence {
+        true => JobOutcome::Retry { at, reason },
+        false => JobOutcome::Again { at, reason, payload: run.encode() },
+    })
 }
 
 /// Enqueues the robot that waited for `run`, if the ticket is still in
