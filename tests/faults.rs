@@ -261,14 +261,15 @@ async fn a_read_waits_until_the_write_it_sees_is_durable() {
     );
 }
 
-/// A robot is not called before its run's claim is on disk: with every
-/// sync slowed to 300 ms, a robot that calls out at once (the misbehaving
-/// fixture's `fetch`) reaches its server no sooner than a sync after its
-/// ticket's move was acknowledged. The run's reads overlap the claim's
-/// flush, but a robot acting on a claim a crash could forget would be
-/// started again as a first attempt.
+/// A robot reaches nothing outside the server before its run's claim is
+/// on disk: with every sync slowed to 300 ms, a robot that calls out at
+/// once (the misbehaving fixture's `fetch`) reaches its server no sooner
+/// than a sync after its ticket's move was acknowledged. The run's reads
+/// and the robot's start overlap the claim's flush, but a robot acting on
+/// a claim a crash could forget would be started again as a first
+/// attempt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_robot_is_not_called_before_its_claim_is_durable() {
+async fn a_robot_reaches_nothing_outside_before_its_claim_is_durable() {
     let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let heard = Arc::clone(&arrivals);
     let app = axum::Router::new().route(

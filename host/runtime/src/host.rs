@@ -151,9 +151,10 @@ pub(crate) struct HostState {
     pub(crate) cpu_exceeded: bool,
     /// Outbound HTTP requests made in this call.
     pub(crate) http_calls: u32,
-    /// Writes of this call that are visible but not yet on disk. They are
-    /// waited for before anything leaves the server: an outbound request,
-    /// or the call's own answer (see `Runtime::call`).
+    /// Writes of this call that are visible but not yet on disk (and, for
+    /// a stage robot, its run's claim). They are waited for before
+    /// anything leaves the server: an outbound request, or the call's own
+    /// answer (see `Runtime::call`).
     pub(crate) pending: Vec<Durability>,
 }
 

@@ -99,12 +99,15 @@ pub(crate) fn backoff(next: u32) -> SignedDuration {
 
 /// Runs one claimed run; releases the one after it once it has ended.
 ///
-/// `claim` is the claim's flush. It is waited for before the robot (or
-/// its `retry-safe`) is called, so that no robot acts on a claim a crash
-/// could forget: a forgotten claim would make the next one its first
-/// attempt, and a robot that is not safe to retry would run twice. What
-/// comes before (reads, and lines in the thread, written after the claim
-/// and so lost with it) needs no wait.
+/// `claim` is the claim's flush. No robot may reach anything outside the
+/// server on a claim a crash could forget: a forgotten claim would make
+/// the next one its first attempt, and a robot that is not safe to retry
+/// would run twice. A stage robot gets the flush with its call, where its
+/// outbound requests wait for it together with the robot's own writes
+/// (`Runtime::run_stage_robot`); a plain robot is called once it is done.
+/// What comes before (reads, `retry-safe`, which only answers, and lines
+/// in the thread, written after the claim and so lost with it) needs no
+/// wait.
 async fn run(state: &AppState, job: &Job, claim: Durability) -> Result<JobOutcome, StoreError> {
     let run = match RobotRun::decode(&job.payload) {
         Ok(run) => run,
@@ -136,7 +139,6 @@ async fn run(state: &AppState, job: &Job, claim: Durability) -> Result<JobOutcom
     let ended = match prepare(state, &run, &ticket).await? {
         Err(line) => line,
         Ok(prepared) => {
-            claim.wait().await?;
             // Claims beyond the first since the last outcome are attempts
             // that never reported back.
             let attempt = run.attempt.saturating_add(job.attempts.saturating_sub(1));
@@ -157,7 +159,7 @@ async fn run(state: &AppState, job: &Job, claim: Durability) -> Result<JobOutcom
                     run.label()
                 )
             } else {
-                match execute(state, &run, prepared, ticket, (attempt, after_silence)).await? {
+                match execute(state, &run, prepared, ticket, (attempt, after_silence), claim).await? {
                     Ended::Line(line) => line,
                     Ended::Again(outcome) => return Ok(outcome),
                 }
@@ -277,6 +279,7 @@ async fn execute(
     prepared: Prepared,
     ticket: Ticket,
     (attempt, after_silence): (u32, bool),
+    claim: Durability,
 ) -> Result<Ended, StoreError> {
     let label = run.label();
     let started = match (attempt, after_silence) {
@@ -290,6 +293,7 @@ async fn execute(
     let Prepared { installation, secrets, team, contact } = prepared;
     let input = RunInput { ticket, team, contact };
     if !state.runtime.runs_on_stages(&installation.plugin) {
+        claim.wait().await?;
         let result = state.runtime.run_robot(&installation, &secrets, input).await;
         if let Err(e @ RuntimeError::Busy { .. }) = result {
             return not_started(state, run, e, after_silence).await.map(Ended::Again);
@@ -302,7 +306,7 @@ async fn execute(
         }));
     }
     let this = StageRun { id: run.key(), attempt };
-    let result = state.runtime.run_stage_robot(&installation, &secrets, input, this).await;
+    let result = state.runtime.run_stage_robot(&installation, &secrets, input, this, claim).await;
     if let Err(e @ RuntimeError::Busy { .. }) = result {
         return not_started(state, run, e, after_silence).await.map(Ended::Again);
     }
