@@ -152,7 +152,7 @@ pub(crate) struct HostState {
     /// Outbound HTTP requests made in this call.
     pub(crate) http_calls: u32,
     /// Writes of this call that are visible but not yet on disk (and, for
-    /// a stage robot, its run's claim). They are waited for before
+    /// a stage robot, its run's claim and the ticket it read). They are waited for before
     /// anything leaves the server: an outbound request, or the call's own
     /// answer (see `Runtime::call`).
     pub(crate) pending: Vec<Durability>,

@@ -73,20 +73,21 @@ impl Runtime {
 
     /// Runs a stage robot for a scheduled run.
     ///
-    /// `claim` is the flush of the run's claim. The robot starts at once,
-    /// but nothing of its call leaves the server before that flush: it
-    /// joins the call's own writes (`HostState::pending`), which every
-    /// outbound request and the call's answer wait for. So the claim's
-    /// flush and the robot's own (of its claim on the message, say) are
-    /// waited for at once, not one after the other, and still no robot
-    /// reaches a provider on a claim that a crash could forget.
+    /// `after` are the flushes of what the run stands on: its claim, and
+    /// the ticket as the run read it. The robot starts at once, but nothing
+    /// of its call leaves the server before those flushes: they join the
+    /// call's own writes (`HostState::pending`), which every outbound
+    /// request and the call's answer wait for. So they and the robot's own
+    /// (of its claim on the message, say) are waited for at once, not one
+    /// after the other, and still no robot reaches a provider on a claim,
+    /// or with a ticket, that a crash could take back.
     pub async fn run_stage_robot(
         &self,
         installation: &Installation,
         secrets: &Secrets,
         input: RunInput,
         run: StageRun,
-        claim: Durability,
+        after: Vec<Durability>,
     ) -> Result<StageOutcome, RuntimeError> {
         let loaded = self.stage_robot(&installation.plugin)?;
         let context = run_context(&loaded, installation, secrets, &input);
@@ -94,7 +95,7 @@ impl Runtime {
         let scope = Self::installation_scope(&loaded, installation, secrets);
         let outcome = self
             .call(&loaded, scope, |store, pre| {
-                store.data_mut().pending.push(claim);
+                store.data_mut().pending.extend(after);
                 Box::pin(async move {
                     let Pre::Robot { pre, stage: Some(indices) } = pre else {
                         return Err(wasmtime::format_err!("not a stage robot"));

@@ -99,6 +99,10 @@ impl TicketStore for Announcing {
         self.inner.ticket(id).await
     }
 
+    async fn ticket_unsettled(&self, id: TicketId) -> Result<Committed<Ticket>, StoreError> {
+        self.inner.ticket_unsettled(id).await
+    }
+
     async fn tickets(&self, slug: &str, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
         self.inner.tickets(slug, filter).await
     }

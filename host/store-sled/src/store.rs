@@ -178,6 +178,12 @@ impl Inner {
         self.check_healthy()
     }
 
+    /// As [`Inner::settled`], for the writes registered before `need`.
+    pub(crate) async fn settled_before(&self, trees: Trees, need: u64) -> Result<(), StoreError> {
+        self.visibility.settled_before(trees, need).await;
+        self.check_healthy()
+    }
+
     /// Stops the store for good after a fault.
     pub(crate) fn stop(&self, reason: String) {
         self.commit.stop(reason);

@@ -212,6 +212,11 @@ impl TicketStore for SledStore {
         self.read(READ, ticket).await?.ok_or(StoreError::UnknownTicket(id))
     }
 
+    async fn ticket_unsettled(&self, id: TicketId) -> Result<Committed<Ticket>, StoreError> {
+        let ticket = self.inner.get(Tree::Tickets, &keys::id(id), "ticket")?.ok_or(StoreError::UnknownTicket(id));
+        self.read_unsettled(READ, ticket)
+    }
+
     async fn tickets(&self, slug: &str, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
         self.team(slug).await?;
         let mut out = Vec::new();

@@ -99,10 +99,24 @@ impl Visibility {
     /// Waits until every write registered in `trees` before this call is
     /// durable (or has failed). Call it after reading.
     pub(crate) async fn settled(&self, trees: Trees) {
-        if trees.iter().all(|i| self.counts[i].load(Ordering::SeqCst) == 0) {
-            return;
+        if let Some(horizon) = self.horizon(trees) {
+            self.settled_before(trees, horizon).await;
         }
-        let need = self.next.load(Ordering::SeqCst);
+    }
+
+    /// What a read made before this call could have seen: `None` when no
+    /// write is registered in `trees`, else the writes registered before
+    /// the returned number. Call it after reading.
+    pub(crate) fn horizon(&self, trees: Trees) -> Option<u64> {
+        if trees.iter().all(|i| self.counts[i].load(Ordering::SeqCst) == 0) {
+            return None;
+        }
+        Some(self.next.load(Ordering::SeqCst))
+    }
+
+    /// Waits until every write registered in `trees` before `need` is
+    /// durable (or has failed).
+    pub(crate) async fn settled_before(&self, trees: Trees, need: u64) {
         let mut left = self.left.subscribe();
         loop {
             let clear = {
@@ -159,7 +173,23 @@ mod tests {
         assert!(!reader.is_finished(), "the read waits for the earlier write");
         drop(first);
         tokio::time::timeout(std::time::Duration::from_secs(1), reader).await.expect("woken").expect("task");
+        // A horizon taken now waits for `later` only, even when waited on
+        // after a write registered since.
+        assert_eq!(v.horizon(users), None);
+        let horizon = v.horizon(tickets).expect("a write in flight");
+        let since = v.register(tickets);
+        let waiter = tokio::spawn({
+            let v = Arc::clone(&v);
+            async move { v.settled_before(tickets, horizon).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "waits for the write registered before its horizon");
         drop(later);
+        tokio::time::timeout(std::time::Duration::from_secs(1), waiter)
+            .await
+            .expect("not held by a later write")
+            .expect("task");
+        drop(since);
         assert!(Trees::of(&[Tree::Tickets, Tree::Users]).covers(users));
         assert!(!users.covers(tickets));
     }

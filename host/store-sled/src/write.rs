@@ -3,6 +3,7 @@
 //! group flush.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional, TransactionalTree};
 use switchboard_store::{Committed, Durability, StoreError};
@@ -82,6 +83,28 @@ impl SledStore {
         let value = value?;
         self.inner.settled(trees).await?;
         Ok(value)
+    }
+
+    /// A read of `trees` that gave `value`, whose wait is left to the
+    /// caller: the value at once, with a durability answered once the
+    /// writes the read could have seen are durable. For a caller that
+    /// tells nobody outside what it read before that wait.
+    pub(crate) fn read_unsettled<T>(
+        &self,
+        trees: Trees,
+        value: Result<T, StoreError>,
+    ) -> Result<Committed<T>, StoreError> {
+        let value = value?;
+        self.inner.check_healthy()?;
+        let Some(horizon) = self.inner.visibility.horizon(trees) else {
+            return Ok(Committed::durable_now(value));
+        };
+        let (answer, settled) = oneshot::channel();
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            let _gone = answer.send(inner.settled_before(trees, horizon).await);
+        });
+        Ok(Committed::pending(value, Durability::pending(settled)))
     }
 }
 

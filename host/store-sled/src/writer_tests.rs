@@ -206,3 +206,29 @@ proptest! {
         }
     }
 }
+
+/// A ticket read while a write to the tickets is in flight: `ticket`
+/// waits for that write's flush, `ticket_unsettled` answers at once with a
+/// durability that is done only once the write is.
+#[tokio::test]
+async fn an_unsettled_read_answers_at_once_and_its_durability_waits_for_the_writes_it_could_see() {
+    let (_dir, store) = setup().await;
+    let draft = TicketDraft { title: "Seen".into(), ..TicketDraft::default() };
+    let made = store.create_ticket("ops", draft, None, Author::System, now(), None).await.expect("ticket");
+    let id = made.durable().await.expect("durable").id;
+    // A write in flight to the tickets, as the group flush sees it.
+    let in_flight = store.inner.visibility.register(crate::visibility::Trees::of(&[crate::trees::Tree::Tickets]));
+    let short = std::time::Duration::from_millis(100);
+    assert!(tokio::time::timeout(short, store.ticket(id)).await.is_err(), "a settled read waits for the write");
+    let unsettled = tokio::time::timeout(short, store.ticket_unsettled(id)).await.expect("at once").expect("read");
+    assert_eq!(unsettled.value().title, "Seen");
+    let (_, durability) = unsettled.split();
+    let waiting = tokio::spawn(durability.wait());
+    tokio::time::sleep(short).await;
+    assert!(!waiting.is_finished(), "the read's durability waits for the write it could have seen");
+    drop(in_flight);
+    tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.expect("done").expect("task").expect("ok");
+    // With nothing in flight, it is durable at once.
+    let (_, quiet) = store.ticket_unsettled(id).await.expect("read").split();
+    tokio::time::timeout(short, quiet.wait()).await.expect("at once").expect("ok");
+}

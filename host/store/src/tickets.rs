@@ -57,6 +57,16 @@ pub trait TicketStore: Send + Sync {
     /// The ticket with this id.
     async fn ticket(&self, id: TicketId) -> Result<Ticket, StoreError>;
 
+    /// The ticket with this id as it is now, perhaps showing writes of
+    /// others that are not yet durable, with the durability of what it
+    /// shows. For a caller that waits for it before anything it learned
+    /// leaves the server (a robot run hands it to the robot's call),
+    /// instead of before it goes on. A backend whose reads show only
+    /// durable writes answers it durable.
+    async fn ticket_unsettled(&self, id: TicketId) -> Result<Committed<Ticket>, StoreError> {
+        Ok(Committed::durable_now(self.ticket(id).await?))
+    }
+
     /// A team's tickets in list order.
     async fn tickets(&self, slug: &str, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError>;
 

@@ -102,12 +102,13 @@ pub(crate) fn backoff(next: u32) -> SignedDuration {
 /// `claim` is the claim's flush. No robot may reach anything outside the
 /// server on a claim a crash could forget: a forgotten claim would make
 /// the next one its first attempt, and a robot that is not safe to retry
-/// would run twice. A stage robot gets the flush with its call, where its
-/// outbound requests wait for it together with the robot's own writes
-/// (`Runtime::run_stage_robot`); a plain robot is called once it is done.
-/// What comes before (reads, `retry-safe`, which only answers, and lines
-/// in the thread, written after the claim and so lost with it) needs no
-/// wait.
+/// would run twice. Nor may it act on a ticket a crash could take back, so
+/// the ticket is read with its flush too. A stage robot gets both flushes
+/// with its call, where its outbound requests wait for them together with
+/// the robot's own writes (`Runtime::run_stage_robot`); a plain robot is
+/// called once they are done. What comes before (reads, `retry-safe`,
+/// which only answers, and lines in the thread, written after the claim
+/// and so lost with it) needs no wait.
 async fn run(state: &AppState, job: &Job, claim: Durability) -> Result<JobOutcome, StoreError> {
     let run = match RobotRun::decode(&job.payload) {
         Ok(run) => run,
@@ -116,8 +117,12 @@ async fn run(state: &AppState, job: &Job, claim: Durability) -> Result<JobOutcom
             return Ok(JobOutcome::Done);
         }
     };
-    let ticket = match state.stores.tickets.ticket(run.ticket).await {
-        Ok(ticket) => ticket,
+    // The ticket as it is now: its flush joins the claim's, waited for
+    // before the robot reaches anything outside. Under load a read that
+    // waits sits out a flush of the tickets being written, on every run's
+    // way to its robot.
+    let (ticket, seen) = match state.stores.tickets.ticket_unsettled(run.ticket).await {
+        Ok(ticket) => ticket.split(),
         Err(StoreError::UnknownTicket(_)) => return Ok(JobOutcome::Done),
         Err(e) => return Err(e),
     };
@@ -159,7 +164,7 @@ async fn run(state: &AppState, job: &Job, claim: Durability) -> Result<JobOutcom
                     run.label()
                 )
             } else {
-                match execute(state, &run, prepared, ticket, (attempt, after_silence), claim).await? {
+                match execute(state, &run, prepared, ticket, (attempt, after_silence), vec![claim, seen]).await? {
                     Ended::Line(line) => line,
                     Ended::Again(outcome) => return Ok(outcome),
                 }
@@ -279,7 +284,7 @@ async fn execute(
     prepared: Prepared,
     ticket: Ticket,
     (attempt, after_silence): (u32, bool),
-    claim: Durability,
+    after: Vec<Durability>,
 ) -> Result<Ended, StoreError> {
     let label = run.label();
     let started = match (attempt, after_silence) {
@@ -293,7 +298,9 @@ async fn execute(
     let Prepared { installation, secrets, team, contact } = prepared;
     let input = RunInput { ticket, team, contact };
     if !state.runtime.runs_on_stages(&installation.plugin) {
-        claim.wait().await?;
+        for flush in after {
+            flush.wait().await?;
+        }
         let result = state.runtime.run_robot(&installation, &secrets, input).await;
         if let Err(e @ RuntimeError::Busy { .. }) = result {
             return not_started(state, run, e, after_silence).await.map(Ended::Again);
@@ -306,7 +313,7 @@ async fn execute(
         }));
     }
     let this = StageRun { id: run.key(), attempt };
-    let result = state.runtime.run_stage_robot(&installation, &secrets, input, this, claim).await;
+    let result = state.runtime.run_stage_robot(&installation, &secrets, input, this, after).await;
     if let Err(e @ RuntimeError::Busy { .. }) = result {
         return not_started(state, run, e, after_silence).await.map(Ended::Again);
     }
