@@ -31,10 +31,10 @@ use crate::state::AppState;
 const POLL: Duration = Duration::from_millis(100);
 /// The share of the runtime's instances that robot runs may hold at
 /// once, in quarters. A run holds its instance only while its robot runs
-/// (its claim's flush, its reads and its lines in the thread need none),
-/// so three quarters of the runs in flight leave instances for channels
-/// even when every run is inside its robot; a call past the pool waits
-/// for an instance in line with the others (`Runtime::call`).
+/// (its reads and its lines in the thread need none), so three quarters
+/// of the runs in flight leave instances for channels even when every
+/// run is inside its robot; a call past the pool waits for an instance in
+/// line with the others (`Runtime::call`).
 ///
 /// Runs in flight, not CPU, bound how fast a burst goes: a run spends
 /// most of its time waiting for flushes (its claim, its robot's claim of
@@ -52,8 +52,8 @@ const FIRST_BACKOFF: SignedDuration = SignedDuration::from_secs(5);
 /// `lease` is how long a server holds a run: longer than a robot may take
 /// (its CPU budget, and outbound requests with their timeouts).
 pub(crate) async fn run_robots(state: AppState, holder: String, lease: SignedDuration, stop: watch::Receiver<bool>) {
-    // Early: a run's reads overlap its claim's flush, and the run waits
-    // for the claim only before it starts its robot (see `run`).
+    // Early: a run's reads and its robot's start overlap its claim's
+    // flush, which the robot's outbound requests wait for (see `run`).
     let batch = usize::try_from(state.runtime.max_instances().saturating_mul(BATCH_QUARTERS) / 4).unwrap_or(1).max(1);
     let queue = Queue { name: ROBOT_QUEUE, holder, lease, poll: POLL, batch, early: true };
     let (jobs, clock) = (std::sync::Arc::clone(&state.stores.jobs), std::sync::Arc::clone(&state.clock));
@@ -151,12 +151,15 @@ async fn run(state: &AppState, job: &Job, claim: Durability) -> Result<JobOutcom
             // attempts: one that takes its server down every time would
             // otherwise be started for ever.
             let after_silence = job.attempts > 1;
-            let safe = match after_silence && attempt <= MAX_ATTEMPTS {
-                true => match retry_safe(state, &prepared).await {
+            let safe = if !after_silence {
+                true
+            } else if attempt > MAX_ATTEMPTS {
+                false
+            } else {
+                match retry_safe(state, &prepared).await {
                     Ok(safe) => safe,
                     Err(busy) => return not_started(state, &run, busy, after_silence).await,
-                },
-                false => !after_silence,
+                }
             };
             if !safe {
                 format!(
