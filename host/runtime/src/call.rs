@@ -183,7 +183,7 @@ impl Runtime {
         let wait = inner.config.instance_wait;
         let busy = || RuntimeError::Busy {
             plugin: plugin.to_string(),
-            instances: inner.config.max_instances.max(1),
+            instances: self.max_instances(),
             waited_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
         };
         if let Ok(permit) = Arc::clone(&inner.instances).try_acquire_owned() {

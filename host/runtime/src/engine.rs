@@ -212,9 +212,10 @@ impl Runtime {
     /// teams, tickets, contacts and plugin storage.
     pub fn new(config: RuntimeConfig, stores: &Stores, now: NowFn) -> Result<Runtime, RuntimeError> {
         crate::compile::nice_compile_workers();
-        let max_instances = config.max_instances.max(1);
-        let (engine, pooling) = build_engine(config.pooling, max_instances)?;
-        let instances = Arc::new(Semaphore::new(max_instances as usize));
+        // A pool of none would refuse every call; one is the least.
+        let config = RuntimeConfig { max_instances: config.max_instances.max(1), ..config };
+        let (engine, pooling) = build_engine(config.pooling, config.max_instances)?;
+        let instances = Arc::new(Semaphore::new(config.max_instances as usize));
         let (channel_linker, robot_linker) =
             build_linkers(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let cache = Cache::open(&config.cache_dir, &engine)?;
@@ -376,7 +377,7 @@ impl Runtime {
     /// How many plugin instances may be live at once; calls past it wait
     /// for one to end.
     pub fn max_instances(&self) -> u32 {
-        self.inner.config.max_instances.max(1)
+        self.inner.config.max_instances
     }
 
     /// Counters for `/metrics`.

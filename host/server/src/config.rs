@@ -171,6 +171,8 @@ impl Config {
     /// 40, the shipped plugins, and the system clock.
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
         let data_dir = data_dir.into();
+        // The runtime's own defaults for what it runs.
+        let runtime = switchboard_runtime::RuntimeConfig::new(data_dir.join("plugin-cache"));
         Config {
             secret_key_file: default_secret_key_file(&data_dir),
             store: StoreLocation::Sled(data_dir.join("db")),
@@ -201,8 +203,8 @@ impl Config {
             pooling: true,
             compiler: None,
             store_cache_bytes: switchboard_store_sled::SledConfig::default().cache_bytes,
-            plugin_instances: 256,
-            plugin_instance_wait: Duration::from_secs(5),
+            plugin_instances: runtime.max_instances,
+            plugin_instance_wait: runtime.instance_wait,
         }
     }
 }
